@@ -1,0 +1,128 @@
+"""ECR through boto3: repositories, login tokens (cached per region) and image lookups."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bot.adapters.registry_api import RegistryApi
+from bot.domain.errors import StepError
+from bot.domain.models import RegistrySpec, Step
+from bot.ports import RegistryCredentials, RemoteImage, RepositoryInfo
+
+log = logging.getLogger(__name__)
+
+# Refresh this long before ECR says a token expires, so a push never starts on a dying token.
+TOKEN_MARGIN = timedelta(minutes=30)
+# ECR's tokens last 12 h. When the answer's expiry is already past (clock skew, or a stand-in
+# such as moto that answers 2015), trust the token this long instead of refetching in a loop.
+FALLBACK_TOKEN_TTL = timedelta(minutes=15)
+BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5)
+
+
+class EcrRegistry:
+    """The Registry port on Amazon ECR; the registry host always comes from ECR's answers."""
+
+    def __init__(
+        self,
+        registry: RegistrySpec,
+        *,
+        endpoint_url: str | None = None,
+        ca_bundle: str | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        session: boto3.session.Session | None = None,
+    ) -> None:
+        self._registry = registry
+        self._clock = clock
+        session = session or boto3.session.Session()
+        self._ecr = session.client(
+            "ecr", region_name=registry.region, endpoint_url=endpoint_url, config=BOTO_CONFIG
+        )
+        self._api = RegistryApi(ca_bundle=ca_bundle)
+        self._token: tuple[RegistryCredentials, datetime] | None = None
+        self._token_lock = threading.Lock()
+
+    def repository(self, name: str) -> RepositoryInfo:
+        answer = self._call(
+            Step.AUTHENTICATE,
+            self._ecr.describe_repositories,
+            registryId=self._registry.account_id,
+            repositoryNames=[name],
+        )
+        repo = answer["repositories"][0]
+        return RepositoryInfo(
+            name=repo["repositoryName"],
+            uri=repo["repositoryUri"],
+            immutable=repo.get("imageTagMutability", "MUTABLE").startswith("IMMUTABLE"),
+        )
+
+    def credentials(self) -> RegistryCredentials:
+        with self._token_lock:
+            now = self._clock()
+            if self._token is not None and now < self._token[1]:
+                return self._token[0]
+            answer = self._call(
+                Step.AUTHENTICATE,
+                self._ecr.get_authorization_token,
+                registryIds=[self._registry.account_id],
+            )
+            data = answer["authorizationData"][0]
+            user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
+            expires_at = data.get("expiresAt")
+            creds = RegistryCredentials(user, password, data["proxyEndpoint"], expires_at)
+            self._token = (creds, _refresh_at(now, expires_at))
+            return creds
+
+    def find_image(self, repository: RepositoryInfo, tag: str) -> RemoteImage | None:
+        try:
+            answer = self._ecr.describe_images(
+                registryId=self._registry.account_id,
+                repositoryName=repository.name,
+                imageIds=[{"imageTag": tag}],
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ImageNotFoundException":
+                return None
+            raise StepError(Step.PREFLIGHT, _client_error_text(error)) from error
+        details = answer.get("imageDetails") or []
+        if not details:
+            return None
+        image = details[0]
+        config = self._api.image_config(repository, tag, self.credentials())
+        labels = (config.get("config") or {}).get("Labels") or {}
+        return RemoteImage(
+            digest=image["imageDigest"],
+            tags=tuple(image.get("imageTags") or ()),
+            size_bytes=int(image.get("imageSizeInBytes") or 0),
+            revision=labels.get("org.opencontainers.image.revision"),
+        )
+
+    def add_tag(self, repository: RepositoryInfo, existing_tag: str, new_tag: str) -> None:
+        self._api.retag(repository, existing_tag, new_tag, self.credentials())
+
+    def _call(self, step: Step, method: Callable[..., Any], **kwargs: Any) -> Any:
+        try:
+            return method(**kwargs)
+        except ClientError as error:
+            raise StepError(step, _client_error_text(error)) from error
+        except BotoCoreError as error:
+            raise StepError(step, f"AWS unreachable: {error}") from error
+
+
+def _refresh_at(now: datetime, expires_at: datetime | None) -> datetime:
+    if expires_at is None or expires_at - TOKEN_MARGIN <= now:
+        return now + FALLBACK_TOKEN_TTL
+    return expires_at - TOKEN_MARGIN
+
+
+def _client_error_text(error: ClientError) -> str:
+    info = error.response.get("Error", {})
+    return f"{info.get('Code', 'ClientError')}: {info.get('Message', '')}"

@@ -1,0 +1,171 @@
+"""The Docker engine through the Docker SDK's low-level streaming API."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import docker
+import requests
+from docker.errors import DockerException
+from docker.types.daemon import CancellableStream
+
+from bot.domain.cancel import CancelToken
+from bot.domain.errors import Cancelled, StepError
+from bot.domain.models import LayerProgress, Step
+from bot.ports import BuildSpec, PushedImage, RegistryCredentials
+
+log = logging.getLogger(__name__)
+
+
+class DockerEngine:
+    """Builds and pushes with docker-py; a fresh client per operation so cancel can close it.
+
+    `timeout` bounds the wait between two chunks of a push stream (builds have none).
+    """
+
+    def __init__(self, base_url: str | None = None, timeout: int = 600) -> None:
+        self._base_url = base_url
+        self._timeout = timeout
+
+    def ping(self) -> None:
+        with self._client() as client:
+            client.ping()
+
+    def build(self, spec: BuildSpec, on_line: Callable[[str], None], cancel: CancelToken) -> str:
+        image_id = None
+        with self._client() as client:
+            chunks = self._stream(
+                client,
+                cancel,
+                Step.BUILD,
+                lambda: client.build(
+                    path=str(spec.context),
+                    dockerfile=spec.dockerfile,
+                    tag=spec.tag,
+                    buildargs=spec.buildargs,
+                    labels=spec.labels,
+                    rm=True,
+                    forcerm=True,
+                    decode=True,
+                ),
+            )
+            lines: list[str] = []
+            for chunk in chunks:
+                if "stream" in chunk:
+                    for line in str(chunk["stream"]).splitlines():
+                        lines.append(line)
+                        on_line(line)
+                if "aux" in chunk and "ID" in chunk["aux"]:
+                    image_id = str(chunk["aux"]["ID"])
+                if "errorDetail" in chunk or "error" in chunk:
+                    raise StepError(Step.BUILD, _error_text(chunk), tuple(lines[-20:]))
+        if image_id is None:
+            raise StepError(Step.BUILD, "the build stream ended without an image id")
+        return image_id
+
+    def tag(self, image_id: str, repository_uri: str, tag: str) -> None:
+        with self._client() as client:
+            client.tag(image_id, repository_uri, tag, force=True)
+
+    def push(
+        self,
+        repository_uri: str,
+        tag: str,
+        credentials: RegistryCredentials,
+        on_layers: Callable[[tuple[LayerProgress, ...]], None],
+        cancel: CancelToken,
+    ) -> PushedImage:
+        # A fresh auth_config per push: client.login() caches by username, and ECR's is always AWS.
+        auth = {"username": credentials.username, "password": credentials.password}
+        layers: dict[str, LayerProgress] = {}
+        digest, size = None, 0
+        with self._client() as client:
+            chunks = self._stream(
+                client,
+                cancel,
+                Step.PUSH,
+                lambda: client.push(
+                    repository_uri, tag=tag, stream=True, decode=True, auth_config=auth
+                ),
+            )
+            for chunk in chunks:
+                if "errorDetail" in chunk or "error" in chunk:
+                    raise StepError(Step.PUSH, _error_text(chunk))
+                aux = chunk.get("aux") or {}
+                if "Digest" in aux:
+                    digest, size = str(aux["Digest"]), int(aux.get("Size", 0))
+                layer_id = chunk.get("id")
+                if layer_id and chunk.get("status") and layer_id != tag:
+                    detail = chunk.get("progressDetail") or {}
+                    layers[layer_id] = LayerProgress(
+                        layer_id,
+                        str(chunk["status"]),
+                        int(detail.get("current", 0) or 0),
+                        int(detail.get("total", 0) or 0),
+                    )
+                    on_layers(tuple(layers.values()))
+        if digest is None:
+            raise StepError(Step.PUSH, "the push stream ended without a digest")
+        return PushedImage(digest=digest, size_bytes=size)
+
+    def _client(self) -> docker.APIClient:
+        try:
+            if self._base_url:
+                return docker.APIClient(base_url=self._base_url, timeout=self._timeout)
+            return docker.APIClient(timeout=self._timeout, **_env_kwargs())
+        except DockerException as error:
+            raise StepError(Step.BUILD, f"Docker engine unreachable: {error}") from error
+
+    def _stream(
+        self,
+        client: docker.APIClient,
+        cancel: CancelToken,
+        step: Step,
+        start: Callable[[], Iterator[dict[str, Any]]],
+    ) -> Iterator[dict[str, Any]]:
+        """Yield decoded chunks; a cancel shuts the HTTP stream so the engine stops the work."""
+        unregister: Callable[[], None] = lambda: None  # noqa: E731
+
+        def on_response(response: requests.Response, *_: Any, **__: Any) -> requests.Response:
+            nonlocal unregister
+            if response.headers.get("Content-Type", "").startswith("application/json"):
+                unregister = cancel.on_cancel(lambda: _abort(response))
+            return response
+
+        # requests' session hooks see the streaming response as soon as its headers arrive.
+        client.hooks["response"].append(on_response)
+        try:
+            cancel.raise_if_cancelled()
+            yield from start()
+        except (requests.exceptions.ConnectionError, DockerException) as error:
+            if cancel.cancelled:
+                raise Cancelled from error
+            raise StepError(step, f"Docker engine unreachable: {error}") from error
+        except (ValueError, OSError) as error:
+            if cancel.cancelled:
+                raise Cancelled from error
+            raise
+        finally:
+            unregister()
+        cancel.raise_if_cancelled()
+
+
+def _abort(response: requests.Response) -> None:
+    try:
+        CancellableStream(iter(()), response).close()
+    except Exception:  # the stream may already be gone; cancel must never raise
+        log.debug("closing the engine stream failed", exc_info=True)
+
+
+def _error_text(chunk: dict[str, Any]) -> str:
+    detail = chunk.get("errorDetail") or {}
+    return str(detail.get("message") or chunk.get("error") or "unknown engine error")
+
+
+def _env_kwargs() -> dict[str, Any]:
+    # docker.utils.kwargs_from_env honours DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.
+    from docker.utils import kwargs_from_env
+
+    return dict(kwargs_from_env())

@@ -1,0 +1,136 @@
+"""App sources: a git mirror per app (for the bot) and the current directory (for the CLI)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tarfile
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bot.domain.errors import StepError, UserError
+from bot.domain.models import AppSpec, Step
+from bot.ports import Checkout
+
+GIT_TIMEOUT_S = 300
+# Never prompt for credentials: the bot has no terminal and must fail fast instead.
+GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
+
+
+class ShaNotFound(UserError):
+    """The commit is not in the app's repository."""
+
+
+class GitSource:
+    """A bare mirror per app; commits are exported from it with `git archive`."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        self._cache_dir = cache_dir
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    @contextmanager
+    def checkout(self, app: AppSpec, sha: str) -> Iterator[Checkout]:
+        with self._lock(app.name):
+            mirror = self._mirror(app)
+            full_sha = self._resolve(app, mirror, sha)
+            subject = _git(mirror, "log", "-1", "--format=%s", full_sha).strip()
+        with tempfile.TemporaryDirectory(prefix=f"ecrbot-{app.name}-") as tmp:
+            _export(mirror, full_sha, Path(tmp))
+            yield Checkout(full_sha=full_sha, subject=subject, path=Path(tmp))
+
+    def _mirror(self, app: AppSpec) -> Path:
+        mirror = self._cache_dir / f"{_safe(app.name)}.git"
+        if not (mirror / "HEAD").exists():
+            self._cache_dir.mkdir(parents=True, exist_ok=True)
+            _git(None, "clone", "--mirror", "--quiet", "--", app.source, str(mirror))
+        return mirror
+
+    def _resolve(self, app: AppSpec, mirror: Path, sha: str) -> str:
+        found = _rev_parse(mirror, sha)
+        if found is None:
+            _git(mirror, "remote", "set-url", "origin", app.source)
+            _git(mirror, "fetch", "--prune", "--quiet", "origin")
+            found = _rev_parse(mirror, sha)
+        if found is None:
+            raise ShaNotFound(
+                f"Commit `{sha}` is not in `{app.name}`'s repository ({_redact(app.source)}).",
+                "Check the SHA (`git rev-parse HEAD` in your checkout) and that it is pushed.",
+            )
+        return found
+
+    def _lock(self, name: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(name, threading.Lock())
+
+
+class DirectorySource:
+    """The CLI's source: the current directory as it is, like `ecr-build-push.sh`."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    @contextmanager
+    def checkout(self, app: AppSpec, sha: str) -> Iterator[Checkout]:
+        yield Checkout(full_sha=sha, subject="", path=self._path)
+
+
+def _rev_parse(mirror: Path, sha: str) -> str | None:
+    result = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{sha}^{{commit}}"],
+        cwd=mirror,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV},
+        timeout=GIT_TIMEOUT_S,
+        check=False,
+    )
+    found = result.stdout.strip()
+    return found if result.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", found) else None
+
+
+def _export(mirror: Path, full_sha: str, dest: Path) -> None:
+    with subprocess.Popen(
+        ["git", "archive", "--format=tar", full_sha],
+        cwd=mirror,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **GIT_ENV},
+    ) as proc:
+        assert proc.stdout is not None
+        with tarfile.open(fileobj=proc.stdout, mode="r|") as archive:
+            archive.extractall(dest, filter="data")
+        stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode != 0:
+        raise StepError(Step.CHECKOUT, f"git archive failed: {_redact(stderr)}")
+
+
+def _git(cwd: Path | None, *args: str) -> str:
+    try:
+        result = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **GIT_ENV},
+            timeout=GIT_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as error:
+        raise StepError(Step.CHECKOUT, f"git {args[0]} timed out") from error
+    if result.returncode != 0:
+        raise StepError(Step.CHECKOUT, f"git {args[0]} failed: {_redact(result.stderr.strip())}")
+    return result.stdout
+
+
+def _redact(text: str) -> str:
+    """Drop credentials embedded in URLs (https://user:token@host) before text is shown."""
+    return re.sub(r"(https?://)[^/@\s]+@", r"\1***@", text)
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)

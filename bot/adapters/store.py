@@ -1,0 +1,178 @@
+"""The job store: SQLAlchemy Core over SQLite (the default) or PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from bot.domain.models import Failure, Job, JobState, PushResult, Step
+
+metadata = sa.MetaData()
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    # What Slack sent (trigger id) or the caller chose: a retried request finds its job again.
+    sa.Column("request_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("app", sa.String(200), nullable=False, index=True),
+    sa.Column("sha", sa.String(40), nullable=False),
+    sa.Column("full_sha", sa.String(40)),
+    sa.Column("version", sa.String(128)),
+    sa.Column("requested_by", sa.String(64), nullable=False),
+    sa.Column("channel", sa.String(64)),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True)),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("thread_ts", sa.String(32)),
+    sa.Column("result", sa.Text),
+    sa.Column("failure", sa.Text),
+)
+
+
+class SqlJobStore:
+    """Jobs in one table; state changes are conditional updates, so two threads can't race."""
+
+    def __init__(self, url: str) -> None:
+        connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
+        self._engine = sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        if url.startswith("sqlite"):
+            sa.event.listen(self._engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self._engine)
+
+    def ping(self) -> None:
+        with self._engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def create(self, request_key: str, job_fields: dict[str, object]) -> tuple[Job, bool]:
+        row = {**job_fields, "request_key": request_key, "state": JobState.QUEUED.value}
+        row.setdefault("created_at", _now())
+        try:
+            with self._engine.begin() as conn:
+                job_id = conn.execute(jobs.insert().values(**row)).inserted_primary_key[0]
+            created = True
+        except IntegrityError:
+            with self._engine.connect() as conn:
+                query = sa.select(jobs.c.id).where(jobs.c.request_key == request_key)
+                job_id = conn.execute(query).scalar_one()
+            created = False
+        job = self.get(int(job_id))
+        assert job is not None
+        return job, created
+
+    def get(self, job_id: int) -> Job | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).mappings().first()
+        return _job(row) if row else None
+
+    def recent(self, limit: int = 10) -> list[Job]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(jobs).order_by(jobs.c.id.desc()).limit(limit))
+            return [_job(row) for row in rows.mappings()]
+
+    def in_states(self, *states: JobState) -> list[Job]:
+        query = sa.select(jobs).where(jobs.c.state.in_([s.value for s in states]))
+        with self._engine.connect() as conn:
+            return [_job(row) for row in conn.execute(query.order_by(jobs.c.id)).mappings()]
+
+    def transition(self, job_id: int, to: JobState, *, only_from: tuple[JobState, ...]) -> bool:
+        values: dict[str, Any] = {"state": to.value}
+        if to is JobState.RUNNING:
+            values["started_at"] = _now()
+        elif to.finished:
+            values["finished_at"] = _now()
+        query = (
+            jobs.update()
+            .where(jobs.c.id == job_id, jobs.c.state.in_([s.value for s in only_from]))
+            .values(**values)
+        )
+        with self._engine.begin() as conn:
+            return conn.execute(query).rowcount == 1
+
+    def save_thread(self, job_id: int, thread_ts: str) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(jobs.update().where(jobs.c.id == job_id).values(thread_ts=thread_ts))
+
+    def finish(
+        self,
+        job_id: int,
+        state: JobState,
+        *,
+        result: PushResult | None = None,
+        failure: Failure | None = None,
+        full_sha: str | None = None,
+    ) -> Job:
+        values: dict[str, Any] = {
+            "state": state.value,
+            "finished_at": _now(),
+            "result": json.dumps(asdict(result)) if result else None,
+            "failure": json.dumps(asdict(failure)) if failure else None,
+        }
+        if full_sha:
+            values["full_sha"] = full_sha
+        with self._engine.begin() as conn:
+            conn.execute(jobs.update().where(jobs.c.id == job_id).values(**values))
+        job = self.get(job_id)
+        assert job is not None
+        return job
+
+
+def _job(row: Any) -> Job:
+    return Job(
+        id=row["id"],
+        app=row["app"],
+        sha=row["sha"],
+        version=row["version"],
+        requested_by=row["requested_by"],
+        channel=row["channel"],
+        state=JobState(row["state"]),
+        created_at=_aware(row["created_at"]),
+        started_at=_aware(row["started_at"]),
+        finished_at=_aware(row["finished_at"]),
+        thread_ts=row["thread_ts"],
+        full_sha=row["full_sha"],
+        result=_result(row["result"]),
+        failure=_failure(row["failure"]),
+    )
+
+
+def _result(text: str | None) -> PushResult | None:
+    if not text:
+        return None
+    data = json.loads(text)
+    data["image_uris"] = tuple(data["image_uris"])
+    data["warnings"] = tuple(data.get("warnings", ()))
+    return PushResult(**data)
+
+
+def _failure(text: str | None) -> Failure | None:
+    if not text:
+        return None
+    data = json.loads(text)
+    data["step"] = Step(data["step"]) if data.get("step") else None
+    data["log_tail"] = tuple(data.get("log_tail", ()))
+    return Failure(**data)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands datetimes back naive; every datetime stored here is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()

@@ -1,0 +1,66 @@
+"""Errors whose messages are safe to show in Slack, each with a next step."""
+
+from __future__ import annotations
+
+from bot.domain.models import Failure, Step
+
+
+class UserError(Exception):
+    """A problem the person who asked can understand and act on."""
+
+    def __init__(self, message: str, next_step: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.next_step = next_step
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.next_step}".strip()
+
+
+class UsageError(UserError):
+    """The command's words are off."""
+
+
+class NotAuthorized(UserError):
+    """The person may not do this."""
+
+
+class UnknownApp(UserError):
+    """The app is not in the catalog."""
+
+    def __init__(self, app: str, known: list[str]) -> None:
+        listed = ", ".join(f"`{name}`" for name in sorted(known)) or "none yet"
+        super().__init__(
+            f"There is no app called `{app}` in the catalog.",
+            f"Known apps: {listed}. Ask #platform-team to add it to the catalog.",
+        )
+
+
+class JobNotFound(UserError):
+    """No job has that id."""
+
+
+class ConfigError(Exception):
+    """Configuration is missing or invalid; the message says how to fix it."""
+
+
+class PipelineError(Exception):
+    """A pipeline step failed; `failure` says why in plain words."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.title)
+        self.failure = failure
+
+
+class Cancelled(Exception):
+    """The job was cancelled while it ran."""
+
+
+class StepError(Exception):
+    """Raised by adapters: a step failed with raw text the failure catalogue explains."""
+
+    def __init__(self, step: Step, raw: str, log_tail: tuple[str, ...] = ()) -> None:
+        super().__init__(raw)
+        self.step = step
+        self.raw = raw
+        self.log_tail = log_tail

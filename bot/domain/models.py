@@ -1,0 +1,152 @@
+"""Domain values: apps, push requests, jobs, progress events and results."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+SHA_PATTERN = re.compile(r"^[0-9a-f]{7,40}$")
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    """One app of the catalog: where its source lives and where its image goes."""
+
+    name: str
+    source: str
+    repository: str
+    dockerfile: str = "Dockerfile"
+    context: str = "."
+    branch: str = "main"
+    github: str | None = None
+    role: str | None = None
+    pushers: tuple[str, ...] = ()
+    sha_tag: Literal["full", "short"] = "full"
+    tag_latest: bool = False
+
+
+@dataclass(frozen=True)
+class RegistrySpec:
+    """The ECR registry images are pushed to."""
+
+    account_id: str
+    region: str
+
+
+@dataclass(frozen=True)
+class PushRequest:
+    """What someone asked for: push `app` at `sha`, optionally also tagged `version`."""
+
+    app: str
+    sha: str
+    version: str | None
+    requested_by: str
+    channel: str | None = None
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def finished(self) -> bool:
+        return self not in (JobState.QUEUED, JobState.RUNNING)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A push as the job store keeps it."""
+
+    id: int
+    app: str
+    sha: str
+    version: str | None
+    requested_by: str
+    channel: str | None
+    state: JobState
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    thread_ts: str | None = None
+    full_sha: str | None = None
+    result: PushResult | None = None
+    failure: Failure | None = None
+
+    @property
+    def request(self) -> PushRequest:
+        return PushRequest(self.app, self.sha, self.version, self.requested_by, self.channel)
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at is None:
+            return None
+        end = self.finished_at or self.started_at
+        return (end - self.started_at).total_seconds()
+
+
+class Step(StrEnum):
+    """The pipeline's steps, in order."""
+
+    CHECKOUT = "checkout"
+    AUTHENTICATE = "authenticate"
+    PREFLIGHT = "preflight"
+    BUILD = "build"
+    PUSH = "push"
+    VERIFY = "verify"
+
+
+@dataclass(frozen=True)
+class LayerProgress:
+    """One layer's push state as the engine reports it."""
+
+    id: str
+    status: str
+    current: int = 0
+    total: int = 0
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("Pushed", "Layer already exists", "Mounted from")
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """Something the pipeline did; reporters render it (Slack thread, terminal)."""
+
+    step: Step
+    kind: Literal["started", "progress", "finished", "warning", "log"]
+    message: str
+    build_step: tuple[int, int] | None = None
+    layers: tuple[LayerProgress, ...] = ()
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What landed in the registry."""
+
+    image_uris: tuple[str, ...]
+    digest: str
+    size_bytes: int
+    duration_s: float
+    revision: str
+    pushed: bool = True
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a job failed, in words for people: the step, the reason and the runbook's fix."""
+
+    step: Step | None
+    title: str
+    explanation: str
+    fix: str
+    log_tail: tuple[str, ...] = field(default=())
+    error_id: str | None = None

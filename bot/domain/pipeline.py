@@ -1,0 +1,294 @@
+"""The build-push pipeline of runbook RB-0023.
+
+Checkout, authenticate, pre-flight, build, push, verify.
+
+One implementation serves `/ecr push`, the worker and the `ecrbot push` CLI.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.domain.cancel import CancelToken
+from bot.domain.errors import Cancelled, PipelineError, StepError, UsageError
+from bot.domain.failures import explain
+from bot.domain.models import (
+    AppSpec,
+    Failure,
+    LayerProgress,
+    ProgressEvent,
+    PushRequest,
+    PushResult,
+    Step,
+)
+from bot.ports import BuildSpec, Checkout, Engine, Registry, RemoteImage, RepositoryInfo, Source
+
+# Docker's reference grammar for a tag.
+TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+BUILD_STEP = re.compile(r"^Step (\d+)/(\d+) :")
+REVISION_LABEL = "org.opencontainers.image.revision"
+LOG_TAIL_LINES = 20
+
+Emit = Callable[[ProgressEvent], None]
+
+
+def plan_tags(app: AppSpec, full_sha: str, version: str | None) -> tuple[str, ...]:
+    """The tags a push gets: the SHA first, then the version, `latest` only when opted in."""
+    tags = [full_sha if app.sha_tag == "full" else full_sha[:7]]
+    if version:
+        tags.append(version)
+    if app.tag_latest and "latest" not in tags:
+        tags.append("latest")
+    return tuple(dict.fromkeys(tags))
+
+
+def validate_version(app: AppSpec, version: str | None) -> None:
+    """Refuse versions Docker can't use as a tag, and `latest` unless the app opts in."""
+    if version is None:
+        return
+    if not TAG_PATTERN.match(version):
+        raise UsageError(
+            f"`{version}` is not a valid image tag.",
+            "Use letters, digits, `.`, `_` and `-` (at most 128), e.g. `1.4.0`.",
+        )
+    if version == "latest" and not app.tag_latest:
+        raise UsageError(
+            "`latest` is not a version: the runbook says SHAs over latest.",
+            f"Give a real version, or set `tag_latest: true` for `{app.name}` in the catalog.",
+        )
+
+
+def oci_labels(
+    app: AppSpec, full_sha: str, version: str | None, created: datetime
+) -> dict[str, str]:
+    """The OCI annotation labels every image gets."""
+    return {
+        REVISION_LABEL: full_sha,
+        "org.opencontainers.image.version": version or full_sha[:7],
+        "org.opencontainers.image.source": public_source(app),
+        "org.opencontainers.image.created": created.isoformat(timespec="seconds"),
+    }
+
+
+def public_source(app: AppSpec) -> str:
+    """The app's source as a URL safe to publish: GitHub's page, or the source minus credentials."""
+    if app.github:
+        return f"https://github.com/{app.github}"
+    return re.sub(r"//[^/@]*@", "//", app.source)
+
+
+@dataclass
+class _Progress:
+    """Remembers the last build log lines so a failure can show them."""
+
+    emit: Emit
+    log: deque[str]
+
+    def line(self, text: str) -> None:
+        text = text.rstrip()
+        if not text:
+            return
+        self.log.append(text)
+        step = BUILD_STEP.match(text)
+        if step:
+            current, total = int(step.group(1)), int(step.group(2))
+            self.emit(ProgressEvent(Step.BUILD, "progress", text, build_step=(current, total)))
+
+    def layers(self, layers: tuple[LayerProgress, ...]) -> None:
+        done = sum(1 for layer in layers if layer.done)
+        self.emit(
+            ProgressEvent(Step.PUSH, "progress", f"{done}/{len(layers)} layers", layers=layers)
+        )
+
+
+class PushPipeline:
+    """Runs one push from source to verified image."""
+
+    def __init__(
+        self,
+        source: Source,
+        engine: Engine,
+        registry: Registry,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._source = source
+        self._engine = engine
+        self._registry = registry
+        self._clock = clock
+
+    def run(
+        self, app: AppSpec, request: PushRequest, emit: Emit, cancel: CancelToken
+    ) -> PushResult:
+        """Push `request` for `app`; raises PipelineError with plain words, or Cancelled."""
+        validate_version(app, request.version)
+        started = time.monotonic()
+        progress = _Progress(emit, deque(maxlen=LOG_TAIL_LINES))
+        step = Step.CHECKOUT
+        try:
+            emit(ProgressEvent(step, "started", f"Checking out {request.sha}"))
+            with self._source.checkout(app, request.sha) as checkout:
+                emit(ProgressEvent(step, "finished", _describe_commit(checkout)))
+                cancel.raise_if_cancelled()
+
+                step = Step.AUTHENTICATE
+                repository = self._registry.repository(app.repository)
+                credentials = self._registry.credentials()
+                emit(ProgressEvent(step, "finished", f"Authenticated to {repository.host}"))
+
+                step = Step.PREFLIGHT
+                tags = plan_tags(app, checkout.full_sha, request.version)
+                plan = self._preflight(repository, tags, checkout.full_sha, emit)
+                if plan.reusable is not None:
+                    return self._already_there(repository, tags, plan, checkout, started, emit)
+                cancel.raise_if_cancelled()
+
+                step = Step.BUILD
+                spec = self._build_spec(app, checkout, repository, tags, request.version)
+                emit(ProgressEvent(step, "started", f"Building {app.dockerfile}"))
+                image_id = self._engine.build(spec, progress.line, cancel)
+                emit(ProgressEvent(step, "finished", f"Built {image_id[:19]}"))
+                cancel.raise_if_cancelled()
+
+                step = Step.PUSH
+                emit(ProgressEvent(step, "started", f"Pushing {len(tags)} tag(s)"))
+                pushed = None
+                for tag in tags:
+                    self._engine.tag(image_id, repository.uri, tag)
+                    pushed = self._engine.push(
+                        repository.uri, tag, credentials, progress.layers, cancel
+                    )
+                assert pushed is not None  # plan_tags always yields the SHA tag
+                emit(ProgressEvent(step, "finished", f"Pushed {pushed.digest}"))
+
+                step = Step.VERIFY
+                return self._verify(repository, tags, checkout, pushed.digest, started, plan, emit)
+        except (PipelineError, Cancelled, UsageError):
+            raise
+        except StepError as error:
+            tail = error.log_tail or tuple(progress.log)
+            raise PipelineError(explain(error.step, error.raw, tail)) from error
+        except Exception as error:  # adapters' own errors: explained, never shown raw
+            if cancel.cancelled:
+                raise Cancelled from error
+            raise PipelineError(explain(step, str(error), tuple(progress.log))) from error
+
+    def _preflight(
+        self, repository: RepositoryInfo, tags: tuple[str, ...], full_sha: str, emit: Emit
+    ) -> _Plan:
+        plan = _Plan()
+        for tag in tags:
+            existing = self._registry.find_image(repository, tag)
+            if existing is not None and existing.revision == full_sha:
+                if plan.reusable is None:
+                    plan.reusable, plan.reusable_tag = existing, tag
+                continue
+            plan.to_tag.append(tag)
+            if existing is None:
+                continue
+            if repository.immutable:
+                raise PipelineError(
+                    Failure(
+                        Step.PREFLIGHT,
+                        f"`{tag}` already names another image in an immutable repository",
+                        f"`{repository.name}:{tag}` is {existing.digest[:19]} built from "
+                        f"{(existing.revision or 'an unknown commit')[:12]}, not {full_sha[:12]}.",
+                        "Tags in an immutable repository name one image forever: "
+                        "push with a new version.",
+                    )
+                )
+            warning = (
+                f"`{tag}` moves from {existing.digest[:19]} "
+                f"({(existing.revision or 'unknown commit')[:12]}) to this build"
+            )
+            plan.warnings.append(warning)
+            emit(ProgressEvent(Step.PREFLIGHT, "warning", warning))
+        return plan
+
+    def _already_there(
+        self,
+        repository: RepositoryInfo,
+        tags: tuple[str, ...],
+        plan: _Plan,
+        checkout: Checkout,
+        started: float,
+        emit: Emit,
+    ) -> PushResult:
+        image, source_tag = plan.reusable, plan.reusable_tag
+        assert image is not None and source_tag is not None
+        for tag in plan.to_tag:
+            self._registry.add_tag(repository, source_tag, tag)
+        note = "tagged " + ", ".join(plan.to_tag) if plan.to_tag else "nothing to push"
+        emit(ProgressEvent(Step.PREFLIGHT, "finished", f"Already in ECR, {note}; no build"))
+        return PushResult(
+            image_uris=tuple(f"{repository.uri}:{tag}" for tag in tags),
+            digest=image.digest,
+            size_bytes=image.size_bytes,
+            duration_s=time.monotonic() - started,
+            revision=checkout.full_sha,
+            pushed=False,
+            warnings=tuple(plan.warnings),
+        )
+
+    def _build_spec(
+        self,
+        app: AppSpec,
+        checkout: Checkout,
+        repository: RepositoryInfo,
+        tags: tuple[str, ...],
+        version: str | None,
+    ) -> BuildSpec:
+        return BuildSpec(
+            context=checkout.path / app.context,
+            dockerfile=app.dockerfile,
+            tag=f"{repository.uri}:{tags[0]}",
+            buildargs={"GIT_SHA": checkout.full_sha, "VERSION": version or ""},
+            labels=oci_labels(app, checkout.full_sha, version, self._clock()),
+        )
+
+    def _verify(
+        self,
+        repository: RepositoryInfo,
+        tags: tuple[str, ...],
+        checkout: Checkout,
+        digest: str,
+        started: float,
+        plan: _Plan,
+        emit: Emit,
+    ) -> PushResult:
+        image = self._registry.find_image(repository, tags[0])
+        if image is None or image.digest != digest:
+            seen = image.digest if image else "nothing"
+            raise StepError(
+                Step.VERIFY,
+                f"ECR reports {seen} for {repository.name}:{tags[0]}, the push sent {digest}",
+            )
+        emit(ProgressEvent(Step.VERIFY, "finished", f"ECR has {digest}"))
+        return PushResult(
+            image_uris=tuple(f"{repository.uri}:{tag}" for tag in tags),
+            digest=digest,
+            size_bytes=image.size_bytes,
+            duration_s=time.monotonic() - started,
+            revision=checkout.full_sha,
+            pushed=True,
+            warnings=tuple(plan.warnings),
+        )
+
+
+@dataclass
+class _Plan:
+    """What pre-flight found: an image already built from this commit, tags to (re)point."""
+
+    reusable: RemoteImage | None = None
+    reusable_tag: str | None = None
+    to_tag: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _describe_commit(checkout: Checkout) -> str:
+    subject = f": {checkout.subject}" if checkout.subject else ""
+    return f"Checked out {checkout.full_sha[:12]}{subject}"

@@ -1,0 +1,149 @@
+"""The domain's view of the world: Protocols the adapters implement and tests fake."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from bot.domain.cancel import CancelToken
+from bot.domain.models import AppSpec, Failure, Job, JobState, LayerProgress, PushResult
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """A commit exported to a directory, ready to build."""
+
+    full_sha: str
+    subject: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    """What to build and how to label it."""
+
+    context: Path
+    dockerfile: str
+    tag: str
+    buildargs: dict[str, str]
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class RepositoryInfo:
+    """An ECR repository as ECR describes it; `uri` is ECR's own `repositoryUri`."""
+
+    name: str
+    uri: str
+    immutable: bool
+
+    @property
+    def host(self) -> str:
+        return self.uri.split("/", 1)[0]
+
+
+@dataclass(frozen=True)
+class RegistryCredentials:
+    """A registry login: ECR's username is always AWS."""
+
+    username: str
+    password: str = field(repr=False)
+    endpoint: str
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RemoteImage:
+    """An image in the registry."""
+
+    digest: str
+    tags: tuple[str, ...]
+    size_bytes: int
+    revision: str | None = None
+
+
+@dataclass(frozen=True)
+class PushedImage:
+    """What the engine's push stream reported."""
+
+    digest: str
+    size_bytes: int
+
+
+class Source(Protocol):
+    """Where an app's code comes from (git, or the current directory for the CLI)."""
+
+    def checkout(self, app: AppSpec, sha: str) -> AbstractContextManager[Checkout]: ...
+
+
+class Engine(Protocol):
+    """The Docker engine that builds and pushes."""
+
+    def build(
+        self, spec: BuildSpec, on_line: Callable[[str], None], cancel: CancelToken
+    ) -> str: ...
+
+    def tag(self, image_id: str, repository_uri: str, tag: str) -> None: ...
+
+    def push(
+        self,
+        repository_uri: str,
+        tag: str,
+        credentials: RegistryCredentials,
+        on_layers: Callable[[tuple[LayerProgress, ...]], None],
+        cancel: CancelToken,
+    ) -> PushedImage: ...
+
+    def ping(self) -> None: ...
+
+
+class Registry(Protocol):
+    """ECR: repositories, login tokens and images."""
+
+    def repository(self, name: str) -> RepositoryInfo: ...
+
+    def credentials(self) -> RegistryCredentials: ...
+
+    def find_image(self, repository: RepositoryInfo, tag: str) -> RemoteImage | None: ...
+
+    def add_tag(self, repository: RepositoryInfo, existing_tag: str, new_tag: str) -> None: ...
+
+
+class JobStore(Protocol):
+    """Persistent jobs."""
+
+    def create(self, request_key: str, job_fields: dict[str, object]) -> tuple[Job, bool]: ...
+
+    def get(self, job_id: int) -> Job | None: ...
+
+    def recent(self, limit: int = 10) -> list[Job]: ...
+
+    def in_states(self, *states: JobState) -> list[Job]: ...
+
+    def transition(self, job_id: int, to: JobState, *, only_from: tuple[JobState, ...]) -> bool: ...
+
+    def save_thread(self, job_id: int, thread_ts: str) -> None: ...
+
+    def finish(
+        self,
+        job_id: int,
+        state: JobState,
+        *,
+        result: PushResult | None = None,
+        failure: Failure | None = None,
+        full_sha: str | None = None,
+    ) -> Job: ...
+
+
+class Directory(Protocol):
+    """Who belongs to which user group (Slack user groups, or a static map)."""
+
+    def members(self, group_id: str) -> frozenset[str]: ...
+
+
+Clock = Callable[[], datetime]
+Lines = Iterator[str]

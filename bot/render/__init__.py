@@ -1,0 +1,1 @@
+"""Block Kit rendering, the only code that knows Block Kit: domain objects in, dicts out."""

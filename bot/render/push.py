@@ -1,0 +1,188 @@
+"""Messages about push jobs: the parent message, thread replies, live progress, job lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from slack_sdk.models.blocks import Block
+
+from bot.domain.models import Job, JobState, LayerProgress, ProgressEvent, Step
+from bot.render.blocks import Blocks, actions, button, code, context, section, to_dicts
+from bot.render.ids import ActionId
+
+ICONS = {
+    JobState.QUEUED: "⏳",
+    JobState.RUNNING: "🔄",
+    JobState.SUCCEEDED: "✅",
+    JobState.FAILED: "❌",
+    JobState.CANCELLED: "🛑",
+    JobState.INTERRUPTED: "⚠️",
+}
+
+
+def short(sha: str) -> str:
+    return sha[:7]
+
+
+def headline(job: Job) -> str:
+    """`my-app @ 1a2b3c4 → ECR, requested by @alice` (the parent message's fallback text)."""
+    version = f" ({job.version})" if job.version else ""
+    return (
+        f"{ICONS[job.state]} {job.app} @ {short(job.sha)}{version} → ECR, "
+        f"requested by <@{job.requested_by}>"
+    )
+
+
+def parent(job: Job, waiting_behind: int | None = None) -> Blocks:
+    """The parent message: who asked for what, then the outcome once there is one."""
+    version = f" `{job.version}`" if job.version else ""
+    blocks: list[Block] = [
+        section(
+            f"{ICONS[job.state]} *{job.app}* @ `{short(job.sha)}`{version} → ECR, "
+            f"requested by <@{job.requested_by}>"
+        )
+    ]
+    if job.state is JobState.SUCCEEDED and job.result:
+        blocks += _succeeded(job)
+    elif job.state is JobState.FAILED and job.failure:
+        blocks += _failed(job)
+    elif job.state in (JobState.CANCELLED, JobState.INTERRUPTED):
+        why = "was cancelled" if job.state is JobState.CANCELLED else "was interrupted by a restart"
+        blocks.append(context(f"Job {job.id} {why}."))
+        blocks.append(actions(_retry(job)))
+    else:
+        note = f"waiting for job {waiting_behind} (same app) to finish · " if waiting_behind else ""
+        blocks.append(context(f"Job {job.id} · {note}progress in the thread"))
+        blocks.append(actions(button("Cancel", ActionId.CANCEL, str(job.id), style="danger")))
+    return to_dicts(blocks)
+
+
+def _succeeded(job: Job) -> list[Block]:
+    result = job.result
+    assert result is not None
+    uris = "\n".join(f"`{uri}`" for uri in result.image_uris)
+    what = "pushed" if result.pushed else "already in ECR (no build, no push)"
+    lines = [
+        uris,
+        f"*Digest* `{result.digest}`",
+        f"*Size* {_size(result.size_bytes)} · *Took* {result.duration_s:.1f} s · {what}",
+    ]
+    blocks: list[Block] = [section("\n".join(lines))]
+    if result.warnings:
+        blocks.append(context("⚠️ " + "\n⚠️ ".join(result.warnings)))
+    blocks.append(
+        actions(button("Run diagnose", ActionId.DIAGNOSE, job.app), block_id=f"job-{job.id}")
+    )
+    return blocks
+
+
+def _failed(job: Job) -> list[Block]:
+    failure = job.failure
+    assert failure is not None
+    step = f" at *{failure.step.value}*" if failure.step else ""
+    blocks: list[Block] = [
+        section(f"*Failed{step}: {failure.title}*\n{failure.explanation}"),
+        section(f"*Fix:* {failure.fix}"),
+    ]
+    if failure.log_tail:
+        blocks.append(section("*Last lines of the log*\n" + code(failure.log_tail)))
+    if failure.error_id:
+        blocks.append(context(f"Error id `{failure.error_id}`"))
+    blocks.append(actions(_retry(job)))
+    return blocks
+
+
+def _retry(job: Job) -> object:
+    return button("Retry", ActionId.RETRY, str(job.id), style="primary")
+
+
+def milestone(event: ProgressEvent) -> str:
+    """A thread reply for a step that finished (or a warning)."""
+    icon = "⚠️" if event.kind == "warning" else "✅"
+    return f"{icon} {event.message}"
+
+
+@dataclass
+class LiveState:
+    """What the in-place progress message shows: the build step, then the layers."""
+
+    build_step: tuple[int, int] | None = None
+    build_line: str = ""
+    build_done: str = ""
+    layers: tuple[LayerProgress, ...] = ()
+    push_done: str = ""
+    lines: list[str] = field(default_factory=list)
+
+    def apply(self, event: ProgressEvent) -> None:
+        if event.step is Step.BUILD:
+            if event.build_step:
+                self.build_step, self.build_line = event.build_step, event.message
+            if event.kind == "finished":
+                self.build_done = event.message
+        elif event.step is Step.PUSH:
+            if event.layers:
+                self.layers = event.layers
+            if event.kind == "finished":
+                self.push_done = event.message
+
+
+def live(state: LiveState) -> str:
+    """The progress message, edited in place rather than flooding the thread."""
+    lines = []
+    if state.build_done:
+        lines.append(f"✅ Build: {state.build_done}")
+    elif state.build_step:
+        current, total = state.build_step
+        lines.append(f"🔨 Build step {current}/{total}: `{state.build_line[:150]}`")
+    else:
+        lines.append("🔨 Build starting")
+    if state.layers or state.push_done:
+        done = sum(1 for layer in state.layers if layer.done)
+        sent = sum(layer.current for layer in state.layers if not layer.done)
+        total = sum(layer.total for layer in state.layers if not layer.done)
+        icon = "✅" if state.push_done else "⬆️"
+        progress = f", {_size(sent)} of {_size(total)} in flight" if total else ""
+        lines.append(f"{icon} Push: {done}/{len(state.layers)} layers done{progress}")
+    return "\n".join(lines)
+
+
+def final_reply(job: Job) -> str:
+    """The last thread reply: the outcome in one line (details are on the parent message)."""
+    if job.state is JobState.SUCCEEDED and job.result:
+        return f"✅ Done in {job.result.duration_s:.1f} s: `{job.result.digest}`"
+    if job.state is JobState.FAILED and job.failure:
+        step = f" at {job.failure.step.value}" if job.failure.step else ""
+        return f"❌ Failed{step}: {job.failure.title}. Details and a Retry button are above."
+    if job.state is JobState.CANCELLED:
+        return "🛑 Cancelled; the build was stopped."
+    if job.state is JobState.INTERRUPTED:
+        return "⚠️ Interrupted: ecrbot restarted while this job ran. Press Retry to run it again."
+    return f"{ICONS[job.state]} {job.state.value}"
+
+
+def waiting(behind: int) -> str:
+    return f"⏳ Waiting for job {behind} (a push of the same app) to finish first."
+
+
+def jobs_table(jobs: list[Job]) -> Blocks:
+    """`/ecr jobs`: recent jobs, one line each."""
+    if not jobs:
+        return to_dicts([section("No jobs yet. Start one with `/ecr push <app> <sha>`.")])
+    lines = []
+    for job in jobs:
+        took = f"{job.duration_s:.0f} s" if job.duration_s is not None else "-"
+        version = f" {job.version}" if job.version else ""
+        lines.append(
+            f"{ICONS[job.state]} *{job.id}* {job.state.value} · {job.app} `{short(job.sha)}`"
+            f"{version} · <@{job.requested_by}> · {took}"
+        )
+    return to_dicts([section("*Recent jobs*\n" + "\n".join(lines))])
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"

@@ -1,0 +1,124 @@
+"""The embedded worker: a bounded pool of build threads, one push per app at a time."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.domain.cancel import CancelToken
+
+log = logging.getLogger(__name__)
+
+RunJob = Callable[[int, CancelToken], None]
+OnWaiting = Callable[[int, int], None]
+
+
+@dataclass
+class _Pending:
+    job_id: int
+    app: str
+    told_waiting: bool = False
+
+
+class Worker:
+    """Runs jobs off Bolt's listener threads; owns concurrency limits and per-app locks."""
+
+    def __init__(self, run_job: RunJob, on_waiting: OnWaiting, max_parallel: int = 2) -> None:
+        self._run_job = run_job
+        self._on_waiting = on_waiting
+        self._max_parallel = max_parallel
+        self._cond = threading.Condition()
+        self._pending: list[_Pending] = []
+        self._running: dict[int, tuple[str, CancelToken]] = {}
+        self._threads: list[threading.Thread] = []
+        self._stopping = False
+
+    def start(self) -> None:
+        for index in range(self._max_parallel):
+            thread = threading.Thread(target=self._loop, name=f"ecrbot-worker-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop taking jobs and cancel the running ones."""
+        with self._cond:
+            self._stopping = True
+            tokens = [token for _, token in self._running.values()]
+            self._cond.notify_all()
+        for token in tokens:
+            token.cancel()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def enqueue(self, job_id: int, app: str) -> None:
+        with self._cond:
+            if any(p.job_id == job_id for p in self._pending) or job_id in self._running:
+                return
+            self._pending.append(_Pending(job_id, app))
+            self._cond.notify_all()
+        self._announce_waits()
+
+    def cancel(self, job_id: int) -> str | None:
+        """Cancel a job: 'dequeued' if it had not started, 'signalled' if running, else None."""
+        with self._cond:
+            for pending in self._pending:
+                if pending.job_id == job_id:
+                    self._pending.remove(pending)
+                    return "dequeued"
+            running = self._running.get(job_id)
+        if running is None:
+            return None
+        running[1].cancel()
+        return "signalled"
+
+    @property
+    def queue_depth(self) -> int:
+        with self._cond:
+            return len(self._pending)
+
+    def running_app(self, app: str) -> int | None:
+        with self._cond:
+            return next((job for job, (name, _) in self._running.items() if name == app), None)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                picked = self._next()
+                while picked is None and not self._stopping:
+                    self._cond.wait()
+                    picked = self._next()
+                if self._stopping:
+                    return
+                assert picked is not None
+                token = CancelToken()
+                self._pending.remove(picked)
+                self._running[picked.job_id] = (picked.app, token)
+            self._announce_waits()
+            try:
+                self._run_job(picked.job_id, token)
+            except Exception:  # the runner records failures; this only keeps the thread alive
+                log.exception("job %s crashed the runner", picked.job_id)
+            finally:
+                with self._cond:
+                    self._running.pop(picked.job_id, None)
+                    self._cond.notify_all()
+
+    def _next(self) -> _Pending | None:
+        busy = {app for app, _ in self._running.values()}
+        return next((p for p in self._pending if p.app not in busy), None)
+
+    def _announce_waits(self) -> None:
+        """Tell a job once that it waits behind a push of the same app."""
+        notices = []
+        with self._cond:
+            for pending in self._pending:
+                blocker = next(
+                    (job for job, (app, _) in self._running.items() if app == pending.app), None
+                )
+                if blocker is not None and not pending.told_waiting:
+                    pending.told_waiting = True
+                    notices.append((pending.job_id, blocker))
+        for job_id, blocker in notices:
+            self._on_waiting(job_id, blocker)

@@ -1,0 +1,1 @@
+"""Stand-ins for outside services that the tests run against."""

@@ -1,0 +1,644 @@
+"""ECR edge: makes a plain distribution (docker-registry) answer like Amazon ECR's data plane.
+
+A threaded TLS reverse proxy in front of the registry. It asks moto (through boto3) what ECR's
+control plane would know, the way the real ECR front end does:
+
+* a request for ``/v2/<name>/...`` whose repository moto does not know gets 404 NAME_UNKNOWN;
+* ``PUT /v2/<name>/manifests/<tag>`` is recorded in moto (``put_image``, with the manifest's real
+  sha256 digest) before the registry stores it, so ``describe_images`` knows every pushed image,
+  and tag immutability is enforced with ECR's 400 TAG_INVALID;
+* faults set per repository over a plain-HTTP control server (``PUT /faults/<name>`` with
+  ``{"fault": "expired_token" | "deny_upload" | "bad_credentials"}``, ``DELETE /faults/<name>``,
+  ``DELETE /faults``, ``GET /faults``, ``GET /healthz``) answer as ECR does in those cases.
+
+Everything else, the real Basic auth included (htpasswd ``AWS`` / ``<account>-auth-token``, which
+is what moto's ``get_authorization_token`` hands out), is passed through to the registry. Bodies
+are streamed both ways; only manifests (ECR caps them at 4 MiB) are read whole.
+
+Run: ``python3 -m tests.standins.ecr_edge --help`` (``scripts/test-services up`` starts it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import http.client
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import FrameType
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+LOG = logging.getLogger("ecr_edge")
+
+FAULTS = ("expired_token", "deny_upload", "bad_credentials")
+HOST_RE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?::\d+)?$"
+)
+# Non-greedy name: the first /manifests/, /blobs/ or /tags/ ends it, as in the registry's routes.
+REPO_PATH_RE = re.compile(r"^/v2/(?P<name>.+?)/(?P<kind>manifests|blobs|tags)/(?P<rest>.*)$")
+DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
+# Headers that describe one hop, not the message; the edge frames each side itself.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "expect",
+    }
+)
+PIECE = 64 * 1024
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # ECR's own limit on an image manifest
+UPSTREAM_TIMEOUT = 300.0
+
+
+def error_body(code: str, message: str) -> bytes:
+    """The registry's (and ECR's) JSON error document."""
+    return json.dumps({"errors": [{"code": code, "message": message}]}).encode()
+
+
+def aws_error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+class Faults:
+    """Faults per repository name, so tests running side by side never see each other's."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: dict[str, str] = {}
+
+    def set(self, repository: str, fault: str) -> None:
+        with self._lock:
+            self._faults[repository] = fault
+
+    def clear(self, repository: str | None = None) -> None:
+        with self._lock:
+            if repository is None:
+                self._faults.clear()
+            else:
+                self._faults.pop(repository, None)
+
+    def get(self, repository: str) -> str | None:
+        with self._lock:
+            return self._faults.get(repository)
+
+    def snapshot(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._faults)
+
+
+class Moto:
+    """ECR's control plane as moto server knows it, one boto3 client per region."""
+
+    def __init__(self, endpoint: str, cache_seconds: float) -> None:
+        self._endpoint = endpoint
+        self._cache_seconds = cache_seconds
+        self._lock = threading.Lock()
+        self._clients: dict[str, Any] = {}
+        # Only "exists" is cached (briefly): a repository created a moment ago must work at once.
+        self._exists_until: dict[tuple[str, str, str], float] = {}
+
+    def client(self, region: str) -> Any:
+        with self._lock:
+            if region not in self._clients:
+                # Creating clients is not thread-safe in botocore; using one is.
+                self._clients[region] = boto3.session.Session().client(
+                    "ecr",
+                    region_name=region,
+                    endpoint_url=self._endpoint,
+                    aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+                    aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+                    config=Config(
+                        retries={"max_attempts": 2, "mode": "standard"},
+                        connect_timeout=5,
+                        read_timeout=30,
+                    ),
+                )
+            return self._clients[region]
+
+    def repository_exists(self, account: str, region: str, name: str) -> bool:
+        key = (account, region, name)
+        now = time.monotonic()
+        with self._lock:
+            if self._exists_until.get(key, 0.0) > now:
+                return True
+        try:
+            found = self.client(region).describe_repositories(
+                registryId=account, repositoryNames=[name]
+            )["repositories"]
+        except ClientError as error:
+            if aws_error_code(error) != "RepositoryNotFoundException":
+                raise
+            found = []
+        if found:
+            with self._lock:
+                self._exists_until[key] = now + self._cache_seconds
+        return bool(found)
+
+    def tag_digest(self, account: str, region: str, name: str, tag: str) -> str | None:
+        try:
+            details = self.client(region).describe_images(
+                registryId=account, repositoryName=name, imageIds=[{"imageTag": tag}]
+            )["imageDetails"]
+        except ClientError:
+            return None
+        return str(details[0]["imageDigest"]) if details else None
+
+
+class EdgeHandler(BaseHTTPRequestHandler):
+    """One client connection (HTTP/1.1, kept alive) to the ECR host."""
+
+    protocol_version = "HTTP/1.1"  # the docker daemon keeps connections alive
+    server_version = "ecr-edge"
+    timeout = UPSTREAM_TIMEOUT  # idle or stalled client connections end eventually
+    server: EdgeServer
+    headers_sent = False  # once the status line is out, errors can only hang up
+    body_pending = False  # an unread request body means the connection cannot be reused
+
+    def do_GET(self) -> None:
+        self.handle_any()
+
+    def do_HEAD(self) -> None:
+        self.handle_any()
+
+    def do_POST(self) -> None:
+        self.handle_any()
+
+    def do_PUT(self) -> None:
+        self.handle_any()
+
+    def do_PATCH(self) -> None:
+        self.handle_any()
+
+    def do_DELETE(self) -> None:
+        self.handle_any()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        LOG.info("%s %s", self.address_string(), format % args)
+
+    # -- ECR behaviour -----------------------------------------------------------------
+
+    def handle_any(self) -> None:
+        self.body_pending = self.is_chunked() or bool(self.content_length())
+        match = REPO_PATH_RE.match(urlsplit(self.path).path)
+        if match is None:
+            self.forward()
+            return
+        name, kind, rest = unquote(match["name"]), match["kind"], match["rest"]
+        host = self.headers.get("Host", "")
+        ecr_host = HOST_RE.match(host)
+        if ecr_host is None:
+            self.send_registry_error(
+                400, "UNSUPPORTED", f"ECR edge: {host!r} is not an ECR registry host name"
+            )
+            return
+        account, region = ecr_host["account"], ecr_host["region"]
+        if self.inject_fault(name, kind, rest, host, account, region):
+            return
+        if self.headers.get("Authorization") is None:
+            # ECR turns away anonymous callers before it looks anything up: the registry's 401.
+            self.forward()
+            return
+        try:
+            exists = self.server.moto.repository_exists(account, region, name)
+        except (BotoCoreError, ClientError) as error:
+            LOG.exception("moto lookup of %s failed", name)
+            self.send_registry_error(500, "UNKNOWN", f"ECR edge: moto lookup failed: {error}")
+            return
+        if not exists:
+            self.send_registry_error(
+                404,
+                "NAME_UNKNOWN",
+                f"The repository with name '{name}' does not exist in the registry "
+                f"with id '{account}'",
+            )
+            return
+        if self.command == "PUT" and kind == "manifests" and not DIGEST_RE.match(rest):
+            self.put_manifest(account, region, name, unquote(rest))
+            return
+        self.forward()
+
+    def inject_fault(
+        self, name: str, kind: str, rest: str, host: str, account: str, region: str
+    ) -> bool:
+        """Answers as ECR does under the fault set for this repository; False if none applies."""
+        fault = self.server.faults.get(name)
+        challenge = (
+            "WWW-Authenticate",
+            f'Basic realm="https://{host}/",service="ecr.amazonaws.com"',
+        )
+        if fault == "expired_token":
+            self.send_registry_error(
+                401,
+                "DENIED",
+                "Your authorization token has expired. Reauthenticate and try again.",
+                [challenge],
+            )
+            return True
+        if fault == "bad_credentials":
+            self.send_registry_error(401, "UNAUTHORIZED", "authentication required", [challenge])
+            return True
+        if (
+            fault == "deny_upload"
+            and self.command == "POST"
+            and kind == "blobs"
+            and (rest in ("uploads", "uploads/"))
+        ):
+            self.send_registry_error(
+                403,
+                "DENIED",
+                f"User: arn:aws:sts::{account}:assumed-role/ecrbot/ecrbot is not authorized to "
+                f"perform: ecr:InitiateLayerUpload on resource: arn:aws:ecr:{region}:{account}:"
+                f"repository/{name} because no identity-based policy allows the "
+                "ecr:InitiateLayerUpload action",
+            )
+            return True
+        return False
+
+    def put_manifest(self, account: str, region: str, name: str, tag: str) -> None:
+        """Records a tagged manifest in moto (ECR's PutImage), then lets the registry store it."""
+        body = self.read_whole_body(MAX_MANIFEST_BYTES)
+        if body is None:
+            self.send_registry_error(400, "MANIFEST_INVALID", "manifest is larger than 4 MiB")
+            return
+        if not self.credentials_accepted():
+            # Nothing may be recorded for a caller the registry will turn away; let it do so.
+            self.forward(body)
+            return
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        media_type = self.headers.get("Content-Type", "").split(";")[0].strip()
+        params: dict[str, Any] = {
+            "registryId": account,
+            "repositoryName": name,
+            "imageManifest": body.decode("utf-8", errors="replace"),
+            "imageTag": tag,
+            "imageDigest": digest,
+        }
+        if media_type:
+            params["imageManifestMediaType"] = media_type
+        recorded = False
+        try:
+            self.server.moto.client(region).put_image(**params)
+            recorded = True
+        except ClientError as error:
+            code = aws_error_code(error)
+            if code not in ("ImageAlreadyExistsException", "ImageTagAlreadyExistsException"):
+                LOG.warning("moto put_image %s:%s refused: %s", name, tag, error)
+                self.send_registry_error(400, "MANIFEST_INVALID", str(error))
+                return
+            # moto raises the same exception for "this exact image and tag again" (a no-op in
+            # ECR) and for an immutable tag that would move: the tag's digest tells them apart.
+            if self.server.moto.tag_digest(account, region, name, tag) != digest:
+                self.send_registry_error(
+                    400,
+                    "TAG_INVALID",
+                    f"The image tag '{tag}' already exists in the '{name}' repository and "
+                    "cannot be overwritten because the repository is immutable.",
+                )
+                return
+        except BotoCoreError as error:
+            self.send_registry_error(500, "UNKNOWN", f"ECR edge: moto put_image failed: {error}")
+            return
+        status, headers = self.forward(body)
+        if not 200 <= status < 300:
+            if recorded:
+                # The registry refused what moto already took: take the tag back out of moto.
+                self.server.moto.client(region).batch_delete_image(
+                    registryId=account, repositoryName=name, imageIds=[{"imageTag": tag}]
+                )
+            return
+        stored = next((v for k, v in headers if k.lower() == "docker-content-digest"), None)
+        if stored != digest:
+            LOG.error("digest mismatch %s:%s: moto has %s, registry %s", name, tag, digest, stored)
+
+    def credentials_accepted(self) -> bool:
+        upstream = self.server.upstream_connection()
+        try:
+            authorization = self.headers["Authorization"]
+            upstream.request("GET", "/v2/", headers={"Authorization": authorization})
+            response = upstream.getresponse()
+            response.read()
+            return response.status == 200
+        finally:
+            upstream.close()
+
+    # -- HTTP plumbing -----------------------------------------------------------------
+
+    def is_chunked(self) -> bool:
+        return "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+
+    def content_length(self) -> int | None:
+        value = self.headers.get("Content-Length")
+        return int(value) if value is not None and value.strip().isdigit() else None
+
+    def iter_body(self) -> Iterator[bytes]:
+        """The client's request body, piece by piece, chunked or sized."""
+        self.body_pending = False
+        if self.is_chunked():
+            while True:
+                size = int(self.rfile.readline(1024).split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    # Trailers (if any) end with a blank line, as does the body.
+                    while self.rfile.readline(65536).strip():
+                        pass
+                    return
+                yield from self.read_exactly(size)
+                self.rfile.readline(1024)  # the CRLF that closes each chunk
+        else:
+            yield from self.read_exactly(self.content_length() or 0)
+
+    def read_exactly(self, size: int) -> Iterator[bytes]:
+        while size > 0:
+            piece = self.rfile.read1(min(PIECE, size))
+            if not piece:
+                raise ConnectionError("client closed the connection mid-body")
+            size -= len(piece)
+            yield piece
+
+    def read_whole_body(self, limit: int) -> bytes | None:
+        parts: list[bytes] = []
+        total = 0
+        for piece in self.iter_body():
+            total += len(piece)
+            if total > limit:
+                return None
+            parts.append(piece)
+        return b"".join(parts)
+
+    def forward(self, body: bytes | None = None) -> tuple[int, list[tuple[str, str]]]:
+        """Sends this request to the registry and its answer back, streaming both bodies."""
+        upstream = self.server.upstream_connection()
+        try:
+            upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            for key, value in self.headers.items():
+                if key.lower() not in HOP_BY_HOP and key.lower() != "content-length":
+                    upstream.putheader(key, value)
+            upstream.putheader("X-Forwarded-Proto", "https")
+            chunked = body is None and self.is_chunked()
+            if body is not None:
+                upstream.putheader("Content-Length", str(len(body)))
+            elif chunked:
+                upstream.putheader("Transfer-Encoding", "chunked")
+            elif self.content_length() is not None:
+                upstream.putheader("Content-Length", str(self.content_length()))
+            upstream.endheaders()
+            try:
+                if body is not None:
+                    upstream.send(body)
+                else:
+                    for piece in self.iter_body():
+                        upstream.send(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+                    if chunked:
+                        upstream.send(b"0\r\n\r\n")
+            except OSError as error:
+                # The registry may answer (say 401) and hang up before taking the whole body:
+                # its answer is still worth relaying, and the client connection is spent.
+                LOG.warning("sending body upstream failed: %s", error)
+                self.body_pending = True
+            response = upstream.getresponse()
+            self.relay(response)
+            return response.status, response.getheaders()
+        except (OSError, http.client.HTTPException) as error:
+            LOG.warning("proxying %s %s failed: %s", self.command, self.path, error)
+            self.body_pending = True
+            if not self.headers_sent:
+                self.send_registry_error(502, "UNKNOWN", f"ECR edge: registry unreachable: {error}")
+            else:
+                self.close_connection = True
+            return 502, []
+        finally:
+            upstream.close()
+
+    def relay(self, response: http.client.HTTPResponse) -> None:
+        self.send_response_only(response.status, response.reason)
+        self.headers_sent = True
+        no_body = self.command == "HEAD" or response.status in (204, 304) or response.status < 200
+        sized = response.length is not None and not response.chunked
+        for key, value in response.getheaders():
+            lower = key.lower()
+            if lower in HOP_BY_HOP or (lower == "content-length" and not (no_body or sized)):
+                continue
+            self.send_header(key, value)
+        if not (no_body or sized):
+            self.send_header("Transfer-Encoding", "chunked")
+        if self.body_pending:
+            self.send_header("Connection", "close")  # sets close_connection as well
+        self.end_headers()
+        if no_body:
+            return
+        while piece := response.read1(PIECE):
+            self.wfile.write(piece if sized else b"%x\r\n%s\r\n" % (len(piece), piece))
+        if not sized:
+            self.wfile.write(b"0\r\n\r\n")
+
+    def send_registry_error(
+        self, status: int, code: str, message: str, headers: list[tuple[str, str]] | None = None
+    ) -> None:
+        payload = error_body(code, message)
+        LOG.info("%s %s -> %d %s", self.command, self.path, status, code)
+        self.send_response_only(status)
+        self.headers_sent = True
+        self.send_header("Date", self.date_time_string())
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Docker-Distribution-Api-Version", "registry/2.0")
+        self.send_header("Content-Length", str(len(payload)))
+        for key, value in headers or []:
+            self.send_header(key, value)
+        if self.body_pending:
+            # The unread request body would be taken for the next request: hang up instead.
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    def parse_request(self) -> bool:
+        self.headers_sent = False
+        self.body_pending = False
+        return super().parse_request()
+
+
+class EdgeServer(ThreadingHTTPServer):
+    """The ECR host: TLS, a thread per connection."""
+
+    daemon_threads = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        context: ssl.SSLContext,
+        upstream: str,
+        moto: Moto,
+        faults: Faults,
+    ) -> None:
+        self.context = context
+        parts = urlsplit(upstream)
+        self.upstream_host = parts.hostname or "127.0.0.1"
+        self.upstream_port = parts.port or 80
+        self.moto = moto
+        self.faults = faults
+        super().__init__(address, EdgeHandler)
+
+    def upstream_connection(self) -> http.client.HTTPConnection:
+        # A connection per request: the registry is on loopback, so this costs next to nothing
+        # and no stale keep-alive connection can ever swallow a request.
+        return http.client.HTTPConnection(
+            self.upstream_host, self.upstream_port, timeout=UPSTREAM_TIMEOUT
+        )
+
+    def finish_request(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any
+    ) -> None:
+        # The TLS handshake runs here, in the connection's own thread, so a client that stalls
+        # mid-handshake cannot hold up accept() for everybody else.
+        assert isinstance(request, socket.socket)
+        request.settimeout(30)
+        try:
+            tls = self.context.wrap_socket(request, server_side=True)
+        except (OSError, ssl.SSLError) as error:
+            LOG.warning("TLS handshake with %s failed: %s", client_address, error)
+            return
+        try:
+            EdgeHandler(tls, client_address, self)
+        finally:
+            tls.close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        LOG.warning("connection from %s ended with an error", client_address, exc_info=True)
+
+
+class ControlHandler(BaseHTTPRequestHandler):
+    """Plain-HTTP control: health and per-repository faults."""
+
+    protocol_version = "HTTP/1.1"
+    server: ControlServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        LOG.info("control %s", format % args)
+
+    def reply(self, status: int, document: object) -> None:
+        payload = json.dumps(document).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_GET(self) -> None:
+        if self.path == "/healthz":
+            self.reply(200, {"status": "ok"})
+        elif self.path == "/faults":
+            self.reply(200, self.server.faults.snapshot())
+        else:
+            self.reply(404, {"error": f"no such endpoint: {self.path}"})
+
+    def do_PUT(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        if not self.path.startswith("/faults/") or len(self.path) <= len("/faults/"):
+            self.reply(404, {"error": "PUT /faults/<repository> only"})
+            return
+        repository = unquote(self.path[len("/faults/") :])
+        try:
+            fault = json.loads(raw or b"{}").get("fault")
+        except (ValueError, AttributeError):
+            fault = None
+        if fault not in FAULTS:
+            self.reply(400, {"error": f'body must be {{"fault": one of {list(FAULTS)}}}'})
+            return
+        self.server.faults.set(repository, fault)
+        self.reply(200, {"repository": repository, "fault": fault})
+
+    def do_DELETE(self) -> None:
+        if self.path == "/faults":
+            self.server.faults.clear()
+        elif self.path.startswith("/faults/"):
+            self.server.faults.clear(unquote(self.path[len("/faults/") :]))
+        else:
+            self.reply(404, {"error": "DELETE /faults or /faults/<repository> only"})
+            return
+        self.reply(200, self.server.faults.snapshot())
+
+
+class ControlServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], faults: Faults) -> None:
+        self.faults = faults
+        super().__init__(address, ControlHandler)
+
+
+def parse_address(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    return host or "0.0.0.0", int(port)  # noqa: S104 - listening everywhere is the point
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--listen", default="0.0.0.0:443", help="TLS address for the ECR host")
+    parser.add_argument("--control", default="127.0.0.1:4431", help="plain-HTTP control address")
+    parser.add_argument("--upstream", default="http://127.0.0.1:5000", help="the registry")
+    parser.add_argument("--aws-endpoint", default="http://127.0.0.1:5001", help="moto server")
+    parser.add_argument("--cert", required=True, help="server certificate (PEM) for the ECR host")
+    parser.add_argument("--key", required=True, help="its private key (PEM)")
+    parser.add_argument("--cache-seconds", type=float, default=1.0, help="repository cache TTL")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(threadName)s %(message)s"
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(args.cert, args.key)
+    context.set_alpn_protocols(["http/1.1"])  # no h2: this is an HTTP/1.1 server
+
+    faults = Faults()
+    edge = EdgeServer(
+        parse_address(args.listen),
+        context,
+        args.upstream,
+        Moto(args.aws_endpoint, args.cache_seconds),
+        faults,
+    )
+    control = ControlServer(parse_address(args.control), faults)
+    threading.Thread(target=control.serve_forever, name="control", daemon=True).start()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    LOG.info(
+        "ECR edge on %s -> %s (moto %s), control on %s",
+        args.listen,
+        args.upstream,
+        args.aws_endpoint,
+        args.control,
+    )
+    try:
+        edge.serve_forever()
+    finally:
+        control.server_close()
+        edge.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

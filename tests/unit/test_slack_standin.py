@@ -1,0 +1,267 @@
+"""The Slack stand-in and signed sender, exercised with the real slack_sdk clients."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import requests
+from slack_bolt import Ack, App, Respond
+from slack_bolt.request import BoltRequest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.socket_mode.builtin import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
+from slack_sdk.webhook import WebhookClient
+
+from tests.standins.slack_api import SlackStandIn
+from tests.standins.slack_client import SlackSender, slash_command_payload
+
+SECRET = "s3cret"
+BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*building* `app:1.2`"}}]
+
+
+@pytest.fixture
+def standin() -> Iterator[SlackStandIn]:
+    threads_before = set(threading.enumerate())
+    with SlackStandIn() as server:
+        yield server
+    leaked = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
+    assert not [t for t in leaked if t.name.startswith("slack-standin")], leaked
+
+
+@pytest.fixture
+def client(standin: SlackStandIn) -> WebClient:
+    return WebClient(token="xoxb-test", base_url=standin.api_url)
+
+
+def test_post_and_update_are_recorded_with_decoded_blocks(
+    standin: SlackStandIn, client: WebClient
+) -> None:
+    first = client.chat_postMessage(channel="C0PLATFORM", text="building", blocks=BLOCKS)
+    reply = client.chat_postMessage(channel="C0PLATFORM", text="log", thread_ts=first["ts"])
+    client.chat_update(channel="C0PLATFORM", ts=first["ts"], text="done", blocks=[])
+
+    assert first["ts"] == "1790000000.000100"
+    assert reply["ts"] > first["ts"]
+    assert reply["message"]["thread_ts"] == first["ts"]
+    post = standin.calls("chat.postMessage")[0]
+    assert post.params["blocks"] == BLOCKS
+    assert post.token == "xoxb-test"
+    assert post.status == 200
+    update = standin.wait_for("chat.update")
+    assert update.params == {
+        "channel": "C0PLATFORM",
+        "ts": first["ts"],
+        "text": "done",
+        "blocks": [],
+    }
+    assert standin.messages("C0PLATFORM")[0]["text"] == "done"
+
+
+def test_form_encoded_calls_and_slack_errors(standin: SlackStandIn, client: WebClient) -> None:
+    assert client.auth_test()["user_id"] == "UBOT"
+    attachments = [{"text": "x"}]
+    client.chat_postEphemeral(
+        channel="C0PLATFORM", user="U0ALICE", text="hi", attachments=attachments
+    )
+    with pytest.raises(SlackApiError) as unknown:
+        client.api_call("bogus.method")
+    with pytest.raises(SlackApiError) as bad_token:
+        WebClient(token="nope", base_url=standin.api_url).auth_test()
+    with pytest.raises(SlackApiError) as missing:
+        client.chat_update(channel="C0PLATFORM", ts="1.2", text="x")
+
+    assert standin.calls("chat.postEphemeral")[0].params["attachments"] == attachments
+    assert unknown.value.response["error"] == "unknown_method"
+    assert bad_token.value.response["error"] == "invalid_auth"
+    assert missing.value.response["error"] == "message_not_found"
+    assert client.users_info(user="U0ALICE")["user"]["name"] == "alice"
+
+
+def test_429_reaches_webclient_as_slack_api_error(standin: SlackStandIn, client: WebClient) -> None:
+    standin.fail_next("chat.postMessage", status=429, retry_after=7)
+
+    with pytest.raises(SlackApiError) as raised:
+        client.chat_postMessage(channel="C0PLATFORM", text="hi")
+
+    assert raised.value.response.status_code == 429
+    assert raised.value.response.headers["Retry-After"] == "7"
+    assert raised.value.response["error"] == "ratelimited"
+    assert standin.count("chat.postMessage", status=429) == 1
+    client.chat_postMessage(channel="C0PLATFORM", text="hi")
+    assert [c.status for c in standin.calls()] == [429, 200]
+
+
+def test_rate_limit_retry_handler_succeeds_after_retry(standin: SlackStandIn) -> None:
+    retrying = WebClient(
+        token="xoxb-test",
+        base_url=standin.api_url,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
+    )
+    standin.fail_next("chat.postMessage", status=429, retry_after=0)
+
+    assert retrying.chat_postMessage(channel="C0PLATFORM", text="hi")["ok"]
+    assert [c.status for c in standin.calls("chat.postMessage")] == [429, 200]
+
+
+def test_server_errors_outage_and_rate_limit(standin: SlackStandIn, client: WebClient) -> None:
+    standin.fail_next("auth.test", status=500)
+    with pytest.raises(SlackApiError) as raised:
+        client.auth_test()
+    assert raised.value.response.status_code == 500
+
+    standin.outage()
+    with pytest.raises(SlackApiError) as during:
+        client.users_info(user="U0ALICE")
+    standin.end_outage()
+    assert during.value.response.status_code == 503
+    assert client.auth_test()["ok"]
+
+    standin.rate_limit("chat.postMessage", per_second=1)
+    client.chat_postMessage(channel="C0PLATFORM", text="one")
+    with pytest.raises(SlackApiError) as limited:
+        client.chat_postMessage(channel="C0PLATFORM", text="two")
+    assert limited.value.response.status_code == 429
+    assert standin.count(status=429) == 1
+
+
+def test_usergroups(standin: SlackStandIn, client: WebClient) -> None:
+    standin.set_usergroup("S0ADMINS", ["U0ALICE", "U0BOB"])
+
+    assert client.usergroups_users_list(usergroup="S0ADMINS")["users"] == ["U0ALICE", "U0BOB"]
+    with pytest.raises(SlackApiError) as raised:
+        client.usergroups_users_list(usergroup="S0NOPE")
+    assert raised.value.response["error"] == "no_such_subteam"
+
+
+def test_response_url_posts_are_recorded(standin: SlackStandIn) -> None:
+    url = standin.response_url("cmd-1")
+
+    WebhookClient(url).send(text="queued", response_type="ephemeral")
+
+    call = standin.wait_for(lambda c: c.method == "response_url", timeout=2)
+    assert call.params == {"text": "queued", "response_type": "ephemeral", "name": "cmd-1"}
+
+
+def test_files_upload_v2_round_trip(standin: SlackStandIn, client: WebClient) -> None:
+    done = client.files_upload_v2(channel="C0PLATFORM", content="build log", filename="build.log")
+
+    assert done["file"]["name"] == "build.log"
+    assert standin.uploads() == {done["file"]["id"]: b"build log"}
+    assert [c.method for c in standin.calls()] == [
+        "files.getUploadURLExternal",
+        "file_upload",
+        "files.completeUploadExternal",
+    ]
+
+
+def test_socket_mode_client_receives_envelope_and_acks(standin: SlackStandIn) -> None:
+    web = WebClient(token="xoxb-test", base_url=standin.api_url)
+    socket = SocketModeClient(app_token="xapp-1-test", web_client=web)
+
+    def ack(client: SocketModeClient, req: SocketModeRequest) -> None:
+        client.send_socket_mode_response(
+            SocketModeResponse(envelope_id=req.envelope_id, payload={"text": req.payload["text"]})
+        )
+
+    socket.socket_mode_request_listeners.append(ack)
+    try:
+        socket.connect()
+        standin.wait_for_socket_client(timeout=2)
+        envelope_id = standin.send_envelope("slash_commands", slash_command_payload("build app"))
+        acked = standin.wait_for_ack(envelope_id, timeout=2)
+    finally:
+        # Closing from the server side first wakes the client's blocking recv at once.
+        socket.auto_reconnect_enabled = False
+        standin.close_socket_clients()
+        socket.close()
+
+    assert acked == {"envelope_id": envelope_id, "payload": {"text": "build app"}}
+    assert standin.calls("apps.connections.open")[0].token == "xapp-1-test"
+
+
+def test_socket_mode_rejects_unissued_ticket(standin: SlackStandIn) -> None:
+    ws_http = standin.ws_url.replace("ws://", "http://")
+    headers = {
+        "Connection": "Upgrade",
+        "Upgrade": "websocket",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version": "13",
+    }
+    answer = requests.get(f"{ws_http}/link/?ticket=forged", headers=headers, timeout=2)
+    assert answer.status_code == 401
+
+
+def test_signature_verifies_with_slack_sdk() -> None:
+    sender = SlackSender("http://127.0.0.1:1", "s3cret")
+    body = b"command=%2Fecr&text=build"
+    now = int(time.time())
+
+    verifier = SignatureVerifier("s3cret")
+
+    assert verifier.is_valid(body, str(now), sender.sign(body, now))
+    assert not verifier.is_valid(body, str(now - 600), sender.sign(body, now - 600))
+    assert not SignatureVerifier("other").is_valid(body, str(now), sender.sign(body, now))
+
+
+@pytest.fixture
+def bolt_url(standin: SlackStandIn) -> Iterator[str]:
+    """A minimal Bolt app served over HTTP, to check SlackSender against real verification."""
+    app = App(signing_secret=SECRET, client=WebClient(token="xoxb-test", base_url=standin.api_url))
+
+    @app.command("/ecr")
+    def ecr(ack: Ack, respond: Respond, command: dict[str, Any]) -> None:
+        ack()
+        respond(f"queued {command['text']} for {command['user_name']}")
+
+    @app.action("approve")
+    def approve(ack: Ack, respond: Respond, body: dict[str, Any]) -> None:
+        ack()
+        respond(f"approved {body['actions'][0]['value']}")
+
+    @app.event("app_mention")
+    def mention(event: dict[str, Any]) -> None:
+        pass
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            resp = app.dispatch(BoltRequest(body=body, headers=dict(self.headers.items())))
+            self.send_response(resp.status)
+            self.end_headers()
+            self.wfile.write(resp.body.encode())
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_sender_requests_pass_bolt_verification(standin: SlackStandIn, bolt_url: str) -> None:
+    sender = SlackSender(bolt_url, SECRET, response_urls=standin.response_url)
+
+    assert sender.slash_command("build app:1.2").status_code == 200
+    queued = standin.wait_for("response_url", timeout=2)
+    assert queued.params["text"] == "queued build app:1.2 for alice"
+    assert queued.params["name"] == "command-1"
+    assert sender.block_action("approve", "req-7").status_code == 200
+    approved = standin.wait_for(lambda c: c.params.get("name") == "action-2", timeout=2)
+    assert approved.params["text"] == "approved req-7"
+    mention = {"type": "app_mention", "user": "U0ALICE", "text": "<@UBOT> hi", "ts": "1.2"}
+    assert sender.event(mention, retry_num=1).status_code == 200
+    assert sender.slash_command("x", timestamp=int(time.time()) - 600).status_code == 401
+    assert sender.slash_command("x", signature="v0=" + "0" * 64).status_code == 401
