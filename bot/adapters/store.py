@@ -55,7 +55,9 @@ class SqlJobStore:
         row.setdefault("created_at", _now())
         try:
             with self._engine.begin() as conn:
-                job_id = conn.execute(jobs.insert().values(**row)).inserted_primary_key[0]
+                inserted = conn.execute(jobs.insert().values(**row)).inserted_primary_key
+            assert inserted is not None
+            job_id = inserted[0]
             created = True
         except IntegrityError:
             with self._engine.connect() as conn:
@@ -132,7 +134,7 @@ def _job(row: Any) -> Job:
         requested_by=row["requested_by"],
         channel=row["channel"],
         state=JobState(row["state"]),
-        created_at=_aware(row["created_at"]),
+        created_at=_aware(row["created_at"]) or _now(),
         started_at=_aware(row["started_at"]),
         finished_at=_aware(row["finished_at"]),
         thread_ts=row["thread_ts"],

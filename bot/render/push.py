@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import Block, ButtonElement
 
 from bot.domain.models import Job, JobState, LayerProgress, ProgressEvent, Step
 from bot.render.blocks import Blocks, actions, button, code, context, section, to_dicts
@@ -92,7 +92,7 @@ def _failed(job: Job) -> list[Block]:
     return blocks
 
 
-def _retry(job: Job) -> object:
+def _retry(job: Job) -> ButtonElement:
     return button("Retry", ActionId.RETRY, str(job.id), style="primary")
 
 

@@ -1,0 +1,24 @@
+"""build_app(services) -> the Bolt app. No logic here: listeners live in handlers/."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+import handlers
+from bot.bootstrap import Services, slack_client
+
+
+def build_app(services: Services) -> App:
+    settings = services.settings
+    secret = settings.slack_signing_secret
+    app = App(
+        client=slack_client(settings, retry_rate_limits=True),
+        signing_secret=secret.get_secret_value() if secret else None,
+        # Socket Mode has no HTTP requests to verify; HTTP mode always verifies signatures.
+        request_verification_enabled=not settings.socket_mode,
+        # Don't call auth.test at start-up: the bot starts even while Slack is unreachable.
+        token_verification_enabled=False,
+        process_before_response=False,
+    )
+    handlers.register(app, services)
+    return app

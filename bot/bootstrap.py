@@ -1,0 +1,111 @@
+"""The composition root: the one place that picks concrete adapters from settings."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry import RetryHandler
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+
+from bot.adapters.aws import EcrRegistry
+from bot.adapters.engine import DockerEngine
+from bot.adapters.slack_directory import SlackDirectory, StaticDirectory
+from bot.adapters.slack_outbox import SlackOutbox
+from bot.adapters.slack_progress import SlackReporter
+from bot.adapters.source import GitSource
+from bot.adapters.store import SqlJobStore
+from bot.config import Catalog, Settings, load_catalog
+from bot.domain.access import Access
+from bot.domain.pipeline import PushPipeline
+from bot.jobs import JobService
+from bot.ports import Directory, Engine, JobStore, Registry, Source
+from bot.reporting import Reporter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything listeners and commands use, built once per process."""
+
+    settings: Settings
+    catalog: Catalog
+    store: JobStore
+    access: Access
+    jobs: JobService
+    engine: Engine
+    registry: Registry
+    slack: WebClient | None
+    outbox: SlackOutbox | None
+
+    def start(self) -> None:
+        self.jobs.start()
+
+    def stop(self) -> None:
+        self.jobs.stop()
+        if self.outbox is not None:
+            self.outbox.stop()
+
+
+def slack_client(settings: Settings, *, retry_rate_limits: bool) -> WebClient:
+    """A WebClient on the configured API URL; listeners' clients also wait out 429s."""
+    handlers: list[RetryHandler] = [ConnectionErrorRetryHandler(max_retry_count=2)]
+    if retry_rate_limits:
+        handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return WebClient(
+        token=token, base_url=settings.slack_api_url, timeout=10, retry_handlers=handlers
+    )
+
+
+def build_services(
+    settings: Settings,
+    *,
+    catalog: Catalog | None = None,
+    source: Source | None = None,
+    engine: Engine | None = None,
+    registry: Registry | None = None,
+    store: JobStore | None = None,
+    directory: Directory | None = None,
+    reporter: Reporter | None = None,
+) -> Services:
+    """Build the services; tests pass fakes for any port."""
+    catalog = catalog or load_catalog(settings.config_path)
+    store = store or SqlJobStore(settings.database_url)
+    engine = engine or DockerEngine(settings.docker_host)
+    registry = registry or EcrRegistry(
+        catalog.registry_spec,
+        endpoint_url=settings.aws_endpoint_url,
+        ca_bundle=settings.registry_ca_bundle,
+    )
+    source = source or GitSource(Path(settings.work_dir) / "sources")
+    slack, outbox = None, None
+    if settings.slack_bot_token is not None:
+        slack = slack_client(settings, retry_rate_limits=False)
+        directory = directory or SlackDirectory(slack_client(settings, retry_rate_limits=True))
+        if reporter is None:
+            outbox = SlackOutbox()
+            reporter = SlackReporter(
+                slack, outbox, store, catalog.slack.channel, settings.progress_interval_s
+            )
+    if reporter is None:
+        raise ValueError("no reporter: set SLACK_BOT_TOKEN or pass one")
+    access = Access(catalog.slack.admins, directory or StaticDirectory())
+    pipeline = PushPipeline(source, engine, registry, clock=lambda: datetime.now(UTC))
+    jobs = JobService(
+        catalog.app,
+        lambda: sorted(catalog.apps),
+        access,
+        store,
+        pipeline,
+        reporter,
+        max_parallel=settings.workers,
+    )
+    return Services(settings, catalog, store, access, jobs, engine, registry, slack, outbox)

@@ -1,0 +1,177 @@
+"""`ecrbot`: serve the Slack bot, or push from a terminal/CI in place of ecr-build-push.sh."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot import __version__
+from bot.adapters.aws import EcrRegistry
+from bot.adapters.engine import DockerEngine
+from bot.adapters.source import DirectorySource, GitSource
+from bot.config import Settings, load_catalog
+from bot.domain.cancel import CancelToken
+from bot.domain.errors import Cancelled, ConfigError, PipelineError, UserError
+from bot.domain.models import AppSpec, PushRequest, RegistrySpec
+from bot.domain.pipeline import PushPipeline
+from bot.ports import Source
+from bot.terminal import TerminalProgress
+
+USAGE = """\
+Usage: ecrbot <command> [options]
+
+Commands:
+  serve                         run the Slack bot (HTTP, or Socket Mode when SLACK_APP_TOKEN is set)
+  push --registry R --name N --sha S [--version V] [--region G]
+                                build the current directory and push it (ecr-build-push.sh)
+  push --app A --sha S [--version V]
+                                build an app of the catalog (ECRBOT_CONFIG) at a commit and push it
+  version                       print the version
+"""
+PUSH_USAGE = (
+    "Usage: ecrbot push --registry <account>.dkr.ecr.<region>.amazonaws.com --name <repository> "
+    "--sha <sha> [--version <version>] [--region <region>]\n"
+    "   or: ecrbot push --app <app> --sha <sha> [--version <version>]"
+)
+PUSH_FLAGS = ("--registry", "--name", "--sha", "--version", "--region", "--app")
+ECR_HOST = re.compile(r"^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = args.pop(0) if args else "help"
+    if command == "serve":
+        return _serve()
+    if command == "push":
+        return _push(args)
+    if command in ("version", "--version"):
+        print(__version__)
+        return 0
+    print(USAGE, file=sys.stderr if command not in ("help", "-h", "--help") else sys.stdout)
+    return 0 if command in ("help", "-h", "--help") else 2
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+def _serve() -> int:
+    from bot.server import serve
+
+    settings = Settings()
+    _logging(settings)
+    if settings.slack_bot_token is None:
+        print("SLACK_BOT_TOKEN is not set: see the README's quick start.", file=sys.stderr)
+        return 2
+    if not settings.socket_mode and settings.slack_signing_secret is None:
+        print(
+            "Set SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode).",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        serve(settings)
+    except ConfigError as error:
+        print(f"ecrbot: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+class _PushArgs:
+    """The script's flags: --flag value or --flag=value; unknown and missing flags fail."""
+
+    def __init__(self, args: list[str]) -> None:
+        self.values: dict[str, str] = {}
+        while args:
+            word = args.pop(0)
+            flag, _, inline = word.partition("=")
+            if flag not in PUSH_FLAGS:
+                raise _CliError(f"Unknown option: {word}")
+            if not inline and not args:
+                raise _CliError(f"Option {flag} needs a value")
+            self.values[flag[2:]] = inline or args.pop(0)
+
+    def require(self, *names: str) -> None:
+        for name in names:
+            if not self.values.get(name):
+                raise _CliError(f"Missing required option: --{name}")
+
+
+class _CliError(Exception):
+    pass
+
+
+def _push(argv: list[str]) -> int:
+    try:
+        args = _PushArgs(list(argv))
+        settings = Settings()
+        app, registry, source = _push_target(args, settings)
+    except (_CliError, ConfigError) as error:
+        print(f"Error: {error}\n{PUSH_USAGE}", file=sys.stderr)
+        return 1
+    logging.basicConfig(level=logging.WARNING)
+    ecr = EcrRegistry(
+        registry, endpoint_url=settings.aws_endpoint_url, ca_bundle=settings.registry_ca_bundle
+    )
+    pipeline = PushPipeline(
+        source, DockerEngine(settings.docker_host), ecr, clock=lambda: datetime.now(UTC)
+    )
+    request = PushRequest(app.name, args.values["sha"], args.values.get("version"), "cli")
+    progress = TerminalProgress()
+    try:
+        result = pipeline.run(app, request, progress, CancelToken())
+    except PipelineError as error:
+        progress.close()
+        failure = error.failure
+        step = f" at {failure.step.value}" if failure.step else ""
+        print(
+            f"Error{step}: {failure.title}\n{failure.explanation}\nFix: {failure.fix}",
+            file=sys.stderr,
+        )
+        for line in failure.log_tail[-10:]:
+            print(f"  | {line}", file=sys.stderr)
+        return 1
+    except UserError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
+    except (Cancelled, KeyboardInterrupt):
+        print("Cancelled", file=sys.stderr)
+        return 130
+    progress.close()
+    for uri in result.image_uris:
+        print(f"Pushed {uri}")
+    print(f"Digest {result.digest}")
+    return 0
+
+
+def _push_target(args: _PushArgs, settings: Settings) -> tuple[AppSpec, RegistrySpec, Source]:
+    args.require("sha")
+    if "app" in args.values:
+        catalog = load_catalog(settings.config_path)
+        app = catalog.app(args.values["app"])
+        if app is None:
+            raise _CliError(f"no app {args.values['app']!r} in {settings.config_path}")
+        return app, catalog.registry_spec, GitSource(Path(settings.work_dir) / "sources")
+    args.require("registry", "name")
+    host = args.values["registry"].removeprefix("https://").rstrip("/")
+    match = ECR_HOST.match(host)
+    # The script defaulted to eu-west-2 whatever the registry; the host names its own region.
+    region = args.values.get("region") or (match.group(2) if match else None)
+    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise _CliError(f"cannot tell the region from {host}: pass --region")
+    if not match:
+        raise _CliError(
+            f"{host} is not an ECR registry host (<account>.dkr.ecr.<region>.amazonaws.com)"
+        )
+    name = args.values["name"]
+    app = AppSpec(name=name, source=str(Path.cwd()), repository=name)
+    return app, RegistrySpec(match.group(1), region), DirectorySource(Path.cwd())

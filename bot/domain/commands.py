@@ -1,0 +1,112 @@
+"""The `/ecr` command language: text in, a typed command out (or a usage error)."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from bot.domain.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Push:
+    app: str
+    sha: str
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class Jobs:
+    limit: int = 10
+
+
+@dataclass(frozen=True)
+class Cancel:
+    job_id: int
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+Command = Push | Jobs | Cancel | Help
+
+
+@dataclass(frozen=True)
+class Usage:
+    """One subcommand as `/ecr help` shows it."""
+
+    name: str
+    usage: str
+    summary: str
+    example: str
+
+
+USAGES = (
+    Usage(
+        "push",
+        "/ecr push <app> <sha> [version]",
+        "Build the app at a commit and push it to ECR, tagged with the SHA (and the version).",
+        "/ecr push my-app 1a2b3c4 1.4.0",
+    ),
+    Usage("jobs", "/ecr jobs", "List recent jobs: state, app, SHA, who, duration.", "/ecr jobs"),
+    Usage("cancel", "/ecr cancel <job>", "Stop a queued or running job.", "/ecr cancel 42"),
+    Usage("help", "/ecr help", "This list.", "/ecr help"),
+)
+_BY_NAME = {usage.name: usage for usage in USAGES}
+
+
+def parse(text: str) -> Command:
+    """Parse the text after `/ecr`."""
+    try:
+        words = shlex.split(text.strip())
+    except ValueError as error:
+        raise UsageError(f"Could not read that: {error}.", _usage_line()) from error
+    if not words or words[0] in ("help", "-h", "--help"):
+        return Help()
+    name, args = words[0].lower(), words[1:]
+    if name == "push":
+        return _push(args)
+    if name == "jobs":
+        _expect(name, args, 0, 0)
+        return Jobs()
+    if name == "cancel":
+        _expect(name, args, 1, 1)
+        return Cancel(_job_id(args[0]))
+    raise UsageError(f"`{name}` is not an /ecr command.", _usage_line())
+
+
+def _push(args: list[str]) -> Push:
+    _expect("push", args, 2, 3)
+    app, sha = args[0], args[1].lower()
+    return Push(app=app, sha=sha, version=args[2] if len(args) == 3 else None)
+
+
+def _job_id(word: str) -> int:
+    digits = word.lstrip("#")
+    if not digits.isdigit():
+        raise UsageError(f"`{word}` is not a job number.", f"Usage: `{_BY_NAME['cancel'].usage}`")
+    return int(digits)
+
+
+def _expect(name: str, args: list[str], least: int, most: int) -> None:
+    if not least <= len(args) <= most:
+        usage = _BY_NAME[name]
+        raise UsageError(
+            f"`{name}` takes {_count(least, most)}.",
+            f"Usage: `{usage.usage}`, e.g. `{usage.example}`",
+        )
+
+
+def _count(least: int, most: int) -> str:
+    if most == 0:
+        return "no arguments"
+    if least == most:
+        return f"{least} argument{'s' if least > 1 else ''}"
+    return f"{least} to {most} arguments"
+
+
+def _usage_line() -> str:
+    names = " | ".join(usage.name for usage in USAGES)
+    return f"Usage: `/ecr {names}`. `/ecr help` explains each."

@@ -1,0 +1,38 @@
+"""Messages that are not about one job: help, usage errors, acknowledgements."""
+
+from __future__ import annotations
+
+from bot.domain.commands import USAGES
+from bot.domain.errors import UserError
+from bot.render.blocks import Blocks, context, section, to_dicts
+
+
+def help_blocks() -> Blocks:
+    """`/ecr help`: every command with an example."""
+    lines = [f"• `{u.usage}`: {u.summary}\n   e.g. `{u.example}`" for u in USAGES]
+    return to_dicts(
+        [
+            section(
+                "*ecrbot* pushes images to ECR the way runbook RB-0023 says.\n" + "\n".join(lines)
+            ),
+            context("Only an app's pushers and the platform admins may push it."),
+        ]
+    )
+
+
+def user_error(error: UserError) -> str:
+    """A user error as one ephemeral message: what is wrong, then what to do."""
+    return f":warning: {error.message}" + (f"\n{error.next_step}" if error.next_step else "")
+
+
+def unexpected(error_id: str) -> str:
+    return (
+        f":x: Something went wrong on our side (error id `{error_id}`). Nothing was started. "
+        "Try again, or tell #platform-team the error id."
+    )
+
+
+def queued(job_id: int, app: str, created: bool) -> str:
+    if not created:
+        return f"Already queued as job {job_id}: follow it in the thread."
+    return f"Queued `{app}` as job {job_id}: progress follows in a thread in this channel."

@@ -1,0 +1,87 @@
+"""Serving: HTTP mode under gunicorn (one process owns the worker), or Socket Mode."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot.app import build_app
+from bot.bootstrap import Services, build_services
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def wsgi_app(services: Services) -> WsgiApp:
+    """Bolt on /slack/events, plus a liveness probe on /healthz."""
+    slack = SlackRequestHandler(build_app(services))
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/healthz":
+            body = json.dumps({"status": "ok"}).encode()
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [body]
+        return slack(environ, start_response)
+
+    return app
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    """gunicorn, configured in code: 1 process x N threads, so one process owns the worker pool."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        super().__init__()
+
+    def load_config(self) -> None:
+        self.cfg.set("bind", f"0.0.0.0:{self._settings.port}")
+        # Several processes would each start a worker pool with its own per-app locks.
+        self.cfg.set("workers", 1)
+        self.cfg.set("worker_class", "gthread")
+        self.cfg.set("threads", self._settings.http_threads)
+        self.cfg.set("timeout", 60)
+        self.cfg.set("graceful_timeout", 20)
+        self.cfg.set("keepalive", 5)
+        self.cfg.set("worker_exit", _stop_services)
+
+    def load(self) -> WsgiApp:
+        # Runs in the worker process after the fork, so threads start in the right process.
+        services = build_services(self._settings)
+        services.start()
+        _running.append(services)
+        return wsgi_app(services)
+
+
+_running: list[Services] = []
+
+
+def _stop_services(*_: Any) -> None:
+    for services in _running:
+        services.stop()
+
+
+def serve(settings: Settings) -> None:
+    """Run the bot until stopped: Socket Mode when SLACK_APP_TOKEN is set, else HTTP."""
+    if settings.socket_mode:
+        assert settings.slack_app_token is not None
+        services = build_services(settings)
+        services.start()
+        try:
+            log.info("serving Slack over Socket Mode")
+            handler = SocketModeHandler(
+                build_app(services), settings.slack_app_token.get_secret_value()
+            )
+            handler.start()  # type: ignore[no-untyped-call]
+        finally:
+            services.stop()
+        return
+    log.info("serving Slack over HTTP on port %s (/slack/events)", settings.port)
+    _Gunicorn(settings).run()

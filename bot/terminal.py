@@ -1,0 +1,57 @@
+"""Pipeline progress in a terminal: the script's output lines, plus a progress bar on a TTY."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn
+
+from bot.domain.models import ProgressEvent, Step
+
+
+class TerminalProgress:
+    """Prints one line per milestone; a TTY also gets a bar for build steps and layer bytes."""
+
+    def __init__(self, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> None:
+        self._out = out
+        self._console = Console(file=err)
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+        if self._console.is_terminal:
+            self._progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), console=self._console
+            )
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.kind in ("started", "finished", "warning"):
+            self._stop_bar()
+            prefix = "WARNING: " if event.kind == "warning" else "==> "
+            print(prefix + event.message, file=self._out, flush=True)
+            return
+        if self._progress is None:
+            return
+        if event.step is Step.BUILD and event.build_step:
+            current, total = event.build_step
+            self._bar(f"build step {current}/{total}", current, total)
+        elif event.step is Step.PUSH and event.layers:
+            sent = sum(layer.total if layer.done else layer.current for layer in event.layers)
+            total = sum(max(layer.total, layer.current) for layer in event.layers)
+            self._bar("push", sent, max(total, 1))
+
+    def close(self) -> None:
+        self._stop_bar()
+
+    def _bar(self, description: str, completed: int, total: int) -> None:
+        assert self._progress is not None
+        if self._task is None:
+            self._progress.start()
+            self._task = self._progress.add_task(description, total=total)
+        self._progress.update(self._task, description=description, completed=completed, total=total)
+
+    def _stop_bar(self) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.stop()
+            self._progress.remove_task(self._task)
+            self._task = None

@@ -1,0 +1,45 @@
+"""Buttons on job messages: Retry, Cancel, Run diagnose."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, BoltContext, Respond
+
+from bot.render import common
+from handlers.errors import replying
+from handlers.middleware import services_of
+
+
+def _ephemeral(respond: Respond) -> Any:
+    return lambda text: respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def retry(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond
+) -> None:
+    ack()
+    services = services_of(context)
+    with replying(_ephemeral(respond)):
+        # The click's action_ts identifies it: Slack retrying the request finds the same job.
+        key = f"retry:{action['value']}:{action.get('action_ts', '')}"
+        job, created = services.jobs.retry(int(action["value"]), body["user"]["id"], key)
+        _ephemeral(respond)(common.queued(job.id, job.app, created))
+
+
+def cancel(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond
+) -> None:
+    ack()
+    services = services_of(context)
+    with replying(_ephemeral(respond)):
+        job = services.jobs.cancel(int(action["value"]), body["user"]["id"])
+        _ephemeral(respond)(f"Job {job.id}: cancel requested ({job.state.value}).")
+
+
+def diagnose(ack: Ack, action: dict[str, Any], respond: Respond) -> None:
+    ack()
+    _ephemeral(respond)(
+        f"`/ecr diagnose {action['value']}` is not available in this version yet: "
+        "it arrives with the diagnose feature."
+    )

@@ -1,0 +1,39 @@
+"""`/ecr`: parse, authorize, make one call, answer in the acknowledgement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, BoltContext
+
+from bot.domain import commands as cmd
+from bot.domain.errors import UsageError
+from bot.domain.models import PushRequest
+from bot.render import common
+from bot.render import push as render
+from handlers.errors import replying
+from handlers.middleware import services_of
+
+
+def ecr(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
+    services = services_of(context)
+    user, channel = command["user_id"], command.get("channel_id")
+    with replying(lambda text: ack(text=text)):
+        parsed = cmd.parse(command.get("text") or "")
+        allowed = services.catalog.slack.allowed_channels
+        if services.catalog.slack.restrict_to_channels and allowed and channel not in allowed:
+            where = ", ".join(f"<#{c}>" for c in allowed)
+            raise UsageError("/ecr is not used in this channel.", f"Use it in {where}.")
+        match parsed:
+            case cmd.Push(app, sha, version):
+                request = PushRequest(app, sha, version, user, channel)
+                # Slack sends one trigger_id per invocation: a retried request maps to its job.
+                job, created = services.jobs.submit(request, command.get("trigger_id"))
+                ack(text=common.queued(job.id, job.app, created))
+            case cmd.Jobs(limit):
+                ack(text="Recent jobs", blocks=render.jobs_table(services.jobs.recent(limit)))
+            case cmd.Cancel(job_id):
+                job = services.jobs.cancel(job_id, user)
+                ack(text=f"Job {job.id}: cancel requested ({job.state.value}).")
+            case cmd.Help():
+                ack(text="ecrbot help", blocks=common.help_blocks())
