@@ -10,6 +10,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email.message import Message
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -184,8 +185,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 class SlackStandIn:
     """Slack Web API + Socket Mode server on localhost, recording every call."""
 
-    def __init__(self, ws_ping_interval: float | None = 20.0) -> None:
-        self.ws_ping_interval = ws_ping_interval
+    def __init__(self) -> None:
         self.usergroups: dict[str, list[str]] = {}
         self.channel_names: dict[str, str] = {"C0PLATFORM": "platform"}
         self.user_names: dict[str, str] = {"U0ALICE": "alice", BOT_USER_ID: "ecrbot"}
@@ -228,15 +228,17 @@ class SlackStandIn:
         if self._http is not None:
             return self
         self._http = _HTTPServer(self)
-        # The builtin Socket Mode client never offers extensions; compression=None keeps
-        # the stand-in from depending on that.
+        # The builtin Socket Mode client never negotiates extensions, and with
+        # ping_pong_trace_enabled it fails to decode binary ping payloads (websockets'
+        # keepalive pings are 4 random bytes), drops the pong and the rest of that read, so
+        # the server sends no pings of its own; it still answers the client's pings.
         self._ws = serve(
             self._ws_session,
             "127.0.0.1",
             0,
             process_request=self._check_ticket,
             compression=None,
-            ping_interval=self.ws_ping_interval,
+            ping_interval=None,
             close_timeout=1,
         )
         http_thread = threading.Thread(
@@ -395,7 +397,7 @@ class SlackStandIn:
 
     # -- HTTP dispatch ---------------------------------------------------------------------
 
-    def dispatch(self, path: str, headers: Mapping[str, str], body: bytes) -> _Answer:
+    def dispatch(self, path: str, headers: Message, body: bytes) -> _Answer:
         """Route one HTTP request (called from the server threads)."""
         parts = urlsplit(path)
         content_type = headers.get("Content-Type") or ""
@@ -506,7 +508,8 @@ class SlackStandIn:
         for key in ("blocks", "attachments", "thread_ts", "metadata"):
             if params.get(key):
                 message[key] = params[key]
-        self._messages[(channel, ts)] = message
+        # A copy, so a later chat.update does not rewrite this call's recorded answer.
+        self._messages[(channel, ts)] = dict(message)
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
     def _chat_update(self, params: JSON, token: str | None) -> JSON:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -17,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.builtin import SocketModeClient
+from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.webhook import WebhookClient
@@ -28,13 +30,22 @@ SECRET = "s3cret"
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*building* `app:1.2`"}}]
 
 
+def _new_threads(before: set[threading.Thread], grace: float = 1.0) -> list[threading.Thread]:
+    """Threads started since `before` that are still alive after a short grace period."""
+    deadline = time.monotonic() + grace
+    while True:
+        new = [t for t in threading.enumerate() if t not in before]
+        if not new or time.monotonic() > deadline:
+            return new
+        time.sleep(0.02)
+
+
 @pytest.fixture
 def standin() -> Iterator[SlackStandIn]:
-    threads_before = set(threading.enumerate())
+    before = set(threading.enumerate())
     with SlackStandIn() as server:
         yield server
-    leaked = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
-    assert not [t for t in leaked if t.name.startswith("slack-standin")], leaked
+    assert _new_threads(before) == []
 
 
 @pytest.fixture
@@ -167,7 +178,7 @@ def test_socket_mode_client_receives_envelope_and_acks(standin: SlackStandIn) ->
     web = WebClient(token="xoxb-test", base_url=standin.api_url)
     socket = SocketModeClient(app_token="xapp-1-test", web_client=web)
 
-    def ack(client: SocketModeClient, req: SocketModeRequest) -> None:
+    def ack(client: BaseSocketModeClient, req: SocketModeRequest) -> None:
         client.send_socket_mode_response(
             SocketModeResponse(envelope_id=req.envelope_id, payload={"text": req.payload["text"]})
         )
@@ -178,6 +189,12 @@ def test_socket_mode_client_receives_envelope_and_acks(standin: SlackStandIn) ->
         standin.wait_for_socket_client(timeout=2)
         envelope_id = standin.send_envelope("slash_commands", slash_command_payload("build app"))
         acked = standin.wait_for_ack(envelope_id, timeout=2)
+        session = socket.current_session
+        assert session is not None
+        deadline = time.monotonic() + 2
+        while session.last_ping_pong_time is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        pong_seen = session.last_ping_pong_time is not None
     finally:
         # Closing from the server side first wakes the client's blocking recv at once.
         socket.auto_reconnect_enabled = False
@@ -185,6 +202,7 @@ def test_socket_mode_client_receives_envelope_and_acks(standin: SlackStandIn) ->
         socket.close()
 
     assert acked == {"envelope_id": envelope_id, "payload": {"text": "build app"}}
+    assert pong_seen, "the client never got a pong for its ping"
     assert standin.calls("apps.connections.open")[0].token == "xapp-1-test"
 
 
@@ -215,7 +233,9 @@ def test_signature_verifies_with_slack_sdk() -> None:
 @pytest.fixture
 def bolt_url(standin: SlackStandIn) -> Iterator[str]:
     """A minimal Bolt app served over HTTP, to check SlackSender against real verification."""
-    app = App(signing_secret=SECRET, client=WebClient(token="xoxb-test", base_url=standin.api_url))
+    executor = ThreadPoolExecutor(max_workers=2)
+    client = WebClient(token="xoxb-test", base_url=standin.api_url)
+    app = App(signing_secret=SECRET, client=client, listener_executor=executor)
 
     @app.command("/ecr")
     def ecr(ack: Ack, respond: Respond, command: dict[str, Any]) -> None:
@@ -249,6 +269,7 @@ def bolt_url(standin: SlackStandIn) -> Iterator[str]:
     server.shutdown()
     server.server_close()
     thread.join()
+    executor.shutdown()
 
 
 def test_sender_requests_pass_bolt_verification(standin: SlackStandIn, bolt_url: str) -> None:
