@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.domain.cancel import CancelToken
-from bot.domain.errors import Cancelled, PipelineError, StepError, UsageError
+from bot.domain.errors import Cancelled, PipelineError, StepError, UsageError, UserError
 from bot.domain.failures import explain
 from bot.domain.models import (
     AppSpec,
@@ -167,8 +167,12 @@ class PushPipeline:
 
                 step = Step.VERIFY
                 return self._verify(repository, tags, checkout, pushed.digest, started, plan, emit)
-        except (PipelineError, Cancelled, UsageError):
+        except (PipelineError, Cancelled):
             raise
+        except UserError as error:  # e.g. a SHA that is not in the repository
+            raise PipelineError(
+                Failure(step, error.message, error.message, error.next_step)
+            ) from error
         except StepError as error:
             tail = error.log_tail or tuple(progress.log)
             raise PipelineError(explain(error.step, error.raw, tail)) from error

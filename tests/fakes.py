@@ -1,0 +1,180 @@
+"""Fakes for the domain's ports: injected through build_services / constructors, never patched."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bot.adapters.source import ShaNotFound
+from bot.domain.cancel import CancelToken
+from bot.domain.errors import Cancelled, StepError
+from bot.domain.models import AppSpec, Job, LayerProgress, ProgressEvent, Step
+from bot.ports import (
+    BuildSpec,
+    Checkout,
+    PushedImage,
+    RegistryCredentials,
+    RemoteImage,
+    RepositoryInfo,
+)
+
+HOST = "123456789012.dkr.ecr.eu-west-2.amazonaws.com"
+SHA = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d"
+OTHER_SHA = "ffffffffffffffffffffffffffffffffffffffff"
+
+
+def app_spec(**overrides: object) -> AppSpec:
+    values: dict[str, object] = {
+        "name": "my-app",
+        "source": "https://github.com/acme/my-app.git",
+        "repository": "my-app",
+        "github": "acme/my-app",
+        "pushers": ("S0APPTEAM",),
+    }
+    values.update(overrides)
+    return AppSpec(**values)  # type: ignore[arg-type]
+
+
+class FakeSource:
+    """Commits by full SHA; short SHAs resolve by prefix, like git."""
+
+    def __init__(self, tmp: Path, commits: dict[str, str] | None = None) -> None:
+        self._tmp = tmp
+        self.commits = commits if commits is not None else {SHA: "Add feature", OTHER_SHA: "Old"}
+        self.checkouts: list[str] = []
+
+    @contextmanager
+    def checkout(self, app: AppSpec, sha: str) -> Iterator[Checkout]:
+        matches = [full for full in self.commits if full.startswith(sha)]
+        if len(matches) != 1:
+            raise ShaNotFound(f"Commit `{sha}` is not in `{app.name}`'s repository.", "Check it.")
+        self.checkouts.append(matches[0])
+        yield Checkout(matches[0], self.commits[matches[0]], self._tmp)
+
+
+class FakeEngine:
+    """Records builds and pushes; can fail a step or block until cancelled."""
+
+    def __init__(self) -> None:
+        self.builds: list[BuildSpec] = []
+        self.tags: list[tuple[str, str]] = []
+        self.pushes: list[tuple[str, str, str]] = []
+        self.build_lines = ["Step 1/2 : FROM scratch", "Step 2/2 : COPY busybox /bin/busybox"]
+        self.build_error: str | None = None
+        self.push_error: str | None = None
+        self.block_build: threading.Event | None = None
+        self.building = threading.Event()
+        self.layers = 3
+
+    def ping(self) -> None:
+        return None
+
+    def build(self, spec: BuildSpec, on_line: Callable[[str], None], cancel: CancelToken) -> str:
+        self.builds.append(spec)
+        self.building.set()
+        for line in self.build_lines:
+            on_line(line)
+        if self.block_build is not None:
+            released = threading.Event()
+            cancel.on_cancel(released.set)
+            released.wait(10)
+            if cancel.cancelled:
+                raise Cancelled
+        if self.build_error:
+            raise StepError(Step.BUILD, self.build_error)
+        return "sha256:" + hashlib.sha256(spec.tag.encode()).hexdigest()
+
+    def tag(self, image_id: str, repository_uri: str, tag: str) -> None:
+        self.tags.append((repository_uri, tag))
+
+    def push(
+        self,
+        repository_uri: str,
+        tag: str,
+        credentials: RegistryCredentials,
+        on_layers: Callable[[tuple[LayerProgress, ...]], None],
+        cancel: CancelToken,
+    ) -> PushedImage:
+        self.pushes.append((repository_uri, tag, credentials.password))
+        if self.push_error:
+            raise StepError(Step.PUSH, self.push_error)
+        layers = tuple(LayerProgress(f"l{i}", "Pushed", 10, 10) for i in range(self.layers))
+        on_layers(layers)
+        return PushedImage(digest=_digest(repository_uri), size_bytes=1234)
+
+
+class FakeRegistry:
+    """Repositories and images by (repository, tag); pushes land through `land`."""
+
+    def __init__(self, engine: FakeEngine | None = None) -> None:
+        self.repos = {"my-app": RepositoryInfo("my-app", f"{HOST}/my-app", immutable=True)}
+        self.images: dict[tuple[str, str], RemoteImage] = {}
+        self.engine = engine
+        self.calls: list[str] = []
+        self.retags: list[tuple[str, str, str]] = []
+
+    def repository(self, name: str) -> RepositoryInfo:
+        self.calls.append("repository")
+        if name not in self.repos:
+            raise StepError(
+                Step.AUTHENTICATE,
+                f"RepositoryNotFoundException: The repository with name '{name}' does not exist",
+            )
+        return self.repos[name]
+
+    def credentials(self) -> RegistryCredentials:
+        self.calls.append("credentials")
+        return RegistryCredentials("AWS", "123456789012-auth-token", f"https://{HOST}")
+
+    def find_image(self, repository: RepositoryInfo, tag: str) -> RemoteImage | None:
+        self.calls.append("find_image")
+        if self.engine is not None:  # images the fake engine pushed are in the registry
+            for uri, pushed_tag, _ in self.engine.pushes:
+                if uri == repository.uri and pushed_tag == tag:
+                    build = self.engine.builds[-1]
+                    revision = build.labels["org.opencontainers.image.revision"]
+                    return RemoteImage(_digest(uri), (tag,), 1234, revision)
+        return self.images.get((repository.name, tag))
+
+    def add_tag(self, repository: RepositoryInfo, existing_tag: str, new_tag: str) -> None:
+        self.retags.append((repository.name, existing_tag, new_tag))
+        self.images[(repository.name, new_tag)] = self.images[(repository.name, existing_tag)]
+
+
+class RecordingReporter:
+    """Collects what a Slack thread would show."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, int, object]] = []
+        self.finished_jobs: list[Job] = []
+        self.done = threading.Condition()
+
+    def queued(self, job: Job) -> None:
+        self.events.append(("queued", job.id, None))
+
+    def waiting(self, job: Job, behind: int) -> None:
+        self.events.append(("waiting", job.id, behind))
+
+    def started(self, job: Job) -> None:
+        self.events.append(("started", job.id, None))
+
+    def progress(self, job: Job, event: ProgressEvent) -> None:
+        self.events.append(("progress", job.id, event))
+
+    def finished(self, job: Job) -> None:
+        with self.done:
+            self.events.append(("finished", job.id, job.state))
+            self.finished_jobs.append(job)
+            self.done.notify_all()
+
+    def wait_finished(self, count: int, timeout: float = 10.0) -> list[Job]:
+        with self.done:
+            self.done.wait_for(lambda: len(self.finished_jobs) >= count, timeout)
+        return list(self.finished_jobs)
+
+
+def _digest(uri: str) -> str:
+    return "sha256:" + hashlib.sha256(uri.encode()).hexdigest()

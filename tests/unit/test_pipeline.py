@@ -1,0 +1,220 @@
+"""The push pipeline on fakes: tags, labels, pre-flight, failures, cancel."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.domain.cancel import CancelToken
+from bot.domain.errors import Cancelled, PipelineError, UsageError
+from bot.domain.models import ProgressEvent, PushRequest, Step
+from bot.domain.pipeline import PushPipeline, plan_tags
+from bot.ports import RemoteImage
+from tests.fakes import HOST, OTHER_SHA, SHA, FakeEngine, FakeRegistry, FakeSource, app_spec
+
+NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine() -> FakeEngine:
+    return FakeEngine()
+
+
+@pytest.fixture
+def registry(engine: FakeEngine) -> FakeRegistry:
+    return FakeRegistry(engine)
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path, engine: FakeEngine, registry: FakeRegistry) -> PushPipeline:
+    return PushPipeline(FakeSource(tmp_path), engine, registry, clock=lambda: NOW)
+
+
+def run(
+    pipeline: PushPipeline, sha: str = "1a2b3c4", version: str | None = "1.4.0", **app: object
+) -> tuple[object, list[ProgressEvent]]:
+    events: list[ProgressEvent] = []
+    result = pipeline.run(
+        app_spec(**app),
+        PushRequest("my-app", sha, version, "U0ALICE"),
+        events.append,
+        CancelToken(),
+    )
+    return result, events
+
+
+def test_push_tags_full_sha_and_version_with_oci_labels(
+    pipeline: PushPipeline, engine: FakeEngine
+) -> None:
+    result, events = run(pipeline)
+
+    build = engine.builds[0]
+    assert build.tag == f"{HOST}/my-app:{SHA}"
+    assert build.buildargs == {"GIT_SHA": SHA, "VERSION": "1.4.0"}
+    assert build.labels == {
+        "org.opencontainers.image.revision": SHA,
+        "org.opencontainers.image.version": "1.4.0",
+        "org.opencontainers.image.source": "https://github.com/acme/my-app",
+        "org.opencontainers.image.created": "2026-11-27T10:00:00+00:00",
+    }
+    assert [tag for _, tag in engine.pushes and engine.tags] == [SHA, "1.4.0"]
+    assert result.image_uris == (f"{HOST}/my-app:{SHA}", f"{HOST}/my-app:1.4.0")  # type: ignore[attr-defined]
+    assert result.pushed is True  # type: ignore[attr-defined]
+    steps = [(e.step, e.kind) for e in events if e.kind in ("started", "finished")]
+    assert steps[0] == (Step.CHECKOUT, "started")
+    assert steps[-1] == (Step.VERIFY, "finished")
+    assert any(e.build_step == (2, 2) for e in events)
+
+
+def test_without_version_only_the_sha_tag_and_never_latest(
+    pipeline: PushPipeline, engine: FakeEngine
+) -> None:
+    run(pipeline, version=None)
+    assert [tag for _, tag in engine.tags] == [SHA]
+
+
+def test_plan_tags_short_sha_and_latest_opt_in() -> None:
+    assert plan_tags(app_spec(sha_tag="short"), SHA, None) == (SHA[:7],)
+    assert plan_tags(app_spec(tag_latest=True), SHA, "2.0") == (SHA, "2.0", "latest")
+
+
+def test_latest_as_version_is_refused_unless_opted_in(pipeline: PushPipeline) -> None:
+    with pytest.raises(UsageError, match="SHAs over latest"):
+        run(pipeline, version="latest")
+
+
+def test_invalid_version_is_a_usage_error(pipeline: PushPipeline) -> None:
+    with pytest.raises(UsageError, match="not a valid image tag"):
+        run(pipeline, version="1.4.0 beta")
+
+
+def test_repeat_push_of_same_sha_neither_builds_nor_pushes(
+    pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry
+) -> None:
+    registry.images[("my-app", SHA)] = RemoteImage("sha256:aaa", (SHA,), 99, SHA)
+    registry.images[("my-app", "1.4.0")] = RemoteImage("sha256:aaa", ("1.4.0",), 99, SHA)
+
+    result, _ = run(pipeline)
+
+    assert engine.builds == [] and engine.pushes == []
+    assert result.pushed is False and result.digest == "sha256:aaa"  # type: ignore[attr-defined]
+
+
+def test_repeat_push_with_a_new_version_retags_without_pushing(
+    pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry
+) -> None:
+    registry.images[("my-app", SHA)] = RemoteImage("sha256:aaa", (SHA,), 99, SHA)
+
+    run(pipeline, version="1.5.0")
+
+    assert engine.pushes == []
+    assert registry.retags == [("my-app", SHA, "1.5.0")]
+
+
+def test_immutable_tag_on_another_image_is_refused_before_building(
+    pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry
+) -> None:
+    registry.images[("my-app", "1.4.0")] = RemoteImage("sha256:bbb", ("1.4.0",), 99, OTHER_SHA)
+
+    with pytest.raises(PipelineError) as caught:
+        run(pipeline)
+
+    assert caught.value.failure.step is Step.PREFLIGHT
+    assert "immutable" in caught.value.failure.title
+    assert engine.builds == []
+
+
+def test_mutable_tag_on_another_image_warns_and_pushes(
+    pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry
+) -> None:
+    repo = registry.repos["my-app"]
+    registry.repos["my-app"] = type(repo)(repo.name, repo.uri, immutable=False)
+    registry.images[("my-app", "1.4.0")] = RemoteImage("sha256:bbb", ("1.4.0",), 99, OTHER_SHA)
+
+    result, events = run(pipeline)
+
+    assert [e.kind for e in events].count("warning") == 1
+    assert result.warnings and len(engine.pushes) == 2  # type: ignore[attr-defined]
+
+
+def test_failed_run_step_is_explained_with_the_log_tail(
+    pipeline: PushPipeline, engine: FakeEngine
+) -> None:
+    engine.build_error = "The command '/bin/sh -c exit 3' returned a non-zero code: 3"
+    with pytest.raises(PipelineError) as caught:
+        run(pipeline)
+    failure = caught.value.failure
+    assert failure.step is Step.BUILD
+    assert failure.title == "A RUN step in the Dockerfile failed"
+    assert failure.log_tail[-1] == "Step 2/2 : COPY busybox /bin/busybox"
+
+
+@pytest.mark.parametrize(
+    ("raw", "title"),
+    [
+        ("no basic auth credentials", "Docker had no credentials for the registry"),
+        (
+            "denied: Your authorization token has expired. Reauthenticate and try again.",
+            "The ECR login token has expired",
+        ),
+        (
+            "tag invalid: The image tag '1.4.0' already exists in the 'my-app' repository and "
+            "cannot be overwritten because the repository is immutable.",
+            "That tag already exists and the repository is immutable",
+        ),
+        (
+            "denied: User: arn:aws:sts::1:assumed-role/x is not authorized to perform: "
+            "ecr:InitiateLayerUpload on resource: arn",
+            "The role may not push to this repository",
+        ),
+    ],
+)
+def test_push_errors_are_mapped(
+    pipeline: PushPipeline, engine: FakeEngine, raw: str, title: str
+) -> None:
+    engine.push_error = raw
+    with pytest.raises(PipelineError) as caught:
+        run(pipeline)
+    assert caught.value.failure.step is Step.PUSH
+    assert caught.value.failure.title == title
+
+
+def test_unknown_sha_fails_at_checkout_in_plain_words(pipeline: PushPipeline) -> None:
+    with pytest.raises(PipelineError) as caught:
+        run(pipeline, sha="deadbee")
+    assert caught.value.failure.step is Step.CHECKOUT
+    assert "is not in `my-app`'s repository" in caught.value.failure.title
+
+
+def test_missing_repository_fails_at_authenticate(
+    pipeline: PushPipeline, registry: FakeRegistry
+) -> None:
+    registry.repos.clear()
+    with pytest.raises(PipelineError) as caught:
+        run(pipeline)
+    assert caught.value.failure.title == "The ECR repository does not exist"
+
+
+def test_cancel_during_build_raises_cancelled(pipeline: PushPipeline, engine: FakeEngine) -> None:
+    engine.block_build = threading.Event()
+    token = CancelToken()
+    outcome: list[BaseException] = []
+
+    def push() -> None:
+        try:
+            pipeline.run(
+                app_spec(), PushRequest("my-app", "1a2b3c4", None, "U"), lambda e: None, token
+            )
+        except BaseException as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=push)
+    thread.start()
+    assert engine.building.wait(5)
+    token.cancel()
+    thread.join(5)
+    assert isinstance(outcome[0], Cancelled)
+    assert engine.pushes == []
