@@ -1,0 +1,26 @@
+# ecrbot: the Slack bot. Builds run on the Docker engine DOCKER_HOST points at (a sidecar or a
+# remote engine); this image holds no engine itself.
+FROM python:3.11-slim-bookworm AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY handlers ./handlers
+RUN pip install --no-cache-dir --prefix=/install ".[postgres]"
+
+FROM python:3.11-slim-bookworm
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends git ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 10001 ecrbot
+COPY --from=build /install /usr/local
+USER ecrbot
+WORKDIR /home/ecrbot
+ENV PORT=3000 \
+    ECRBOT_WORK_DIR=/home/ecrbot/work \
+    ECRBOT_DATABASE_URL=sqlite:////home/ecrbot/work/ecrbot.db \
+    DOCKER_HOST=tcp://localhost:2375 \
+    PYTHONUNBUFFERED=1
+EXPOSE 3000
+HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=2)"
+ENTRYPOINT ["ecrbot"]
+CMD ["serve"]
