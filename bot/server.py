@@ -63,7 +63,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 _running: list[Services] = []
 
 
-def _stop_services(*_: Any) -> None:
+def _stop_services(_server: Any, _worker: Any) -> None:
     for services in _running:
         services.stop()
 

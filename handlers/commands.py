@@ -18,7 +18,10 @@ from handlers.middleware import services_of
 def ecr(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
     services = services_of(context)
     user, channel = command["user_id"], command.get("channel_id")
-    with replying(lambda text: ack(text=text)):
+    def reply(text: str, **extra: Any) -> None:
+        ack(text=text, response_type="ephemeral", **extra)
+
+    with replying(reply):
         parsed = cmd.parse(command.get("text") or "")
         allowed = services.catalog.slack.allowed_channels
         if services.catalog.slack.restrict_to_channels and allowed and channel not in allowed:
@@ -29,11 +32,11 @@ def ecr(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
                 request = PushRequest(app, sha, version, user, channel)
                 # Slack sends one trigger_id per invocation: a retried request maps to its job.
                 job, created = services.jobs.submit(request, command.get("trigger_id"))
-                ack(text=common.queued(job.id, job.app, created))
+                reply(common.queued(job.id, job.app, created))
             case cmd.Jobs(limit):
-                ack(text="Recent jobs", blocks=render.jobs_table(services.jobs.recent(limit)))
+                reply("Recent jobs", blocks=render.jobs_table(services.jobs.recent(limit)))
             case cmd.Cancel(job_id):
                 job = services.jobs.cancel(job_id, user)
-                ack(text=f"Job {job.id}: cancel requested ({job.state.value}).")
+                reply(f"Job {job.id}: cancel requested ({job.state.value}).")
             case cmd.Help():
-                ack(text="ecrbot help", blocks=common.help_blocks())
+                reply("ecrbot help", blocks=common.help_blocks())

@@ -111,13 +111,19 @@ class SlackReporter:
         blocks = render.parent(job, thread.waiting_behind)
         text = render.headline(job)
         if thread.parent_ts is None:
-            answer = self._client.chat_postMessage(channel=thread.channel, text=text, blocks=blocks)
+            answer = self._client.chat_postMessage(
+                channel=thread.channel, text=text, blocks=blocks, metadata=render.metadata(job)
+            )
             thread.parent_ts = str(answer["ts"])
             thread.channel = str(answer.get("channel") or thread.channel)
             self._store.save_thread(job.id, thread.parent_ts)
         elif update:
             self._client.chat_update(
-                channel=thread.channel, ts=thread.parent_ts, text=text, blocks=blocks
+                channel=thread.channel,
+                ts=thread.parent_ts,
+                text=text,
+                blocks=blocks,
+                metadata=render.metadata(job),
             )
         return thread.parent_ts
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from slack_sdk.models.blocks import Block, ButtonElement
 
@@ -31,6 +32,14 @@ def headline(job: Job) -> str:
         f"{ICONS[job.state]} {job.app} @ {short(job.sha)}{version} → ECR, "
         f"requested by <@{job.requested_by}>"
     )
+
+
+def metadata(job: Job) -> dict[str, Any]:
+    """Slack message metadata naming the job, so the message can be found from the job."""
+    return {
+        "event_type": "ecrbot_job",
+        "event_payload": {"job_id": job.id, "app": job.app, "state": job.state.value},
+    }
 
 
 def parent(job: Job, waiting_behind: int | None = None) -> Blocks:

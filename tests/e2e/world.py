@@ -1,0 +1,182 @@
+"""One e2e world: a Slack stand-in, a sample app in git, its ECR repository in moto, the bot."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from tests.e2e.harness import (
+    ADMIN,
+    ADMIN_GROUP,
+    ALICE,
+    APP_TEAM_GROUP,
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    BotProcess,
+    SampleApp,
+    ecr,
+    free_port,
+    unique,
+    wait_until,
+    write_catalog,
+)
+from tests.standins.slack_api import SlackStandIn
+from tests.standins.slack_client import SlackSender
+
+FINAL_STATES = {"succeeded", "failed", "cancelled", "interrupted"}
+
+
+class World:
+    """Drives the bot the way Slack would and reads what Slack and the registry saw."""
+
+    def __init__(self, tmp: Path, env: dict[str, str], slack: SlackStandIn) -> None:
+        self.tmp = tmp
+        self.env = env
+        self.slack = slack
+        self.ecr = ecr(env)
+        self.app = unique("e2e")
+        self.sample = SampleApp.create(tmp / "src" / self.app, Path(env["BUSYBOX_STATIC"]))
+        self.apps: dict[str, dict[str, Any]] = {
+            self.app: {"source": str(self.sample.path), "pushers": [APP_TEAM_GROUP]}
+        }
+        self.bot: BotProcess | None = None
+        self.sender: SlackSender | None = None
+        slack.set_usergroup(ADMIN_GROUP, [ADMIN])
+        slack.set_usergroup(APP_TEAM_GROUP, [ALICE])
+
+    def create_repository(self, immutable: bool = True, name: str | None = None) -> str:
+        self.ecr.create_repository(
+            repositoryName=name or self.app,
+            imageTagMutability="IMMUTABLE" if immutable else "MUTABLE",
+        )
+        return name or self.app
+
+    def bot_env(self, **overrides: str) -> dict[str, str]:
+        catalog = write_catalog(self.tmp / "catalog.yml", self.apps)
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin:" + str(Path.home() / ".pyenv/shims"),
+            "HOME": str(self.tmp),
+            **{k: v for k, v in self.env.items() if k.startswith(("AWS_", "DOCKER_"))},
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": self.slack.api_url,
+            "ECRBOT_CONFIG": str(catalog),
+            "ECRBOT_DATABASE_URL": f"sqlite:///{self.tmp}/ecrbot.db",
+            "ECRBOT_WORK_DIR": str(self.tmp / "work"),
+            "ECRBOT_REGISTRY_CA_BUNDLE": self.env["ECR_EDGE_CA_CERT"],
+            "ECRBOT_PROGRESS_INTERVAL": "1",
+            "PORT": str(free_port()),
+        }
+        env.update(overrides)
+        return env
+
+    def start_bot(self, **overrides: str) -> BotProcess:
+        import os
+        import sys
+
+        env = self.bot_env(**overrides)
+        env["PATH"] = os.path.dirname(sys.executable) + ":" + env["PATH"]
+        self.bot = BotProcess(env, self.tmp / "bot.log").start()
+        self.sender = SlackSender(
+            self.bot.url, SIGNING_SECRET, response_urls=self.slack.response_url
+        )
+        return self.bot
+
+    def restart_bot(self, sig: int) -> BotProcess:
+        assert self.bot is not None
+        self.bot.stop(sig)
+        self.bot.start()
+        return self.bot
+
+    def stop(self) -> None:
+        if self.bot is not None:
+            self.bot.stop()
+
+    # -- Slack's side ----------------------------------------------------------------------
+
+    def slash(self, text: str, user: str = ALICE, **kwargs: Any) -> requests.Response:
+        assert self.sender is not None, "start_bot() first"
+        return self.sender.slash_command(text, user_id=user, **kwargs)
+
+    def push(self, sha: str, version: str | None = None, user: str = ALICE) -> int:
+        """`/ecr push`, asserting a fast acknowledgement; returns the job id."""
+        response = self.slash(f"push {self.app} {sha[:7]} {version or ''}".strip(), user=user)
+        assert response.status_code == 200, response.text
+        assert response.elapsed.total_seconds() < 3
+        return job_id(response)
+
+    def parent(self, job: int) -> dict[str, Any] | None:
+        """The job's parent message as it is now (after edits)."""
+        for message in self.slack.messages():
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("job_id") == job and "thread_ts" not in message:
+                return message
+        return None
+
+    def thread(self, job: int) -> list[dict[str, Any]]:
+        parent = self.parent(job)
+        if parent is None:
+            return []
+        return [m for m in self.slack.messages() if m.get("thread_ts") == parent["ts"]]
+
+    def wait_finished(self, job: int, timeout: float = 120.0) -> dict[str, Any]:
+        """Wait until the parent message shows a final state and the final reply is posted."""
+
+        def done() -> dict[str, Any] | None:
+            parent = self.parent(job)
+            state = ((parent or {}).get("metadata") or {}).get("event_payload", {}).get("state")
+            if parent and state in FINAL_STATES and len(self.thread(job)) >= 1:
+                final = self.thread(job)[-1]["text"]
+                if final.startswith(("✅ Done", "❌", "🛑", "⚠️ Interrupted")):
+                    return parent
+            return None
+
+        try:
+            return wait_until(done, timeout)  # type: ignore[no-any-return]
+        except AssertionError:
+            log = self.bot.log()[-4000:] if self.bot else ""
+            raise AssertionError(f"job {job} did not finish; bot log:\n{log}") from None
+
+    def registry_tags(self, repository: str | None = None) -> dict[str, str]:
+        """tag -> digest, as ECR (moto, fed by the registry edge) describes the repository."""
+        answer = self.ecr.describe_images(repositoryName=repository or self.app)
+        return {
+            tag: image["imageDigest"]
+            for image in answer["imageDetails"]
+            for tag in image.get("imageTags", [])
+        }
+
+    def image_labels(self, tag: str, repository: str | None = None) -> dict[str, str]:
+        """The labels of an image as the real registry serves its config blob."""
+        repo = repository or self.app
+        host, auth = self.env["ECR_HOST"], ("AWS", "123456789012-auth-token")
+        verify = self.env["ECR_EDGE_CA_CERT"]
+        accept = "application/vnd.docker.distribution.manifest.v2+json"
+        manifest = requests.get(
+            f"https://{host}/v2/{repo}/manifests/{tag}",
+            auth=auth, verify=verify, headers={"Accept": accept}, timeout=10,
+        )
+        manifest.raise_for_status()
+        config = requests.get(
+            f"https://{host}/v2/{repo}/blobs/{manifest.json()['config']['digest']}",
+            auth=auth, verify=verify, timeout=10,
+        ).json()
+        labels: dict[str, str] = config["config"]["Labels"]
+        return labels
+
+
+def job_id(response: requests.Response) -> int:
+    text = response.json().get("text", "")
+    match = re.search(r"job (\d+)", text)
+    assert match, f"no job id in the acknowledgement: {text!r}"
+    return int(match.group(1))
+
+
+def text_of(message: dict[str, Any]) -> str:
+    """Everything a person reads in a message: its text and its blocks' texts."""
+    import json
+
+    return message.get("text", "") + "\n" + json.dumps(message.get("blocks", []), ensure_ascii=False)
