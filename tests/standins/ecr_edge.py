@@ -71,9 +71,26 @@ MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # ECR's own limit on an image manifest
 UPSTREAM_TIMEOUT = 300.0
 
 
-def error_body(code: str, message: str) -> bytes:
+def error_body(code: str, message: str, detail: object = None) -> bytes:
     """The registry's (and ECR's) JSON error document."""
-    return json.dumps({"errors": [{"code": code, "message": message}]}).encode()
+    error: dict[str, object] = {"code": code, "message": message}
+    if detail is not None:
+        error["detail"] = detail
+    return json.dumps({"errors": [error]}).encode()
+
+
+def access_records(method: str, name: str) -> list[dict[str, str]]:
+    """The ``detail`` the registry gives with a 401 for a wrong password: what was asked for.
+
+    It matters to docker: an UNAUTHORIZED error without detail (its message being the code's
+    default one) is decoded as a bare error code, which docker's push retries five times over
+    ~50 s and then reports as just "unauthorized"; with the detail, as the registry sends it,
+    docker stops at once with "unauthorized: authentication required".
+    """
+    actions = {"GET": ["pull"], "HEAD": ["pull"], "DELETE": ["delete"]}.get(
+        method, ["pull", "push"]
+    )
+    return [{"Type": "repository", "Class": "", "Name": name, "Action": a} for a in actions]
 
 
 def aws_error_code(error: ClientError) -> str:
@@ -225,6 +242,10 @@ class EdgeHandler(BaseHTTPRequestHandler):
             LOG.exception("moto lookup of %s failed", name)
             self.send_registry_error(500, "UNKNOWN", f"ECR edge: moto lookup failed: {error}")
             return
+        if not exists and not self.credentials_accepted():
+            # ECR checks the caller before the repository: wrong credentials get the 401.
+            self.forward()
+            return
         if not exists:
             self.send_registry_error(
                 404,
@@ -256,7 +277,14 @@ class EdgeHandler(BaseHTTPRequestHandler):
             )
             return True
         if fault == "bad_credentials":
-            self.send_registry_error(401, "UNAUTHORIZED", "authentication required", [challenge])
+            # Word for word what the registry says to a wrong password.
+            self.send_registry_error(
+                401,
+                "UNAUTHORIZED",
+                "authentication required",
+                [challenge],
+                access_records(self.command, name),
+            )
             return True
         if (
             fault == "deny_upload"
@@ -430,6 +458,7 @@ class EdgeHandler(BaseHTTPRequestHandler):
             upstream.close()
 
     def relay(self, response: http.client.HTTPResponse) -> None:
+        self.log_request(response.status)
         self.send_response_only(response.status, response.reason)
         self.headers_sent = True
         no_body = self.command == "HEAD" or response.status in (204, 304) or response.status < 200
@@ -452,9 +481,14 @@ class EdgeHandler(BaseHTTPRequestHandler):
             self.wfile.write(b"0\r\n\r\n")
 
     def send_registry_error(
-        self, status: int, code: str, message: str, headers: list[tuple[str, str]] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: list[tuple[str, str]] | None = None,
+        detail: object = None,
     ) -> None:
-        payload = error_body(code, message)
+        payload = error_body(code, message, detail)
         LOG.info("%s %s -> %d %s", self.command, self.path, status, code)
         self.send_response_only(status)
         self.headers_sent = True
