@@ -157,12 +157,17 @@ class World:
         accept = "application/vnd.docker.distribution.manifest.v2+json"
         manifest = requests.get(
             f"https://{host}/v2/{repo}/manifests/{tag}",
-            auth=auth, verify=verify, headers={"Accept": accept}, timeout=10,
+            auth=auth,
+            verify=verify,
+            headers={"Accept": accept},
+            timeout=10,
         )
         manifest.raise_for_status()
         config = requests.get(
             f"https://{host}/v2/{repo}/blobs/{manifest.json()['config']['digest']}",
-            auth=auth, verify=verify, timeout=10,
+            auth=auth,
+            verify=verify,
+            timeout=10,
         ).json()
         labels: dict[str, str] = config["config"]["Labels"]
         return labels
@@ -179,4 +184,6 @@ def text_of(message: dict[str, Any]) -> str:
     """Everything a person reads in a message: its text and its blocks' texts."""
     import json
 
-    return message.get("text", "") + "\n" + json.dumps(message.get("blocks", []), ensure_ascii=False)
+    return (
+        message.get("text", "") + "\n" + json.dumps(message.get("blocks", []), ensure_ascii=False)
+    )

@@ -1,0 +1,85 @@
+"""The job store on SQLite and, when the test services run it, on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from bot.adapters.store import SqlJobStore
+from bot.domain.models import Failure, JobState, PushResult, Step
+
+pytestmark = pytest.mark.integration
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("ECRBOT_TEST_POSTGRES_URL")
+    env_file = Path(__file__).resolve().parents[2] / "var/test-services.env"
+    if url is None and env_file.exists():
+        for line in env_file.read_text().splitlines():
+            if line.startswith("ECRBOT_TEST_POSTGRES_URL="):
+                url = line.split("=", 1)[1]
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlJobStore]:
+    if request.param == "sqlite":
+        yield SqlJobStore(f"sqlite:///{tmp_path}/jobs.db")
+        return
+    url = _postgres_url()
+    if url is None:
+        pytest.fail("ECRBOT_TEST_POSTGRES_URL is not set: run scripts/test-services up")
+    schema = f"t_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    yield SqlJobStore(f"{url}?options=-csearch_path%3D{schema}")
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+FIELDS: dict[str, object] = {
+    "app": "my-app",
+    "sha": "1a2b3c4",
+    "version": "1.4.0",
+    "requested_by": "U0ALICE",
+    "channel": "C0PLATFORM",
+}
+
+
+def test_create_is_idempotent_per_request_key(store: SqlJobStore) -> None:
+    first, created = store.create("trigger-1", FIELDS)
+    again, created_again = store.create("trigger-1", FIELDS)
+    assert created and not created_again
+    assert first.id == again.id and first.state is JobState.QUEUED
+
+
+def test_transitions_are_conditional(store: SqlJobStore) -> None:
+    job, _ = store.create("k", FIELDS)
+    assert store.transition(job.id, JobState.RUNNING, only_from=(JobState.QUEUED,))
+    assert not store.transition(job.id, JobState.RUNNING, only_from=(JobState.QUEUED,))
+    running = store.get(job.id)
+    assert running is not None and running.started_at is not None
+    assert [j.id for j in store.in_states(JobState.RUNNING)] == [job.id]
+
+
+def test_results_and_failures_round_trip(store: SqlJobStore) -> None:
+    ok, _ = store.create("ok", FIELDS)
+    bad, _ = store.create("bad", FIELDS)
+    result = PushResult(("h/my-app:abc",), "sha256:1", 10, 1.5, "abc", True, ("w",))
+    failure = Failure(Step.BUILD, "t", "e", "f", ("line",), "id1")
+    assert (
+        store.finish(ok.id, JobState.SUCCEEDED, result=result, full_sha="a" * 40).result == result
+    )
+    assert store.finish(bad.id, JobState.FAILED, failure=failure).failure == failure
+    store.save_thread(ok.id, "1790000000.000100")
+    assert [j.id for j in store.recent(5)] == [bad.id, ok.id]
+    reloaded = store.get(ok.id)
+    assert reloaded is not None and reloaded.thread_ts == "1790000000.000100"
+    assert reloaded.full_sha == "a" * 40
