@@ -31,7 +31,7 @@ ALICE, MALLORY, ADMIN = "U0ALICE", "U0MALLORY", "U0ADMIN"
 
 
 def service_env() -> dict[str, str]:
-    """The test services' variables; fails (never skips) when `scripts/test-services up` has not run."""
+    """The test services' variables; fails (never skips) when they are not up."""
     if not SERVICES_ENV.exists():
         raise RuntimeError(f"{SERVICES_ENV} is missing: run `scripts/test-services up` first")
     env = {}

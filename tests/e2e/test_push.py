@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.world import World, text_of
+from tests.e2e.world import World, assert_succeeded, text_of
 
 
 def test_push_with_version_lands_both_tags_with_labels_and_reports_digest(world: World) -> None:
@@ -105,7 +105,7 @@ def test_admin_group_member_may_push_any_app(world: World) -> None:
     world.create_repository()
     world.start_bot()
     job = world.push(world.sample.shas[0], user=ADMIN)
-    assert "✅" in text_of(world.wait_finished(job))
+    assert_succeeded(world.wait_finished(job))
 
 
 def test_forged_and_stale_requests_get_401_and_nothing_runs(world: World) -> None:

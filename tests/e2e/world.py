@@ -187,3 +187,11 @@ def text_of(message: dict[str, Any]) -> str:
     return (
         message.get("text", "") + "\n" + json.dumps(message.get("blocks", []), ensure_ascii=False)
     )
+
+
+def assert_succeeded(message: dict[str, Any]) -> str:
+    """The parent message shows success; on failure show what the user saw."""
+    shown = text_of(message)
+    sections = [b["text"]["text"] for b in message.get("blocks", []) if b.get("type") == "section"]
+    assert message["text"].startswith("✅"), "\n".join(sections)
+    return shown
