@@ -286,6 +286,36 @@ def test_edge_fault_shows_in_docker_push(
     assert set(moto_digests(ecr, name)) == {"v1"}
 
 
+def test_manifest_the_registry_refuses_is_not_left_in_moto(
+    ecr: Any, password: str, env: dict[str, str]
+) -> None:
+    name = unique_name("refused")
+    create_repository(ecr, name)
+    missing = "sha256:" + "0" * 64
+    manifest: dict[str, Any] = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 2,
+            "digest": missing,
+        },
+        "layers": [],
+    }
+    reply = requests.put(
+        f"https://{env['ECR_HOST']}/v2/{name}/manifests/v1",
+        json=manifest,
+        headers={"Content-Type": manifest["mediaType"]},
+        auth=("AWS", password),
+        # Per request: a REQUESTS_CA_BUNDLE in the environment would override Session.verify.
+        verify=env.get("ECR_EDGE_CA_CERT", str(REPO_ROOT / "var/certs/ca.crt")),
+        timeout=30,
+    )
+    assert reply.status_code == 400
+    assert reply.json()["errors"][0]["code"] == "MANIFEST_BLOB_UNKNOWN"
+    assert moto_digests(ecr, name) == {}
+
+
 def test_control_rejects_unknown_fault(control: str) -> None:
     reply = requests.put(f"{control}/faults/whatever", json={"fault": "gremlins"}, timeout=5)
     assert reply.status_code == 400

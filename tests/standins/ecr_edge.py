@@ -32,7 +32,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 from typing import Any
@@ -185,12 +185,14 @@ class Moto:
 class EdgeHandler(BaseHTTPRequestHandler):
     """One client connection (HTTP/1.1, kept alive) to the ECR host."""
 
-    protocol_version = "HTTP/1.1"  # the docker daemon keeps connections alive
+    # Keep-alive for clients that want it (dockerd 20.10 itself opens one connection a request).
+    protocol_version = "HTTP/1.1"
     server_version = "ecr-edge"
     timeout = UPSTREAM_TIMEOUT  # idle or stalled client connections end eventually
     server: EdgeServer
     headers_sent = False  # once the status line is out, errors can only hang up
-    body_pending = False  # an unread request body means the connection cannot be reused
+    body_pending = False  # some of the request body is still unread
+    body_started = False  # some of it has been read (so it cannot simply be drained now)
 
     def do_GET(self) -> None:
         self.handle_any()
@@ -347,17 +349,25 @@ class EdgeHandler(BaseHTTPRequestHandler):
         except BotoCoreError as error:
             self.send_registry_error(500, "UNKNOWN", f"ECR edge: moto put_image failed: {error}")
             return
-        status, headers = self.forward(body)
-        if not 200 <= status < 300:
-            if recorded:
+
+        def settle(response: http.client.HTTPResponse) -> None:
+            # Before the client hears the answer, so what it asks moto next is already true.
+            if 200 <= response.status < 300:
+                stored = response.getheader("Docker-Content-Digest")
+                if stored != digest:
+                    LOG.error(
+                        "digest mismatch %s:%s: moto %s, registry %s", name, tag, digest, stored
+                    )
+            elif recorded:
                 # The registry refused what moto already took: take the tag back out of moto.
-                self.server.moto.client(region).batch_delete_image(
-                    registryId=account, repositoryName=name, imageIds=[{"imageTag": tag}]
-                )
-            return
-        stored = next((v for k, v in headers if k.lower() == "docker-content-digest"), None)
-        if stored != digest:
-            LOG.error("digest mismatch %s:%s: moto has %s, registry %s", name, tag, digest, stored)
+                try:
+                    self.server.moto.client(region).batch_delete_image(
+                        registryId=account, repositoryName=name, imageIds=[{"imageTag": tag}]
+                    )
+                except (BotoCoreError, ClientError):
+                    LOG.exception("could not take %s:%s back out of moto", name, tag)
+
+        self.forward(body, settle)
 
     def credentials_accepted(self) -> bool:
         upstream = self.server.upstream_connection()
@@ -381,7 +391,7 @@ class EdgeHandler(BaseHTTPRequestHandler):
 
     def iter_body(self) -> Iterator[bytes]:
         """The client's request body, piece by piece, chunked or sized."""
-        self.body_pending = False
+        self.body_started = True
         if self.is_chunked():
             while True:
                 size = int(self.rfile.readline(1024).split(b";", 1)[0].strip() or b"0", 16)
@@ -389,11 +399,12 @@ class EdgeHandler(BaseHTTPRequestHandler):
                     # Trailers (if any) end with a blank line, as does the body.
                     while self.rfile.readline(65536).strip():
                         pass
-                    return
+                    break
                 yield from self.read_exactly(size)
                 self.rfile.readline(1024)  # the CRLF that closes each chunk
         else:
             yield from self.read_exactly(self.content_length() or 0)
+        self.body_pending = False
 
     def read_exactly(self, size: int) -> Iterator[bytes]:
         while size > 0:
@@ -408,13 +419,34 @@ class EdgeHandler(BaseHTTPRequestHandler):
         total = 0
         for piece in self.iter_body():
             total += len(piece)
-            if total > limit:
-                return None
-            parts.append(piece)
-        return b"".join(parts)
+            if total <= limit:
+                parts.append(piece)
+        # Read to the end even when too large: the answer must not race an unread body.
+        return b"".join(parts) if total <= limit else None
 
-    def forward(self, body: bytes | None = None) -> tuple[int, list[tuple[str, str]]]:
-        """Sends this request to the registry and its answer back, streaming both bodies."""
+    def discard_body(self) -> None:
+        """Reads and drops an untouched request body before an early answer.
+
+        Hanging up on unread data makes the kernel reset the connection, and a reset can
+        destroy the answer before the client reads it: docker would see "connection reset"
+        instead of ECR's error. Registry bodies here are on loopback, so reading is cheap.
+        """
+        if self.body_pending and not self.body_started:
+            try:
+                for _ in self.iter_body():
+                    pass
+            except (OSError, ValueError) as error:
+                LOG.warning("could not read past the request body: %s", error)
+
+    def forward(
+        self,
+        body: bytes | None = None,
+        settle: Callable[[http.client.HTTPResponse], None] | None = None,
+    ) -> None:
+        """Sends this request to the registry and its answer back, streaming both bodies.
+
+        ``settle`` sees the registry's answer (status and headers) before the client does.
+        """
         upstream = self.server.upstream_connection()
         try:
             upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
@@ -442,18 +474,16 @@ class EdgeHandler(BaseHTTPRequestHandler):
                 # The registry may answer (say 401) and hang up before taking the whole body:
                 # its answer is still worth relaying, and the client connection is spent.
                 LOG.warning("sending body upstream failed: %s", error)
-                self.body_pending = True
             response = upstream.getresponse()
+            if settle is not None:
+                settle(response)
             self.relay(response)
-            return response.status, response.getheaders()
         except (OSError, http.client.HTTPException) as error:
             LOG.warning("proxying %s %s failed: %s", self.command, self.path, error)
-            self.body_pending = True
             if not self.headers_sent:
                 self.send_registry_error(502, "UNKNOWN", f"ECR edge: registry unreachable: {error}")
             else:
                 self.close_connection = True
-            return 502, []
         finally:
             upstream.close()
 
@@ -489,6 +519,7 @@ class EdgeHandler(BaseHTTPRequestHandler):
         detail: object = None,
     ) -> None:
         payload = error_body(code, message, detail)
+        self.discard_body()
         LOG.info("%s %s -> %d %s", self.command, self.path, status, code)
         self.send_response_only(status)
         self.headers_sent = True
@@ -499,7 +530,7 @@ class EdgeHandler(BaseHTTPRequestHandler):
         for key, value in headers or []:
             self.send_header(key, value)
         if self.body_pending:
-            # The unread request body would be taken for the next request: hang up instead.
+            # What is left of the body would be taken for the next request: hang up instead.
             self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
@@ -508,6 +539,7 @@ class EdgeHandler(BaseHTTPRequestHandler):
     def parse_request(self) -> bool:
         self.headers_sent = False
         self.body_pending = False
+        self.body_started = False
         return super().parse_request()
 
 
