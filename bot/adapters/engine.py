@@ -60,7 +60,8 @@ class DockerEngine:
                 if "aux" in chunk and "ID" in chunk["aux"]:
                     image_id = str(chunk["aux"]["ID"])
                 if "errorDetail" in chunk or "error" in chunk:
-                    raise StepError(Step.BUILD, _error_text(chunk), tuple(lines[-20:]))
+                    lines.append(_error_text(chunk))
+                    raise StepError(Step.BUILD, lines[-1], tuple(lines[-20:]))
         if image_id is None:
             raise StepError(Step.BUILD, "the build stream ended without an image id")
         return image_id

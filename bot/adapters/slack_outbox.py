@@ -44,8 +44,9 @@ class SlackOutbox:
 
     A call with a `key` replaces a pending call with the same key (progress edits coalesce).
     429 answers pause every call for Retry-After seconds (Slack's limits are per workspace and
-    method); server errors and network failures retry with backoff; other Slack errors are logged
-    and dropped, since a Slack problem must never fail a build.
+    method); server errors and network failures pause with backoff. Either way the failed call
+    keeps its place, so a thread's replies stay in order. Other Slack errors are logged and
+    dropped: a Slack problem must never fail a build.
     """
 
     def __init__(
@@ -139,9 +140,8 @@ class SlackOutbox:
                 self.stats.rate_limited += 1
                 retry_after = _retry_after(error)
                 log.warning("Slack rate-limited us; pausing %.1f s", retry_after)
-                with self._cond:
-                    self._paused_until = self._clock() + retry_after
-                self._requeue(op, 0.0)
+                self._pause(retry_after)
+                self._requeue(op)
             elif status >= 500:
                 self._retry(op, f"Slack answered {status}")
             else:
@@ -163,13 +163,18 @@ class SlackOutbox:
             return
         delay = min(BACKOFF_CAP_S, 0.5 * 2**op.attempts)
         log.warning("%s; retrying in %.1f s", why, delay)
-        self._requeue(op, delay)
+        self._pause(delay)
+        self._requeue(op)
 
-    def _requeue(self, op: _Op, delay: float) -> None:
+    def _pause(self, seconds: float) -> None:
+        with self._cond:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    def _requeue(self, op: _Op) -> None:
+        """Put a failed call back in its old place: later calls never overtake it."""
         with self._cond:
             if op.key and op.key in self._by_key:
                 return  # a newer call with the same key is already queued
-            op.due = self._clock() + delay
             if op.key:
                 self._by_key[op.key] = op
             heapq.heappush(self._heap, op)

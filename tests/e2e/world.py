@@ -85,6 +85,16 @@ class World:
         )
         return self.bot
 
+    def start_bot_socket_mode(self, app_token: str, **overrides: str) -> BotProcess:
+        """The bot over Socket Mode: no HTTP server, the stand-in's WebSocket instead."""
+        import os
+        import sys
+
+        env = self.bot_env(SLACK_APP_TOKEN=app_token, **overrides)
+        env["PATH"] = os.path.dirname(sys.executable) + ":" + env["PATH"]
+        self.bot = BotProcess(env, self.tmp / "bot.log").start(wait_http=False)
+        return self.bot
+
     def restart_bot(self, sig: int) -> BotProcess:
         assert self.bot is not None
         self.bot.stop(sig)

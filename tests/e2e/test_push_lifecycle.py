@@ -1,0 +1,109 @@
+"""Jobs over time: cancel, restarts, Slack misbehaving, Socket Mode, same-app queueing."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import docker
+
+from tests.e2e.harness import ALICE, APP_TOKEN, wait_until
+from tests.e2e.world import World, assert_succeeded, job_id, text_of
+from tests.standins.slack_client import slash_command_payload
+
+SLOW = 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "sleep", "{seconds}"]\n'
+
+
+def sleeping_build_containers() -> list[str]:
+    client = docker.from_env()
+    running = client.containers.list(filters={"status": "running"})
+    return [c.id for c in running if "sleep" in " ".join(c.attrs["Config"].get("Cmd") or [])]
+
+
+def test_cancel_mid_build_stops_the_build_and_says_so(world: World) -> None:
+    world.create_repository()
+    sha = world.sample.commit(SLOW.format(seconds=120), "slow")
+    world.start_bot()
+    job = world.push(sha)
+    wait_until(sleeping_build_containers, timeout=60)
+
+    answer = world.slash(f"cancel {job}")
+    assert f"Job {job}: cancel requested" in answer.json()["text"]
+
+    parent = world.wait_finished(job, timeout=30)
+    assert parent["text"].startswith("🛑")
+    assert world.thread(job)[-1]["text"].startswith("🛑 Cancelled")
+    wait_until(lambda: not sleeping_build_containers(), timeout=20)  # the build really stopped
+    assert world.registry_tags() == {}
+
+
+def test_a_restart_mid_job_marks_it_interrupted_in_its_thread(world: World) -> None:
+    world.create_repository()
+    sha = world.sample.commit(SLOW.format(seconds=120), "slow")
+    world.start_bot()
+    job = world.push(sha)
+    wait_until(sleeping_build_containers, timeout=60)
+
+    world.restart_bot(signal.SIGKILL)
+
+    parent = world.wait_finished(job, timeout=60)
+    assert parent["text"].startswith("⚠️")
+    assert "Interrupted" in world.thread(job)[-1]["text"]
+    assert '"Retry"' in text_of(parent)
+
+
+def test_slack_429_and_500_during_progress_do_not_fail_the_push(world: World) -> None:
+    world.create_repository()
+    sha = world.sample.commit(SLOW.format(seconds=4), "slow enough to edit progress")
+    world.slack.fail_next("chat.update", status=429, retry_after=1, times=2)
+    world.slack.fail_next("chat.postMessage", status=500, times=2)
+    world.start_bot()
+
+    job = world.push(sha, "3.0.0")
+
+    assert_succeeded(world.wait_finished(job))
+    assert set(world.registry_tags()) == {sha, "3.0.0"}
+    replies = [m["text"] for m in world.thread(job)]
+    assert replies[0].startswith("✅ Checked out") and replies[-1].startswith("✅ Done")
+    assert world.slack.count(status=429) >= 1 and world.slack.count(status=500) >= 1
+    assert "Traceback" not in (world.bot.log() if world.bot else "")
+
+
+def test_a_second_push_of_the_same_app_waits_for_the_first(world: World) -> None:
+    world.create_repository(immutable=False)
+    slow = world.sample.commit(SLOW.format(seconds=3), "slow")
+    world.start_bot()
+    first = world.push(slow)
+    wait_until(sleeping_build_containers, timeout=60)
+    second = world.push(world.sample.shas[0])
+
+    wait_until(lambda: any("Waiting for job" in str(m) or f"waiting for job {first}" in str(m)
+                           for m in world.slack.messages()), timeout=20)
+    assert_succeeded(world.wait_finished(first))
+    assert_succeeded(world.wait_finished(second))
+
+
+def test_socket_mode_delivers_a_slash_command_and_runs_the_push(world: World) -> None:
+    world.create_repository()
+    world.start_bot_socket_mode(APP_TOKEN)
+    world.slack.wait_for_socket_client(timeout=30)
+    payload = slash_command_payload(
+        f"push {world.app} {world.sample.shas[0][:7]}", user_id=ALICE, trigger_id="7.7.socket"
+    )
+
+    envelope = world.slack.send_envelope("slash_commands", payload)
+    ack = world.slack.wait_for_ack(envelope, timeout=10)
+
+    text = ack["payload"]["text"]
+    assert "Queued" in text
+    started = time.monotonic()
+    assert_succeeded(world.wait_finished(job_id_from(text)))
+    assert time.monotonic() - started < 120
+
+
+def job_id_from(text: str) -> int:
+    class _R:
+        def json(self) -> dict[str, str]:
+            return {"text": text}
+
+    return job_id(_R())  # type: ignore[arg-type]
