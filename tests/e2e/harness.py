@@ -95,7 +95,9 @@ class SampleApp:
 
     def commit(self, dockerfile: str, message: str, extra: str = "") -> str:
         (self.path / "Dockerfile").write_text(dockerfile)
-        (self.path / "VERSION").write_text(f"{message}{extra}\n")
+        # The app name makes the file, and so every layer after `COPY VERSION`, unique to this
+        # app: a RUN step after it never comes from another test's build cache.
+        (self.path / "VERSION").write_text(f"{self.path.name} {message}{extra}\n")
         git(self.path, "add", "-A")
         git(self.path, "commit", "--quiet", "-m", message)
         sha = git(self.path, "rev-parse", "HEAD")

@@ -11,7 +11,10 @@ from tests.e2e.harness import ALICE, APP_TOKEN, wait_until
 from tests.e2e.world import World, assert_succeeded, job_id, text_of
 from tests.standins.slack_client import slash_command_payload
 
-SLOW = 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "sleep", "{seconds}"]\n'
+SLOW = (
+    "FROM scratch\nCOPY busybox /bin/busybox\nCOPY VERSION /VERSION\n"
+    'RUN ["/bin/busybox", "sleep", "{seconds}"]\n'
+)
 
 
 def sleeping_build_containers() -> list[str]:
