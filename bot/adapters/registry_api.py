@@ -27,6 +27,8 @@ class RegistryApi:
 
     def __init__(self, ca_bundle: str | None = None) -> None:
         self._verify: str | bool = ca_bundle or True
+        # One session: connections (and their TLS handshakes) are reused across lookups.
+        self._http = requests.Session()
 
     def image_config(
         self, repository: RepositoryInfo, reference: str, creds: RegistryCredentials
@@ -47,7 +49,7 @@ class RegistryApi:
     ) -> None:
         """Point `new` at the manifest `existing` names: what `crane tag` does."""
         body, media_type = self._manifest(repository, existing, creds)
-        response = requests.put(
+        response = self._http.put(
             self._url(repository, f"manifests/{new}"),
             data=body,
             headers={"Content-Type": media_type},
@@ -73,7 +75,7 @@ class RegistryApi:
         headers: dict[str, str],
     ) -> requests.Response:
         # requests drops the Authorization header when ECR redirects a blob to S3.
-        response = requests.get(
+        response = self._http.get(
             self._url(repository, path),
             headers=headers,
             auth=(creds.username, creds.password),
