@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import sys
@@ -19,6 +18,7 @@ from bot.domain.cancel import CancelToken
 from bot.domain.errors import Cancelled, ConfigError, PipelineError, UserError
 from bot.domain.models import AppSpec, PushRequest, RegistrySpec
 from bot.domain.pipeline import PushPipeline
+from bot.logs import configure
 from bot.ports import Source
 from bot.terminal import TerminalProgress
 
@@ -57,10 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    configure(settings.log_level)
 
 
 def _serve() -> int:
@@ -117,7 +114,7 @@ def _push(argv: list[str]) -> int:
     except (_CliError, ConfigError) as error:
         print(f"Error: {error}\n{PUSH_USAGE}", file=sys.stderr)
         return 1
-    logging.basicConfig(level=logging.WARNING)
+    configure("WARNING")
     ecr = EcrRegistry(
         registry, endpoint_url=settings.aws_endpoint_url, ca_bundle=settings.registry_ca_bundle
     )

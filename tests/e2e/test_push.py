@@ -151,3 +151,19 @@ def test_jobs_lists_recent_jobs(world: World) -> None:
     world.wait_finished(world.push(world.sample.shas[0], "2.0.0"))
     listing = str(world.slash("jobs").json())
     assert world.app in listing and "succeeded" in listing and "2.0.0" in listing
+
+
+def test_no_secret_reaches_the_log_or_slack(world: World) -> None:
+    from tests.e2e.harness import BOT_TOKEN, SIGNING_SECRET
+
+    world.create_repository()
+    world.start_bot(ECRBOT_LOG_LEVEL="DEBUG")
+    world.wait_finished(world.push(world.sample.shas[0], "9.9.9"))
+    world.slash("push nope 1a2b3c4")
+    assert world.bot is not None
+    log = world.bot.log()
+    slack_seen = str([c.params for c in world.slack.calls()])
+    ecr_login = "QVdTOjEyMzQ1Njc4OTAxMi1hdXRoLXRva2Vu"  # base64 of the ECR login
+    for secret in (BOT_TOKEN, SIGNING_SECRET, "123456789012-auth-token", ecr_login):
+        assert secret not in log
+        assert secret not in slack_seen
