@@ -80,15 +80,7 @@ class DirectorySource:
 
 
 def _rev_parse(mirror: Path, sha: str) -> str | None:
-    result = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", f"{sha}^{{commit}}"],
-        cwd=mirror,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **GIT_ENV},
-        timeout=GIT_TIMEOUT_S,
-        check=False,
-    )
+    result = _run_git(mirror, "rev-parse", "--verify", "--quiet", f"{sha}^{{commit}}")
     found = result.stdout.strip()
     return found if result.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", found) else None
 
@@ -109,9 +101,9 @@ def _export(mirror: Path, full_sha: str, dest: Path) -> None:
         raise StepError(Step.CHECKOUT, f"git archive failed: {_redact(stderr)}")
 
 
-def _git(cwd: Path | None, *args: str) -> str:
+def _run_git(cwd: Path | None, *args: str) -> subprocess.CompletedProcess[str]:
     try:
-        result = subprocess.run(
+        return subprocess.run(
             ["git", *args],
             cwd=cwd,
             capture_output=True,
@@ -122,6 +114,10 @@ def _git(cwd: Path | None, *args: str) -> str:
         )
     except subprocess.TimeoutExpired as error:
         raise StepError(Step.CHECKOUT, f"git {args[0]} timed out") from error
+
+
+def _git(cwd: Path | None, *args: str) -> str:
+    result = _run_git(cwd, *args)
     if result.returncode != 0:
         raise StepError(Step.CHECKOUT, f"git {args[0]} failed: {_redact(result.stderr.strip())}")
     return result.stdout

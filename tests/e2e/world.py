@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +77,8 @@ class World:
         return env
 
     def start_bot(self, **overrides: str) -> BotProcess:
-        import os
-        import sys
-
-        env = self.bot_env(**overrides)
-        env["PATH"] = os.path.dirname(sys.executable) + ":" + env["PATH"]
-        self.bot = BotProcess(env, self.tmp / "bot.log").start()
+        """The bot in HTTP mode, and a sender that signs requests like Slack."""
+        self.bot = self._launch(overrides, wait_http=True)
         self.sender = SlackSender(
             self.bot.url, SIGNING_SECRET, response_urls=self.slack.response_url
         )
@@ -87,13 +86,13 @@ class World:
 
     def start_bot_socket_mode(self, app_token: str, **overrides: str) -> BotProcess:
         """The bot over Socket Mode: no HTTP server, the stand-in's WebSocket instead."""
-        import os
-        import sys
-
-        env = self.bot_env(SLACK_APP_TOKEN=app_token, **overrides)
-        env["PATH"] = os.path.dirname(sys.executable) + ":" + env["PATH"]
-        self.bot = BotProcess(env, self.tmp / "bot.log").start(wait_http=False)
+        self.bot = self._launch({"SLACK_APP_TOKEN": app_token, **overrides}, wait_http=False)
         return self.bot
+
+    def _launch(self, overrides: dict[str, str], wait_http: bool) -> BotProcess:
+        env = self.bot_env(**overrides)
+        env["PATH"] = os.path.dirname(sys.executable) + ":" + env["PATH"]
+        return BotProcess(env, self.tmp / "bot.log").start(wait_http=wait_http)
 
     def restart_bot(self, sig: int) -> BotProcess:
         assert self.bot is not None
@@ -192,8 +191,6 @@ def job_id(response: requests.Response) -> int:
 
 def text_of(message: dict[str, Any]) -> str:
     """Everything a person reads in a message: its text and its blocks' texts."""
-    import json
-
     return (
         message.get("text", "") + "\n" + json.dumps(message.get("blocks", []), ensure_ascii=False)
     )
