@@ -25,8 +25,7 @@ from bot.config import Catalog, Settings, load_catalog
 from bot.domain.access import Access
 from bot.domain.pipeline import PushPipeline
 from bot.jobs import JobService
-from bot.ports import Directory, Engine, JobStore, Registry, Source
-from bot.reporting import Reporter
+from bot.ports import Directory, Engine, JobStore, Registry, Reporter, Source
 
 log = logging.getLogger(__name__)
 

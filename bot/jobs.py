@@ -16,11 +16,9 @@ from bot.domain.errors import (
     UnknownApp,
     UsageError,
 )
-from bot.domain.failures import explain
 from bot.domain.models import SHA_PATTERN, AppSpec, Failure, Job, JobState, PushRequest
 from bot.domain.pipeline import PushPipeline, validate_version
-from bot.ports import JobStore
-from bot.reporting import Reporter
+from bot.ports import JobStore, Reporter
 from bot.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -147,14 +145,13 @@ class JobService:
             failure = error.failure
         except UsageError as error:
             failure = Failure(None, error.message, error.message, error.next_step)
-        except Exception as error:
+        except Exception:
             error_id = uuid.uuid4().hex[:8]
             log.exception("job %s failed unexpectedly (error id %s)", job_id, error_id)
-            failure = explain(None, type(error).__name__)
             failure = Failure(
-                failure.step,
+                None,
                 "ecrbot hit an unexpected error",
-                failure.explanation,
+                "Something failed inside ecrbot itself; the details are in its log.",
                 f"Tell #platform-team the error id `{error_id}`.",
                 error_id=error_id,
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.domain.cancel import CancelToken
-from bot.domain.models import AppSpec, Failure, Job, JobState, LayerProgress, PushResult
+from bot.domain.models import (
+    AppSpec,
+    Failure,
+    Job,
+    JobState,
+    LayerProgress,
+    ProgressEvent,
+    PushResult,
+)
 
 
 @dataclass(frozen=True)
@@ -145,5 +153,15 @@ class Directory(Protocol):
     def members(self, group_id: str) -> frozenset[str]: ...
 
 
-Clock = Callable[[], datetime]
-Lines = Iterator[str]
+class Reporter(Protocol):
+    """Receives a job's life events (Slack thread, terminal); must never raise into the build."""
+
+    def queued(self, job: Job) -> None: ...
+
+    def waiting(self, job: Job, behind: int) -> None: ...
+
+    def started(self, job: Job) -> None: ...
+
+    def progress(self, job: Job, event: ProgressEvent) -> None: ...
+
+    def finished(self, job: Job) -> None: ...

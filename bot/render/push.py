@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.models.blocks import Block, ButtonElement
@@ -120,7 +120,6 @@ class LiveState:
     build_done: str = ""
     layers: tuple[LayerProgress, ...] = ()
     push_done: str = ""
-    lines: list[str] = field(default_factory=list)
 
     def apply(self, event: ProgressEvent) -> None:
         if event.step is Step.BUILD:
