@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,17 +16,21 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.adapters.aws import EcrRegistry
+from bot.adapters.aws_facts import AwsFacts
 from bot.adapters.engine import DockerEngine
+from bot.adapters.slack_diagnose import SlackDiagnosePoster
 from bot.adapters.slack_directory import SlackDirectory, StaticDirectory
 from bot.adapters.slack_outbox import SlackOutbox
 from bot.adapters.slack_progress import SlackReporter
 from bot.adapters.source import GitSource
 from bot.adapters.store import SqlJobStore
 from bot.config import Catalog, Settings, load_catalog
+from bot.diagnose import Diagnoser, DiagnoseService, Post
 from bot.domain.access import Access
+from bot.domain.checks.model import Report
 from bot.domain.pipeline import PushPipeline
 from bot.jobs import JobService
-from bot.ports import Directory, Engine, JobStore, Registry, Reporter, Source
+from bot.ports import Directory, Engine, JobStore, Registry, Reporter, Source, WorkflowSource
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +46,8 @@ class Services:
     jobs: JobService
     engine: Engine
     registry: Registry
+    diagnoser: Diagnoser
+    diagnose: DiagnoseService
     slack: WebClient | None
     outbox: SlackOutbox | None
 
@@ -74,6 +81,7 @@ def build_services(
     store: JobStore | None = None,
     directory: Directory | None = None,
     reporter: Reporter | None = None,
+    workflows: WorkflowSource | None = None,
 ) -> Services:
     """Build the services; tests pass fakes for any port."""
     catalog = catalog or load_catalog(settings.config_path)
@@ -84,7 +92,8 @@ def build_services(
         endpoint_url=settings.aws_endpoint_url,
         ca_bundle=settings.registry_ca_bundle,
     )
-    source = source or GitSource(Path(settings.work_dir) / "sources")
+    git = GitSource(Path(settings.work_dir) / "sources")
+    source = source or git
     slack, outbox = None, None
     if settings.slack_bot_token is not None:
         slack = slack_client(settings, retry_rate_limits=False)
@@ -107,4 +116,41 @@ def build_services(
         reporter,
         max_parallel=settings.workers,
     )
-    return Services(settings, catalog, store, access, jobs, engine, registry, slack, outbox)
+    diagnoser = build_diagnoser(settings, catalog, engine, registry, workflows or git)
+    post: Post = (
+        SlackDiagnosePoster(slack, outbox, catalog.slack.channel)
+        if slack is not None and outbox is not None
+        else _log_report
+    )
+    diagnose = DiagnoseService(diagnoser, catalog.app, lambda: sorted(catalog.apps), post)
+    return Services(
+        settings, catalog, store, access, jobs, engine, registry, diagnoser, diagnose, slack, outbox
+    )
+
+
+def build_diagnoser(
+    settings: Settings,
+    catalog: Catalog,
+    engine: Engine,
+    registry: Registry,
+    workflows: WorkflowSource,
+) -> Diagnoser:
+    """Diagnose's snapshot comes from AWS (boto3) and the apps' git sources."""
+    spec = catalog.registry_spec
+    pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ecrbot-facts")
+
+    def facts() -> AwsFacts:
+        return AwsFacts(
+            spec.region,
+            spec.account_id,
+            endpoint_url=settings.aws_endpoint_url,
+            ca_bundle=settings.registry_ca_bundle,
+            pool=pool,
+            registry=registry,
+        )
+
+    return Diagnoser(spec, catalog.app, workflows, engine, facts)
+
+
+def _log_report(report: Report, user: str, channel: str | None) -> None:
+    log.info("diagnose %s for %s: %s", report.subject, user, report.verdict)

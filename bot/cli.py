@@ -31,6 +31,8 @@ Commands:
                                 build the current directory and push it (ecr-build-push.sh)
   push --app A --sha S [--version V]
                                 build an app of the catalog (ECRBOT_CONFIG) at a commit and push it
+  diagnose [app] [--branch B] [--env E] [--sha S] [--format text|json]
+                                the runbook's troubleshooting checklist; exits 1 when a check fails
   version                       print the version
 """
 PUSH_USAGE = (
@@ -49,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve()
     if command == "push":
         return _push(args)
+    if command == "diagnose":
+        return _diagnose(args)
     if command in ("version", "--version"):
         print(__version__)
         return 0
@@ -172,3 +176,45 @@ def _push_target(args: _PushArgs, settings: Settings) -> tuple[AppSpec, Registry
     name = args.values["name"]
     app = AppSpec(name=name, source=str(Path.cwd()), repository=name)
     return app, RegistrySpec(match.group(1), region), DirectorySource(Path.cwd())
+
+
+def _diagnose(argv: list[str]) -> int:
+    from bot.adapters.aws import EcrRegistry
+    from bot.bootstrap import build_diagnoser
+    from bot.diagnose import DiagnoseRequest
+    from bot.domain import commands
+    from bot.render import diagnose as render
+
+    output = "text"
+    if "--format" in argv:
+        at = argv.index("--format")
+        output = argv[at + 1] if at + 1 < len(argv) else ""
+        del argv[at : at + 2]
+    try:
+        if output not in ("text", "json"):
+            raise UserError("--format takes text or json.")
+        parsed = commands.parse(" ".join(["diagnose", *argv]))
+        assert isinstance(parsed, commands.Diagnose)
+        settings = Settings()
+        catalog = load_catalog(settings.config_path)
+        configure("WARNING")
+        registry = EcrRegistry(
+            catalog.registry_spec,
+            endpoint_url=settings.aws_endpoint_url,
+            ca_bundle=settings.registry_ca_bundle,
+        )
+        diagnoser = build_diagnoser(
+            settings,
+            catalog,
+            DockerEngine(settings.docker_host),
+            registry,
+            GitSource(Path(settings.work_dir) / "sources"),
+        )
+        report = diagnoser.run(
+            DiagnoseRequest(parsed.app, parsed.branch, parsed.environment, parsed.sha)
+        )
+    except (UserError, ConfigError) as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 2
+    print(render.as_json(report) if output == "json" else render.as_text(report))
+    return 1 if report.failed else 0

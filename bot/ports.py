@@ -88,6 +88,12 @@ class Source(Protocol):
     def checkout(self, app: AppSpec, sha: str) -> AbstractContextManager[Checkout]: ...
 
 
+class WorkflowSource(Protocol):
+    """An app's GitHub Actions workflow files on a branch (for diagnose)."""
+
+    def workflow_files(self, app: AppSpec, branch: str) -> dict[str, str]: ...
+
+
 class Engine(Protocol):
     """The Docker engine that builds and pushes."""
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 
+from bot.diagnose import DiagnoseRequest
 from bot.render import common
 from handlers.errors import replying
 from handlers.middleware import services_of
@@ -37,9 +38,12 @@ def cancel(
         _ephemeral(respond)(f"Job {job.id}: cancel requested ({job.state.value}).")
 
 
-def diagnose(ack: Ack, action: dict[str, Any], respond: Respond) -> None:
+def diagnose(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond
+) -> None:
     ack()
-    _ephemeral(respond)(
-        f"`/ecr diagnose {action['value']}` is not available in this version yet: "
-        "it arrives with the diagnose feature."
-    )
+    services = services_of(context)
+    channel = (body.get("channel") or {}).get("id")
+    with replying(_ephemeral(respond)):
+        services.diagnose.submit(DiagnoseRequest(app=action["value"]), body["user"]["id"], channel)
+        _ephemeral(respond)(common.diagnosing(action["value"]))

@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext
 
+from bot.diagnose import DiagnoseRequest
 from bot.domain import commands as cmd
 from bot.domain.errors import UsageError
 from bot.domain.models import PushRequest
@@ -18,6 +19,7 @@ from handlers.middleware import services_of
 def ecr(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
     services = services_of(context)
     user, channel = command["user_id"], command.get("channel_id")
+
     def reply(text: str, **extra: Any) -> None:
         ack(text=text, response_type="ephemeral", **extra)
 
@@ -38,5 +40,9 @@ def ecr(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
             case cmd.Cancel(job_id):
                 job = services.jobs.cancel(job_id, user)
                 reply(f"Job {job.id}: cancel requested ({job.state.value}).")
+            case cmd.Diagnose(app, branch, environment, sha):
+                asked = DiagnoseRequest(app, branch, environment, sha)
+                services.diagnose.submit(asked, user, channel)
+                reply(common.diagnosing(app))
             case cmd.Help():
                 reply("ecrbot help", blocks=common.help_blocks())

@@ -44,6 +44,16 @@ class RegistryApi:
         config: dict[str, Any] = response.json()
         return config
 
+    def ping(self, host: str, creds: RegistryCredentials) -> None:
+        """`GET /v2/` with the login: what `docker login` checks."""
+        response = self._http.get(
+            f"https://{host}/v2/",
+            auth=(creds.username, creds.password),
+            verify=self._verify,
+            timeout=TIMEOUT_S,
+        )
+        _raise_for(response, Step.AUTHENTICATE)
+
     def retag(
         self, repository: RepositoryInfo, existing: str, new: str, creds: RegistryCredentials
     ) -> None:

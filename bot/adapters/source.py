@@ -43,6 +43,22 @@ class GitSource:
             _export(mirror, full_sha, Path(tmp))
             yield Checkout(full_sha=full_sha, subject=subject, path=Path(tmp))
 
+    def workflow_files(self, app: AppSpec, branch: str) -> dict[str, str]:
+        """Every file under .github/workflows/ on `branch`, by path (fetches the branch first)."""
+        with self._lock(app.name):
+            mirror = self._mirror(app)
+            _git(mirror, "remote", "set-url", "origin", app.source)
+            _git(mirror, "fetch", "--prune", "--quiet", "origin")
+            ref = f"refs/heads/{branch}"
+            if _rev_parse(mirror, ref) is None:
+                raise ShaNotFound(
+                    f"Branch `{branch}` is not in `{app.name}`'s repository.",
+                    "Check `branch` in the catalog, or pass --branch.",
+                )
+            listing = _git(mirror, "ls-tree", "-r", "--name-only", ref, "--", ".github/workflows")
+            paths = [p for p in listing.splitlines() if p.endswith((".yml", ".yaml"))]
+            return {path: _git(mirror, "show", f"{ref}:{path}") for path in paths}
+
     def _mirror(self, app: AppSpec) -> Path:
         mirror = self._cache_dir / f"{_safe(app.name)}.git"
         if not (mirror / "HEAD").exists():

@@ -26,11 +26,19 @@ class Cancel:
 
 
 @dataclass(frozen=True)
+class Diagnose:
+    app: str | None = None
+    branch: str | None = None
+    environment: str | None = None
+    sha: str | None = None
+
+
+@dataclass(frozen=True)
 class Help:
     pass
 
 
-Command = Push | Jobs | Cancel | Help
+Command = Push | Jobs | Cancel | Diagnose | Help
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,13 @@ USAGES = (
         "Build the app at a commit and push it to ECR, tagged with the SHA (and the version).",
         "/ecr push my-app 1a2b3c4 1.4.0",
     ),
+    Usage(
+        "diagnose",
+        "/ecr diagnose [app] [--branch B] [--env E] [--sha S]",
+        "Run the runbook's troubleshooting checklist against live AWS and GitHub state "
+        "(no app: check ecrbot itself).",
+        "/ecr diagnose my-app --branch main",
+    ),
     Usage("jobs", "/ecr jobs", "List recent jobs: state, app, SHA, who, duration.", "/ecr jobs"),
     Usage("cancel", "/ecr cancel <job>", "Stop a queued or running job.", "/ecr cancel 42"),
     Usage("help", "/ecr help", "This list.", "/ecr help"),
@@ -68,6 +83,8 @@ def parse(text: str) -> Command:
     name, args = words[0].lower(), words[1:]
     if name == "push":
         return _push(args)
+    if name == "diagnose":
+        return _diagnose(args)
     if name == "jobs":
         _expect(name, args, 0, 0)
         return Jobs()
@@ -81,6 +98,29 @@ def _push(args: list[str]) -> Push:
     _expect("push", args, 2, 3)
     app, sha = args[0], args[1].lower()
     return Push(app=app, sha=sha, version=args[2] if len(args) == 3 else None)
+
+
+DIAGNOSE_OPTIONS = {"--branch": "branch", "--env": "environment", "--sha": "sha"}
+
+
+def _diagnose(args: list[str]) -> Diagnose:
+    usage = f"Usage: `{_BY_NAME['diagnose'].usage}`, e.g. `{_BY_NAME['diagnose'].example}`"
+    app: str | None = None
+    options: dict[str, str] = {}
+    while args:
+        word = args.pop(0)
+        flag, _, inline = word.partition("=")
+        if flag in DIAGNOSE_OPTIONS:
+            if not inline and not args:
+                raise UsageError(f"`{flag}` needs a value.", usage)
+            options[DIAGNOSE_OPTIONS[flag]] = inline or args.pop(0)
+        elif word.startswith("-") or app is not None:
+            raise UsageError(f"`{word}` is not a diagnose option.", usage)
+        else:
+            app = word
+    if "sha" in options:
+        options["sha"] = options["sha"].lower()
+    return Diagnose(app=app, **options)
 
 
 def _job_id(word: str) -> int:

@@ -36,3 +36,8 @@ def queued(job_id: int, app: str, created: bool) -> str:
     if not created:
         return f"Already queued as job {job_id}: follow it in the thread."
     return f"Queued `{app}` as job {job_id}: progress follows in a thread in this channel."
+
+
+def diagnosing(app: str | None) -> str:
+    what = f"`{app}`" if app else "the ecrbot platform"
+    return f"Diagnosing {what}: the checklist follows in a thread in this channel."

@@ -1,0 +1,75 @@
+"""One app's full diagnose checklist against the local moto server, and its AWS call count.
+
+The app is seeded healthy (every check runs to the end). Floor (issue #3): under 1.5 s.
+Run: `python -m benchmarks.bench_diagnose [--runs 10]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bot.adapters.aws import EcrRegistry
+from bot.adapters.engine import DockerEngine
+from bot.adapters.source import GitSource
+from bot.bootstrap import build_diagnoser
+from bot.config import Catalog, Settings
+from bot.diagnose import DiagnoseRequest
+from tests.diagnose_seed import MotoSession, Platform
+from tests.e2e.harness import ACCOUNT, REGION, service_env
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    services = service_env()
+    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+    with tempfile.TemporaryDirectory() as tmp:
+        platform = Platform(MotoSession(services["AWS_ENDPOINT_URL"]), Path(tmp) / "apps")
+        app = platform.app("bench-diagnose")
+        catalog = Catalog.model_validate(
+            {
+                "registry": {"account_id": ACCOUNT, "region": REGION},
+                "apps": {app.name: app.catalog},
+            }
+        )
+        settings = Settings.model_validate(
+            {
+                "AWS_ENDPOINT_URL": services["AWS_ENDPOINT_URL"],
+                "ECRBOT_REGISTRY_CA_BUNDLE": services["ECR_EDGE_CA_CERT"],
+                "ECRBOT_WORK_DIR": tmp,
+            }
+        )
+        registry = EcrRegistry(
+            catalog.registry_spec,
+            endpoint_url=settings.aws_endpoint_url,
+            ca_bundle=settings.registry_ca_bundle,
+        )
+        diagnoser = build_diagnoser(
+            settings, catalog, DockerEngine(), registry, GitSource(Path(tmp) / "src")
+        )
+        timings, calls = [], []
+        for _ in range(args.runs + 1):  # the first run also clones the app's git mirror
+            started = time.perf_counter()
+            report = diagnoser.run(DiagnoseRequest(app.name))
+            timings.append(time.perf_counter() - started)
+            calls.append(diagnoser.last_call_count)
+    first, warm = timings[0], timings[1:]
+    print(f"checks: {len(report.results)}; verdict: {report.verdict}")
+    print(f"first run (clones the git mirror): {first:.3f} s")
+    print(
+        f"runs: median {statistics.median(warm):.3f} s, max {max(warm):.3f} s, "
+        f"AWS calls per diagnose: {calls[-1]}"
+    )
+    ok = max(timings) < 1.5
+    print(f"{'PASS' if ok else 'FAIL'}: slowest {max(timings):.3f} s (floor: under 1.5 s)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,181 @@
+"""Diagnose: fetch one snapshot (concurrently, each AWS call once), then run the pure checks."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from bot.adapters.aws_facts import AwsFacts
+from bot.domain.checks import check_app, check_platform
+from bot.domain.checks.model import AppFacts, CheckResult, Fact, PlatformFacts, Report, Status
+from bot.domain.errors import UnknownApp, UserError
+from bot.domain.models import AppSpec, RegistrySpec
+from bot.domain.workflows import WorkflowReport, analyse_workflows
+from bot.ports import Engine, WorkflowSource
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DiagnoseRequest:
+    """`/ecr diagnose [app] [--branch B] [--env E] [--sha S]`."""
+
+    app: str | None = None
+    branch: str | None = None
+    environment: str | None = None
+    sha: str | None = None
+
+
+class Diagnoser:
+    """Builds the snapshot for one request and returns the checklist."""
+
+    def __init__(
+        self,
+        registry: RegistrySpec,
+        apps: Callable[[str], AppSpec | None],
+        workflows: WorkflowSource,
+        engine: Engine,
+        facts: Callable[[], AwsFacts],
+    ) -> None:
+        self._registry = registry
+        self._apps = apps
+        self._workflows = workflows
+        self._engine = engine
+        self._facts = facts
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ecrbot-diagnose")
+        self.last_call_count = 0
+
+    def run(self, request: DiagnoseRequest, app: AppSpec | None = None) -> Report:
+        if request.app is None:
+            return self.platform()
+        spec = app or self._apps(request.app)
+        if spec is None:
+            raise UserError(
+                f"There is no app called `{request.app}` in the catalog.",
+                "`/ecr diagnose` with no app checks the platform itself.",
+            )
+        return self.app(spec, request)
+
+    def app(self, app: AppSpec, request: DiagnoseRequest) -> Report:
+        aws = self._facts()
+        branch = request.branch or app.branch
+        # Start every independent lookup at once; the checks then read finished futures.
+        caller, repository = aws.caller(), aws.repository(app.repository)
+        provider, users = aws.provider(), aws.key_users()
+        role = aws.role(app.role) if app.role else None
+        image = aws.image(app.repository, request.sha) if request.sha else None
+        workflows = self._pool.submit(self._read_workflows, app, branch)
+        repo_fact = repository.result()
+        workflow_fact = workflows.result()
+        elsewhere: Fact[tuple[str, ...]] = Fact(())
+        if repo_fact.ok and repo_fact.value is None:
+            regions = _workflow_regions(workflow_fact.value or ())
+            elsewhere = aws.elsewhere(app.repository, regions).result()
+        facts = AppFacts(
+            app=app.name,
+            github=app.github,
+            branch=branch,
+            environment=request.environment,
+            region=self._registry.region,
+            account_id=self._registry.account_id,
+            role_arn=app.role,
+            repository_name=app.repository,
+            caller=caller.result(),
+            repository=repo_fact,
+            elsewhere=elsewhere,
+            workflows=workflow_fact,
+            provider=provider.result(),
+            role=role.result() if role else Fact(None),
+            key_users=users.result(),
+            sha=request.sha,
+            image=image.result() if image else Fact(None),
+        )
+        self.last_call_count = aws.call_count
+        return check_app(facts)
+
+    def platform(self) -> Report:
+        aws = self._facts()
+        caller, token, login = aws.caller(), aws.token(), aws.login()
+        docker: Future[Fact[str]] = self._pool.submit(self._docker)
+        facts = PlatformFacts(
+            region=self._registry.region,
+            account_id=self._registry.account_id,
+            caller=caller.result(),
+            docker=docker.result(),
+            token=token.result(),
+            login=login.result(),
+        )
+        self.last_call_count = aws.call_count
+        return check_platform(facts)
+
+    def _read_workflows(self, app: AppSpec, branch: str) -> Fact[tuple[WorkflowReport, ...]]:
+        try:
+            return Fact(analyse_workflows(self._workflows.workflow_files(app, branch)))
+        except UserError as error:
+            return Fact(error=str(error))
+        except Exception as error:  # git unreachable etc.: this check says so, others go on
+            log.warning("reading %s's workflows failed: %s", app.name, error)
+            return Fact(error=f"could not read the workflows: {type(error).__name__}")
+
+    def _docker(self) -> Fact[str]:
+        try:
+            self._engine.ping()
+            return Fact("the configured engine")
+        except Exception as error:
+            return Fact(error=f"{type(error).__name__}: {str(error)[:200]}")
+
+
+def _workflow_regions(reports: tuple[WorkflowReport, ...]) -> list[str]:
+    regions = {
+        step.aws_region
+        for report in reports
+        for job in report.jobs
+        for step in job.aws_steps
+        if step.aws_region and "${{" not in step.aws_region
+    }
+    # Where teams most often create repositories by mistake when the region does not match.
+    return sorted(regions | {"us-east-1", "eu-west-1", "eu-west-2", "us-west-2"})
+
+
+Post = Callable[[Report, str, str | None], None]
+
+
+class DiagnoseService:
+    """Runs diagnoses off Bolt's listener threads and posts each checklist."""
+
+    def __init__(
+        self,
+        diagnoser: Diagnoser,
+        apps: Callable[[str], AppSpec | None],
+        app_names: Callable[[], list[str]],
+        post: Post,
+    ) -> None:
+        self._diagnoser = diagnoser
+        self._apps = apps
+        self._app_names = app_names
+        self._post = post
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ecrbot-diagnose-run")
+
+    def submit(self, request: DiagnoseRequest, user: str, channel: str | None) -> None:
+        """Check the request now (unknown app is the caller's error), then run it in background."""
+        if request.app is not None and self._apps(request.app) is None:
+            raise UnknownApp(request.app, self._app_names())
+        self._pool.submit(self._run, request, user, channel)
+
+    def _run(self, request: DiagnoseRequest, user: str, channel: str | None) -> None:
+        try:
+            report = self._diagnoser.run(request)
+        except Exception:
+            error_id = uuid.uuid4().hex[:8]
+            log.exception("diagnose failed (error id %s)", error_id)
+            failed = CheckResult(
+                "diagnose.run",
+                Status.ERROR,
+                f"ecrbot could not run the checklist (error id `{error_id}`).",
+                "Tell #platform-team the error id.",
+            )
+            report = Report(request.app or "ecrbot platform", "Diagnose did not run.", (failed,))
+        self._post(report, user, channel)

@@ -1,0 +1,129 @@
+"""What diagnose works on and produces: a snapshot of facts in, check results out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+from bot.domain.iam import Policy
+from bot.domain.workflows import WorkflowReport
+
+T = TypeVar("T")
+
+
+class Status(StrEnum):
+    PASS = "pass"  # noqa: S105 (a check status, not a password)
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One line of the checklist: a stable id, a status, one sentence, and a fix to paste."""
+
+    id: str
+    status: Status
+    summary: str
+    remediation: str = ""
+    resource: str = ""
+    job: str | None = None
+
+
+@dataclass(frozen=True)
+class Fact(Generic[T]):
+    """A fetched value, or why it could not be fetched (access denied, timeout...)."""
+
+    value: T | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class Repository:
+    name: str
+    uri: str
+    arn: str
+    immutable: bool
+
+
+@dataclass(frozen=True)
+class OidcProvider:
+    arn: str
+    audiences: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Role:
+    arn: str
+    trust: Policy
+    policies: dict[str, Policy]
+
+
+@dataclass(frozen=True)
+class KeyUser:
+    """An IAM user with active access keys, and every identity policy that applies to it."""
+
+    name: str
+    active_keys: tuple[str, ...]
+    policies: dict[str, Policy]
+
+
+@dataclass(frozen=True)
+class Image:
+    digest: str
+    tags: tuple[str, ...]
+    revision: str | None
+
+
+@dataclass(frozen=True)
+class AppFacts:
+    """Everything one app's checklist needs, fetched once."""
+
+    app: str
+    github: str | None
+    branch: str
+    environment: str | None
+    region: str
+    account_id: str
+    role_arn: str | None
+    repository_name: str
+    caller: Fact[str]
+    repository: Fact[Repository | None]
+    elsewhere: Fact[tuple[str, ...]]
+    workflows: Fact[tuple[WorkflowReport, ...]]
+    provider: Fact[OidcProvider | None]
+    role: Fact[Role | None]
+    key_users: Fact[tuple[KeyUser, ...]]
+    sha: str | None = None
+    image: Fact[Image | None] = field(default_factory=Fact)
+
+
+@dataclass(frozen=True)
+class PlatformFacts:
+    """The bot's own footing: identity, region, Docker engine, ECR token, registry login."""
+
+    region: str
+    account_id: str
+    caller: Fact[str]
+    docker: Fact[str]
+    token: Fact[str]
+    login: Fact[str]
+
+
+@dataclass(frozen=True)
+class Report:
+    """A checklist with its one-line verdict."""
+
+    subject: str
+    verdict: str
+    results: tuple[CheckResult, ...]
+
+    @property
+    def failed(self) -> bool:
+        return any(r.status is Status.FAIL for r in self.results)

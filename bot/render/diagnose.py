@@ -1,0 +1,85 @@
+"""The diagnose checklist: Slack blocks, terminal text and JSON from one Report."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from slack_sdk.models.blocks import Block
+
+from bot.domain.checks.model import CheckResult, Report, Status
+from bot.render.blocks import Blocks, clip, context, section, to_dicts
+
+ICONS = {
+    Status.PASS: "✅",
+    Status.WARN: "⚠️",
+    Status.FAIL: "❌",
+    Status.SKIP: "➖",  # noqa: RUF001 (the checklist's "skipped" sign)
+    Status.ERROR: "❔",
+}
+TERMINAL = {
+    Status.PASS: "PASS",
+    Status.WARN: "WARN",
+    Status.FAIL: "FAIL",
+    Status.SKIP: "SKIP",
+    Status.ERROR: "ERROR",
+}
+BLOCKS_PER_MESSAGE = 45  # Slack allows 50; leave room
+
+
+def headline(report: Report, requested_by: str | None = None) -> str:
+    who = f", requested by <@{requested_by}>" if requested_by else ""
+    icon = "❌" if report.failed else "⚠️" if "warning" in report.verdict else "✅"
+    return f"{icon} Diagnose *{report.subject}*{who}: {report.verdict}"
+
+
+def parent(report: Report, requested_by: str | None = None) -> Blocks:
+    counts = {s: sum(1 for r in report.results if r.status is s) for s in Status}
+    tally = " · ".join(f"{ICONS[s]} {n}" for s, n in counts.items() if n)
+    return to_dicts(
+        [
+            section(headline(report, requested_by)),
+            context(f"{tally} · the checklist is in the thread"),
+        ]
+    )
+
+
+def checklist(report: Report) -> list[Blocks]:
+    """The checklist as one or more thread messages, each within Slack's block limit."""
+    blocks: list[Block] = [section(_line(result)) for result in _ordered(report)]
+    return [
+        to_dicts(blocks[i : i + BLOCKS_PER_MESSAGE])
+        for i in range(0, len(blocks), BLOCKS_PER_MESSAGE)
+    ] or [to_dicts([section("No checks.")])]
+
+
+def _line(result: CheckResult) -> str:
+    text = f"{ICONS[result.status]} `{result.id}` {result.summary}"
+    if result.remediation and result.status in (Status.WARN, Status.FAIL, Status.ERROR):
+        fix = clip(result.remediation, 2400).replace("```", "'''")
+        text += f"\n*Fix:*\n```{fix}```"
+    return text
+
+
+def _ordered(report: Report) -> list[CheckResult]:
+    # Problems first, in checklist order within each status.
+    rank = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2, Status.PASS: 3, Status.SKIP: 4}
+    return sorted(report.results, key=lambda r: rank[r.status])
+
+
+def as_text(report: Report) -> str:
+    """For `ecrbot diagnose`: the verdict, then one line per check with its fix indented."""
+    lines = [f"{report.subject}: {report.verdict}"]
+    for result in _ordered(report):
+        lines.append(f"{TERMINAL[result.status]:5} {result.id:22} {result.summary}")
+        if result.remediation and result.status in (Status.WARN, Status.FAIL, Status.ERROR):
+            lines += [f"{'':28}{line}" for line in result.remediation.splitlines()]
+    return "\n".join(lines)
+
+
+def as_json(report: Report) -> str:
+    """For `ecrbot diagnose --format json`: {subject, verdict, checks: [...]}."""
+    checks = [{**asdict(r), "status": r.status.value} for r in report.results]
+    return json.dumps(
+        {"subject": report.subject, "verdict": report.verdict, "checks": checks}, indent=2
+    )
