@@ -95,6 +95,8 @@ def test_a_healthy_app_passes_every_check(
     assert report.verdict.startswith(("All", "Nothing stops pushes"))
     assert set(found) <= set(CHECK_IDS)
     assert 0 < diagnoser.last_call_count <= 40
+    repeated = {call: n for call, n in diagnoser.last_calls.items() if n > 1}
+    assert repeated == {}, repeated  # each AWS call at most once per diagnose
 
 
 def test_missing_id_token_fails_with_the_permissions_block(
