@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.domain.workflows import analyse_workflows
-
 from bot.domain.checks import check_app, check_platform, verdict
 from bot.domain.checks.model import (
     AppFacts,
@@ -19,6 +17,7 @@ from bot.domain.checks.model import (
     Status,
 )
 from bot.domain.iam import parse_policy
+from bot.domain.workflows import analyse_workflows
 
 ACCOUNT, REGION = "123456789012", "eu-west-2"
 PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
