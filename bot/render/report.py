@@ -1,0 +1,264 @@
+"""The registry health report: Slack blocks, the attached detail (Markdown, CSV), text and JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.models.blocks import Block
+
+from bot.domain.report import HealthReport, Item, Level, Section, gap_sentence
+from bot.domain.report.model import human_size
+from bot.render.blocks import SECTION_LIMIT, Blocks, clip, context, section, to_dicts
+
+ICONS = {
+    Level.CRITICAL: "🔴",
+    Level.HIGH: "🟠",
+    Level.MEDIUM: "🟡",
+    Level.LOW: "⚪",
+    Level.INFO: "ℹ️",  # noqa: RUF001 (the information sign)
+}
+MAX_BLOCKS = 50
+TOP_ITEMS = 8  # per section in the message; the rest go to the attached file
+FIX_INLINE = 200  # longer fixes (batch deletes, multi-line) only in the attached file
+COMMANDS = ("aws ", "/ecr ", "ecrbot ")
+CSV_COLUMNS = ("section", "repository", "owner", "severity", "message", "fix")
+
+
+def headline(report: HealthReport) -> str:
+    """One line of headline figures (also the message's notification text)."""
+    f = report.figures
+    return (
+        f"Registry health {report.account_id} {report.region}: {f.repositories} repositories, "
+        f"{f.images} images, {human_size(f.storage_bytes)}, {f.pushes_this_week} pushes this "
+        f"week, {f.action_items} items need action"
+    )
+
+
+def slack_blocks(report: HealthReport) -> Blocks:
+    """The message: headline, gaps, changes, then each section's top items (<= 50 blocks)."""
+    f = report.figures
+    blocks: list[Block] = [
+        section(
+            f"*Registry health* · `{report.account_id}` {report.region} · {_day(report.taken_at)}"
+            f"\n*{f.repositories}* repositories · *{f.images}* images · "
+            f"*{human_size(f.storage_bytes)}* · *{f.pushes_this_week}* pushes this week · "
+            f"*{f.action_items}* need action"
+        )
+    ]
+    if report.gaps:
+        lines = [f"⚠️ {_esc(gap_sentence(g))}" for g in report.gaps]
+        blocks.append(section("\n".join(lines) + "\nThe sections they touch are incomplete."))
+    blocks.append(section(_esc(_changes(report))))
+    cut = 0
+    # One block per section whatever its length, so the message stays far below 50 blocks.
+    for sec in report.sections[: MAX_BLOCKS - len(blocks) - 1]:
+        text, more = _slack_section(sec)
+        cut += more
+        blocks.append(section(text))
+    rest = f"{cut} more in the attached file. " if cut else ""
+    blocks.append(context(f"{rest}Full detail, every item with its fix: the attached file."))
+    return to_dicts(blocks)
+
+
+def _slack_section(sec: Section) -> tuple[str, int]:
+    """A section's text within Slack's limit, and how many of its items did not fit."""
+    head = "\n".join([f"*{sec.title}*: {_esc(sec.summary)}", *(_esc(_note(n)) for n in sec.notes)])
+    lines: list[str] = []
+    budget = SECTION_LIMIT - len(head) - 60  # room for the "N more" line
+    for item in sec.items[:TOP_ITEMS]:
+        line = _slack_item(item)
+        if len(line) + 1 > budget:
+            break
+        lines.append(line)
+        budget -= len(line) + 1
+    more = len(sec.items) - len(lines)
+    tail = [f"_{more} more in the attached file._"] if more else []
+    return clip("\n".join([head, *lines, *tail]), SECTION_LIMIT), more
+
+
+def _slack_item(item: Item) -> str:
+    owner = _mention(item.owner)
+    line = f"{ICONS[item.level]} *{_esc(item.repository)}* · {owner} · {_esc(item.message)}"
+    if not item.fix:
+        return clip(line, 1000)
+    if "\n" in item.fix or len(item.fix) > FIX_INLINE:
+        return clip(line + "\n      Fix: in the attached file.", 1000)
+    if is_command(item.fix):
+        command = _esc(item.fix.replace("`", "'"))  # a backtick would end the code span
+        return clip(line + f"\n      `{command}`", 1000)
+    return clip(line + f"\n      Fix: {_esc(item.fix)}", 1000)
+
+
+def is_command(fix: str) -> bool:
+    """Whether a fix is something to paste (shown as code) rather than advice."""
+    return fix.startswith(COMMANDS)
+
+
+def _mention(owner: str | None) -> str:
+    # Catalog owners are Slack ids: user groups start with S, users with U or W.
+    if not owner:
+        return "_no owner_"
+    if owner.startswith("S"):
+        return f"<!subteam^{owner}>"
+    if owner.startswith(("U", "W")):
+        return f"<@{owner}>"
+    return _esc(owner)
+
+
+def _esc(text: str) -> str:
+    # Slack reads <...> as links and mentions, even in code: escape what the data brings.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _note(note: str) -> str:
+    head, _, body = note.partition("\n")
+    return f"{head}\n```\n{body}\n```" if body else head
+
+
+def _changes(report: HealthReport) -> str:
+    c = report.changes
+    if c.since is None:
+        return "*Since last report*: this is the first report; changes show from the next one."
+    growth = ", ".join(f"{repo} {_signed(delta)}" for repo, delta in c.growth_by_repository)
+    lines = [
+        f"*Since {_day(c.since)}*: {len(c.new_findings)} new findings, {len(c.new_items)} new "
+        f"items, {len(c.fixed)} fixed · storage {_signed(c.storage_growth_bytes)}"
+        + (f" ({growth})" if growth else "")
+        + f" · images {c.images_delta:+d} · items needing action {c.action_items_delta:+d}"
+    ]
+    if c.new_findings:
+        shown = ", ".join(_short(k) for k in c.new_findings[:5])
+        rest = len(c.new_findings) - 5
+        lines.append(f"New: {shown}" + (f" and {rest} more" if rest > 0 else ""))
+    if c.unverified:
+        lines.append(f"{len(c.unverified)} earlier items could not be re-checked (see the gaps).")
+    return "\n".join(lines)
+
+
+def _short(key: str) -> str:
+    return key.split(": ", 1)[-1]  # drop the section: "my-app: CVE-2024-1"
+
+
+def _signed(size: int) -> str:
+    return ("+" if size >= 0 else "-") + human_size(abs(size))
+
+
+def _day(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M %Z").strip()
+
+
+def detail_markdown(report: HealthReport) -> str:
+    """The attached file: every section as a table, every item with its owner and fix."""
+    out = _md_top(report)
+    for sec in report.sections:
+        out += ["", f"## {sec.title}", "", sec.summary, *_md_notes(sec)]
+        if sec.items:
+            out += ["", "| level | repository | owner | message | fix |", "|---|---|---|---|---|"]
+            out += [
+                "| "
+                + " | ".join(
+                    _cell(v)
+                    for v in (i.level.value, i.repository, i.owner or "no owner", i.message)
+                )
+                + f" | {_code_cell(i.fix)} |"
+                for i in sec.items
+            ]
+    return "\n".join(out) + "\n"
+
+
+def as_text(report: HealthReport) -> str:
+    """For `ecrbot report --format md`: the whole report as Markdown lists a terminal can show."""
+    out = _md_top(report)
+    for sec in report.sections:
+        out += ["", f"## {sec.title}", "", sec.summary, *_md_notes(sec)]
+        if sec.items:
+            out.append("")
+        for i in sec.items:
+            out.append(
+                f"- **{i.level.value}** `{i.repository}` ({i.owner or 'no owner'}): {i.message}"
+            )
+            if i.fix and is_command(i.fix):
+                out += ["", "  ```", *(f"  {line}" for line in i.fix.splitlines()), "  ```"]
+            elif i.fix:
+                out.append(f"  Fix: {i.fix}")
+    return "\n".join(out) + "\n"
+
+
+def _md_top(report: HealthReport) -> list[str]:
+    f = report.figures
+    lines = [
+        f"# Registry health: {report.account_id} {report.region}, {_day(report.taken_at)}",
+        "",
+        f"- {f.repositories} repositories, {f.images} images, {human_size(f.storage_bytes)}",
+        f"- {f.pushes_this_week} pushes this week",
+        f"- {f.action_items} items need action",
+    ]
+    if report.gaps:
+        lines += ["", "## Gaps", ""] + [f"- {gap_sentence(g)}" for g in report.gaps]
+    c = report.changes
+    lines += ["", "## Changes", "", _changes(report).replace("*", "**")]
+    for title, keys in (
+        ("New findings", c.new_findings),
+        ("New items", c.new_items),
+        ("Fixed", c.fixed),
+        ("Could not be re-checked", c.unverified),
+    ):
+        if keys:
+            lines += ["", f"{title}:", *(f"- {_short(k)}" for k in keys)]
+    return lines
+
+
+def _md_notes(sec: Section) -> list[str]:
+    out: list[str] = []
+    for note in sec.notes:
+        head, _, body = note.partition("\n")
+        out += ["", head] + (["", "```json", body, "```"] if body else [])
+    return out
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", "<br>")
+
+
+def _code_cell(fix: str) -> str:
+    if not is_command(fix):
+        return _cell(fix)
+    return "<br>".join(f"`{_cell(line)}`" for line in fix.splitlines())
+
+
+def detail_csv(report: HealthReport) -> str:
+    """One row per item (section, repository, owner, severity, message, fix); gaps first."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for gap in report.gaps:
+        writer.writerow(("gap", "", "", "unknown", gap_sentence(gap), ""))
+    for i in report.items:
+        owner = i.owner or "no owner"
+        writer.writerow((i.section.value, i.repository, owner, i.level.value, i.message, i.fix))
+    return buffer.getvalue()
+
+
+def as_json(report: HealthReport) -> str:
+    """For `ecrbot report --format json`: figures, changes, gaps and every section's items."""
+    data: dict[str, Any] = {
+        "account_id": report.account_id,
+        "region": report.region,
+        "taken_at": report.taken_at,
+        "figures": json.loads(report.figures.to_json()),
+        "changes": asdict(report.changes),
+        "gaps": [{"gap": g, "sentence": gap_sentence(g)} for g in report.gaps],
+        "sections": [asdict(sec) for sec in report.sections],
+    }
+    return json.dumps(data, indent=2, default=_jsonable, ensure_ascii=False)
+
+
+def _jsonable(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
