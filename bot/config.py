@@ -97,6 +97,32 @@ class AppConfig(_Strict):
     pushers: tuple[str, ...] = ()
     sha_tag: Literal["full", "short"] = "full"
     tag_latest: bool = False
+    risk: Literal["low", "medium", "high"] | None = None
+    owner: str | None = None  # Slack user-group or user id; default: the first of pushers
+
+
+class ReportConfig(_Strict):
+    schedule: str = "0 9 * * 1"  # cron: minute hour day-of-month month day-of-week
+    timezone: str = "UTC"
+    enabled: bool = True
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("five cron fields: minute hour day month weekday, e.g. '0 9 * * 1'")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}, e.g. 'Europe/London'") from error
+        return value
 
 
 class Catalog(_Strict):
@@ -104,6 +130,7 @@ class Catalog(_Strict):
 
     registry: RegistryConfig
     slack: SlackConfig = SlackConfig()
+    report: ReportConfig = ReportConfig()
     apps: dict[str, AppConfig] = {}
 
     @model_validator(mode="after")

@@ -16,7 +16,16 @@ from bot.domain.errors import (
     UnknownApp,
     UsageError,
 )
-from bot.domain.models import SHA_PATTERN, AppSpec, Failure, Job, JobState, PushRequest
+from bot.domain.models import (
+    SHA_PATTERN,
+    AppSpec,
+    Failure,
+    Job,
+    JobState,
+    ProgressEvent,
+    PushRequest,
+    StepTimer,
+)
 from bot.domain.pipeline import PushPipeline, validate_version
 from bot.ports import JobStore, Reporter
 from bot.worker import Worker
@@ -130,14 +139,15 @@ class JobService:
         job = self.get(job_id)
         self._safely(self._reporter.started, job)
         state, result, failure = JobState.FAILED, None, None
+        timer = StepTimer()
+
+        def emit(event: ProgressEvent) -> None:
+            timer.observe(event)
+            self._safely(self._reporter.progress, job, event)
+
         try:
             app = self.app(job.app)
-            result = self._pipeline.run(
-                app,
-                job.request,
-                lambda event: self._safely(self._reporter.progress, job, event),
-                cancel,
-            )
+            result = self._pipeline.run(app, job.request, emit, cancel)
             state = JobState.SUCCEEDED
         except Cancelled:
             state = JobState.CANCELLED
@@ -161,6 +171,7 @@ class JobService:
             result=result,
             failure=failure,
             full_sha=result.revision if result else None,
+            steps=timer.durations(),
         )
         self._report_finished(job_id)
 

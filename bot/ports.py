@@ -150,7 +150,10 @@ class JobStore(Protocol):
         result: PushResult | None = None,
         failure: Failure | None = None,
         full_sha: str | None = None,
+        steps: dict[str, float] | None = None,
     ) -> Job: ...
+
+    def since(self, moment: datetime) -> list[Job]: ...
 
 
 class Directory(Protocol):

@@ -36,7 +36,10 @@ jobs = sa.Table(
     sa.Column("thread_ts", sa.String(32)),
     sa.Column("result", sa.Text),
     sa.Column("failure", sa.Text),
+    sa.Column("steps", sa.Text),  # {"build": 3.2, ...}: seconds per pipeline step
 )
+# Columns added after the first release, so an existing database gains them at start.
+ADDED_COLUMNS = {"steps": "TEXT"}
 
 
 class SqlJobStore:
@@ -60,6 +63,14 @@ class SqlJobStore:
         if sqlite:
             sa.event.listen(self._engine, "connect", _sqlite_pragmas)
         metadata.create_all(self._engine)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        present = {c["name"] for c in sa.inspect(self._engine).get_columns("jobs")}
+        with self._writing() as conn:
+            for name, kind in ADDED_COLUMNS.items():
+                if name not in present:
+                    conn.execute(sa.text(f"ALTER TABLE jobs ADD COLUMN {name} {kind}"))
 
     @contextmanager
     def _writing(self) -> Iterator[sa.Connection]:
@@ -92,6 +103,12 @@ class SqlJobStore:
             rows = conn.execute(sa.select(jobs).order_by(jobs.c.id.desc()).limit(limit))
             return [_job(row) for row in rows.mappings()]
 
+    def since(self, moment: datetime) -> list[Job]:
+        """Jobs created at or after `moment`, oldest first (for the health report)."""
+        query = sa.select(jobs).where(jobs.c.created_at >= moment).order_by(jobs.c.id)
+        with self._engine.connect() as conn:
+            return [_job(row) for row in conn.execute(query).mappings()]
+
     def in_states(self, *states: JobState) -> list[Job]:
         query = sa.select(jobs).where(jobs.c.state.in_([s.value for s in states]))
         with self._engine.connect() as conn:
@@ -123,8 +140,10 @@ class SqlJobStore:
         result: PushResult | None = None,
         failure: Failure | None = None,
         full_sha: str | None = None,
+        steps: dict[str, float] | None = None,
     ) -> Job:
         values: dict[str, Any] = {
+            "steps": json.dumps(steps) if steps else None,
             "state": state.value,
             "finished_at": _now(),
             "result": json.dumps(asdict(result)) if result else None,
@@ -155,6 +174,7 @@ def _job(row: Any) -> Job:
         full_sha=row["full_sha"],
         result=_result(row["result"]),
         failure=_failure(row["failure"]),
+        step_durations=json.loads(row["steps"]) if row.get("steps") else {},
     )
 
 

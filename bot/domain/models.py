@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -78,6 +80,7 @@ class Job:
     full_sha: str | None = None
     result: PushResult | None = None
     failure: Failure | None = None
+    step_durations: dict[str, float] = field(default_factory=dict)
 
     @property
     def request(self) -> PushRequest:
@@ -125,6 +128,23 @@ class ProgressEvent:
     message: str
     build_step: tuple[int, int] | None = None
     layers: tuple[LayerProgress, ...] = ()
+
+
+class StepTimer:
+    """Seconds per pipeline step, from the progress events (the report's slowest step)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._started: dict[str, float] = {}
+        self._ended: dict[str, float] = {}
+
+    def observe(self, event: ProgressEvent) -> None:
+        now = self._clock()
+        self._started.setdefault(event.step.value, now)
+        self._ended[event.step.value] = now
+
+    def durations(self) -> dict[str, float]:
+        return {step: round(self._ended[step] - start, 3) for step, start in self._started.items()}
 
 
 @dataclass(frozen=True)

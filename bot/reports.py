@@ -1,0 +1,158 @@
+"""The registry health report: one snapshot, the pure report, stored figures, then publishing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.adapters.aws_facts import AwsFacts
+from bot.adapters.registry_snapshot import RegistryReader
+from bot.adapters.report_store import SqlReportHistory
+from bot.config import Catalog
+from bot.domain.iam import PUSH_ACTIONS, evaluate_permissions
+from bot.domain.report import (
+    AccessFinding,
+    CatalogEntry,
+    HealthReport,
+    JobStat,
+    RegistrySnapshot,
+    ReportFigures,
+    RepositoryInfo,
+    build_report,
+)
+from bot.ports import JobStore
+from bot.render import chart
+from bot.render import report as render
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Published:
+    """A built report with what goes to Slack: the chart and the full detail files."""
+
+    report: HealthReport
+    chart_png: bytes
+    detail_markdown: str
+    detail_csv: str
+
+
+Publish = Callable[[Published, str | None], None]
+
+
+class ReportService:
+    """Builds reports (for the schedule, `/ecr report` and `ecrbot report`) and keeps history."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        reader: Callable[[], RegistryReader],
+        facts: Callable[[], AwsFacts],
+        jobs: JobStore,
+        history: SqlReportHistory,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._catalog = catalog
+        self._reader = reader
+        self._facts = facts
+        self._jobs = jobs
+        self._history = history
+        self._clock = clock
+        self.last_calls = 0
+
+    def build(self) -> Published:
+        """A report from a fresh snapshot, with changes against the last stored figures."""
+        snapshot = self.snapshot()
+        history = self._history.history()
+        report = build_report(snapshot, history[-1] if history else None, self._clock())
+        return Published(
+            report,
+            chart.render_png(report.figures, history),
+            render.detail_markdown(report),
+            render.detail_csv(report),
+        )
+
+    def publish(self, post: Publish, channel: str | None = None) -> HealthReport:
+        """Build, post, then store the figures (a report that failed to build stores nothing)."""
+        built = self.build()
+        post(built, channel)
+        self._history.save(built.report.figures)
+        return built.report
+
+    def history(self) -> list[ReportFigures]:
+        return self._history.history()
+
+    def snapshot(self) -> RegistrySnapshot:
+        gaps: list[str] = []
+        reader = self._reader()
+        repositories, scanning = reader.repositories(gaps)
+        access = reader.access(gaps) + self._key_users(repositories, gaps)
+        self.last_calls = reader.calls
+        now = self._clock()
+        return RegistrySnapshot(
+            taken_at=now,
+            account_id=self._catalog.registry.account_id,
+            region=self._catalog.registry.region,
+            repositories=repositories,
+            registry_scanning=scanning,
+            catalog=self._entries(),
+            access=access,
+            jobs=self._job_stats(now),
+            gaps=tuple(gaps),
+        )
+
+    def _entries(self) -> tuple[CatalogEntry, ...]:
+        entries = []
+        for name, config in self._catalog.apps.items():
+            owner = config.owner or (config.pushers[0] if config.pushers else None)
+            entries.append(CatalogEntry(name, config.repository or name, owner, config.risk))
+        return tuple(entries)
+
+    def _job_stats(self, now: datetime) -> tuple[JobStat, ...]:
+        jobs = self._jobs.since(now - timedelta(days=7))
+        return tuple(
+            JobStat(
+                job.app,
+                job.state.value,
+                job.duration_s,
+                job.finished_at,
+                max(job.step_durations, key=job.step_durations.__getitem__)
+                if job.step_durations
+                else None,
+            )
+            for job in jobs
+        )
+
+    def _key_users(
+        self, repositories: tuple[RepositoryInfo, ...], gaps: list[str]
+    ) -> tuple[AccessFinding, ...]:
+        fact = self._facts().key_users().result()
+        if not fact.ok:
+            gaps.append(f"iam users: {fact.error}")
+            return ()
+        findings = []
+        for user in fact.value or ():
+            can_push = [
+                repo.name
+                for repo in repositories
+                if any(
+                    d.allowed
+                    for d in evaluate_permissions(
+                        user.policies, PUSH_ACTIONS[1:], repo.arn
+                    ).values()
+                )
+            ]
+            if can_push:
+                shown = ", ".join(can_push[:5]) + (" …" if len(can_push) > 5 else "")
+                findings.append(
+                    AccessFinding(
+                        f"user/{user.name}",
+                        "fail",
+                        f"has active access keys ({', '.join(user.active_keys)}) and can push to "
+                        f"{len(can_push)} repositories ({shown}); the runbook says OIDC, never "
+                        "long-lived keys",
+                    )
+                )
+        return tuple(findings)

@@ -1,0 +1,97 @@
+"""The report schedule on a real APScheduler with its SQL job store: fires, persists, coalesces."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.config import ReportConfig
+from bot.scheduler import ReportScheduler
+
+pytestmark = pytest.mark.integration
+
+
+class Runs:
+    def __init__(self) -> None:
+        self.count = 0
+        self.event = threading.Event()
+
+    def __call__(self) -> None:
+        self.count += 1
+        self.event.set()
+
+
+def test_a_job_fires_once(tmp_path: Path) -> None:
+    runs = Runs()
+    when = datetime.now(UTC) + timedelta(seconds=0.5)
+    scheduler = ReportScheduler(
+        f"sqlite:///{tmp_path}/s.db", ReportConfig(), runs, trigger=DateTrigger(run_date=when)
+    )
+    scheduler.start()
+    assert runs.event.wait(5)
+    time.sleep(0.5)
+    scheduler.stop()
+    assert runs.count == 1
+
+
+def test_the_schedule_survives_a_restart(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/s.db"
+    first = ReportScheduler(
+        url, ReportConfig(schedule="0 9 * * 1", timezone="Europe/London"), Runs()
+    )
+    first.start()
+    planned = first.next_run()
+    first.stop()
+    again = ReportScheduler(
+        url, ReportConfig(schedule="0 9 * * 1", timezone="Europe/London"), Runs()
+    )
+    again.start()
+    assert planned is not None and again.next_run() == planned
+    assert planned.weekday() == 0 and planned.hour == 9
+    again.stop()
+
+
+def test_runs_missed_while_down_are_coalesced_into_one(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/s.db"
+    every = IntervalTrigger(seconds=60, start_date=datetime.now(UTC) - timedelta(minutes=10))
+    down = ReportScheduler(url, ReportConfig(), Runs(), trigger=every)
+    down._scheduler.start(paused=True)  # persist the job, then "crash" before it ever runs
+    down._scheduler.add_job(
+        "bot.scheduler:run_scheduled_report",
+        trigger=every,
+        id="registry-health-report",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=3600,
+        next_run_time=datetime.now(UTC) - timedelta(minutes=5),
+    )
+    down.stop()
+
+    runs = Runs()
+    back = ReportScheduler(url, ReportConfig(), runs, trigger=every)
+    back.start()
+    assert runs.event.wait(5)
+    time.sleep(1)
+    back.stop()
+    assert runs.count == 1  # five missed runs, one report
+
+
+def test_cron_weekdays_count_from_sunday_like_cron() -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.scheduler import cron_trigger
+
+    zone = ZoneInfo("UTC")
+    start = datetime(2026, 11, 27, 12, 0, tzinfo=zone)  # a Friday
+    monday = cron_trigger("0 9 * * 1", zone).get_next_fire_time(None, start)
+    weekdays = cron_trigger("30 8 * * 1-5", zone).get_next_fire_time(None, start)
+    sunday = cron_trigger("0 0 * * 7", zone).get_next_fire_time(None, start)
+    assert monday is not None and (monday.weekday(), monday.hour) == (0, 9)
+    assert weekdays is not None and weekdays.weekday() == 0  # Friday 08:30 has passed
+    assert sunday is not None and sunday.weekday() == 6
