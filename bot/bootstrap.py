@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,10 +19,13 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.adapters.aws import EcrRegistry
 from bot.adapters.aws_facts import AwsFacts
 from bot.adapters.engine import DockerEngine
+from bot.adapters.registry_snapshot import RegistryReader
+from bot.adapters.report_store import SqlReportHistory
 from bot.adapters.slack_diagnose import SlackDiagnosePoster
 from bot.adapters.slack_directory import SlackDirectory, StaticDirectory
 from bot.adapters.slack_outbox import SlackOutbox
 from bot.adapters.slack_progress import SlackReporter
+from bot.adapters.slack_report import SlackReportPoster
 from bot.adapters.source import GitSource
 from bot.adapters.store import SqlJobStore
 from bot.config import Catalog, Settings, load_catalog
@@ -31,6 +35,8 @@ from bot.domain.checks.model import Report
 from bot.domain.pipeline import PushPipeline
 from bot.jobs import JobService
 from bot.ports import Directory, Engine, JobStore, Registry, Reporter, Source, WorkflowSource
+from bot.reports import Publish, Published, ReportRunner, ReportService
+from bot.scheduler import ReportScheduler
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +54,17 @@ class Services:
     registry: Registry
     diagnoser: Diagnoser
     diagnose: DiagnoseService
+    reports: ReportRunner
+    scheduler: ReportScheduler
     slack: WebClient | None
     outbox: SlackOutbox | None
 
     def start(self) -> None:
         self.jobs.start()
+        self.scheduler.start()
 
     def stop(self) -> None:
+        self.scheduler.stop()
         self.jobs.stop()
         if self.outbox is not None:
             self.outbox.stop()
@@ -123,9 +133,53 @@ def build_services(
         else _log_report
     )
     diagnose = DiagnoseService(diagnoser, catalog.app, lambda: sorted(catalog.apps), post)
+    reports = build_reports(settings, catalog, registry, store, slack, outbox)
+    scheduler = ReportScheduler(settings.database_url, catalog.report, reports.post_now)
+    reports.next_run_of(scheduler.next_run)
     return Services(
-        settings, catalog, store, access, jobs, engine, registry, diagnoser, diagnose, slack, outbox
+        settings,
+        catalog,
+        store,
+        access,
+        jobs,
+        engine,
+        registry,
+        diagnoser,
+        diagnose,
+        reports,
+        scheduler,
+        slack,
+        outbox,
     )
+
+
+def build_reports(
+    settings: Settings,
+    catalog: Catalog,
+    registry: Registry,
+    store: JobStore,
+    slack: WebClient | None = None,
+    outbox: SlackOutbox | None = None,
+) -> ReportRunner:
+    """The health report: an ECR/IAM reader, the job store, figures history, and a publisher."""
+    spec = catalog.registry_spec
+
+    def reader() -> RegistryReader:
+        return RegistryReader(spec.region, spec.account_id, endpoint_url=settings.aws_endpoint_url)
+
+    service = ReportService(
+        catalog,
+        reader,
+        aws_facts(settings, catalog, registry),
+        store,
+        SqlReportHistory(settings.database_url),
+    )
+    publish: Publish = (
+        SlackReportPoster(slack, outbox, catalog.slack.channel)
+        if slack is not None and outbox is not None
+        else _log_published
+    )
+    return ReportRunner(service, publish)
 
 
 def build_diagnoser(
@@ -136,6 +190,12 @@ def build_diagnoser(
     workflows: WorkflowSource,
 ) -> Diagnoser:
     """Diagnose's snapshot comes from AWS (boto3) and the apps' git sources."""
+    facts = aws_facts(settings, catalog, registry)
+    return Diagnoser(catalog.registry_spec, catalog.app, workflows, engine, facts)
+
+
+def aws_facts(settings: Settings, catalog: Catalog, registry: Registry) -> Callable[[], AwsFacts]:
+    """A factory of per-run AWS lookups sharing one thread pool."""
     spec = catalog.registry_spec
     pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ecrbot-facts")
 
@@ -149,7 +209,11 @@ def build_diagnoser(
             registry=registry,
         )
 
-    return Diagnoser(spec, catalog.app, workflows, engine, facts)
+    return facts
+
+
+def _log_published(built: Published, channel: str | None) -> None:
+    log.info("registry report (no Slack): %s", built.report.figures.to_json())
 
 
 def _log_report(report: Report, user: str, channel: str | None) -> None:

@@ -33,6 +33,7 @@ Commands:
                                 build an app of the catalog (ECRBOT_CONFIG) at a commit and push it
   diagnose [app] [--branch B] [--env E] [--sha S] [--format text|json]
                                 the runbook's troubleshooting checklist; exits 1 when a check fails
+  report [--format md|json]     the registry health report (printed; nothing is posted or stored)
   version                       print the version
 """
 PUSH_USAGE = (
@@ -53,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _push(args)
     if command == "diagnose":
         return _diagnose(args)
+    if command == "report":
+        return _report(args)
     if command in ("version", "--version"):
         print(__version__)
         return 0
@@ -218,3 +221,31 @@ def _diagnose(argv: list[str]) -> int:
         return 2
     print(render.as_json(report) if output == "json" else render.as_text(report))
     return 1 if report.failed else 0
+
+
+def _report(argv: list[str]) -> int:
+    from bot.adapters.aws import EcrRegistry
+    from bot.adapters.store import SqlJobStore
+    from bot.bootstrap import build_reports
+    from bot.render import report as render
+
+    output = argv[1] if argv[:1] == ["--format"] and len(argv) == 2 else None
+    if argv and output not in ("md", "json"):
+        print("Usage: ecrbot report [--format md|json]", file=sys.stderr)
+        return 2
+    try:
+        settings = Settings()
+        catalog = load_catalog(settings.config_path)
+    except ConfigError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 2
+    configure("WARNING")
+    registry = EcrRegistry(
+        catalog.registry_spec,
+        endpoint_url=settings.aws_endpoint_url,
+        ca_bundle=settings.registry_ca_bundle,
+    )
+    runner = build_reports(settings, catalog, registry, SqlJobStore(settings.database_url))
+    report = runner.service.build().report
+    print(render.as_json(report) if output == "json" else render.as_text(report))
+    return 0

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -156,3 +158,45 @@ class ReportService:
                     )
                 )
         return tuple(findings)
+
+
+class ReportRunner:
+    """Reports off Bolt's listener threads, one at a time: posted, previewed, or scheduled."""
+
+    def __init__(self, service: ReportService, publish: Publish) -> None:
+        self.service = service
+        self._service = service
+        self._publish = publish
+        self._next_run: Callable[[], datetime | None] = lambda: None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecrbot-report")
+
+    def post(self, channel: str | None = None) -> None:
+        """Build and post in the background."""
+        self._pool.submit(self.post_now, channel)
+
+    def post_now(self, channel: str | None = None) -> None:
+        """Build and post here (the scheduled job calls this); failures are logged with an id."""
+        try:
+            self._service.publish(self._publish, channel)
+        except Exception:
+            log.exception("the registry report failed (error id %s)", uuid.uuid4().hex[:8])
+
+    def preview(self, reply: Callable[[Published | None], None]) -> None:
+        """Build without posting or storing; `reply` gets it (or None when it failed)."""
+
+        def run() -> None:
+            try:
+                built = self._service.build()
+            except Exception:
+                log.exception("the report preview failed")
+                built = None
+            reply(built)
+
+        self._pool.submit(run)
+
+    def next_run_of(self, next_run: Callable[[], datetime | None]) -> None:
+        """Where the next scheduled run comes from (the scheduler, created after this)."""
+        self._next_run = next_run
+
+    def next_run(self) -> datetime | None:
+        return self._next_run()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, BoltContext
+from slack_bolt import Ack, BoltContext, Respond
 
 from bot.diagnose import DiagnoseRequest
 from bot.domain import commands as cmd
@@ -12,11 +13,27 @@ from bot.domain.errors import UsageError
 from bot.domain.models import PushRequest
 from bot.render import common
 from bot.render import push as render
+from bot.render import report as report_render
+from bot.reports import Published
 from handlers.errors import replying
 from handlers.middleware import services_of
 
 
-def ecr(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
+def _preview_to(respond: Respond) -> Callable[[Published | None], None]:
+    def reply(built: Published | None) -> None:
+        if built is None:
+            respond(text=common.report_failed(), response_type="ephemeral")
+            return
+        respond(
+            text=report_render.headline(built.report),
+            blocks=report_render.slack_blocks(built.report),
+            response_type="ephemeral",
+        )
+
+    return reply
+
+
+def ecr(ack: Ack, command: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     services = services_of(context)
     user, channel = command["user_id"], command.get("channel_id")
 
@@ -44,5 +61,13 @@ def ecr(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
                 asked = DiagnoseRequest(app, branch, environment, sha)
                 services.diagnose.submit(asked, user, channel)
                 reply(common.diagnosing(app))
+            case cmd.Report(dry_run=True):
+                services.reports.preview(_preview_to(respond))
+                reply(common.report_building(preview=True))
+            case cmd.Report(schedule=True):
+                reply(common.report_schedule(services.reports.next_run()))
+            case cmd.Report():
+                services.reports.post(channel)
+                reply(common.report_building(preview=False))
             case cmd.Help():
                 reply("ecrbot help", blocks=common.help_blocks())

@@ -34,11 +34,17 @@ class Diagnose:
 
 
 @dataclass(frozen=True)
+class Report:
+    dry_run: bool = False
+    schedule: bool = False
+
+
+@dataclass(frozen=True)
 class Help:
     pass
 
 
-Command = Push | Jobs | Cancel | Diagnose | Help
+Command = Push | Jobs | Cancel | Diagnose | Report | Help
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,13 @@ USAGES = (
         "(no app: check ecrbot itself).",
         "/ecr diagnose my-app --branch main",
     ),
+    Usage(
+        "report",
+        "/ecr report [--dry-run | schedule]",
+        "Post the registry health report now (--dry-run: a preview only you see; "
+        "schedule: when the next one is due).",
+        "/ecr report --dry-run",
+    ),
     Usage("jobs", "/ecr jobs", "List recent jobs: state, app, SHA, who, duration.", "/ecr jobs"),
     Usage("cancel", "/ecr cancel <job>", "Stop a queued or running job.", "/ecr cancel 42"),
     Usage("help", "/ecr help", "This list.", "/ecr help"),
@@ -85,6 +98,14 @@ def parse(text: str) -> Command:
         return _push(args)
     if name == "diagnose":
         return _diagnose(args)
+    if name == "report":
+        if args in ([], ["--dry-run"], ["schedule"]):
+            return Report(dry_run=args == ["--dry-run"], schedule=args == ["schedule"])
+        usage = _BY_NAME["report"]
+        raise UsageError(
+            f"`report` does not take `{' '.join(args)}`.",
+            f"Usage: `{usage.usage}`, e.g. `{usage.example}`",
+        )
     if name == "jobs":
         _expect(name, args, 0, 0)
         return Jobs()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.domain.commands import USAGES
 from bot.domain.errors import UserError
 from bot.render.blocks import Blocks, context, section, to_dicts
@@ -41,3 +43,19 @@ def queued(job_id: int, app: str, created: bool) -> str:
 def diagnosing(app: str | None) -> str:
     what = f"`{app}`" if app else "the ecrbot platform"
     return f"Diagnosing {what}: the checklist follows in a thread in this channel."
+
+
+def report_building(preview: bool) -> str:
+    if preview:
+        return "Building a preview of the registry report; it will appear here, only for you."
+    return "Building the registry report; it will be posted in this channel."
+
+
+def report_schedule(next_run: datetime | None) -> str:
+    if next_run is None:
+        return "No registry report is scheduled (`report.enabled: false` in the catalog)."
+    return f"The next registry report is due {next_run:%A %d %B %Y, %H:%M %Z}."
+
+
+def report_failed() -> str:
+    return ":x: The registry report could not be built; the bot's log says why."

@@ -1,0 +1,57 @@
+"""The health report in Slack: the top of the report as a message, the chart and detail files
+threaded under it (files.getUploadURLExternal / files.completeUploadExternal)."""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+
+from bot.adapters.slack_outbox import SlackOutbox
+from bot.render import report as render
+from bot.reports import Published
+
+
+class SlackReportPoster:
+    """Posts through the outbox, like job progress: 429s and outages don't lose the report."""
+
+    def __init__(self, client: WebClient, outbox: SlackOutbox, default_channel: str | None) -> None:
+        self._client = client
+        self._outbox = outbox
+        self._default_channel = default_channel
+
+    def __call__(self, built: Published, channel: str | None) -> None:
+        where = channel or self._default_channel or ""
+        posted: dict[str, str] = {}
+
+        def post() -> None:
+            answer = self._client.chat_postMessage(
+                channel=where,
+                text=render.headline(built.report),
+                blocks=render.slack_blocks(built.report),
+            )
+            posted["ts"], posted["channel"] = str(answer["ts"]), str(answer["channel"])
+
+        def attach() -> None:
+            self._client.files_upload_v2(
+                channel=posted.get("channel", where),
+                thread_ts=posted.get("ts"),
+                file_uploads=[
+                    {
+                        "content": built.chart_png,
+                        "filename": "registry-report.png",
+                        "title": "Storage per repository and findings trend",
+                    },
+                    {
+                        "content": built.detail_markdown,
+                        "filename": "registry-report.md",
+                        "title": "Registry health report (full detail)",
+                    },
+                    {
+                        "content": built.detail_csv,
+                        "filename": "registry-report.csv",
+                        "title": "Registry health report (CSV)",
+                    },
+                ],
+            )
+
+        self._outbox.submit(post, critical=True)
+        self._outbox.submit(attach, critical=True)
