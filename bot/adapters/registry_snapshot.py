@@ -96,8 +96,11 @@ class RegistryReader:
     def _repository(self, repo: dict[str, Any], gaps: list[str]) -> RepositoryInfo:
         name = repo["repositoryName"]
         images = self._images(name, gaps)
-        newest = max(images, key=lambda i: i.pushed_at, default=None)
-        if newest is not None and newest.scan_status not in (None, "UNSUPPORTED_IMAGE"):
+        # The same choice as the report's own `newest` (ties broken by digest).
+        newest = max(images, key=lambda i: (i.pushed_at, i.digest), default=None)
+        # ECR leaves imageScanStatus out of some answers (and moto always does): ask for the
+        # newest image's findings unless it is known to be unscannable.
+        if newest is not None and newest.scan_status != "UNSUPPORTED_IMAGE":
             images = tuple(self._with_findings(name, i, gaps) if i is newest else i for i in images)
         return RepositoryInfo(
             name=name,

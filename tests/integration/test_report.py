@@ -1,0 +1,96 @@
+"""The health report against a moto server seeded with a varied registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.adapters.aws import EcrRegistry
+from bot.adapters.store import SqlJobStore
+from bot.bootstrap import build_reports
+from bot.config import Catalog, Settings
+from bot.domain.models import JobState
+from bot.domain.report import HealthReport, SectionId
+from bot.reports import Published
+from tests.diagnose_seed import MotoSession
+from tests.e2e.harness import ACCOUNT, REGION, service_env, unique
+from tests.report_seed import seed_registry
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    return service_env()
+
+
+def items(report: HealthReport, section: SectionId, repository: str) -> list[str]:
+    found = [s for s in report.sections if s.id is section]
+    return [i.message for s in found for i in s.items if i.repository == repository]
+
+
+def test_a_seeded_registry_reports_each_kind_of_problem(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    repos = seed_registry(MotoSession(env["AWS_ENDPOINT_URL"]).client("ecr", REGION))
+    ghost = unique("rpt-ghost")
+    catalog = Catalog.model_validate(
+        {
+            "registry": {"account_id": ACCOUNT, "region": REGION},
+            "apps": {
+                repos["good"]: {"source": "/x", "risk": "high", "owner": "S0GOOD"},
+                repos["loose"]: {"source": "/x", "risk": "low", "pushers": ["S0LOOSE"]},
+                ghost: {"source": "/x"},
+            },
+        }
+    )
+    settings = Settings.model_validate(
+        {
+            "AWS_ENDPOINT_URL": env["AWS_ENDPOINT_URL"],
+            "ECRBOT_DATABASE_URL": f"sqlite:///{tmp_path}/bot.db",
+        }
+    )
+    store = SqlJobStore(settings.database_url)
+    for key, state in (("a", JobState.SUCCEEDED), ("b", JobState.FAILED)):
+        job, _ = store.create(
+            key,
+            {
+                "app": repos["good"],
+                "sha": "1a2b3c4",
+                "version": None,
+                "requested_by": "U",
+                "channel": "C",
+            },
+        )
+        store.finish(job.id, state, steps={"build": 3.0, "push": 1.0})
+    registry = EcrRegistry(catalog.registry_spec, endpoint_url=settings.aws_endpoint_url)
+    runner = build_reports(settings, catalog, registry, store)
+    posted: list[Published] = []
+
+    first = runner.service.publish(lambda built, channel: posted.append(built))
+    second = runner.service.publish(lambda built, channel: posted.append(built))
+
+    good, loose = repos["good"], repos["loose"]
+    assert any("KMS" in m for m in items(first, SectionId.COMPLIANCE, good))
+    assert any("lifecycle" in m.lower() for m in items(first, SectionId.COMPLIANCE, loose))
+    assert any("CVE-9999-9999" in m for m in items(first, SectionId.VULNERABILITIES, good))
+    hygiene = " ".join(items(first, SectionId.HYGIENE, loose))
+    assert "untagged" in hygiene and "latest" in hygiene
+    assert items(first, SectionId.DRIFT, ghost)
+    pipeline = (
+        " ".join(
+            m
+            for s in first.sections
+            if s.id is SectionId.PIPELINE
+            for m in (i.message for i in s.items)
+        )
+        + first.sections[-1].summary
+    )
+    assert first.figures.repositories >= 2 and first.figures.images >= 6
+    assert second.changes.since == first.figures.taken_at  # history survived between reports
+    assert posted[0].chart_png.startswith(b"\x89PNG") and "," in posted[0].detail_csv
+    assert first.gaps == () or all("scan" not in g for g in first.gaps), first.gaps
+    assert pipeline

@@ -1,0 +1,75 @@
+"""Seed moto's ECR with a varied registry for the health report: real manifests via put_image."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from tests.e2e.harness import unique
+
+LIFECYCLE = {
+    "rules": [
+        {
+            "rulePriority": 1,
+            "selection": {
+                "tagStatus": "untagged",
+                "countType": "sinceImagePushed",
+                "countUnit": "days",
+                "countNumber": 14,
+            },
+            "action": {"type": "expire"},
+        }
+    ]
+}
+
+
+def manifest(seed: str, size: int = 2_000_000) -> str:
+    """A Docker v2 image manifest whose digests are derived from `seed` (one image per seed)."""
+
+    def digest(part: str) -> str:
+        return "sha256:" + hashlib.sha256(f"{seed}:{part}".encode()).hexdigest()
+
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": 600,
+                "digest": digest("config"),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "size": size,
+                    "digest": digest("layer"),
+                }
+            ],
+        }
+    )
+
+
+def put(ecr: Any, repository: str, seed: str, tag: str | None) -> None:
+    extra = {"imageTag": tag} if tag else {}
+    ecr.put_image(repositoryName=repository, imageManifest=manifest(seed), **extra)
+
+
+def seed_registry(ecr: Any, images_per_repository: int = 3) -> dict[str, str]:
+    """A well-kept repository and a loose one; returns their names by role."""
+    good, loose = unique("rpt-good"), unique("rpt-loose")
+    ecr.create_repository(
+        repositoryName=good,
+        imageTagMutability="IMMUTABLE",
+        imageScanningConfiguration={"scanOnPush": True},
+    )
+    ecr.put_lifecycle_policy(repositoryName=good, lifecyclePolicyText=json.dumps(LIFECYCLE))
+    for n in range(images_per_repository):
+        put(ecr, good, f"{good}-{n}", f"1.{n}.0")
+        # Pushes within one second tie on pushed_at; scan each so the newest has findings.
+        ecr.start_image_scan(repositoryName=good, imageId={"imageTag": f"1.{n}.0"})
+    ecr.create_repository(repositoryName=loose, imageTagMutability="MUTABLE")
+    for n in range(images_per_repository - 1):  # images pushed by digest only: untagged
+        put(ecr, loose, f"{loose}-{n}", None)
+    put(ecr, loose, f"{loose}-latest", "latest")
+    return {"good": good, "loose": loose}
