@@ -1,0 +1,57 @@
+"""`/ecr report` end to end: the report message, its chart and files, the preview, the schedule."""
+
+from __future__ import annotations
+
+from tests.e2e.harness import ROOT, wait_until
+from tests.e2e.world import World
+from tests.report_seed import seed_registry
+
+
+def test_report_posts_the_message_and_uploads_chart_and_detail(world: World) -> None:
+    seed_registry(world.ecr)
+    world.start_bot()
+
+    ack = world.slash("report")
+
+    assert "Building the registry report" in ack.json()["text"]
+    complete = wait_until(lambda: world.slack.calls("files.completeUploadExternal"), timeout=90)
+    parent = next(m for m in world.slack.messages() if "thread_ts" not in m)
+    assert "blocks" in parent and len(parent["blocks"]) <= 50
+    files = complete[0].params["files"]
+    names = {f.get("title") for f in files}
+    assert any("CSV" in str(n) for n in names)
+    assert complete[0].params.get("thread_ts") == parent["ts"]
+    uploads = world.slack.uploads()
+    assert any(data.startswith(b"\x89PNG") for data in uploads.values())
+
+
+def test_dry_run_answers_only_the_requester(world: World) -> None:
+    world.start_bot()
+    world.slash("report --dry-run")
+    answer = wait_until(lambda: world.slack.calls("response_url"), timeout=90)[0]
+    assert answer.params.get("response_type") == "ephemeral" and answer.params.get("blocks")
+    assert world.slack.count("chat.postMessage") == 0
+
+
+def test_schedule_says_when_the_next_report_is_due(world: World) -> None:
+    world.start_bot()
+    text = world.slash("report schedule").json()["text"]
+    assert "The next registry report is due Monday" in text and "09:00" in text
+
+
+def test_cli_report_prints_json(world: World) -> None:
+    import json
+    import subprocess
+    import sys
+
+    seed_registry(world.ecr)
+    env = world.bot_env()
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "report", "--format", "json"],
+        env={**env, "PATH": env["PATH"]}, capture_output=True, text=True, timeout=120,
+        check=False, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["figures"]["repositories"] >= 2
+    assert {s["id"] for s in report["sections"]} >= {"compliance", "vulnerabilities", "hygiene"}
