@@ -78,3 +78,18 @@ def test_settings_read_the_contract_variables_and_hide_tokens() -> None:
     assert settings.slack_api_url == "http://127.0.0.1:9/api/"
     assert settings.port == 4000 and settings.socket_mode is False
     assert "xoxb-secret-value" not in repr(settings)
+
+
+def test_the_example_catalog_is_valid() -> None:
+    root = Path(__file__).resolve().parents[2]
+    catalog = load_catalog(root / "ecrbot.example.yml")
+    app = catalog.app("my-app")
+    assert app is not None and catalog.report.schedule == "0 9 * * 1"
+    assert catalog.apps["my-app"].risk == "high"
+
+
+def test_report_schedule_and_timezone_are_validated(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="report.schedule"):
+        load_catalog(write(tmp_path, GOOD + 'report: {schedule: "every monday"}\n'))
+    with pytest.raises(ConfigError, match="report.timezone"):
+        load_catalog(write(tmp_path, GOOD + "report: {timezone: Mars/Olympus}\n"))
