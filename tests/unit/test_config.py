@@ -89,7 +89,7 @@ def test_the_example_catalog_is_valid() -> None:
 
 
 def test_report_schedule_and_timezone_are_validated(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="report.schedule"):
+    with pytest.raises(ConfigError, match=r"report\.schedule"):
         load_catalog(write(tmp_path, GOOD + 'report: {schedule: "every monday"}\n'))
-    with pytest.raises(ConfigError, match="report.timezone"):
+    with pytest.raises(ConfigError, match=r"report\.timezone"):
         load_catalog(write(tmp_path, GOOD + "report: {timezone: Mars/Olympus}\n"))
