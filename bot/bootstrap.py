@@ -18,6 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.adapters.aws import EcrRegistry
 from bot.adapters.aws_facts import AwsFacts
+from bot.adapters.aws_hooks import OnAwsError
 from bot.adapters.engine import DockerEngine
 from bot.adapters.registry_snapshot import RegistryReader
 from bot.adapters.report_store import SqlReportHistory
@@ -34,6 +35,7 @@ from bot.domain.access import Access
 from bot.domain.checks.model import Report
 from bot.domain.pipeline import PushPipeline
 from bot.jobs import JobService
+from bot.metrics import Metrics
 from bot.ports import Directory, Engine, JobStore, Registry, Reporter, Source, WorkflowSource
 from bot.reports import Publish, Published, ReportRunner, ReportService
 from bot.scheduler import ReportScheduler
@@ -56,8 +58,25 @@ class Services:
     diagnose: DiagnoseService
     reports: ReportRunner
     scheduler: ReportScheduler
+    metrics: Metrics
     slack: WebClient | None
     outbox: SlackOutbox | None
+
+    def readiness(self) -> dict[str, str]:
+        """What /readyz reports: each dependency `ok`, or why not."""
+        checks: dict[str, Callable[[], object]] = {
+            "database": self.store.ping,
+            "worker": lambda: None if self.jobs.worker.alive else _raise("worker not running"),
+            "docker": self.engine.ping,
+        }
+        status = {}
+        for name, check in checks.items():
+            try:
+                check()
+                status[name] = "ok"
+            except Exception as error:  # a probe reports, it never raises
+                status[name] = f"{type(error).__name__}: {str(error)[:200]}"
+        return status
 
     def start(self) -> None:
         self.jobs.start()
@@ -95,12 +114,14 @@ def build_services(
 ) -> Services:
     """Build the services; tests pass fakes for any port."""
     catalog = catalog or load_catalog(settings.config_path)
+    metrics = Metrics()
     store = store or SqlJobStore(settings.database_url)
     engine = engine or DockerEngine(settings.docker_host)
     registry = registry or EcrRegistry(
         catalog.registry_spec,
         endpoint_url=settings.aws_endpoint_url,
         ca_bundle=settings.registry_ca_bundle,
+        on_error=metrics.aws_error,
     )
     git = GitSource(Path(settings.work_dir) / "sources")
     source = source or git
@@ -125,15 +146,23 @@ def build_services(
         pipeline,
         reporter,
         max_parallel=settings.workers,
+        on_steps=metrics.observe_steps,
     )
-    diagnoser = build_diagnoser(settings, catalog, engine, registry, workflows or git)
+    metrics.watch(
+        store.counts,
+        lambda: jobs.worker.queue_depth,
+        lambda: outbox.stats if outbox is not None else None,
+    )
+    diagnoser = build_diagnoser(
+        settings, catalog, engine, registry, workflows or git, metrics.aws_error
+    )
     post: Post = (
         SlackDiagnosePoster(slack, outbox, catalog.slack.channel)
         if slack is not None and outbox is not None
         else _log_report
     )
     diagnose = DiagnoseService(diagnoser, catalog.app, lambda: sorted(catalog.apps), post)
-    reports = build_reports(settings, catalog, registry, store, slack, outbox)
+    reports = build_reports(settings, catalog, registry, store, slack, outbox, metrics.aws_error)
     scheduler = ReportScheduler(settings.database_url, catalog.report, reports.post_now)
     reports.next_run_of(scheduler.next_run)
     return Services(
@@ -148,6 +177,7 @@ def build_services(
         diagnose,
         reports,
         scheduler,
+        metrics,
         slack,
         outbox,
     )
@@ -160,17 +190,20 @@ def build_reports(
     store: JobStore,
     slack: WebClient | None = None,
     outbox: SlackOutbox | None = None,
+    on_error: OnAwsError | None = None,
 ) -> ReportRunner:
     """The health report: an ECR/IAM reader, the job store, figures history, and a publisher."""
     spec = catalog.registry_spec
 
     def reader() -> RegistryReader:
-        return RegistryReader(spec.region, spec.account_id, endpoint_url=settings.aws_endpoint_url)
+        return RegistryReader(
+            spec.region, spec.account_id, endpoint_url=settings.aws_endpoint_url, on_error=on_error
+        )
 
     service = ReportService(
         catalog,
         reader,
-        aws_facts(settings, catalog, registry),
+        aws_facts(settings, catalog, registry, on_error),
         store,
         SqlReportHistory(settings.database_url),
     )
@@ -188,13 +221,16 @@ def build_diagnoser(
     engine: Engine,
     registry: Registry,
     workflows: WorkflowSource,
+    on_error: OnAwsError | None = None,
 ) -> Diagnoser:
     """Diagnose's snapshot comes from AWS (boto3) and the apps' git sources."""
-    facts = aws_facts(settings, catalog, registry)
+    facts = aws_facts(settings, catalog, registry, on_error)
     return Diagnoser(catalog.registry_spec, catalog.app, workflows, engine, facts)
 
 
-def aws_facts(settings: Settings, catalog: Catalog, registry: Registry) -> Callable[[], AwsFacts]:
+def aws_facts(
+    settings: Settings, catalog: Catalog, registry: Registry, on_error: OnAwsError | None = None
+) -> Callable[[], AwsFacts]:
     """A factory of per-run AWS lookups sharing one thread pool."""
     spec = catalog.registry_spec
     pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ecrbot-facts")
@@ -207,9 +243,14 @@ def aws_facts(settings: Settings, catalog: Catalog, registry: Registry) -> Calla
             ca_bundle=settings.registry_ca_bundle,
             pool=pool,
             registry=registry,
+            on_error=on_error,
         )
 
     return facts
+
+
+def _raise(message: str) -> None:
+    raise RuntimeError(message)
 
 
 def _log_published(built: Published, channel: str | None) -> None:

@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _logging(settings: Settings) -> None:
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
 
 
 def _serve() -> int:

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
         2.0, ge=0.0, validation_alias=_env("ECRBOT_PROGRESS_INTERVAL")
     )
     log_level: str = Field("INFO", validation_alias=_env("ECRBOT_LOG_LEVEL"))
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto", validation_alias=_env("ECRBOT_LOG_FORMAT")
+    )
 
     @field_validator("slack_api_url")
     @classmethod

@@ -27,6 +27,7 @@ from bot.domain.models import (
     StepTimer,
 )
 from bot.domain.pipeline import PushPipeline, validate_version
+from bot.logs import job_context
 from bot.ports import JobStore, Reporter
 from bot.worker import Worker
 
@@ -45,6 +46,7 @@ class JobService:
         pipeline: PushPipeline,
         reporter: Reporter,
         max_parallel: int = 2,
+        on_steps: Callable[[dict[str, float]], None] = lambda _: None,
     ) -> None:
         self._apps = apps
         self._app_names = app_names
@@ -52,6 +54,7 @@ class JobService:
         self._store = store
         self._pipeline = pipeline
         self._reporter = reporter
+        self._on_steps = on_steps
         self.worker = Worker(self._run, self._waiting, max_parallel)
 
     def start(self) -> None:
@@ -134,9 +137,14 @@ class JobService:
         return app
 
     def _run(self, job_id: int, cancel: CancelToken) -> None:
+        with job_context(job_id):
+            self._run_job(job_id, cancel)
+
+    def _run_job(self, job_id: int, cancel: CancelToken) -> None:
         if not self._store.transition(job_id, JobState.RUNNING, only_from=(JobState.QUEUED,)):
             return  # cancelled while queued
         job = self.get(job_id)
+        log.info("job started: push %s @ %s for %s", job.app, job.sha, job.requested_by)
         self._safely(self._reporter.started, job)
         state, result, failure = JobState.FAILED, None, None
         timer = StepTimer()
@@ -173,6 +181,8 @@ class JobService:
             full_sha=result.revision if result else None,
             steps=timer.durations(),
         )
+        self._safely(self._on_steps, timer.durations())
+        log.info("job %s: %s", state.value, failure.title if failure else "ok")
         self._report_finished(job_id)
 
     def _waiting(self, job_id: int, behind: int) -> None:

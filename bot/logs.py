@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
 
 # Slack tokens, ECR login tokens (base64 of "AWS:..."), and HTTP Basic/Bearer credentials.
 SECRET = re.compile(
@@ -12,6 +18,55 @@ SECRET = re.compile(
 )
 # At DEBUG these log whole HTTP bodies, and ECR's answer to get_authorization_token is a login.
 QUIET = ("botocore", "boto3", "urllib3", "docker", "s3transfer")
+
+
+# The job a thread is working on; every log line it writes carries the id.
+current_job: ContextVar[int | None] = ContextVar("current_job", default=None)
+
+
+@contextmanager
+def job_context(job_id: int) -> Iterator[None]:
+    """Tag every log record written inside with `job_id`."""
+    token = current_job.set(job_id)
+    try:
+        yield
+    finally:
+        current_job.reset(token)
+
+
+class JobId(logging.Filter):
+    """Put the current job id on the record (None outside a job)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.job_id = current_job.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: what log pipelines (Loki, CloudWatch, ELK) parse."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        job_id = getattr(record, "job_id", None)
+        if job_id is not None:
+            entry["job_id"] = job_id
+        if record.exc_info:
+            entry["exception"] = SECRET.sub("***", self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """Readable lines for a terminal, with `[job 42]` when inside a job."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        job_id = getattr(record, "job_id", None)
+        record.job = f" [job {job_id}]" if job_id is not None else ""
+        return super().format(record)
 
 
 class RedactSecrets(logging.Filter):
@@ -25,10 +80,17 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def configure(level: str) -> None:
-    """Log to stderr at `level`; secrets masked, library internals at INFO at most."""
+def configure(level: str, style: str = "auto") -> None:
+    """Log to stderr at `level`: JSON (`json`, or `auto` off a terminal) or text; secrets masked,
+    library internals at INFO at most."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    as_json = style == "json" or (style == "auto" and not sys.stderr.isatty())
+    handler.setFormatter(
+        JsonFormatter()
+        if as_json
+        else TextFormatter("%(asctime)s %(levelname)s %(name)s%(job)s %(message)s")
+    )
+    handler.addFilter(JobId())
     handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -155,6 +155,10 @@ class JobStore(Protocol):
 
     def since(self, moment: datetime) -> list[Job]: ...
 
+    def counts(self) -> dict[tuple[str, str], int]: ...
+
+    def ping(self) -> None: ...
+
 
 class Directory(Protocol):
     """Who belongs to which user group (Slack user groups, or a static map)."""

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
@@ -21,17 +22,29 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def wsgi_app(services: Services) -> WsgiApp:
-    """Bolt on /slack/events, plus a liveness probe on /healthz."""
+    """Bolt on /slack/events; /healthz (process up), /readyz (dependencies), /metrics."""
     slack = SlackRequestHandler(build_app(services))
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz":
-            body = json.dumps({"status": "ok"}).encode()
-            start_response("200 OK", [("Content-Type", "application/json")])
-            return [body]
+        path = environ.get("PATH_INFO")
+        if path == "/healthz":
+            return _json(start_response, "200 OK", {"status": "ok"})
+        if path == "/readyz":
+            checks = services.readiness()
+            ready = all(value == "ok" for value in checks.values())
+            status = "200 OK" if ready else "503 Service Unavailable"
+            return _json(start_response, status, {"ready": ready, "checks": checks})
+        if path == "/metrics":
+            start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
+            return [services.metrics.exposition()]
         return slack(environ, start_response)
 
     return app
+
+
+def _json(start_response: Callable[..., Any], status: str, body: object) -> list[bytes]:
+    start_response(status, [("Content-Type", "application/json")])
+    return [json.dumps(body).encode()]
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]

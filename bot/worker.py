@@ -74,6 +74,13 @@ class Worker:
         return "signalled"
 
     @property
+    def alive(self) -> bool:
+        """Started, not stopping, and every pool thread still running."""
+        with self._cond:
+            stopping = self._stopping
+        return bool(self._threads) and not stopping and all(t.is_alive() for t in self._threads)
+
+    @property
     def queue_depth(self) -> int:
         with self._cond:
             return len(self._pending)

@@ -13,6 +13,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bot.adapters.aws_hooks import OnAwsError, report_errors
 from bot.adapters.registry_api import RegistryApi
 from bot.domain.errors import StepError
 from bot.domain.models import RegistrySpec, Step
@@ -39,6 +40,7 @@ class EcrRegistry:
         ca_bundle: str | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         session: boto3.session.Session | None = None,
+        on_error: OnAwsError | None = None,
     ) -> None:
         self._registry = registry
         self._clock = clock
@@ -46,6 +48,7 @@ class EcrRegistry:
         self._ecr = session.client(
             "ecr", region_name=registry.region, endpoint_url=endpoint_url, config=BOTO_CONFIG
         )
+        report_errors(self._ecr, on_error)
         self._api = RegistryApi(ca_bundle=ca_bundle)
         self._token: tuple[RegistryCredentials, datetime] | None = None
         self._token_lock = threading.Lock()

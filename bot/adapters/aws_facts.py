@@ -12,6 +12,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bot.adapters.aws_hooks import OnAwsError, report_errors
 from bot.adapters.registry_api import RegistryApi
 from bot.domain.checks.model import Fact, Image, KeyUser, OidcProvider, Repository, Role
 from bot.domain.iam import Policy, parse_policy
@@ -39,12 +40,14 @@ class AwsFacts:
         session: boto3.session.Session | None = None,
         pool: ThreadPoolExecutor | None = None,
         registry: Registry | None = None,
+        on_error: OnAwsError | None = None,
     ) -> None:
         self.region, self.account_id = region, account_id
         self._session = session or boto3.session.Session()
         self._endpoint = endpoint_url
         self._api = RegistryApi(ca_bundle)
         self._registry = registry
+        self._on_error = on_error
         self._pool = pool or ThreadPoolExecutor(max_workers=8, thread_name_prefix="ecrbot-facts")
         self._memo: dict[tuple[Any, ...], Future[Any]] = {}
         self._lock = threading.Lock()
@@ -239,6 +242,7 @@ class AwsFacts:
             service, region_name=region, endpoint_url=self._endpoint, config=CONFIG
         )
         client.meta.events.register("before-call", self._count)
+        report_errors(client, self._on_error)
         return client
 
     def _count(self, model: Any, **_: Any) -> None:

@@ -13,6 +13,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bot.adapters.aws_hooks import OnAwsError, report_errors
 from bot.domain.iam import parse_policy, trust_findings
 from bot.domain.report import (
     AccessFinding,
@@ -37,6 +38,7 @@ class RegistryReader:
         endpoint_url: str | None = None,
         session: boto3.session.Session | None = None,
         concurrency: int = 8,
+        on_error: OnAwsError | None = None,
     ) -> None:
         self.region, self.account_id = region, account_id
         session = session or boto3.session.Session()
@@ -48,6 +50,7 @@ class RegistryReader:
         )
         for client in (self._ecr, self._iam):
             client.meta.events.register("before-call", self._count)
+            report_errors(client, on_error)
         self._concurrency = concurrency
         self._lock = threading.Lock()
         self.calls = 0

@@ -103,6 +103,14 @@ class SqlJobStore:
             rows = conn.execute(sa.select(jobs).order_by(jobs.c.id.desc()).limit(limit))
             return [_job(row) for row in rows.mappings()]
 
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Jobs by (state, app), for the metrics endpoint."""
+        query = sa.select(jobs.c.state, jobs.c.app, sa.func.count()).group_by(
+            jobs.c.state, jobs.c.app
+        )
+        with self._engine.connect() as conn:
+            return {(state, app): int(n) for state, app, n in conn.execute(query)}
+
     def since(self, moment: datetime) -> list[Job]:
         """Jobs created at or after `moment`, oldest first (for the health report)."""
         query = sa.select(jobs).where(jobs.c.created_at >= moment).order_by(jobs.c.id)
