@@ -1,0 +1,330 @@
+"""deploy/: the Kubernetes manifests hold what docs/DEPLOY.md promises, and the CI example passes
+ecrbot's own workflow analyser."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.config import load_catalog
+from bot.domain.workflows import analyse_workflows
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+KUBE = DEPLOY / "kubernetes"
+WORKFLOW = ROOT / "docs" / "examples" / "github-actions-push.yml"
+SLACK_SECRETS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+# Slack token shapes; a placeholder ends in REPLACE-ME or an ellipsis.
+TOKEN = re.compile(r"\b(?:xox[bpa]|xapp)-[A-Za-z0-9.…-]*")
+PLACEHOLDER = re.compile(r"^(?:xox[bpa]|xapp)-(?:REPLACE-ME|\.\.\.|…)$")
+
+Doc = dict[str, Any]
+
+
+def _load(path: Path) -> list[Doc]:
+    return [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
+
+
+def _manifests() -> list[tuple[Path, Doc]]:
+    return [(path, doc) for path in sorted(KUBE.glob("*.yaml")) for doc in _load(path)]
+
+
+def _one(kind: str) -> Doc:
+    found = [doc for path, doc in _manifests() if doc["kind"] == kind]
+    assert len(found) == 1, f"expected one {kind}, found {len(found)}"
+    return found[0]
+
+
+def _pod() -> Doc:
+    spec: Doc = _one("Deployment")["spec"]["template"]["spec"]
+    return spec
+
+
+def _containers() -> list[Doc]:
+    containers: list[Doc] = _pod()["containers"]
+    return containers
+
+
+def _bot() -> Doc:
+    """The bot container: the one running the image from the repository's Dockerfile."""
+    found = [c for c in _containers() if c["image"].split(":")[0].endswith("ecrbot")]
+    assert len(found) == 1
+    return found[0]
+
+
+def _env(container: Doc) -> dict[str, Doc]:
+    return {entry["name"]: entry for entry in container.get("env", [])}
+
+
+def _readme_variables() -> set[str]:
+    """The variable names in the README's Configuration table (its first column)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("|")]
+    cells = [row.split("|")[1] for row in rows[2:]]  # past the header and its rule
+    names = {name for cell in cells for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", cell)}
+    assert "SLACK_BOT_TOKEN" in names and "DOCKER_HOST" in names, "README table not found"
+    return names
+
+
+def _mount_for(container: Doc, path: str) -> Doc:
+    """The volume mount a path lives under (the deepest one)."""
+    mounts = [
+        m
+        for m in container.get("volumeMounts", [])
+        if PurePosixPath(path).is_relative_to(m["mountPath"])
+    ]
+    assert mounts, f"{path} is on no volume"
+    return max(mounts, key=lambda m: len(m["mountPath"]))
+
+
+def _volume(name: str) -> Doc:
+    found: list[Doc] = [v for v in _pod()["volumes"] if v["name"] == name]
+    assert len(found) == 1
+    return found[0]
+
+
+# -- the files --------------------------------------------------------------------------------
+
+
+def test_every_yaml_file_under_deploy_parses() -> None:
+    files = sorted([*DEPLOY.rglob("*.yaml"), *DEPLOY.rglob("*.yml"), WORKFLOW])
+    assert len(files) >= 8
+    for path in files:
+        assert _load(path), f"{path} holds no document"
+    for path, doc in _manifests():
+        assert {"apiVersion", "kind"} <= doc.keys(), path
+        if doc["kind"] != "Kustomization":
+            assert doc["metadata"]["name"], path
+
+
+def test_the_kustomization_lists_every_manifest_but_the_example_secret() -> None:
+    kustomization = _one("Kustomization")
+    listed = set(kustomization["resources"])
+    on_disk = {p.name for p in KUBE.glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed == on_disk - {"secret.example.yaml"}
+    namespace = _one("Namespace")["metadata"]["name"]
+    assert kustomization["namespace"] == namespace
+    for _, doc in _manifests():
+        if doc["kind"] not in ("Kustomization", "Namespace"):
+            assert doc["metadata"].get("namespace", namespace) == namespace
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_kustomize_builds_the_manifests() -> None:
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(KUBE)], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    kinds = sorted(doc["kind"] for doc in yaml.safe_load_all(built) if doc)
+    expected = ["ConfigMap", "Deployment", "Namespace", "PersistentVolumeClaim", "Service"]
+    assert kinds == sorted([*expected, "ServiceAccount"])
+
+
+# -- the Deployment ---------------------------------------------------------------------------
+
+
+def test_one_replica_recreated_never_rolled() -> None:
+    deployment = _one("Deployment")
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    assert "ONE replica" in (KUBE / "deployment.yaml").read_text(encoding="utf-8")
+
+
+def test_probes_are_healthz_and_readyz_on_the_bot_port() -> None:
+    bot = _bot()
+    ports = {p["name"]: p["containerPort"] for p in bot["ports"]}
+    assert ports == {"http": 3000}
+    liveness, readiness = bot["livenessProbe"]["httpGet"], bot["readinessProbe"]["httpGet"]
+    assert liveness["path"] == "/healthz"
+    assert readiness["path"] == "/readyz"
+    for probe in (liveness, readiness):
+        assert ports.get(probe["port"], probe["port"]) == 3000
+    assert _env(bot)["PORT"]["value"] == "3000"
+
+
+def test_the_pod_runs_as_the_service_account_with_the_irsa_role() -> None:
+    account = _pod()["serviceAccountName"]
+    accounts = [doc for _, doc in _manifests() if doc["kind"] == "ServiceAccount"]
+    used = [a for a in accounts if a["metadata"]["name"] == account]
+    assert len(used) == 1
+    role = used[0]["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+    assert re.fullmatch(r"arn:aws:iam::\d{12}:role/[\w+=,.@/-]+", role)
+
+
+def test_the_bot_is_non_root_with_a_read_only_root_filesystem() -> None:
+    context = _bot()["securityContext"]
+    assert context["runAsNonRoot"] is True
+    # The Dockerfile's USER is a name: the kubelet can only enforce runAsNonRoot on a number.
+    assert isinstance(context["runAsUser"], int) and context["runAsUser"] > 0
+    assert "useradd --create-home --uid 10001 ecrbot" in (ROOT / "Dockerfile").read_text()
+    assert context["runAsUser"] == 10001
+    assert context["readOnlyRootFilesystem"] is True
+    assert context["allowPrivilegeEscalation"] is False
+    assert context["capabilities"]["drop"] == ["ALL"]
+    assert "privileged" not in context
+
+
+def test_the_work_dir_is_an_empty_dir() -> None:
+    bot = _bot()
+    work = _env(bot)["ECRBOT_WORK_DIR"]["value"]
+    assert work == "/home/ecrbot/work"
+    mount = _mount_for(bot, work)
+    assert mount["mountPath"] == work
+    assert "emptyDir" in _volume(mount["name"])
+
+
+def test_the_catalog_is_the_config_map_mounted_where_ecrbot_config_points(
+    tmp_path: Path,
+) -> None:
+    bot = _bot()
+    path = PurePosixPath(_env(bot)["ECRBOT_CONFIG"]["value"])
+    assert str(path) == "/etc/ecrbot/ecrbot.yml"
+    mount = _mount_for(bot, str(path))
+    assert mount.get("readOnly") is True
+    config_map = _volume(mount["name"])["configMap"]["name"]
+    maps = [doc for _, doc in _manifests() if doc["kind"] == "ConfigMap"]
+    data = next(m["data"] for m in maps if m["metadata"]["name"] == config_map)
+    key = str(path.relative_to(mount["mountPath"]))
+    # The bot validates the catalog at start: so does this test.
+    (tmp_path / key).write_text(data[key], encoding="utf-8")
+    catalog = load_catalog(tmp_path / key)
+    example = load_catalog(ROOT / "ecrbot.example.yml")
+    assert catalog == example
+
+
+def test_the_database_is_on_the_claim_or_in_the_secret() -> None:
+    url = _env(_bot())["ECRBOT_DATABASE_URL"]
+    if "valueFrom" in url:
+        assert url["valueFrom"]["secretKeyRef"]["key"] == "ECRBOT_DATABASE_URL"
+        return
+    match = re.fullmatch(r"sqlite:///(/.+)", url["value"])
+    assert match, "an SQLite URL with an absolute path"
+    volume = _volume(_mount_for(_bot(), match.group(1))["name"])
+    claim = volume["persistentVolumeClaim"]["claimName"]
+    claims = [d for _, d in _manifests() if d["kind"] == "PersistentVolumeClaim"]
+    assert [c["metadata"]["name"] for c in claims] == [claim]
+
+
+def test_the_docker_engine_sidecar_listens_where_docker_host_points() -> None:
+    host = _env(_bot())["DOCKER_HOST"]["value"]
+    assert host == "tcp://localhost:2375"
+    engines = [c for c in _containers() if c["name"] != _bot()["name"]]
+    assert len(engines) == 1
+    engine = engines[0]
+    assert engine["image"].startswith("docker:") and "dind" in engine["image"]
+    assert engine["securityContext"]["privileged"] is True  # dind needs it
+    args = engine["args"]
+    assert args[0] == "dockerd"  # skips the image's default 0.0.0.0:2375 listener
+    listeners = [a.split("=", 1)[1] for a in args if a.startswith("--host=tcp://")]
+    # Only the pod's loopback: nothing outside the pod reaches the engine's unauthenticated API.
+    assert listeners == ["tcp://127.0.0.1:2375"]
+    storage = _mount_for(engine, "/var/lib/docker")
+    assert {"emptyDir", "persistentVolumeClaim"} & _volume(storage["name"]).keys()
+    text = (KUBE / "deployment.yaml").read_text(encoding="utf-8")
+    assert "DOCKER_HOST" in text and "rootless" in text  # the alternatives are written down
+
+
+def test_resources_are_set() -> None:
+    for container in _containers():
+        assert container["resources"]["requests"]["memory"], container["name"]
+        assert container["resources"]["limits"]["memory"], container["name"]
+
+
+def test_the_service_sends_port_80_to_the_bot() -> None:
+    service = _one("Service")
+    assert service["spec"]["type"] == "ClusterIP"
+    (port,) = service["spec"]["ports"]
+    assert port["port"] == 80
+    ports = {p["name"]: p["containerPort"] for p in _bot()["ports"]}
+    assert ports.get(port["targetPort"], port["targetPort"]) == 3000
+    labels = _one("Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= labels.items()
+    assert "Socket Mode" in (KUBE / "service.yaml").read_text(encoding="utf-8")
+
+
+# -- secrets and configuration ----------------------------------------------------------------
+
+
+def test_secrets_come_only_from_the_secret() -> None:
+    example = _load(KUBE / "secret.example.yaml")[0]
+    example_text = (KUBE / "secret.example.yaml").read_text(encoding="utf-8")
+    for container in _containers():
+        assert "envFrom" not in container or all(
+            "secretRef" in source or "configMapRef" in source for source in container["envFrom"]
+        )
+        for name, entry in _env(container).items():
+            if name in SLACK_SECRETS or re.search(r"TOKEN|SECRET|PASSWORD", name):
+                assert "value" not in entry, f"{name} is written in the manifest"
+                ref = entry["valueFrom"]["secretKeyRef"]
+                assert ref["name"] == example["metadata"]["name"]
+                assert f"{ref['key']}:" in example_text, f"{ref['key']} is not in the example"
+            if "valueFrom" in entry and "secretKeyRef" in entry["valueFrom"]:
+                assert entry["valueFrom"]["secretKeyRef"]["name"] == example["metadata"]["name"]
+    env = _env(_bot())
+    for name in SLACK_SECRETS:
+        assert "secretKeyRef" in env[name]["valueFrom"], name
+    assert "optional" not in env["SLACK_BOT_TOKEN"]["valueFrom"]["secretKeyRef"]
+
+
+def test_no_real_token_anywhere_under_deploy() -> None:
+    files = [p for p in DEPLOY.rglob("*") if p.is_file()]
+    files += [WORKFLOW, ROOT / "docs" / "DEPLOY.md"]
+    seen = 0
+    for path in files:
+        for found in TOKEN.findall(path.read_text(encoding="utf-8")):
+            seen += 1
+            assert PLACEHOLDER.match(found), f"{path}: {found!r} looks like a real Slack token"
+    assert seen >= 1  # the example Secret's placeholders are found, so the scan works
+
+
+def test_the_token_scan_catches_a_real_looking_token() -> None:
+    real = "xoxb-" + "123456789012-1234567890123-" + "AbCdEfGhIjKlMnOpQrStUvWx"
+    assert not PLACEHOLDER.match(TOKEN.findall(f"SLACK_BOT_TOKEN: {real}")[0])
+    assert PLACEHOLDER.match(TOKEN.findall("SLACK_BOT_TOKEN: xoxb-REPLACE-ME")[0])
+
+
+def test_every_variable_the_manifests_set_is_one_the_bot_reads() -> None:
+    known = _readme_variables()
+    for container in _containers():
+        for name in _env(container):
+            assert name in known, f"{container['name']} sets {name}, which the bot does not read"
+    secret = _load(KUBE / "secret.example.yaml")[0]
+    for name in secret.get("stringData", {}):
+        assert name in known, f"the Secret holds {name}, which the bot does not read"
+
+
+# -- the GitHub Actions example ---------------------------------------------------------------
+
+
+def test_the_workflow_example_passes_ecrbots_own_analyser() -> None:
+    (report,) = analyse_workflows({".github/workflows/push.yml": WORKFLOW.read_text()})
+    assert report.error is None
+    (job,) = report.jobs
+    assert job.id_token == "write", job.id_token_reason
+    assert job.uses_standard_tooling
+    (step,) = job.aws_steps
+    assert step.uses == "aws-actions/configure-aws-credentials@v4"
+    assert step.role_to_assume and re.fullmatch(r"arn:aws:iam::\d{12}:role/.+", step.role_to_assume)
+    assert step.aws_region == "eu-west-2"
+    assert not step.uses_static_keys
+    assert job.notes == ()  # no latest tag, the SHA is the commit's, no fork or Dependabot caveat
+
+
+def test_the_workflow_example_runs_ecrbot_push_with_oidc() -> None:
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    (job,) = workflow["jobs"].values()
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    runs = "\n".join(str(step.get("run", "")) for step in job["steps"])
+    assert "ecrbot push" in runs and "ecr-build-push.sh" not in runs
+    for flag in ("--registry", "--name", "--sha", "--version"):
+        assert flag in runs
+    assert "${{ github.sha }}" in runs
+    assert "pip install" in runs
+    assert "ecrbot diagnose" not in runs  # needs the catalog, which CI does not have
+    assert "aws-access-key-id" not in WORKFLOW.read_text()
