@@ -13,7 +13,8 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 10001 ecrbot
 COPY --from=build /install /usr/local
-USER ecrbot
+# Numeric, so Kubernetes can enforce runAsNonRoot.
+USER 10001
 WORKDIR /home/ecrbot
 ENV PORT=3000 \
     ECRBOT_WORK_DIR=/home/ecrbot/work \

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable
+from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from gunicorn.app.base import BaseApplication
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -45,6 +48,36 @@ def wsgi_app(services: Services) -> WsgiApp:
 def _json(start_response: Callable[..., Any], status: str, body: object) -> list[bytes]:
     start_response(status, [("Content-Type", "application/json")])
     return [json.dumps(body).encode()]
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # probes every few seconds would drown the log
+
+
+def _ops_server(services: Services, port: int) -> WSGIServer:
+    """Socket Mode has no HTTP server of its own: probes and metrics still need one."""
+    wsgi = wsgi_app(services)
+
+    def ops_only(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") in ("/healthz", "/readyz", "/metrics"):
+            return wsgi(environ, start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"Socket Mode: Slack events arrive over the WebSocket, not here"]
+
+    server = make_server(
+        "0.0.0.0",  # noqa: S104 (the kubelet's probes and Prometheus come from outside the pod)
+        port,
+        ops_only,
+        server_class=_ThreadingWSGIServer,
+        handler_class=_QuietHandler,
+    )
+    threading.Thread(target=server.serve_forever, name="ecrbot-ops-http", daemon=True).start()
+    return server
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -87,13 +120,17 @@ def serve(settings: Settings) -> None:
         assert settings.slack_app_token is not None
         services = build_services(settings)
         services.start()
+        ops = _ops_server(services, settings.port)
         try:
-            log.info("serving Slack over Socket Mode")
+            log.info(
+                "serving Slack over Socket Mode; /healthz /readyz /metrics on %s", settings.port
+            )
             handler = SocketModeHandler(
                 build_app(services), settings.slack_app_token.get_secret_value()
             )
             handler.start()  # type: ignore[no-untyped-call]
         finally:
+            ops.shutdown()
             services.stop()
         return
     log.info("serving Slack over HTTP on port %s (/slack/events)", settings.port)

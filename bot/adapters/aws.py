@@ -95,6 +95,8 @@ class EcrRegistry:
             if error.response["Error"]["Code"] == "ImageNotFoundException":
                 return None
             raise StepError(Step.PREFLIGHT, _client_error_text(error)) from error
+        except BotoCoreError as error:
+            raise StepError(Step.PREFLIGHT, f"AWS unreachable: {error}") from error
         details = answer.get("imageDetails") or []
         if not details:
             return None

@@ -435,6 +435,14 @@ def broad_push_grants(policies: Mapping[str, Policy], actions: Sequence[str]) ->
     return tuple(sentences)
 
 
+PREFLIGHT_ACTIONS = (
+    "ecr:DescribeRepositories",
+    "ecr:DescribeImages",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+)
+
+
 def least_privilege_policy(repository_arn: str) -> dict[str, Any]:
     """The runbook's least-privilege push policy for one repository, ready to paste."""
     if not _REPOSITORY_ARN.match(repository_arn):
@@ -445,6 +453,9 @@ def least_privilege_policy(repository_arn: str) -> dict[str, Any]:
     grants = (
         ("GetAuthorizationToken", PUSH_ACTIONS[0], "*"),  # it has no resource but "*"
         ("PushToRepository", list(PUSH_ACTIONS[1:]), repository_arn),
+        # What `ecrbot push` reads besides pushing: the repository's URI and mutability, and the
+        # revision label of an existing tag (pre-flight) through the registry API.
+        ("ReadForPreflight", list(PREFLIGHT_ACTIONS), repository_arn),
     )
     return {
         "Version": "2012-10-17",

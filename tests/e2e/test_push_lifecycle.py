@@ -6,6 +6,7 @@ import signal
 import time
 
 import docker
+import requests
 
 from tests.e2e.harness import ALICE, APP_TOKEN, wait_until
 from tests.e2e.world import World, assert_succeeded, job_id, text_of
@@ -88,8 +89,10 @@ def test_a_second_push_of_the_same_app_waits_for_the_first(world: World) -> None
 
 def test_socket_mode_delivers_a_slash_command_and_runs_the_push(world: World) -> None:
     world.create_repository()
-    world.start_bot_socket_mode(APP_TOKEN)
+    bot = world.start_bot_socket_mode(APP_TOKEN)
     world.slack.wait_for_socket_client(timeout=30)
+    assert requests.get(f"{bot.url}/readyz", timeout=10).status_code == 200
+    assert requests.get(f"{bot.url}/slack/events", timeout=10).status_code == 404
     payload = slash_command_payload(
         f"push {world.app} {world.sample.shas[0][:7]}", user_id=ALICE, trigger_id="7.7.socket"
     )

@@ -86,7 +86,8 @@ class World:
 
     def start_bot_socket_mode(self, app_token: str, **overrides: str) -> BotProcess:
         """The bot over Socket Mode: no HTTP server, the stand-in's WebSocket instead."""
-        self.bot = self._launch({"SLACK_APP_TOKEN": app_token, **overrides}, wait_http=False)
+        # No Slack HTTP in Socket Mode, but the probes and metrics are served: wait for /healthz.
+        self.bot = self._launch({"SLACK_APP_TOKEN": app_token, **overrides}, wait_http=True)
         return self.bot
 
     def _launch(self, overrides: dict[str, str], wait_http: bool) -> BotProcess:
