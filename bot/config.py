@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -29,34 +29,57 @@ def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
 
 
+def _setting(default: Any, env: str, description: str, **limits: Any) -> Any:
+    """A setting read from `env`; the description feeds the README's reference table."""
+    return Field(default, validation_alias=_env(env), description=description, **limits)
+
+
 class Settings(BaseSettings):
     """Process settings from the environment; tokens stay SecretStr so they never print."""
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
-    slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
-    slack_signing_secret: SecretStr | None = Field(
-        None, validation_alias=_env("SLACK_SIGNING_SECRET")
+    slack_bot_token: SecretStr | None = _setting(
+        None, "SLACK_BOT_TOKEN", "bot token (`xoxb-…`); required to serve"
     )
-    slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
-    slack_api_url: str = Field(SLACK_API_DEFAULT, validation_alias=_env("SLACK_API_URL"))
-    config_path: Path = Field(Path("ecrbot.yml"), validation_alias=_env("ECRBOT_CONFIG"))
-    database_url: str = Field("sqlite:///ecrbot.db", validation_alias=_env("ECRBOT_DATABASE_URL"))
-    port: int = Field(3000, validation_alias=_env("PORT"))
+    slack_signing_secret: SecretStr | None = _setting(
+        None, "SLACK_SIGNING_SECRET", "verifies Slack's HTTP requests; required in HTTP mode"
+    )
+    slack_app_token: SecretStr | None = _setting(
+        None, "SLACK_APP_TOKEN", "app-level token (`xapp-…`); when set, the bot uses Socket Mode"
+    )
+    slack_api_url: str = _setting(SLACK_API_DEFAULT, "SLACK_API_URL", "Slack Web API base URL")
+    config_path: Path = _setting(Path("ecrbot.yml"), "ECRBOT_CONFIG", "path to the catalog YAML")
+    database_url: str = _setting(
+        "sqlite:///ecrbot.db",
+        "ECRBOT_DATABASE_URL",
+        "SQLAlchemy URL of the job store, report history and schedule (`postgresql+psycopg://…`)",
+    )
+    port: int = _setting(
+        3000, "PORT", "HTTP port: `/slack/events`, `/healthz`, `/readyz`, `/metrics`"
+    )
     # Measured (benchmarks/bench_ack.py, 2 cores): 8 threads gave the best p99 under 50 requests
     # in flight; more threads only contend for the GIL while the worker builds.
-    http_threads: int = Field(8, ge=1, validation_alias=_env("ECRBOT_HTTP_THREADS"))
-    workers: int = Field(2, ge=1, le=32, validation_alias=_env("ECRBOT_WORKERS"))
-    work_dir: Path = Field(Path(".ecrbot"), validation_alias=_env("ECRBOT_WORK_DIR"))
-    aws_endpoint_url: str | None = Field(None, validation_alias=_env("AWS_ENDPOINT_URL"))
-    docker_host: str | None = Field(None, validation_alias=_env("DOCKER_HOST"))
-    registry_ca_bundle: str | None = Field(None, validation_alias=_env("ECRBOT_REGISTRY_CA_BUNDLE"))
-    progress_interval_s: float = Field(
-        2.0, ge=0.0, validation_alias=_env("ECRBOT_PROGRESS_INTERVAL")
+    http_threads: int = _setting(8, "ECRBOT_HTTP_THREADS", "gunicorn threads (one process)", ge=1)
+    workers: int = _setting(2, "ECRBOT_WORKERS", "builds at once", ge=1, le=32)
+    work_dir: Path = _setting(
+        Path(".ecrbot"), "ECRBOT_WORK_DIR", "git mirrors, console history and scratch space"
     )
-    log_level: str = Field("INFO", validation_alias=_env("ECRBOT_LOG_LEVEL"))
-    log_format: Literal["auto", "json", "text"] = Field(
-        "auto", validation_alias=_env("ECRBOT_LOG_FORMAT")
+    aws_endpoint_url: str | None = _setting(
+        None, "AWS_ENDPOINT_URL", "AWS endpoint (a stand-in such as moto); boto3 reads the rest"
+    )
+    docker_host: str | None = _setting(
+        None, "DOCKER_HOST", "the Docker engine (default: local socket)"
+    )
+    registry_ca_bundle: str | None = _setting(
+        None, "ECRBOT_REGISTRY_CA_BUNDLE", "CA bundle for the registry API (private endpoints)"
+    )
+    progress_interval_s: float = _setting(
+        2.0, "ECRBOT_PROGRESS_INTERVAL", "seconds between edits of a progress message", ge=0.0
+    )
+    log_level: str = _setting("INFO", "ECRBOT_LOG_LEVEL", "log level")
+    log_format: Literal["auto", "json", "text"] = _setting(
+        "auto", "ECRBOT_LOG_FORMAT", "`json`, `text`, or `auto` (JSON unless stderr is a terminal)"
     )
 
     @field_validator("slack_api_url")
@@ -74,15 +97,21 @@ class _Strict(BaseModel):
 
 
 class RegistryConfig(_Strict):
-    account_id: str = Field(pattern=r"^\d{12}$")
-    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    account_id: str = Field(pattern=r"^\d{12}$", description="12-digit AWS account id (quoted)")
+    region: str = Field(
+        pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="the registry's region, e.g. eu-west-2"
+    )
 
 
 class SlackConfig(_Strict):
-    channel: str | None = None
-    channels: tuple[str, ...] = ()
-    admins: tuple[str, ...] = ()
-    restrict_to_channels: bool = False
+    channel: str | None = Field(None, description="where threads and reports go by default")
+    channels: tuple[str, ...] = Field((), description="more channels /ecr may be used in")
+    admins: tuple[str, ...] = Field(
+        (), description="user-group (S…) or user (U…) ids that may push any app"
+    )
+    restrict_to_channels: bool = Field(
+        False, description="answer /ecr only in `channel` and `channels`"
+    )
 
     @property
     def allowed_channels(self) -> tuple[str, ...]:
@@ -90,24 +119,40 @@ class SlackConfig(_Strict):
 
 
 class AppConfig(_Strict):
-    source: str
-    repository: str | None = Field(None, pattern=r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$")
-    dockerfile: str = "Dockerfile"
-    context: str = "."
-    branch: str = "main"
-    github: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-    role: str | None = Field(None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
-    pushers: tuple[str, ...] = ()
-    sha_tag: Literal["full", "short"] = "full"
-    tag_latest: bool = False
-    risk: Literal["low", "medium", "high"] | None = None
-    owner: str | None = None  # Slack user-group or user id; default: the first of pushers
+    source: str = Field(description="anything `git clone` takes, local paths too")
+    repository: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$",
+        description="ECR repository (default: the app name)",
+    )
+    dockerfile: str = Field("Dockerfile", description="Dockerfile path in the context")
+    context: str = Field(".", description="build context in the repository")
+    branch: str = Field("main", description="branch diagnose reads workflows from")
+    github: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+        description="owner/repo (default: parsed from source)",
+    )
+    role: str | None = Field(
+        None,
+        pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$",
+        description="the app's CI role ARN (diagnose checks its trust and policies)",
+    )
+    pushers: tuple[str, ...] = Field((), description="user-group or user ids that may push it")
+    sha_tag: Literal["full", "short"] = Field("full", description="tag with 40 or 7 characters")
+    tag_latest: bool = Field(False, description="also move `latest` (SHAs over latest)")
+    risk: Literal["low", "medium", "high"] | None = Field(
+        None, description="risk tier the health report holds the repository to"
+    )
+    owner: str | None = Field(
+        None, description="who the report names (default: the first of pushers)"
+    )
 
 
 class ReportConfig(_Strict):
-    schedule: str = "0 9 * * 1"  # cron: minute hour day-of-month month day-of-week
-    timezone: str = "UTC"
-    enabled: bool = True
+    schedule: str = Field("0 9 * * 1", description="cron: minute hour day month weekday (1 = Mon)")
+    timezone: str = Field("UTC", description="time zone of the schedule, e.g. Europe/London")
+    enabled: bool = Field(True, description="post the report on the schedule")
 
     @field_validator("schedule")
     @classmethod

@@ -63,12 +63,10 @@ def _env(container: Doc) -> dict[str, Doc]:
 
 
 def _readme_variables() -> set[str]:
-    """The variable names in the README's Configuration table (its first column)."""
+    """The variable names the README's Configuration section documents (table and prose)."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text.split("\n## Configuration", 1)[1].split("\n## ", 1)[0]
-    rows = [line for line in section.splitlines() if line.startswith("|")]
-    cells = [row.split("|")[1] for row in rows[2:]]  # past the header and its rule
-    names = {name for cell in cells for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", cell)}
+    names = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", section))
     assert "SLACK_BOT_TOKEN" in names and "DOCKER_HOST" in names, "README table not found"
     return names
 

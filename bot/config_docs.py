@@ -1,0 +1,55 @@
+"""The README's configuration reference, generated from the settings and catalog models."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from bot.config import AppConfig, RegistryConfig, ReportConfig, Settings, SlackConfig
+
+BEGIN, END = "<!-- reference:begin (scripts/docs writes this) -->", "<!-- reference:end -->"
+
+
+def reference() -> str:
+    """Both tables: environment variables, then catalog keys."""
+    env = ["| variable | meaning | default |", "|---|---|---|"]
+    for field in Settings.model_fields.values():
+        alias = field.validation_alias
+        name = alias.choices[0] if isinstance(alias, AliasChoices) else str(alias)
+        env.append(f"| `{name}` | {field.description} | {_default(field)} |")
+    catalog = ["| key | meaning | default |", "|---|---|---|"]
+    sections: tuple[tuple[str, type[BaseModel]], ...] = (
+        ("registry", RegistryConfig),
+        ("slack", SlackConfig),
+        ("report", ReportConfig),
+        ("apps.<name>", AppConfig),
+    )
+    for prefix, model in sections:
+        for key, field in model.model_fields.items():
+            catalog.append(f"| `{prefix}.{key}` | {field.description} | {_default(field)} |")
+    return "\n".join(["Environment:", "", *env, "", "Catalog (`ECRBOT_CONFIG`):", "", *catalog])
+
+
+def _default(field: FieldInfo) -> str:
+    value: Any = field.default
+    if value is PydanticUndefined:
+        return "required"
+    if value is None or value == ():
+        return "unset"
+    return f"`{value}`"
+
+
+def update_readme(path: Path) -> bool:
+    """Rewrite the block between the markers; True when the file changed."""
+    text = path.read_text()
+    block = f"{BEGIN}\n{reference()}\n{END}"
+    updated = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: block, text,
+                     flags=re.DOTALL)
+    if updated != text:
+        path.write_text(updated)
+    return updated != text
