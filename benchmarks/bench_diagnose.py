@@ -13,14 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.adapters.aws import EcrRegistry
-from bot.adapters.engine import DockerEngine
-from bot.adapters.source import GitSource
-from bot.bootstrap import build_diagnoser
-from bot.config import Catalog, Settings
 from bot.diagnose import DiagnoseRequest
-from tests.diagnose_seed import MotoSession, Platform
-from tests.e2e.harness import ACCOUNT, REGION, service_env
+from tests.diagnose_seed import MotoSession, Platform, diagnoser_for
+from tests.e2e.harness import service_env
 
 
 def main() -> int:
@@ -32,27 +27,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         platform = Platform(MotoSession(services["AWS_ENDPOINT_URL"]), Path(tmp) / "apps")
         app = platform.app("bench-diagnose")
-        catalog = Catalog.model_validate(
-            {
-                "registry": {"account_id": ACCOUNT, "region": REGION},
-                "apps": {app.name: app.catalog},
-            }
-        )
-        settings = Settings.model_validate(
-            {
-                "AWS_ENDPOINT_URL": services["AWS_ENDPOINT_URL"],
-                "ECRBOT_REGISTRY_CA_BUNDLE": services["ECR_EDGE_CA_CERT"],
-                "ECRBOT_WORK_DIR": tmp,
-            }
-        )
-        registry = EcrRegistry(
-            catalog.registry_spec,
-            endpoint_url=settings.aws_endpoint_url,
-            ca_bundle=settings.registry_ca_bundle,
-        )
-        diagnoser = build_diagnoser(
-            settings, catalog, DockerEngine(), registry, GitSource(Path(tmp) / "src")
-        )
+        diagnoser = diagnoser_for(services, Path(tmp), app)
         timings, calls = [], []
         for _ in range(args.runs + 1):  # the first run also clones the app's git mirror
             started = time.perf_counter()

@@ -9,6 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from bot.diagnose import Diagnoser
 from tests.e2e.harness import ACCOUNT, REGION, git, unique
 
 PROVIDER_URL = "https://token.actions.githubusercontent.com"
@@ -191,3 +192,29 @@ class Platform:
             UserName=user, PolicyName="push", PolicyDocument=json.dumps(push_policy(repo_arn))
         )
         return user
+
+
+def diagnoser_for(services: dict[str, str], work_dir: Path, app: SeededApp) -> Diagnoser:
+    """The bot's own Diagnoser for one seeded app, on the test services."""
+    from bot.adapters.aws import EcrRegistry
+    from bot.adapters.engine import DockerEngine
+    from bot.adapters.source import GitSource
+    from bot.bootstrap import build_diagnoser
+    from bot.config import Catalog, Settings
+
+    catalog = Catalog.model_validate(
+        {"registry": {"account_id": ACCOUNT, "region": REGION}, "apps": {app.name: app.catalog}}
+    )
+    settings = Settings.model_validate(
+        {
+            "AWS_ENDPOINT_URL": services["AWS_ENDPOINT_URL"],
+            "ECRBOT_REGISTRY_CA_BUNDLE": services["ECR_EDGE_CA_CERT"],
+            "ECRBOT_WORK_DIR": str(work_dir),
+        }
+    )
+    registry = EcrRegistry(
+        catalog.registry_spec,
+        endpoint_url=settings.aws_endpoint_url,
+        ca_bundle=settings.registry_ca_bundle,
+    )
+    return build_diagnoser(settings, catalog, DockerEngine(), registry, GitSource(work_dir / "src"))

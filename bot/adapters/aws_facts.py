@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -245,8 +246,10 @@ class AwsFacts:
         report_errors(client, self._on_error)
         return client
 
-    def _count(self, model: Any, **_: Any) -> None:
-        name = f"{model.service_model.service_name}:{model.name}"
+    def _count(self, model: Any, params: Any = None, **_: Any) -> None:
+        # One entry per distinct call (operation and arguments): "at most once" is checkable.
+        body = json.dumps((params or {}).get("body") or {}, sort_keys=True, default=str)
+        name = f"{model.service_model.service_name}:{model.name} {body}"
         with self._lock:
             self.calls[name] = self.calls.get(name, 0) + 1
 

@@ -7,16 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.aws import EcrRegistry
-from bot.adapters.engine import DockerEngine
-from bot.adapters.source import GitSource
-from bot.bootstrap import build_diagnoser
-from bot.config import Catalog, Settings
 from bot.diagnose import Diagnoser, DiagnoseRequest
 from bot.domain.checks import CHECK_IDS
 from bot.domain.checks.model import Report, Status
 from bot.render.diagnose import as_json
-from tests.diagnose_seed import MotoSession, Platform, SeededApp, push_policy
+from tests.diagnose_seed import MotoSession, Platform, SeededApp, diagnoser_for, push_policy
 from tests.e2e.harness import ACCOUNT, REGION, service_env
 
 pytestmark = pytest.mark.integration
@@ -35,25 +30,7 @@ def platform(services: dict[str, str], tmp_path_factory: pytest.TempPathFactory)
 def diagnose(
     services: dict[str, str], tmp: Path, app: SeededApp, **request: str
 ) -> tuple[Report, Diagnoser]:
-    catalog = Catalog.model_validate(
-        {
-            "registry": {"account_id": ACCOUNT, "region": REGION},
-            "apps": {app.name: app.catalog},
-        }
-    )
-    settings = Settings.model_validate(
-        {
-            "AWS_ENDPOINT_URL": services["AWS_ENDPOINT_URL"],
-            "ECRBOT_REGISTRY_CA_BUNDLE": services["ECR_EDGE_CA_CERT"],
-            "ECRBOT_WORK_DIR": str(tmp),
-        }
-    )
-    registry = EcrRegistry(
-        catalog.registry_spec,
-        endpoint_url=settings.aws_endpoint_url,
-        ca_bundle=settings.registry_ca_bundle,
-    )
-    diagnoser = build_diagnoser(settings, catalog, DockerEngine(), registry, GitSource(tmp / "src"))
+    diagnoser = diagnoser_for(services, tmp, app)
     return diagnoser.run(DiagnoseRequest(app.name, **request)), diagnoser
 
 
