@@ -34,6 +34,8 @@ Commands:
   diagnose [app] [--branch B] [--env E] [--sha S] [--format text|json]
                                 the runbook's troubleshooting checklist; exits 1 when a check fails
   report [--format md|json]     the registry health report (printed; nothing is posted or stored)
+  console [--sandbox] [--user U]
+                                the /ecr commands in a terminal, without Slack (--sandbox: a demo)
   version                       print the version
 """
 PUSH_USAGE = (
@@ -56,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _diagnose(args)
     if command == "report":
         return _report(args)
+    if command == "console":
+        from bot.console import main as console
+
+        return console(args)
     if command in ("version", "--version"):
         print(__version__)
         return 0

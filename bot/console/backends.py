@@ -1,0 +1,167 @@
+"""Where the sandbox's AWS, Docker engine and registry come from, and what is missing.
+
+The test services (`scripts/test-services up`: dockerd, Debian's docker-registry behind a TLS
+"ECR edge" at the real ECR hostname, moto) give a sandbox in which `/ecr push` really builds and
+pushes. Without them the sandbox starts its own moto, so diagnose and report still work, and
+says which packages and commands push needs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES_ENV = ROOT / "var" / "test-services.env"
+PACKAGES = {"dockerd": "docker.io", "docker-registry": "docker-registry"}
+STATIC_BUSYBOX = (Path("/bin/busybox"), Path("/usr/bin/busybox"))
+
+
+class SandboxError(Exception):
+    """The sandbox can't start; the message says what to install or run."""
+
+
+@dataclass
+class Backend:
+    """The AWS endpoint, Docker engine and registry trust the sandbox's bot uses."""
+
+    endpoint_url: str
+    description: str
+    docker_host: str | None = None
+    ca_bundle: str | None = None
+    busybox: Path | None = None
+    push_unavailable: str | None = None
+    stop: Callable[[], None] = field(default=lambda: None)
+
+
+def choose(notes: list[str]) -> Backend:
+    """The test services when they answer, else an embedded moto (push then unavailable)."""
+    services = test_services()
+    if services is not None:
+        down = [name for name, ok in _probe(services).items() if not ok]
+        if not down:
+            given = services.get("BUSYBOX_STATIC")
+            return Backend(
+                services["AWS_ENDPOINT_URL"],
+                f"the test services' moto at {services['AWS_ENDPOINT_URL']}",
+                services.get("DOCKER_HOST"),
+                services.get("ECR_EDGE_CA_CERT"),
+                Path(given) if given and Path(given).is_file() else static_busybox(),
+            )
+        notes.append(
+            f"The test services ({SERVICES_ENV.name}) don't answer ({', '.join(down)}): "
+            "`scripts/test-services up` starts them."
+        )
+    url, stop = embedded_moto()
+    return Backend(
+        url,
+        f"an embedded moto at {url}",
+        busybox=static_busybox(),
+        push_unavailable=push_needs(),
+        stop=stop,
+    )
+
+
+def test_services() -> dict[str, str] | None:
+    """The variables `scripts/test-services up` wrote, if any (ECRBOT_TEST_SERVICES_ENV)."""
+    chosen = os.environ.get("ECRBOT_TEST_SERVICES_ENV")
+    path = Path(chosen) if chosen else SERVICES_ENV
+    if chosen in ("", "none", "off") or not path.is_file():
+        return None
+    env: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() and not key.startswith("#"):
+            env[key.strip()] = value.strip()
+    return env if "AWS_ENDPOINT_URL" in env else None
+
+
+def _probe(services: dict[str, str]) -> dict[str, bool]:
+    checks = {"moto": _listening(services["AWS_ENDPOINT_URL"])}
+    if services.get("ECR_HOST"):
+        checks["ECR edge"] = _listening(f"https://{services['ECR_HOST']}")
+    checks["Docker engine"] = docker_answers(services.get("DOCKER_HOST"))
+    return checks
+
+
+def _listening(url: str) -> bool:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def docker_answers(host: str | None) -> bool:
+    from bot.adapters.engine import DockerEngine
+
+    try:
+        DockerEngine(host, timeout=3).ping()
+        return True
+    except Exception:
+        return False
+
+
+def embedded_moto() -> tuple[str, Callable[[], None]]:
+    """moto's server on a free local port, in this process."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as error:
+        raise SandboxError(
+            "The sandbox's AWS is moto, which is not installed: "
+            "`python3 -m pip install 'moto[server]'` (or `pip install '.[dev]'`)."
+        ) from error
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return f"http://127.0.0.1:{port}", server.stop
+
+
+def push_needs() -> str:
+    """Why push is unavailable without the test services, and how to get it."""
+    missing = [package for tool, package in PACKAGES.items() if not _installed(tool)]
+    if static_busybox() is None:
+        missing.append("busybox-static")
+    install = f"apt-get install {' '.join(missing)}, then " if missing else ""
+    return (
+        "push needs a Docker engine and a local registry, which this sandbox doesn't have: "
+        f"{install}run `scripts/test-services up` (as root) and start "
+        "`ecrbot console --sandbox` again. diagnose, report, jobs and help work without them."
+    )
+
+
+def _installed(tool: str) -> bool:
+    return shutil.which(tool) is not None or Path("/usr/sbin", tool).exists()
+
+
+def static_busybox() -> Path | None:
+    """Debian's static busybox (busybox-static), which runs in a FROM-scratch image."""
+    for path in STATIC_BUSYBOX:
+        if path.is_file() and _is_static_elf(path):
+            return path
+    return None
+
+
+def _is_static_elf(path: Path) -> bool:
+    """An ELF64 executable with no program interpreter (PT_INTERP) is statically linked."""
+    with path.open("rb") as file:
+        header = file.read(64)
+        if len(header) < 64 or header[:5] != b"\x7fELF\x02":
+            return False
+        order = "<" if header[5] == 1 else ">"
+        phoff = struct.unpack_from(order + "Q", header, 32)[0]
+        phentsize, phnum = struct.unpack_from(order + "HH", header, 54)
+        file.seek(phoff)
+        table = file.read(phentsize * phnum)
+    types = [struct.unpack_from(order + "I", table, i * phentsize)[0] for i in range(phnum)]
+    return 3 not in types  # PT_INTERP

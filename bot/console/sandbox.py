@@ -1,0 +1,279 @@
+"""`ecrbot console --sandbox`: a small platform in moto and local git, and a catalog for it.
+
+- `hello-web` is healthy: its workflow gets `id-token: write`, its role trusts its own repo and
+  may push its repository only, and the repository is compliant for its risk tier.
+- `billing-api` is broken as diagnose's runbook knows it: the job has no `id-token: write`,
+  the role trusts another repository, an IAM user with an access key can push, and the
+  repository (high risk) has mutable tags and no scanning or lifecycle policy.
+- `legacy-batch` is a repository with no app, a mutable `latest` and untagged images.
+
+Seeding is idempotent, so it can go into the test services' long-lived moto as well as a fresh one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.config import Settings
+from bot.console.backends import Backend, SandboxError, choose
+from bot.console.sample_apps import sample_app
+
+ACCOUNT, REGION = "123456789012", "eu-west-2"
+HEALTHY, BROKEN, ORPHAN = "hello-web", "billing-api", "legacy-batch"
+ADMIN, DEVELOPER, WEB_TEAM = "U0ALICE", "U0BOB", "S0WEB"
+NAMES = {ADMIN: "alice", DEVELOPER: "bob", WEB_TEAM: "web-team"}
+GROUPS = {WEB_TEAM: [DEVELOPER]}
+PROVIDER = "token.actions.githubusercontent.com"
+PROVIDER_ARN = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{PROVIDER}"
+PUSH_ACTIONS = [
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:PutImage",
+]
+LIFECYCLE = {
+    "rules": [
+        {
+            "rulePriority": 1,
+            "selection": {
+                "tagStatus": "untagged",
+                "countType": "sinceImagePushed",
+                "countUnit": "days",
+                "countNumber": 14,
+            },
+            "action": {"type": "expire"},
+        }
+    ]
+}
+
+
+@dataclass
+class Sandbox:
+    """The seeded platform, the settings that point the bot at it, and how to tear it down."""
+
+    root: Path
+    settings: Settings
+    backend: Backend
+    shas: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=lambda: dict(NAMES))
+    groups: dict[str, list[str]] = field(default_factory=lambda: dict(GROUPS))
+    _cleanup: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for step in reversed(self._cleanup):
+            step()
+        self._cleanup.clear()
+
+
+def start(work_dir: Path | None = None) -> Sandbox:
+    """Pick the backend, seed it, write the catalog; the caller closes the sandbox."""
+    temporary = work_dir is None
+    if work_dir is not None:
+        work_dir.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="ecrbot-sandbox-", dir=work_dir))
+    notes: list[str] = []
+    backend = choose(notes)
+    sandbox = Sandbox(root, Settings(), backend, {}, notes)
+    sandbox._cleanup.append(backend.stop)
+    if temporary:
+        sandbox._cleanup.insert(0, lambda: shutil.rmtree(root, ignore_errors=True))
+    try:
+        _aws_environment(backend.endpoint_url)
+        apps = seed(_clients(backend.endpoint_url), root / "src", backend.busybox, sandbox.shas)
+        catalog = root / "ecrbot.yml"
+        catalog.write_text(yaml.safe_dump(_catalog(apps), sort_keys=False))
+    except BaseException as error:
+        sandbox.close()
+        if isinstance(error, Exception) and not isinstance(error, SandboxError):
+            why = f"{type(error).__name__}: {error}"
+            raise SandboxError(f"seeding the sandbox failed: {why}") from error
+        raise
+    sandbox.settings = Settings().model_copy(
+        update={
+            "config_path": catalog,
+            "database_url": f"sqlite:///{root}/ecrbot.db",
+            "work_dir": root / "work",
+            "aws_endpoint_url": backend.endpoint_url,
+            "docker_host": backend.docker_host,
+            "registry_ca_bundle": backend.ca_bundle,
+            "progress_interval_s": 1.0,
+        }
+    )
+    return sandbox
+
+
+def _aws_environment(endpoint_url: str) -> None:
+    """Every boto3 client in this process talks to the sandbox's moto, never to real AWS."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        os.environ.pop(name, None)
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ENDPOINT_URL": endpoint_url,
+        }
+    )
+
+
+def _clients(endpoint_url: str) -> tuple[Any, Any]:
+    import boto3
+
+    session = boto3.session.Session(region_name=REGION)  # moto's credentials: the environment
+    return (
+        session.client("ecr", region_name=REGION, endpoint_url=endpoint_url),
+        session.client("iam", region_name="us-east-1", endpoint_url=endpoint_url),
+    )
+
+
+def _catalog(apps: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "registry": {"account_id": ACCOUNT, "region": REGION},
+        "slack": {"channel": "C0SANDBOX", "admins": [ADMIN]},
+        "apps": apps,
+    }
+
+
+def seed(
+    clients: tuple[Any, Any], src: Path, busybox: Path | None, shas: dict[str, str]
+) -> dict[str, dict[str, Any]]:
+    """Create the platform in AWS (moto) and git; returns the catalog's apps."""
+    ecr, iam = clients
+    _ok(
+        iam.create_open_id_connect_provider,
+        Url=f"https://{PROVIDER}",
+        ClientIDList=["sts.amazonaws.com"],
+        ThumbprintList=["6938fd4d98bab03faadb97b34396831e3780aea1"],
+    )
+    apps: dict[str, dict[str, Any]] = {}
+    for name, healthy in ((HEALTHY, True), (BROKEN, False)):
+        role = _role(iam, name, trusted=name if healthy else "billing-web")
+        _repository(ecr, name, compliant=healthy)
+        permissions = ("      id-token: write\n" if healthy else "") + "      contents: read"
+        shas[name] = sample_app(src / name, name, role, REGION, permissions, busybox)
+        apps[name] = {
+            "source": str(src / name),
+            "github": f"acme/{name}",
+            "role": role,
+            "pushers": [WEB_TEAM] if healthy else [DEVELOPER],
+            "risk": "low" if healthy else "high",
+        }
+    _image(ecr, BROKEN, "billing-1", "1.0.0")
+    _repository(ecr, ORPHAN, compliant=False)
+    for n in range(2):
+        _image(ecr, ORPHAN, f"legacy-{n}", None)
+    _image(ecr, ORPHAN, "legacy-latest", "latest")
+    _key_user(iam, "ci-legacy", BROKEN)
+    return apps
+
+
+def _ok(call: Callable[..., Any], **kwargs: Any) -> Any:
+    """Call AWS, taking "already exists" as done (the seed runs again on a long-lived moto)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return call(**kwargs)
+    except ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        if "AlreadyExists" in code or code == "LimitExceededException":  # scanned already
+            return None
+        raise
+
+
+def _role(iam: Any, app: str, trusted: str) -> str:
+    name = f"gha-{app}"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": PROVIDER_ARN},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {f"{PROVIDER}:aud": "sts.amazonaws.com"},
+                    "StringLike": {f"{PROVIDER}:sub": f"repo:acme/{trusted}:ref:refs/heads/main"},
+                },
+            }
+        ],
+    }
+    document = json.dumps(trust)
+    _ok(iam.create_role, RoleName=name, AssumeRolePolicyDocument=document)
+    iam.update_assume_role_policy(RoleName=name, PolicyDocument=document)
+    iam.put_role_policy(RoleName=name, PolicyName="push", PolicyDocument=_push_policy(app))
+    return f"arn:aws:iam::{ACCOUNT}:role/{name}"
+
+
+def _push_policy(app: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+                {
+                    "Effect": "Allow",
+                    "Action": PUSH_ACTIONS,
+                    "Resource": f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{app}",
+                },
+            ],
+        }
+    )
+
+
+def _repository(ecr: Any, name: str, compliant: bool) -> None:
+    _ok(ecr.create_repository, repositoryName=name)
+    mutability = "IMMUTABLE" if compliant else "MUTABLE"
+    ecr.put_image_tag_mutability(repositoryName=name, imageTagMutability=mutability)
+    ecr.put_image_scanning_configuration(
+        repositoryName=name, imageScanningConfiguration={"scanOnPush": compliant}
+    )
+    if compliant:
+        ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=json.dumps(LIFECYCLE))
+
+
+def _image(ecr: Any, repository: str, seed: str, tag: str | None) -> None:
+    """An image manifest in ECR only (the report reads ECR's metadata, never the layers)."""
+
+    def digest(part: str) -> str:
+        return "sha256:" + hashlib.sha256(f"sandbox:{seed}:{part}".encode()).hexdigest()
+
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 600,
+            "digest": digest("config"),
+        },
+        "layers": [
+            {
+                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                "size": 3_000_000,
+                "digest": digest("layer"),
+            }
+        ],
+    }
+    extra = {"imageTag": tag} if tag else {}
+    _ok(ecr.put_image, repositoryName=repository, imageManifest=json.dumps(manifest), **extra)
+    if tag:
+        _ok(ecr.start_image_scan, repositoryName=repository, imageId={"imageTag": tag})
+
+
+def _key_user(iam: Any, user: str, app: str) -> None:
+    """A CI user with a long-lived access key that can push: what diagnose and report flag."""
+    _ok(iam.create_user, UserName=user)
+    if not iam.list_access_keys(UserName=user)["AccessKeyMetadata"]:
+        iam.create_access_key(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="push", PolicyDocument=_push_policy(app))
