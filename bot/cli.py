@@ -79,8 +79,9 @@ def _serve() -> int:
     settings = Settings()
     _logging(settings)
     if settings.slack_bot_token is None:
-        print("SLACK_BOT_TOKEN is not set: see the README's quick start.", file=sys.stderr)
-        return 2
+        from bot.console import run_without_slack
+
+        return run_without_slack()  # the sandbox console on a terminal; how to, elsewhere
     if not settings.socket_mode and settings.slack_signing_secret is None:
         print(
             "Set SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode).",

@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         "auto", "ECRBOT_LOG_FORMAT", "`json`, `text`, or `auto` (JSON unless stderr is a terminal)"
     )
 
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
     @field_validator("slack_api_url")
     @classmethod
     def _trailing_slash(cls, value: str) -> str:

@@ -120,3 +120,30 @@ def test_sandbox_without_test_services_diagnoses_reports_and_says_what_push_need
     child.close()
     assert child.exitstatus == 0
     assert root.is_relative_to(tmp_path) and not root.exists()  # a temporary sandbox is removed
+
+
+def test_serve_without_a_slack_token_starts_the_sandbox_console() -> None:
+    """The README's run command on a terminal with no Slack token: the offline sandbox."""
+    import os
+    import sys
+
+    import pexpect
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    env.update(TERM="dumb", NO_COLOR="1", ECRBOT_TEST_SERVICES_ENV="none")
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "bot", "serve"],
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 200),
+    )
+    try:
+        child.expect("sandbox console")
+        child.sendline("/ecr diagnose billing-api")
+        child.expect("workflow.id_token")
+        child.sendline("exit")
+        child.expect(pexpect.EOF, timeout=30)
+    finally:
+        child.close(force=True)
