@@ -30,6 +30,8 @@ from tests.standins.slack_api import SlackStandIn
 from tests.standins.slack_client import SlackSender
 
 FINAL_STATES = {"succeeded", "failed", "cancelled", "interrupted"}
+# Every bot log of the session; tests/e2e/conftest.py scans them all for secrets at the end.
+BOT_LOGS: list[Path] = []
 
 
 class World:
@@ -104,6 +106,7 @@ class World:
     def stop(self) -> None:
         if self.bot is not None:
             self.bot.stop()
+            BOT_LOGS.append(self.bot.log_path)
 
     # -- Slack's side ----------------------------------------------------------------------
 
