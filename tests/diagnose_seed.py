@@ -10,17 +10,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from bot.diagnose import Diagnoser
+from bot.domain.iam import PUSH_ACTIONS
 from tests.e2e.harness import ACCOUNT, REGION, git, unique
 
 PROVIDER_URL = "https://token.actions.githubusercontent.com"
 PROVIDER_ARN = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
-PUSH = [
-    "ecr:BatchCheckLayerAvailability",
-    "ecr:InitiateLayerUpload",
-    "ecr:UploadLayerPart",
-    "ecr:CompleteLayerUpload",
-    "ecr:PutImage",
-]
+PUSH = list(PUSH_ACTIONS[1:])
 
 WORKFLOW = """name: push
 on:

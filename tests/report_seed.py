@@ -6,22 +6,10 @@ import hashlib
 import json
 from typing import Any
 
+from bot.console.sandbox import LIFECYCLE
 from tests.e2e.harness import unique
 
-LIFECYCLE = {
-    "rules": [
-        {
-            "rulePriority": 1,
-            "selection": {
-                "tagStatus": "untagged",
-                "countType": "sinceImagePushed",
-                "countUnit": "days",
-                "countNumber": 14,
-            },
-            "action": {"type": "expire"},
-        }
-    ]
-}
+__all__ = ["LIFECYCLE", "manifest", "put", "seed_registry"]
 
 
 def manifest(seed: str, size: int = 2_000_000) -> str:

@@ -27,6 +27,7 @@ import yaml
 from bot.config import Settings
 from bot.console.backends import Backend, SandboxError, choose
 from bot.console.sample_apps import sample_app
+from bot.domain.iam import PUSH_ACTIONS as IAM_PUSH_ACTIONS
 
 ACCOUNT, REGION = "123456789012", "eu-west-2"
 HEALTHY, BROKEN, ORPHAN = "hello-web", "billing-api", "legacy-batch"
@@ -35,13 +36,8 @@ NAMES = {ADMIN: "alice", DEVELOPER: "bob", WEB_TEAM: "web-team"}
 GROUPS = {WEB_TEAM: [DEVELOPER]}
 PROVIDER = "token.actions.githubusercontent.com"
 PROVIDER_ARN = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{PROVIDER}"
-PUSH_ACTIONS = [
-    "ecr:BatchCheckLayerAvailability",
-    "ecr:InitiateLayerUpload",
-    "ecr:UploadLayerPart",
-    "ecr:CompleteLayerUpload",
-    "ecr:PutImage",
-]
+# The layer and image actions a push needs (GetAuthorizationToken is granted on "*" apart).
+PUSH_ACTIONS = list(IAM_PUSH_ACTIONS[1:])
 LIFECYCLE = {
     "rules": [
         {
