@@ -1,64 +1,42 @@
-"""IAM trust and permission policies evaluated in pure Python for `/ecr diagnose` (moto won't)."""
+"""IAM trust and permission policies evaluated in pure Python for `/ecr diagnose` (moto won't).
+
+The trust evaluation lives here; documents are parsed in iam_policy, identity permissions are
+evaluated in iam_permissions, and this module re-exports both for callers.
+"""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import unquote
 
 from bot.domain.iam_conditions import (
     Context,
     explain_entry,
     failing_conditions,
     has_wildcard,
-    parse_operator,
     required_values,
     subject_breadth,
-    wildcard_match,
 )
 from bot.domain.iam_conditions import PolicyError as PolicyError  # re-exported for callers
 from bot.domain.iam_conditions import conditions_match as conditions_match  # re-exported
+from bot.domain.iam_permissions import (
+    PREFLIGHT_ACTIONS as PREFLIGHT_ACTIONS,
+)
+from bot.domain.iam_permissions import PUSH_ACTIONS as PUSH_ACTIONS
+from bot.domain.iam_permissions import ActionDecision as ActionDecision
+from bot.domain.iam_permissions import broad_push_grants as broad_push_grants
+from bot.domain.iam_permissions import evaluate_permissions as evaluate_permissions
+from bot.domain.iam_permissions import least_privilege_policy as least_privilege_policy
+from bot.domain.iam_policy import Policy as Policy
+from bot.domain.iam_policy import Statement as Statement
+from bot.domain.iam_policy import capital, covers_action, statement_label
+from bot.domain.iam_policy import parse_policy as parse_policy
 
 GITHUB_PROVIDER_HOST = "token.actions.githubusercontent.com"
 WEB_IDENTITY_ACTION = "sts:AssumeRoleWithWebIdentity"
-PUSH_ACTIONS: tuple[str, ...] = (
-    "ecr:GetAuthorizationToken",
-    "ecr:BatchCheckLayerAvailability",
-    "ecr:InitiateLayerUpload",
-    "ecr:UploadLayerPart",
-    "ecr:CompleteLayerUpload",
-    "ecr:PutImage",
-)
-# Actions whose only resource is "*": IAM checks them against "*", never against a repository.
-_ACCOUNT_WIDE_ACTIONS = frozenset({"ecr:getauthorizationtoken"})
-_REPOSITORY_ARN = re.compile(r"^arn:aws[a-z-]*:ecr:[a-z0-9-]+:\d{12}:repository/[a-z0-9._/-]+$")
 _PROVIDER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):oidc-provider/(.+)$")
-
-
-@dataclass(frozen=True)
-class Statement:
-    """One policy statement, with every string-or-list element normalised to a tuple."""
-
-    sid: str | None
-    effect: Literal["Allow", "Deny"]
-    # Principal type -> values; a bare `"Principal": "*"` is kept as {"*": ("*",)}.
-    principal: dict[str, tuple[str, ...]]
-    actions: tuple[str, ...]
-    not_actions: tuple[str, ...]
-    resources: tuple[str, ...]
-    not_resources: tuple[str, ...]
-    conditions: dict[str, dict[str, tuple[str, ...]]]  # operator -> key -> values
-    not_principal: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Policy:
-    """A parsed policy document."""
-
-    statements: tuple[Statement, ...]
 
 
 @dataclass(frozen=True)
@@ -91,126 +69,6 @@ class TrustFinding:
     statement: str
 
 
-@dataclass(frozen=True)
-class ActionDecision:
-    """Whether the identity policies allow one action on the resource, and through what."""
-
-    action: str
-    allowed: bool
-    via: str
-
-
-# --- Reading policy documents ---
-
-
-def parse_policy(document: dict[str, Any] | str) -> Policy:
-    """Read a policy document given as a dict, a JSON string or a URL-encoded JSON string."""
-    if isinstance(document, str):
-        text = document.strip()
-        # GetPolicyVersion's documents are URL-encoded; a raw JSON document starts with "{" and
-        # is never decoded, so a literal "%3A" in it (GitHub's escaped colon) survives.
-        if not text.startswith("{"):
-            text = unquote(text).strip()
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise PolicyError(f"policy document is not valid JSON: {error}") from None
-    if not isinstance(document, dict):
-        raise PolicyError("policy document must be a JSON object with a Statement")
-    if "Statement" not in document:
-        raise PolicyError("policy document has no Statement")
-    raw = document["Statement"]
-    raw_statements = [raw] if isinstance(raw, dict) else raw
-    if not isinstance(raw_statements, list):
-        raise PolicyError("Statement must be an object or a list of objects")
-    return Policy(tuple(_statement(item, index) for index, item in enumerate(raw_statements)))
-
-
-def _strings(value: Any, where: str) -> tuple[str, ...]:
-    # Condition values may be JSON booleans or numbers (`"Null": {"k": true}`); IAM reads
-    # them as their string forms.
-    items = value if isinstance(value, list) else [value]
-    out = []
-    for item in items:
-        if isinstance(item, bool):
-            out.append("true" if item else "false")
-        elif isinstance(item, str | int | float):
-            out.append(str(item))
-        else:
-            raise PolicyError(f"{where} must be a string or a list of strings, not {item!r}")
-    return tuple(out)
-
-
-def _principal(value: Any, where: str) -> dict[str, tuple[str, ...]]:
-    if value is None:
-        return {}
-    if value == "*":
-        return {"*": ("*",)}
-    if not isinstance(value, dict):
-        raise PolicyError(f'{where} must be "*" or an object such as {{"Federated": "arn..."}}')
-    return {kind: _strings(ids, f"{where}.{kind}") for kind, ids in value.items()}
-
-
-def _statement(raw: Any, index: int) -> Statement:
-    where = f"statement {index + 1}"
-    if not isinstance(raw, dict):
-        raise PolicyError(f"{where} must be an object")
-    effect = raw.get("Effect")
-    if effect not in ("Allow", "Deny"):
-        raise PolicyError(f'{where}: Effect must be "Allow" or "Deny", not {effect!r}')
-    pairs = (("Action", "NotAction"), ("Resource", "NotResource"), ("Principal", "NotPrincipal"))
-    for one, other in pairs:
-        if one in raw and other in raw:
-            raise PolicyError(f"{where} has both {one} and {other}; use one")
-    if "Action" not in raw and "NotAction" not in raw:
-        raise PolicyError(f"{where} has neither Action nor NotAction")
-    conditions = raw.get("Condition", {})
-    if not isinstance(conditions, dict) or not all(
-        isinstance(v, dict) for v in conditions.values()
-    ):
-        raise PolicyError(f'{where}: Condition must look like {{"StringEquals": {{"key": "v"}}}}')
-    for operator in conditions:
-        parse_operator(operator)  # refuse operators we could not evaluate, naming them now
-    sid = raw.get("Sid")
-    return Statement(
-        sid=str(sid) if sid not in (None, "") else None,
-        effect=effect,
-        principal=_principal(raw.get("Principal"), f"{where}: Principal"),
-        actions=_strings(raw.get("Action", []), f"{where}: Action"),
-        not_actions=_strings(raw.get("NotAction", []), f"{where}: NotAction"),
-        resources=_strings(raw.get("Resource", []), f"{where}: Resource"),
-        not_resources=_strings(raw.get("NotResource", []), f"{where}: NotResource"),
-        conditions={
-            operator: {key: _strings(v, f"{where}: {operator} {key}") for key, v in keys.items()}
-            for operator, keys in conditions.items()
-        },
-        not_principal=_principal(raw.get("NotPrincipal"), f"{where}: NotPrincipal"),
-    )
-
-
-def _label(statement: Statement, index: int) -> str:
-    return f"statement '{statement.sid}'" if statement.sid else f"statement {index + 1}"
-
-
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]  # str.capitalize would lowercase the Sid
-
-
-def _covers_action(statement: Statement, action: str) -> bool:
-    # Action names are case-insensitive in IAM ("ECR:PutImage" is "ecr:PutImage").
-    if statement.actions:
-        return any(wildcard_match(p, action, ignore_case=True) for p in statement.actions)
-    return not any(wildcard_match(p, action, ignore_case=True) for p in statement.not_actions)
-
-
-def _covers_resource(statement: Statement, resource: str) -> bool:
-    if statement.resources:
-        return any(wildcard_match(p, resource) for p in statement.resources)
-    if statement.not_resources:
-        return not any(wildcard_match(p, resource) for p in statement.not_resources)
-    return True  # no Resource: a trust or resource policy, which applies to its own resource
-
-
 # --- Trust: may the GitHub job assume the role? ---
 
 
@@ -241,24 +99,24 @@ def evaluate_trust(policy: Policy, request: OidcRequest) -> TrustDecision:
     allowing: list[str] = []
     for index, statement in enumerate(policy.statements):
         if not (
-            _covers_action(statement, WEB_IDENTITY_ACTION)
+            covers_action(statement, WEB_IDENTITY_ACTION)
             and _trusts(statement, request.provider_arn)
             and conditions_match(statement.conditions, context)
         ):
             continue
-        label = _label(statement, index)
+        label = statement_label(statement, index)
         if statement.effect == "Deny":
             # An explicit Deny wins over every Allow, whatever the statements' order.
             return TrustDecision(
                 False,
-                f"{_capital(label)} explicitly denies subject '{request.subject}', and an "
+                f"{capital(label)} explicitly denies subject '{request.subject}', and an "
                 f"explicit Deny overrides every Allow.",
             )
         allowing.append(label)
     if allowing:
         return TrustDecision(
             True,
-            f"{_capital(allowing[0])} allows subject '{request.subject}' to assume the role.",
+            f"{capital(allowing[0])} allows subject '{request.subject}' to assume the role.",
         )
     return TrustDecision(
         False,
@@ -274,11 +132,11 @@ def _near_misses(policy: Policy, request: OidcRequest, context: Context) -> tupl
     for index, statement in enumerate(policy.statements):
         federated = statement.principal.get("Federated", ())
         if statement.effect != "Allow" or not (
-            federated or _covers_action(statement, WEB_IDENTITY_ACTION)
+            federated or covers_action(statement, WEB_IDENTITY_ACTION)
         ):
             continue  # e.g. a statement for ec2.amazonaws.com: not meant for this job
-        label = _capital(_label(statement, index))
-        if not _covers_action(statement, WEB_IDENTITY_ACTION):
+        label = capital(statement_label(statement, index))
+        if not covers_action(statement, WEB_IDENTITY_ACTION):
             shown = ", ".join(statement.actions or statement.not_actions)
             misses.append(
                 f"{label} allows {shown}, but OIDC federation calls {WEB_IDENTITY_ACTION}"
@@ -342,7 +200,7 @@ def trust_findings(policy: Policy, provider_arn: str) -> tuple[TrustFinding, ...
     findings: list[TrustFinding] = []
     for index, statement in enumerate(policy.statements):
         if statement.effect != "Allow" or not (
-            _covers_action(statement, WEB_IDENTITY_ACTION) and _trusts(statement, provider_arn)
+            covers_action(statement, WEB_IDENTITY_ACTION) and _trusts(statement, provider_arn)
         ):
             continue
         no_aud = f"No {host}:aud condition: add StringEquals {host}:aud = sts.amazonaws.com."
@@ -353,114 +211,6 @@ def trust_findings(policy: Policy, provider_arn: str) -> tuple[TrustFinding, ...
             None if subjects else ("fail", no_sub),
         ]
         found.extend(subject_breadth(pattern) for like, pattern in subjects if like)
-        label = _label(statement, index)
+        label = statement_label(statement, index)
         findings.extend(TrustFinding(*finding, label) for finding in found if finding)
     return tuple(findings)
-
-
-# --- Permissions: may the role push? ---
-
-
-def evaluate_permissions(
-    policies: Mapping[str, Policy], actions: Sequence[str], resource: str
-) -> dict[str, ActionDecision]:
-    """Decide each action on the resource under the role's identity policies (Deny wins)."""
-    return {action: _decide(policies, action, resource) for action in actions}
-
-
-def _decide(policies: Mapping[str, Policy], action: str, resource: str) -> ActionDecision:
-    target = "*" if action.lower() in _ACCOUNT_WIDE_ACTIONS else resource
-    allows: list[str] = []
-    conditional_allows: list[str] = []
-    conditional_denies: list[str] = []
-    for name, policy in policies.items():
-        for index, statement in enumerate(policy.statements):
-            if not (_covers_action(statement, action) and _covers_resource(statement, target)):
-                continue
-            where = f"policy '{name}' {_label(statement, index)}"
-            if statement.conditions:
-                # We cannot know the request's context (tags, source IP, MFA...): say so.
-                where += f" only under conditions ({_describe(statement)})"
-                if statement.effect == "Deny":
-                    conditional_denies.append(where)
-                else:
-                    conditional_allows.append(where)
-            elif statement.effect == "Deny":
-                return ActionDecision(action, False, f"denied by {where}")
-            else:
-                allows.append(where)
-    caveat = "".join(f"; denied by {where}" for where in conditional_denies)
-    if allows or conditional_allows:
-        return ActionDecision(
-            action, True, f"allowed by {(allows + conditional_allows)[0]}{caveat}"
-        )
-    return ActionDecision(action, False, f"no statement allows it on {target} (implicit deny)")
-
-
-def _describe(statement: Statement) -> str:
-    return ", ".join(
-        f"{operator} {key}" for operator, keys in statement.conditions.items() for key in keys
-    )
-
-
-def broad_push_grants(policies: Mapping[str, Policy], actions: Sequence[str]) -> tuple[str, ...]:
-    """Sentences naming push actions granted on every repository or through action wildcards."""
-    sentences = []
-    for name, policy in policies.items():
-        for index, st in enumerate(policy.statements):
-            granted = [
-                a
-                for a in actions
-                if st.effect == "Allow"
-                and _covers_action(st, a)
-                and (a.lower() not in _ACCOUNT_WIDE_ACTIONS or _covers_resource(st, "*"))
-            ]
-            # Granted by a wildcard or a NotAction rather than by the action's own name.
-            named = {p.lower() for p in st.actions}
-            through = [a for a in granted if a.lower() not in named]
-            broad = [p for p in st.resources if p.rsplit(":", 1)[-1] in ("*", "repository/*")]
-            broad += ["NotResource"] if st.not_resources else []
-            everywhere = [a for a in granted if broad and a.lower() not in _ACCOUNT_WIDE_ACTIONS]
-            if not (through or everywhere):
-                continue
-            wild = [p for p in st.actions if has_wildcard(p)] or ["NotAction"]
-            how = ["through " + ", ".join(f"'{p}'" for p in wild)] if through else []
-            how += ["on " + ", ".join(f"'{p}'" for p in broad)] if everywhere else []
-            listed = ", ".join(a for a in granted if a in through or a in everywhere)
-            sentences.append(
-                f"Policy '{name}' {_label(st, index)} grants {listed} {' '.join(how)}: grant the "
-                f"push actions by name on the repository's ARN (only ecr:GetAuthorizationToken "
-                f"needs '*')."
-            )
-    return tuple(sentences)
-
-
-PREFLIGHT_ACTIONS = (
-    "ecr:DescribeRepositories",
-    "ecr:DescribeImages",
-    "ecr:BatchGetImage",
-    "ecr:GetDownloadUrlForLayer",
-)
-
-
-def least_privilege_policy(repository_arn: str) -> dict[str, Any]:
-    """The runbook's least-privilege push policy for one repository, ready to paste."""
-    if not _REPOSITORY_ARN.match(repository_arn):
-        raise ValueError(
-            f"not an ECR repository ARN: {repository_arn!r} "
-            "(expected arn:aws:ecr:REGION:ACCOUNT:repository/NAME)"
-        )
-    grants = (
-        ("GetAuthorizationToken", PUSH_ACTIONS[0], "*"),  # it has no resource but "*"
-        ("PushToRepository", list(PUSH_ACTIONS[1:]), repository_arn),
-        # What `ecrbot push` reads besides pushing: the repository's URI and mutability, and the
-        # revision label of an existing tag (pre-flight) through the registry API.
-        ("ReadForPreflight", list(PREFLIGHT_ACTIONS), repository_arn),
-    )
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Sid": sid, "Effect": "Allow", "Action": action, "Resource": resource}
-            for sid, action, resource in grants
-        ],
-    }
