@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from pathlib import Path
 
 # Slack tokens, ECR login tokens (base64 of "AWS:..."), and HTTP Basic/Bearer credentials.
 SECRET = re.compile(
@@ -80,11 +81,16 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def configure(level: str, style: str = "auto") -> None:
-    """Log to stderr at `level`: JSON (`json`, or `auto` off a terminal) or text; secrets masked,
-    library internals at INFO at most."""
-    handler = logging.StreamHandler()
-    as_json = style == "json" or (style == "auto" and not sys.stderr.isatty())
+def configure(level: str, style: str = "auto", path: Path | None = None) -> None:
+    """Log to stderr (or `path`) at `level`: JSON (`json`, or `auto` off a terminal) or text;
+    secrets masked, library internals at INFO at most."""
+    handler: logging.Handler
+    if path is None:
+        handler = logging.StreamHandler()
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path)
+    as_json = style == "json" or (style == "auto" and path is None and not sys.stderr.isatty())
     handler.setFormatter(
         JsonFormatter()
         if as_json

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
-from bot.console.sandbox import LIFECYCLE
+from bot.console.sandbox import LIFECYCLE, image_manifest
 from tests.e2e.harness import unique
 
 __all__ = ["LIFECYCLE", "manifest", "put", "seed_registry"]
@@ -14,28 +13,7 @@ __all__ = ["LIFECYCLE", "manifest", "put", "seed_registry"]
 
 def manifest(seed: str, size: int = 2_000_000) -> str:
     """A Docker v2 image manifest whose digests are derived from `seed` (one image per seed)."""
-
-    def digest(part: str) -> str:
-        return "sha256:" + hashlib.sha256(f"{seed}:{part}".encode()).hexdigest()
-
-    return json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {
-                "mediaType": "application/vnd.docker.container.image.v1+json",
-                "size": 600,
-                "digest": digest("config"),
-            },
-            "layers": [
-                {
-                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                    "size": size,
-                    "digest": digest("layer"),
-                }
-            ],
-        }
-    )
+    return image_manifest(seed, size)
 
 
 def put(ecr: Any, repository: str, seed: str, tag: str | None) -> None:

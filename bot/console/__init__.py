@@ -131,18 +131,9 @@ def _run(options: Options) -> int:
 
 def _log_to(path: Path, level: str) -> None:
     """The bot's log goes to a file: the terminal belongs to the prompt. Secrets are masked."""
-    from bot.logs import QUIET, JobId, RedactSecrets, TextFormatter
+    from bot.logs import configure
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path)
-    handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s%(job)s %(message)s"))
-    handler.addFilter(JobId())
-    handler.addFilter(RedactSecrets())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    for name in QUIET:
-        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
+    configure(level, "text", path)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 

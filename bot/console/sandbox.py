@@ -239,30 +239,39 @@ def _repository(ecr: Any, name: str, compliant: bool) -> None:
         ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=json.dumps(LIFECYCLE))
 
 
-def _image(ecr: Any, repository: str, seed: str, tag: str | None) -> None:
-    """An image manifest in ECR only (the report reads ECR's metadata, never the layers)."""
+def image_manifest(seed: str, size: int = 3_000_000) -> str:
+    """A Docker v2 image manifest whose digests derive from `seed`: one distinct image per seed.
+
+    ECR's metadata is all the report and diagnose read, so no layer needs to exist."""
 
     def digest(part: str) -> str:
         return "sha256:" + hashlib.sha256(f"sandbox:{seed}:{part}".encode()).hexdigest()
 
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {
-            "mediaType": "application/vnd.docker.container.image.v1+json",
-            "size": 600,
-            "digest": digest("config"),
-        },
-        "layers": [
-            {
-                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                "size": 3_000_000,
-                "digest": digest("layer"),
-            }
-        ],
-    }
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": 600,
+                "digest": digest("config"),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "size": size,
+                    "digest": digest("layer"),
+                }
+            ],
+        }
+    )
+
+
+def _image(ecr: Any, repository: str, seed: str, tag: str | None) -> None:
+    """An image in ECR only, scanned when tagged."""
+    manifest = image_manifest(seed)
     extra = {"imageTag": tag} if tag else {}
-    _ok(ecr.put_image, repositoryName=repository, imageManifest=json.dumps(manifest), **extra)
+    _ok(ecr.put_image, repositoryName=repository, imageManifest=manifest, **extra)
     if tag:
         _ok(ecr.start_image_scan, repositoryName=repository, imageId={"imageTag": tag})
 
