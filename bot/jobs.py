@@ -94,8 +94,11 @@ class JobService:
             },
         )
         if created:
-            self._safely(self._reporter.queued, job)
-            self.worker.enqueue(job.id, job.app)
+            behind = self.worker.enqueue(job.id, job.app)
+            if behind is None:
+                self._safely(self._reporter.queued, job)
+            else:
+                self._safely(self._reporter.waiting, job, behind)
         return job, created
 
     def retry(self, job_id: int, user: str, request_key: str | None = None) -> tuple[Job, bool]:

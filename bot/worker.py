@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bot.domain.cancel import CancelToken
@@ -34,6 +35,9 @@ class Worker:
         self._running: dict[int, tuple[str, CancelToken]] = {}
         self._threads: list[threading.Thread] = []
         self._stopping = False
+        # "Waiting behind job N" notices are told from here, never on the enqueuing thread:
+        # enqueue runs inside a slash command's acknowledgement and must stay cheap.
+        self._notices = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecrbot-notices")
 
     def start(self) -> None:
         for index in range(self._max_parallel):
@@ -52,13 +56,21 @@ class Worker:
         for thread in self._threads:
             thread.join(timeout)
 
-    def enqueue(self, job_id: int, app: str) -> None:
+    def enqueue(self, job_id: int, app: str) -> int | None:
+        """Queue a job; returns the job of the same app it waits behind, if any.
+
+        The caller tells the waiting in its first message, so it costs no extra Slack edit.
+        """
         with self._cond:
             if any(p.job_id == job_id for p in self._pending) or job_id in self._running:
-                return
-            self._pending.append(_Pending(job_id, app))
+                return None
+            ahead = [p.job_id for p in self._pending if p.app == app]
+            ahead += [job for job, (name, _) in self._running.items() if name == app]
+            blocker = max(ahead) if ahead else None
+            self._pending.append(_Pending(job_id, app, told_waiting=blocker is not None))
             self._cond.notify_all()
         self._announce_waits()
+        return blocker
 
     def cancel(self, job_id: int) -> str | None:
         """Cancel a job: 'dequeued' if it had not started, 'signalled' if running, else None."""
@@ -128,4 +140,10 @@ class Worker:
                     pending.told_waiting = True
                     notices.append((pending.job_id, blocker))
         for job_id, blocker in notices:
+            self._notices.submit(self._tell_waiting, job_id, blocker)
+
+    def _tell_waiting(self, job_id: int, blocker: int) -> None:
+        try:
             self._on_waiting(job_id, blocker)
+        except Exception:  # a notice is best effort; the job runs regardless
+            log.exception("telling job %s it waits failed", job_id)

@@ -60,13 +60,14 @@ def test_a_second_push_of_the_same_app_waits_and_is_told_so() -> None:
     jobs = Jobs()
     worker = Worker(jobs.run, jobs.waiting, max_parallel=2)
     worker.start()
-    worker.enqueue(1, "my-app")
+    assert worker.enqueue(1, "my-app") is None
     wait_for(lambda: 1 in jobs.running)
-    worker.enqueue(2, "my-app")
-    worker.enqueue(3, "other")
+    # The caller learns at once whom the job waits behind, and says so in its first message.
+    assert worker.enqueue(2, "my-app") == 1
+    assert worker.enqueue(3, "other") is None
     wait_for(lambda: 3 in jobs.running)
     assert 2 not in jobs.running
-    assert jobs.waits == [(2, 1)]
+    assert jobs.waits == []  # already told: no second notice
     jobs.release.set()
     for _ in range(3):
         assert jobs.done.acquire(timeout=5)
