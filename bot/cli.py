@@ -16,7 +16,7 @@ from bot.adapters.source import DirectorySource, GitSource
 from bot.config import Settings, load_catalog
 from bot.domain.cancel import CancelToken
 from bot.domain.errors import Cancelled, ConfigError, PipelineError, UserError
-from bot.domain.models import AppSpec, PushRequest, RegistrySpec
+from bot.domain.models import SHA_PATTERN, AppSpec, PushRequest, RegistrySpec
 from bot.domain.pipeline import PushPipeline
 from bot.logs import configure
 from bot.ports import Source
@@ -44,7 +44,7 @@ PUSH_USAGE = (
     "   or: ecrbot push --app <app> --sha <sha> [--version <version>]"
 )
 PUSH_FLAGS = ("--registry", "--name", "--sha", "--version", "--region", "--app")
-ECR_HOST = re.compile(r"^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
+ECR_HOST = re.compile(r"(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -135,7 +135,8 @@ def _push(argv: list[str]) -> int:
     pipeline = PushPipeline(
         source, DockerEngine(settings.docker_host), ecr, clock=lambda: datetime.now(UTC)
     )
-    request = PushRequest(app.name, args.values["sha"], args.values.get("version"), "cli")
+    sha = args.values["sha"].lower()
+    request = PushRequest(app.name, sha, args.values.get("version"), "cli")
     progress = TerminalProgress()
     try:
         result = pipeline.run(app, request, progress, CancelToken())
@@ -165,6 +166,8 @@ def _push(argv: list[str]) -> int:
 
 def _push_target(args: _PushArgs, settings: Settings) -> tuple[AppSpec, RegistrySpec, Source]:
     args.require("sha")
+    if not SHA_PATTERN.fullmatch(args.values["sha"].lower()):
+        raise _CliError(f"--sha {args.values['sha']!r} is not a git SHA (7 to 40 hex characters)")
     if "app" in args.values:
         catalog = load_catalog(settings.config_path)
         app = catalog.app(args.values["app"])
@@ -173,7 +176,7 @@ def _push_target(args: _PushArgs, settings: Settings) -> tuple[AppSpec, Registry
         return app, catalog.registry_spec, GitSource(Path(settings.work_dir) / "sources")
     args.require("registry", "name")
     host = args.values["registry"].removeprefix("https://").rstrip("/")
-    match = ECR_HOST.match(host)
+    match = ECR_HOST.fullmatch(host)
     # The script defaulted to eu-west-2 whatever the registry; the host names its own region.
     region = args.values.get("region") or (match.group(2) if match else None)
     region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")

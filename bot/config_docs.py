@@ -48,8 +48,9 @@ def update_readme(path: Path) -> bool:
     """Rewrite the block between the markers; True when the file changed."""
     text = path.read_text()
     block = f"{BEGIN}\n{reference()}\n{END}"
-    updated = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: block, text,
-                     flags=re.DOTALL)
+    updated = re.sub(
+        re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: block, text, flags=re.DOTALL
+    )
     if updated != text:
         path.write_text(updated)
     return updated != text

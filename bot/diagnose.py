@@ -13,6 +13,7 @@ from bot.domain.checks import check_app, check_platform
 from bot.domain.checks.model import AppFacts, CheckResult, Fact, PlatformFacts, Report, Status
 from bot.domain.errors import UnknownApp, UserError
 from bot.domain.models import AppSpec, RegistrySpec
+from bot.domain.text import code
 from bot.domain.workflows import WorkflowReport, analyse_workflows
 from bot.ports import Engine, WorkflowSource
 
@@ -59,7 +60,7 @@ class Diagnoser:
         spec = app or self._apps(request.app)
         if spec is None:
             raise UserError(
-                f"There is no app called `{request.app}` in the catalog.",
+                f"There is no app called {code(request.app)} in the catalog.",
                 "`/ecr diagnose` with no app checks the platform itself.",
             )
         return self.app(spec, request)

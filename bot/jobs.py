@@ -17,7 +17,6 @@ from bot.domain.errors import (
     UsageError,
 )
 from bot.domain.models import (
-    SHA_PATTERN,
     AppSpec,
     Failure,
     Job,
@@ -26,7 +25,8 @@ from bot.domain.models import (
     PushRequest,
     StepTimer,
 )
-from bot.domain.pipeline import PushPipeline, validate_version
+from bot.domain.pipeline import PushPipeline, validate_sha, validate_version
+from bot.domain.text import code
 from bot.logs import job_context
 from bot.ports import JobStore, Reporter
 from bot.worker import Worker
@@ -72,15 +72,11 @@ class JobService:
     def submit(self, request: PushRequest, request_key: str | None = None) -> tuple[Job, bool]:
         """Queue a push; returns the job and whether it is new (False for a retried request)."""
         app = self.app(request.app)
-        if not SHA_PATTERN.match(request.sha):
-            raise UsageError(
-                f"`{request.sha}` is not a git SHA.",
-                "Give 7 to 40 lowercase hex characters, e.g. `git rev-parse --short HEAD`.",
-            )
+        validate_sha(request.sha)
         validate_version(app, request.version)
         if not self._access.may_push(request.requested_by, app):
             raise NotAuthorized(
-                f"You may not push `{app.name}`.",
+                f"You may not push {code(app.name)}.",
                 "Its pushers and the platform admins may; ask #platform-team to add you.",
             )
         job, created = self._store.create(

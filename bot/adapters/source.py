@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bot.domain.errors import StepError, UserError
-from bot.domain.models import AppSpec, Step
+from bot.domain.models import SHA_PATTERN, AppSpec, Step
+from bot.domain.text import code, plain
 from bot.ports import Checkout
 
 GIT_TIMEOUT_S = 300
@@ -52,7 +53,7 @@ class GitSource:
             ref = f"refs/heads/{branch}"
             if _rev_parse(mirror, ref) is None:
                 raise ShaNotFound(
-                    f"Branch `{branch}` is not in `{app.name}`'s repository.",
+                    f"Branch {code(branch)} is not in {code(app.name)}'s repository.",
                     "Check `branch` in the catalog, or pass --branch.",
                 )
             listing = _git(mirror, "ls-tree", "-r", "--name-only", ref, "--", ".github/workflows")
@@ -67,17 +68,23 @@ class GitSource:
         return mirror
 
     def _resolve(self, app: AppSpec, mirror: Path, sha: str) -> str:
-        found = _rev_parse(mirror, sha)
-        if found is None:
+        found = _commits_named(mirror, sha)
+        if not found:
             _git(mirror, "remote", "set-url", "origin", app.source)
             _git(mirror, "fetch", "--prune", "--quiet", "origin")
-            found = _rev_parse(mirror, sha)
-        if found is None:
+            found = _commits_named(mirror, sha)
+        if not found:
             raise ShaNotFound(
-                f"Commit `{sha}` is not in `{app.name}`'s repository ({_redact(app.source)}).",
+                f"Commit {code(sha)} is not in {code(app.name)}'s repository "
+                f"({plain(_redact(app.source))}).",
                 "Check the SHA (`git rev-parse HEAD` in your checkout) and that it is pushed.",
             )
-        return found
+        if len(found) > 1:
+            raise ShaNotFound(
+                f"{code(sha)} names {len(found)} commits in {code(app.name)}'s repository.",
+                "Give more characters of the SHA (`git rev-parse HEAD` prints all 40).",
+            )
+        return found[0]
 
     def _lock(self, name: str) -> threading.Lock:
         with self._locks_guard:
@@ -95,10 +102,43 @@ class DirectorySource:
         yield Checkout(full_sha=sha, subject="", path=self._path)
 
 
-def _rev_parse(mirror: Path, sha: str) -> str | None:
-    result = _run_git(mirror, "rev-parse", "--verify", "--quiet", f"{sha}^{{commit}}")
+def _rev_parse(mirror: Path, ref: str) -> str | None:
+    """A ref (a branch) to its commit; never used for what users give as a SHA."""
+    result = _run_git(mirror, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     found = result.stdout.strip()
     return found if result.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", found) else None
+
+
+def _commits_named(mirror: Path, sha: str) -> list[str]:
+    """The commits whose object id starts with `sha`.
+
+    Only object ids count. `git rev-parse 357acf3` would prefer a branch or tag *named* 357acf3
+    (gitrevisions(7): refs come before abbreviated ids), so anyone who can push a branch could
+    make a pusher build their commit; `--disambiguate` lists objects by id alone.
+    """
+    if not SHA_PATTERN.fullmatch(sha):
+        raise ShaNotFound(
+            f"{code(sha)} is not a commit SHA.",
+            "Give 7 to 40 lowercase hex characters, e.g. `git rev-parse --short HEAD`.",
+        )
+    listed = _run_git(mirror, "rev-parse", f"--disambiguate={sha}").stdout.split()
+    if not listed:
+        return []
+    with subprocess.Popen(
+        ["git", "cat-file", "--batch-check=%(objectname) %(objecttype)"],
+        cwd=mirror,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, **GIT_ENV},
+    ) as proc:
+        out, _ = proc.communicate("\n".join(listed) + "\n", timeout=GIT_TIMEOUT_S)
+    return [
+        name
+        for name, _, kind in (line.partition(" ") for line in out.splitlines())
+        if kind == "commit" and re.fullmatch(r"[0-9a-f]{40}", name)
+    ]
 
 
 def _export(mirror: Path, full_sha: str, dest: Path) -> None:

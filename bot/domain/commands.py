@@ -6,6 +6,7 @@ import shlex
 from dataclasses import dataclass
 
 from bot.domain.errors import UsageError
+from bot.domain.text import code
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def parse(text: str) -> Command:
             return Report(dry_run=args == ["--dry-run"], schedule=args == ["schedule"])
         usage = _BY_NAME["report"]
         raise UsageError(
-            f"`report` does not take `{' '.join(args)}`.",
+            f"`report` does not take {code(' '.join(args))}.",
             f"Usage: `{usage.usage}`, e.g. `{usage.example}`",
         )
     if name == "jobs":
@@ -112,7 +113,7 @@ def parse(text: str) -> Command:
     if name == "cancel":
         _expect(name, args, 1, 1)
         return Cancel(_job_id(args[0]))
-    raise UsageError(f"`{name}` is not an /ecr command.", _usage_line())
+    raise UsageError(f"{code(name)} is not an /ecr command.", _usage_line())
 
 
 def _push(args: list[str]) -> Push:
@@ -133,10 +134,10 @@ def _diagnose(args: list[str]) -> Diagnose:
         flag, _, inline = word.partition("=")
         if flag in DIAGNOSE_OPTIONS:
             if not inline and not args:
-                raise UsageError(f"`{flag}` needs a value.", usage)
+                raise UsageError(f"{code(flag)} needs a value.", usage)
             options[DIAGNOSE_OPTIONS[flag]] = inline or args.pop(0)
         elif word.startswith("-") or app is not None:
-            raise UsageError(f"`{word}` is not a diagnose option.", usage)
+            raise UsageError(f"{code(word)} is not a diagnose option.", usage)
         else:
             app = word
     if "sha" in options:
@@ -147,7 +148,9 @@ def _diagnose(args: list[str]) -> Diagnose:
 def _job_id(word: str) -> int:
     digits = word.lstrip("#")
     if not digits.isdigit():
-        raise UsageError(f"`{word}` is not a job number.", f"Usage: `{_BY_NAME['cancel'].usage}`")
+        raise UsageError(
+            f"{code(word)} is not a job number.", f"Usage: `{_BY_NAME['cancel'].usage}`"
+        )
     return int(digits)
 
 

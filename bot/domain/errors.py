@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.models import Failure, Step
+from bot.domain.text import code
 
 
 class UserError(Exception):
@@ -31,7 +32,7 @@ class UnknownApp(UserError):
     def __init__(self, app: str, known: list[str]) -> None:
         listed = ", ".join(f"`{name}`" for name in sorted(known)) or "none yet"
         super().__init__(
-            f"There is no app called `{app}` in the catalog.",
+            f"There is no app called {code(app)} in the catalog.",
             f"Known apps: {listed}. Ask #platform-team to add it to the catalog.",
         )
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from bot.domain.models import Failure, Step
+from bot.domain.text import plain
 
 RUNBOOK = "RB-0023 (Push Image Guide)"
 
@@ -107,6 +108,6 @@ def explain(step: Step | None, raw: str, log_tail: tuple[str, ...] = ()) -> Fail
     for known in CATALOGUE:
         if known.pattern.search(raw):
             return Failure(step, known.title, known.explanation, known.fix, log_tail)
-    first_line = raw.strip().splitlines()[0][:300] if raw.strip() else "no detail given"
+    first_line = plain(raw.strip().splitlines()[0]) if raw.strip() else "no detail given"
     where = f"The {step.value} step" if step else "The job"
     return Failure(step, f"{where} failed", first_line, GENERIC_FIX, log_tail)

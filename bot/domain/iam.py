@@ -36,7 +36,7 @@ from bot.domain.iam_policy import parse_policy as parse_policy
 
 GITHUB_PROVIDER_HOST = "token.actions.githubusercontent.com"
 WEB_IDENTITY_ACTION = "sts:AssumeRoleWithWebIdentity"
-_PROVIDER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):oidc-provider/(.+)$")
+_PROVIDER_ARN = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):oidc-provider/(.+)")
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class TrustFinding:
 
 def _provider_host(provider_arn: str) -> str:
     # The condition keys are named after the provider's URL: GHES and GHE.com use their own.
-    match = _PROVIDER_ARN.match(provider_arn)
+    match = _PROVIDER_ARN.fullmatch(provider_arn)
     return match.group(2) if match else GITHUB_PROVIDER_HOST
 
 
@@ -157,7 +157,7 @@ def _near_misses(policy: Policy, request: OidcRequest, context: Context) -> tupl
 
 
 def _other_provider(trusted: str, wanted: str) -> str:
-    theirs, ours = _PROVIDER_ARN.match(trusted), _PROVIDER_ARN.match(wanted)
+    theirs, ours = _PROVIDER_ARN.fullmatch(trusted), _PROVIDER_ARN.fullmatch(wanted)
     if trusted == _provider_host(wanted):
         return f"names the provider as '{trusted}'; Principal.Federated needs its ARN {wanted}"
     if theirs and ours and theirs.group(2) == ours.group(2):
@@ -172,7 +172,7 @@ def suggest_trust_statement(
     provider_arn: str, subjects: Sequence[str], audience: str = "sts.amazonaws.com"
 ) -> dict[str, Any]:
     """A pasteable trust statement letting exactly these subjects assume the role."""
-    if not _PROVIDER_ARN.match(provider_arn):
+    if not _PROVIDER_ARN.fullmatch(provider_arn):
         raise ValueError(f"not an OIDC provider ARN: {provider_arn!r}")
     if not subjects:
         raise ValueError("name at least one subject, e.g. repo:ORG/REPO:ref:refs/heads/main")

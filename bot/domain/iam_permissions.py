@@ -20,7 +20,7 @@ PUSH_ACTIONS: tuple[str, ...] = (
 )
 # Actions whose only resource is "*": IAM checks them against "*", never against a repository.
 _ACCOUNT_WIDE_ACTIONS = frozenset({"ecr:getauthorizationtoken"})
-_REPOSITORY_ARN = re.compile(r"^arn:aws[a-z-]*:ecr:[a-z0-9-]+:\d{12}:repository/[a-z0-9._/-]+$")
+_REPOSITORY_ARN = re.compile(r"arn:aws[a-z-]*:ecr:[a-z0-9-]+:\d{12}:repository/[a-z0-9._/-]+")
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ PREFLIGHT_ACTIONS = (
 
 def least_privilege_policy(repository_arn: str) -> dict[str, Any]:
     """The runbook's least-privilege push policy for one repository, ready to paste."""
-    if not _REPOSITORY_ARN.match(repository_arn):
+    if not _REPOSITORY_ARN.fullmatch(repository_arn):
         raise ValueError(
             f"not an ECR repository ARN: {repository_arn!r} "
             "(expected arn:aws:ecr:REGION:ACCOUNT:repository/NAME)"

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-SHA_PATTERN = re.compile(r"^[0-9a-f]{7,40}$")
+SHA_PATTERN = re.compile(r"[0-9a-f]{7,40}")  # use fullmatch: `$` also matches before "\n"
 
 
 @dataclass(frozen=True)

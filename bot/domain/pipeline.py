@@ -18,6 +18,7 @@ from bot.domain.cancel import CancelToken
 from bot.domain.errors import Cancelled, PipelineError, StepError, UsageError, UserError
 from bot.domain.failures import explain
 from bot.domain.models import (
+    SHA_PATTERN,
     AppSpec,
     Failure,
     LayerProgress,
@@ -26,10 +27,11 @@ from bot.domain.models import (
     PushResult,
     Step,
 )
+from bot.domain.text import code, plain
 from bot.ports import BuildSpec, Checkout, Engine, Registry, RemoteImage, RepositoryInfo, Source
 
 # Docker's reference grammar for a tag.
-TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+TAG_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 BUILD_STEP = re.compile(r"^Step (\d+)/(\d+) :")
 REVISION_LABEL = "org.opencontainers.image.revision"
 LOG_TAIL_LINES = 20
@@ -47,19 +49,28 @@ def plan_tags(app: AppSpec, full_sha: str, version: str | None) -> tuple[str, ..
     return tuple(dict.fromkeys(tags))
 
 
+def validate_sha(sha: str) -> None:
+    """Only a commit id counts as a SHA: refs (`main`, `HEAD~1`) and `latest` never do."""
+    if not SHA_PATTERN.fullmatch(sha):
+        raise UsageError(
+            f"{code(sha)} is not a git SHA.",
+            "Give 7 to 40 lowercase hex characters, e.g. `git rev-parse --short HEAD`.",
+        )
+
+
 def validate_version(app: AppSpec, version: str | None) -> None:
     """Refuse versions Docker can't use as a tag, and `latest` unless the app opts in."""
     if version is None:
         return
-    if not TAG_PATTERN.match(version):
+    if not TAG_PATTERN.fullmatch(version):
         raise UsageError(
-            f"`{version}` is not a valid image tag.",
+            f"{code(version)} is not a valid image tag.",
             "Use letters, digits, `.`, `_` and `-` (at most 128), e.g. `1.4.0`.",
         )
     if version == "latest" and not app.tag_latest:
         raise UsageError(
             "`latest` is not a version: the runbook says SHAs over latest.",
-            f"Give a real version, or set `tag_latest: true` for `{app.name}` in the catalog.",
+            f"Give a real version, or set `tag_latest: true` for {code(app.name)} in the catalog.",
         )
 
 
@@ -125,6 +136,7 @@ class PushPipeline:
         self, app: AppSpec, request: PushRequest, emit: Emit, cancel: CancelToken
     ) -> PushResult:
         """Push `request` for `app`; raises PipelineError with plain words, or Cancelled."""
+        validate_sha(request.sha)
         validate_version(app, request.version)
         started = time.monotonic()
         progress = _Progress(emit, deque(maxlen=LOG_TAIL_LINES))
@@ -138,7 +150,7 @@ class PushPipeline:
                 step = Step.AUTHENTICATE
                 repository = self._registry.repository(app.repository)
                 credentials = self._registry.credentials()
-                emit(ProgressEvent(step, "finished", f"Authenticated to {repository.host}"))
+                emit(ProgressEvent(step, "finished", f"Authenticated to {plain(repository.host)}"))
 
                 step = Step.PREFLIGHT
                 tags = plan_tags(app, checkout.full_sha, request.version)
@@ -149,7 +161,7 @@ class PushPipeline:
 
                 step = Step.BUILD
                 spec = self._build_spec(app, checkout, repository, tags, request.version)
-                emit(ProgressEvent(step, "started", f"Building {app.dockerfile}"))
+                emit(ProgressEvent(step, "started", f"Building {plain(app.dockerfile)}"))
                 image_id = self._engine.build(spec, progress.line, cancel)
                 emit(ProgressEvent(step, "finished", f"Built {image_id[:19]}"))
                 cancel.raise_if_cancelled()
@@ -198,16 +210,17 @@ class PushPipeline:
                 raise PipelineError(
                     Failure(
                         Step.PREFLIGHT,
-                        f"`{tag}` already names another image in an immutable repository",
-                        f"`{repository.name}:{tag}` is {existing.digest[:19]} built from "
-                        f"{(existing.revision or 'an unknown commit')[:12]}, not {full_sha[:12]}.",
+                        f"{code(tag)} already names another image in an immutable repository",
+                        f"{code(f'{repository.name}:{tag}')} is {plain(existing.digest[:19])} "
+                        f"built from {plain((existing.revision or 'an unknown commit')[:12])}, "
+                        f"not {full_sha[:12]}.",
                         "Tags in an immutable repository name one image forever: "
                         "push with a new version.",
                     )
                 )
             warning = (
-                f"`{tag}` moves from {existing.digest[:19]} "
-                f"({(existing.revision or 'unknown commit')[:12]}) to this build"
+                f"{code(tag)} moves from {plain(existing.digest[:19])} "
+                f"({plain((existing.revision or 'unknown commit')[:12])}) to this build"
             )
             plan.warnings.append(warning)
             emit(ProgressEvent(Step.PREFLIGHT, "warning", warning))
@@ -294,5 +307,5 @@ class _Plan:
 
 
 def _describe_commit(checkout: Checkout) -> str:
-    subject = f": {checkout.subject}" if checkout.subject else ""
+    subject = f": {plain(checkout.subject, 120)}" if checkout.subject else ""
     return f"Checked out {checkout.full_sha[:12]}{subject}"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 import yaml
 
+from bot.domain.text import code, plain
 from bot.domain.workflow_permissions import (
     DEFAULT,
     Grant,
@@ -185,7 +186,7 @@ def _parse(path: str, text: str) -> _Workflow | str:
         return "not a workflow: it has no `on:` triggers"
     for job_id, job in jobs.items():
         if not isinstance(job, dict):
-            return f"job `{job_id}` is not a mapping"
+            return f"job {code(job_id)} is not a mapping"
     triggers, rules = parse_triggers(data["on"])
     block = parse_permissions(data["permissions"]) if "permissions" in data else None
     job_list = tuple((str(job_id), job) for job_id, job in jobs.items())
@@ -228,7 +229,7 @@ def _analyse_job(
     notes: list[str] = []
     if calls is not None and not calls.startswith("./"):
         notes.append(
-            f"calls {calls} from another repository: its jobs get at most this job's "
+            f"calls {plain(calls)} from another repository: its jobs get at most this job's "
             f"id-token: {verdict.id_token}"
         )
     if aws or calls is not None:
@@ -238,7 +239,7 @@ def _analyse_job(
         notes.append("it only runs when called: the calling job must grant id-token: write too")
     if environment is not None and "${{" in environment:
         notes.append(
-            f"environment `{environment}` is an expression: the OIDC subject is "
+            f"environment {code(environment)} is an expression: the OIDC subject is "
             "repo:ORG/REPO:environment:<its value at run time>"
         )
     for step in aws:
@@ -338,7 +339,8 @@ def _tag_notes(steps: list[dict[str, object]], standard: bool) -> list[str]:
             if sha is None:
                 notes.append(f"{_label(i, step)} runs {tool} without --sha: no commit SHA tag")
             elif not _SHA_VALUE.search(sha.group(1)):
-                notes.append(f"{_label(i, step)} passes --sha {sha.group(1)}, not the commit SHA")
+                value = plain(sha.group(1))
+                notes.append(f"{_label(i, step)} passes --sha {value}, not the commit SHA")
         if (pushes and _LATEST.search(run)) or _LATEST.search(tags):
             notes.append(f"{_label(i, step)} tags `latest`; the runbook says SHAs over latest")
     return notes
@@ -346,7 +348,8 @@ def _tag_notes(steps: list[dict[str, object]], standard: bool) -> list[str]:
 
 def _label(index: int, step: dict[str, object]) -> str:
     name = step.get("name") or step.get("uses")
-    return f"step {index + 1}" + (f" ({name})" if name else "")  # counted from 1, as people do
+    # Counted from 1, as people do.
+    return f"step {index + 1}" + (f" ({plain(name, 80)})" if name else "")
 
 
 def _local_calls(wf: _Workflow) -> set[str]:

@@ -7,6 +7,7 @@ from datetime import datetime
 from bot.domain.commands import USAGES
 from bot.domain.errors import UserError
 from bot.render.blocks import Blocks, context, section, to_dicts
+from bot.render.escape import code, mrkdwn
 
 
 def help_blocks() -> Blocks:
@@ -24,12 +25,13 @@ def help_blocks() -> Blocks:
 
 def user_error(error: UserError) -> str:
     """A user error as one ephemeral message: what is wrong, then what to do."""
-    return f":warning: {error.message}" + (f"\n{error.next_step}" if error.next_step else "")
+    message, next_step = mrkdwn(error.message), mrkdwn(error.next_step)
+    return f":warning: {message}" + (f"\n{next_step}" if next_step else "")
 
 
 def unexpected(error_id: str) -> str:
     return (
-        f":x: Something went wrong on our side (error id `{error_id}`). Nothing was started. "
+        f":x: Something went wrong on our side (error id {code(error_id)}). Nothing was started. "
         "Try again, or tell #platform-team the error id."
     )
 
@@ -37,11 +39,11 @@ def unexpected(error_id: str) -> str:
 def queued(job_id: int, app: str, created: bool) -> str:
     if not created:
         return f"Already queued as job {job_id}: follow it in the thread."
-    return f"Queued `{app}` as job {job_id}: progress follows in a thread in this channel."
+    return f"Queued {code(app)} as job {job_id}: progress follows in a thread in this channel."
 
 
 def diagnosing(app: str | None) -> str:
-    what = f"`{app}`" if app else "the ecrbot platform"
+    what = code(app) if app else "the ecrbot platform"
     return f"Diagnosing {what}: the checklist follows in a thread in this channel."
 
 

@@ -8,7 +8,8 @@ from dataclasses import asdict
 from slack_sdk.models.blocks import Block
 
 from bot.domain.checks.model import CheckResult, Report, Status
-from bot.render.blocks import Blocks, clip, context, section, to_dicts
+from bot.render.blocks import Blocks, context, section, to_dicts
+from bot.render.escape import code, code_block, mention, mrkdwn, text
 
 ICONS = {
     Status.PASS: "✅",
@@ -28,9 +29,9 @@ BLOCKS_PER_MESSAGE = 45  # Slack allows 50; leave room
 
 
 def headline(report: Report, requested_by: str | None = None) -> str:
-    who = f", requested by <@{requested_by}>" if requested_by else ""
+    who = f", requested by {mention(requested_by)}" if requested_by else ""
     icon = "❌" if report.failed else "⚠️" if "warning" in report.verdict else "✅"
-    return f"{icon} Diagnose *{report.subject}*{who}: {report.verdict}"
+    return f"{icon} Diagnose *{text(report.subject)}*{who}: {mrkdwn(report.verdict)}"
 
 
 def parent(report: Report, requested_by: str | None = None) -> Blocks:
@@ -54,11 +55,10 @@ def checklist(report: Report) -> list[Blocks]:
 
 
 def _line(result: CheckResult) -> str:
-    text = f"{ICONS[result.status]} `{result.id}` {result.summary}"
+    line = f"{ICONS[result.status]} {code(result.id)} {mrkdwn(result.summary)}"
     if result.remediation and result.status in (Status.WARN, Status.FAIL, Status.ERROR):
-        fix = clip(result.remediation, 2400).replace("```", "'''")
-        text += f"\n*Fix:*\n```{fix}```"
-    return text
+        line += "\n*Fix:*\n" + code_block(result.remediation.splitlines(), 2400, tail=False)
+    return line
 
 
 def _ordered(report: Report) -> list[CheckResult]:

@@ -8,7 +8,8 @@ from typing import Any
 from slack_sdk.models.blocks import Block, ButtonElement
 
 from bot.domain.models import Job, JobState, LayerProgress, ProgressEvent, Step
-from bot.render.blocks import Blocks, actions, button, code, context, section, to_dicts
+from bot.render.blocks import Blocks, actions, button, context, section, to_dicts
+from bot.render.escape import code, code_block, mention, mrkdwn, text
 from bot.render.ids import ActionId
 
 ICONS = {
@@ -21,16 +22,19 @@ ICONS = {
 }
 
 
+MAX_URIS = 10  # tags shown on a parent message
+
+
 def short(sha: str) -> str:
     return sha[:7]
 
 
 def headline(job: Job) -> str:
     """`my-app @ 1a2b3c4 → ECR, requested by @alice` (the parent message's fallback text)."""
-    version = f" ({job.version})" if job.version else ""
+    version = f" ({text(job.version)})" if job.version else ""
     return (
-        f"{ICONS[job.state]} {job.app} @ {short(job.sha)}{version} → ECR, "
-        f"requested by <@{job.requested_by}>"
+        f"{ICONS[job.state]} {text(job.app)} @ {text(short(job.sha))}{version} → ECR, "
+        f"requested by {mention(job.requested_by)}"
     )
 
 
@@ -44,11 +48,11 @@ def metadata(job: Job) -> dict[str, Any]:
 
 def parent(job: Job, waiting_behind: int | None = None) -> Blocks:
     """The parent message: who asked for what, then the outcome once there is one."""
-    version = f" `{job.version}`" if job.version else ""
+    version = f" {code(job.version)}" if job.version else ""
     blocks: list[Block] = [
         section(
-            f"{ICONS[job.state]} *{job.app}* @ `{short(job.sha)}`{version} → ECR, "
-            f"requested by <@{job.requested_by}>"
+            f"{ICONS[job.state]} *{text(job.app)}* @ {code(short(job.sha))}{version} → ECR, "
+            f"requested by {mention(job.requested_by)}"
         )
     ]
     if job.state is JobState.SUCCEEDED and job.result:
@@ -69,16 +73,16 @@ def parent(job: Job, waiting_behind: int | None = None) -> Blocks:
 def _succeeded(job: Job) -> list[Block]:
     result = job.result
     assert result is not None
-    uris = "\n".join(f"`{uri}`" for uri in result.image_uris)
+    uris = "\n".join(code(uri) for uri in result.image_uris[:MAX_URIS])
     what = "pushed" if result.pushed else "already in ECR (no build, no push)"
     lines = [
         uris,
-        f"*Digest* `{result.digest}`",
+        f"*Digest* {code(result.digest)}",
         f"*Size* {_size(result.size_bytes)} · *Took* {result.duration_s:.1f} s · {what}",
     ]
     blocks: list[Block] = [section("\n".join(lines))]
     if result.warnings:
-        blocks.append(context("⚠️ " + "\n⚠️ ".join(result.warnings)))
+        blocks.append(context("⚠️ " + "\n⚠️ ".join(mrkdwn(w) for w in result.warnings)))
     blocks.append(
         actions(button("Run diagnose", ActionId.DIAGNOSE, job.app), block_id=f"job-{job.id}")
     )
@@ -90,13 +94,13 @@ def _failed(job: Job) -> list[Block]:
     assert failure is not None
     step = f" at *{failure.step.value}*" if failure.step else ""
     blocks: list[Block] = [
-        section(f"*Failed{step}: {failure.title}*\n{failure.explanation}"),
-        section(f"*Fix:* {failure.fix}"),
+        section(f"*Failed{step}: {mrkdwn(failure.title)}*\n{mrkdwn(failure.explanation)}"),
+        section(f"*Fix:* {mrkdwn(failure.fix)}"),
     ]
     if failure.log_tail:
-        blocks.append(section("*Last lines of the log*\n" + code(failure.log_tail)))
+        blocks.append(section("*Last lines of the log*\n" + code_block(failure.log_tail)))
     if failure.error_id:
-        blocks.append(context(f"Error id `{failure.error_id}`"))
+        blocks.append(context(f"Error id {code(failure.error_id)}"))
     blocks.append(actions(_retry(job)))
     return blocks
 
@@ -108,7 +112,7 @@ def _retry(job: Job) -> ButtonElement:
 def milestone(event: ProgressEvent) -> str:
     """A thread reply for a step that finished (or a warning)."""
     icon = "⚠️" if event.kind == "warning" else "✅"
-    return f"{icon} {event.message}"
+    return f"{icon} {mrkdwn(event.message)}"
 
 
 @dataclass
@@ -138,10 +142,10 @@ def live(state: LiveState) -> str:
     """The progress message, edited in place rather than flooding the thread."""
     lines = []
     if state.build_done:
-        lines.append(f"✅ Build: {state.build_done}")
+        lines.append(f"✅ Build: {mrkdwn(state.build_done)}")
     elif state.build_step:
         current, total = state.build_step
-        lines.append(f"🔨 Build step {current}/{total}: `{state.build_line[:150]}`")
+        lines.append(f"🔨 Build step {current}/{total}: {code(state.build_line, 150)}")
     else:
         lines.append("🔨 Build starting")
     if state.layers or state.push_done:
@@ -157,10 +161,11 @@ def live(state: LiveState) -> str:
 def final_reply(job: Job) -> str:
     """The last thread reply: the outcome in one line (details are on the parent message)."""
     if job.state is JobState.SUCCEEDED and job.result:
-        return f"✅ Done in {job.result.duration_s:.1f} s: `{job.result.digest}`"
+        return f"✅ Done in {job.result.duration_s:.1f} s: {code(job.result.digest)}"
     if job.state is JobState.FAILED and job.failure:
         step = f" at {job.failure.step.value}" if job.failure.step else ""
-        return f"❌ Failed{step}: {job.failure.title}. Details and a Retry button are above."
+        title = mrkdwn(job.failure.title)
+        return f"❌ Failed{step}: {title}. Details and a Retry button are above."
     if job.state is JobState.CANCELLED:
         return "🛑 Cancelled; the build was stopped."
     if job.state is JobState.INTERRUPTED:
@@ -179,10 +184,10 @@ def jobs_table(jobs: list[Job]) -> Blocks:
     lines = []
     for job in jobs:
         took = f"{job.duration_s:.0f} s" if job.duration_s is not None else "-"
-        version = f" {job.version}" if job.version else ""
+        version = f" {text(job.version)}" if job.version else ""
         lines.append(
-            f"{ICONS[job.state]} *{job.id}* {job.state.value} · {job.app} `{short(job.sha)}`"
-            f"{version} · <@{job.requested_by}> · {took}"
+            f"{ICONS[job.state]} *{job.id}* {job.state.value} · {text(job.app)} "
+            f"{code(short(job.sha))}{version} · {mention(job.requested_by)} · {took}"
         )
     return to_dicts([section("*Recent jobs*\n" + "\n".join(lines))])
 

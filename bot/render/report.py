@@ -14,6 +14,8 @@ from slack_sdk.models.blocks import Block
 from bot.domain.report import HealthReport, Item, Level, Section, gap_sentence
 from bot.domain.report.model import human_size
 from bot.render.blocks import SECTION_LIMIT, Blocks, clip, context, section, to_dicts
+from bot.render.escape import code, code_block, principal, text
+from bot.render.escape import mrkdwn as _esc
 
 ICONS = {
     Level.CRITICAL: "🔴",
@@ -33,7 +35,8 @@ def headline(report: HealthReport) -> str:
     """One line of headline figures (also the message's notification text)."""
     f = report.figures
     return (
-        f"Registry health {report.account_id} {report.region}: {f.repositories} repositories, "
+        f"Registry health {text(report.account_id)} {text(report.region)}: "
+        f"{f.repositories} repositories, "
         f"{f.images} images, {human_size(f.storage_bytes)}, {f.pushes_this_week} pushes this "
         f"week, {f.action_items} items need action"
     )
@@ -44,22 +47,23 @@ def slack_blocks(report: HealthReport) -> Blocks:
     f = report.figures
     blocks: list[Block] = [
         section(
-            f"*Registry health* · `{report.account_id}` {report.region} · {_day(report.taken_at)}"
+            f"*Registry health* · {code(report.account_id)} {text(report.region)} · "
+            f"{_day(report.taken_at)}"
             f"\n*{f.repositories}* repositories · *{f.images}* images · "
             f"*{human_size(f.storage_bytes)}* · *{f.pushes_this_week}* pushes this week · "
             f"*{f.action_items}* need action"
         )
     ]
     if report.gaps:
-        lines = [f"⚠️ {_esc(gap_sentence(g))}" for g in report.gaps]
+        lines = [f"⚠️ {text(gap_sentence(g))}" for g in report.gaps]
         blocks.append(section("\n".join(lines) + "\nThe sections they touch are incomplete."))
-    blocks.append(section(_esc(_changes(report))))
+    blocks.append(section(_changes(report)))
     cut = 0
     # One block per section whatever its length, so the message stays far below 50 blocks.
     for sec in report.sections[: MAX_BLOCKS - len(blocks) - 1]:
-        text, more = _slack_section(sec)
+        body, more = _slack_section(sec)
         cut += more
-        blocks.append(section(text))
+        blocks.append(section(body))
     rest = f"{cut} more in the attached file. " if cut else ""
     blocks.append(context(f"{rest}Full detail, every item with its fix: the attached file."))
     return to_dicts(blocks)
@@ -67,7 +71,8 @@ def slack_blocks(report: HealthReport) -> Blocks:
 
 def _slack_section(sec: Section) -> tuple[str, int]:
     """A section's text within Slack's limit, and how many of its items did not fit."""
-    head = "\n".join([f"*{sec.title}*: {_esc(sec.summary)}", *(_esc(_note(n)) for n in sec.notes)])
+    title = _esc(sec.title)
+    head = "\n".join([f"*{title}*: {_esc(sec.summary)}", *(_note(n) for n in sec.notes)])
     lines: list[str] = []
     budget = SECTION_LIMIT - len(head) - 60  # room for the "N more" line
     for item in sec.items[:TOP_ITEMS]:
@@ -82,15 +87,14 @@ def _slack_section(sec: Section) -> tuple[str, int]:
 
 
 def _slack_item(item: Item) -> str:
-    owner = _mention(item.owner)
-    line = f"{ICONS[item.level]} *{_esc(item.repository)}* · {owner} · {_esc(item.message)}"
+    owner = principal(item.owner) if item.owner else "_no owner_"
+    line = f"{ICONS[item.level]} *{text(item.repository)}* · {owner} · {_esc(item.message)}"
     if not item.fix:
         return clip(line, 1000)
     if "\n" in item.fix or len(item.fix) > FIX_INLINE:
         return clip(line + "\n      Fix: in the attached file.", 1000)
     if is_command(item.fix):
-        command = _esc(item.fix.replace("`", "'"))  # a backtick would end the code span
-        return clip(line + f"\n      `{command}`", 1000)
+        return clip(line + f"\n      {code(item.fix, FIX_INLINE)}", 1000)
     return clip(line + f"\n      Fix: {_esc(item.fix)}", 1000)
 
 
@@ -99,32 +103,16 @@ def is_command(fix: str) -> bool:
     return fix.startswith(COMMANDS)
 
 
-def _mention(owner: str | None) -> str:
-    # Catalog owners are Slack ids: user groups start with S, users with U or W.
-    if not owner:
-        return "_no owner_"
-    if owner.startswith("S"):
-        return f"<!subteam^{owner}>"
-    if owner.startswith(("U", "W")):
-        return f"<@{owner}>"
-    return _esc(owner)
-
-
-def _esc(text: str) -> str:
-    # Slack reads <...> as links and mentions, even in code: escape what the data brings.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _note(note: str) -> str:
     head, _, body = note.partition("\n")
-    return f"{head}\n```\n{body}\n```" if body else head
+    return f"{_esc(head)}\n{code_block(body.splitlines())}" if body else _esc(head)
 
 
 def _changes(report: HealthReport) -> str:
     c = report.changes
     if c.since is None:
         return "*Since last report*: this is the first report; changes show from the next one."
-    growth = ", ".join(f"{repo} {_signed(delta)}" for repo, delta in c.growth_by_repository)
+    growth = ", ".join(f"{text(repo)} {_signed(delta)}" for repo, delta in c.growth_by_repository)
     lines = [
         f"*Since {_day(c.since)}*: {len(c.new_findings)} new findings, {len(c.new_items)} new "
         f"items, {len(c.fixed)} fixed · storage {_signed(c.storage_growth_bytes)}"
@@ -132,7 +120,7 @@ def _changes(report: HealthReport) -> str:
         + f" · images {c.images_delta:+d} · items needing action {c.action_items_delta:+d}"
     ]
     if c.new_findings:
-        shown = ", ".join(_short(k) for k in c.new_findings[:5])
+        shown = ", ".join(text(_short(k)) for k in c.new_findings[:5])
         rest = len(c.new_findings) - 5
         lines.append(f"New: {shown}" + (f" and {rest} more" if rest > 0 else ""))
     if c.unverified:

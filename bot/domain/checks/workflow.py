@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.domain.checks.common import could_not
 from bot.domain.checks.model import AppFacts, CheckResult, Status
+from bot.domain.text import plain
 from bot.domain.workflows import JobAnalysis, permissions_fix
 
 RUNBOOK_SNIPPET = """jobs:
@@ -32,7 +33,7 @@ def workflow_checks(facts: AppFacts) -> list[CheckResult]:
         CheckResult(
             "workflow.present",
             Status.WARN,
-            f"{report.workflow} could not be read: {report.error}",
+            f"{plain(report.workflow)} could not be read: {report.error}",
             "Fix the YAML; GitHub will not run it either.",
             report.workflow,
         )
@@ -46,7 +47,7 @@ def workflow_checks(facts: AppFacts) -> list[CheckResult]:
             CheckResult(
                 "workflow.present",
                 Status.WARN,
-                f"No workflow on {facts.branch} assumes an AWS role with "
+                f"No workflow on {plain(facts.branch)} assumes an AWS role with "
                 "aws-actions/configure-aws-credentials.",
                 RUNBOOK_SNIPPET.format(role=role, region=facts.region),
                 f"{facts.app}@{facts.branch}",
@@ -69,7 +70,7 @@ def _job_checks(facts: AppFacts, job: JobAnalysis) -> list[CheckResult]:
                 CheckResult(
                     "workflow.role",
                     Status.PASS if same else Status.WARN,
-                    f"{where} assumes {step.role_to_assume}"
+                    f"{plain(where)} assumes {plain(step.role_to_assume)}"
                     + ("." if same else f", not the catalog's {facts.role_arn}."),
                     "" if same else f"role-to-assume: {facts.role_arn}",
                     where,
@@ -81,7 +82,7 @@ def _job_checks(facts: AppFacts, job: JobAnalysis) -> list[CheckResult]:
                 CheckResult(
                     "workflow.static_keys",
                     Status.FAIL,
-                    f"{where} passes long-lived access keys to configure-aws-credentials.",
+                    f"{plain(where)} passes long-lived access keys to configure-aws-credentials.",
                     "Remove aws-access-key-id/aws-secret-access-key, grant `id-token: write` and "
                     "use "
                     "`role-to-assume` (OIDC); then deactivate the keys.",
@@ -94,7 +95,7 @@ def _job_checks(facts: AppFacts, job: JobAnalysis) -> list[CheckResult]:
             CheckResult(
                 "workflow.tooling",
                 Status.WARN,
-                f"{where} does not push with the standard tooling "
+                f"{plain(where)} does not push with the standard tooling "
                 "(ecr-build-push.sh or ecrbot push).",
                 "- run: ecrbot push --registry <registry> --name <app> --sha ${{ github.sha }}",
                 where,
@@ -102,7 +103,7 @@ def _job_checks(facts: AppFacts, job: JobAnalysis) -> list[CheckResult]:
             )
         )
     results += [
-        CheckResult("workflow.notes", Status.WARN, f"{where}: {note}", "", where, job.job_id)
+        CheckResult("workflow.notes", Status.WARN, f"{plain(where)}: {note}", "", where, job.job_id)
         for note in job.notes
     ]
     return results
@@ -113,7 +114,7 @@ def _id_token(job: JobAnalysis, where: str) -> CheckResult:
         return CheckResult(
             "workflow.id_token",
             Status.PASS,
-            f"{where} gets `id-token: write` ({job.id_token_reason}).",
+            f"{plain(where)} gets `id-token: write` ({job.id_token_reason}).",
             "",
             where,
             job.job_id,
@@ -121,7 +122,7 @@ def _id_token(job: JobAnalysis, where: str) -> CheckResult:
     return CheckResult(
         "workflow.id_token",
         Status.FAIL,
-        f"{where} gets no OIDC token: {job.id_token_reason}.",
+        f"{plain(where)} gets no OIDC token: {job.id_token_reason}.",
         permissions_fix(job),
         where,
         job.job_id,
@@ -133,7 +134,7 @@ def _region(facts: AppFacts, region: str | None, where: str, job_id: str) -> Che
         return CheckResult(
             "workflow.region",
             Status.WARN,
-            f"{where} sets no aws-region.",
+            f"{plain(where)} sets no aws-region.",
             f"aws-region: {facts.region}",
             where,
             job_id,
@@ -142,7 +143,7 @@ def _region(facts: AppFacts, region: str | None, where: str, job_id: str) -> Che
         return CheckResult(
             "workflow.region",
             Status.SKIP,
-            f"{where} takes aws-region from an expression ({region}).",
+            f"{plain(where)} takes aws-region from an expression ({plain(region)}).",
             "",
             where,
             job_id,
@@ -151,7 +152,8 @@ def _region(facts: AppFacts, region: str | None, where: str, job_id: str) -> Che
         return CheckResult(
             "workflow.region",
             Status.FAIL,
-            f"{where} authenticates in {region}, but the registry is in {facts.region}.",
+            f"{plain(where)} authenticates in {plain(region)}, "
+            f"but the registry is in {facts.region}.",
             f"aws-region: {facts.region}",
             where,
             job_id,
@@ -159,7 +161,7 @@ def _region(facts: AppFacts, region: str | None, where: str, job_id: str) -> Che
     return CheckResult(
         "workflow.region",
         Status.PASS,
-        f"{where} uses {region}, the registry's region.",
+        f"{plain(where)} uses {region}, the registry's region.",
         "",
         where,
         job_id,
