@@ -31,10 +31,10 @@ from bot.adapters.source import GitSource
 from bot.adapters.store import SqlJobStore
 from bot.config import Catalog, Settings, load_catalog
 from bot.diagnose import Diagnoser, DiagnoseService, Post
-from bot.domain.access import Access
+from bot.domain.access import Access, RateLimiter
 from bot.domain.checks.model import Report
 from bot.domain.pipeline import PushPipeline
-from bot.jobs import JobService
+from bot.jobs import JobService, QueueLimits
 from bot.metrics import Metrics
 from bot.ports import Directory, Engine, JobStore, Registry, Reporter, Source, WorkflowSource
 from bot.reports import Publish, Published, ReportRunner, ReportService
@@ -136,17 +136,20 @@ def build_services(
             )
     if reporter is None:
         raise ValueError("no reporter: set SLACK_BOT_TOKEN or pass one")
-    access = Access(catalog.slack.admins, directory or StaticDirectory())
+    access = Access(catalog.slack.admins, directory or StaticDirectory(), catalog.slack.access)
+    limiter = RateLimiter(catalog.slack.limits.rates())
     pipeline = PushPipeline(source, engine, registry, clock=lambda: datetime.now(UTC))
+    limits = catalog.slack.limits
     jobs = JobService(
         catalog.app,
-        lambda: sorted(catalog.apps),
+        catalog.all_apps,
         access,
         store,
         pipeline,
         reporter,
         max_parallel=settings.workers,
         on_steps=metrics.observe_steps,
+        limits=QueueLimits(limits.queued, limits.queued_per_app),
     )
     metrics.watch(
         store.counts,
@@ -161,8 +164,10 @@ def build_services(
         if slack is not None and outbox is not None
         else _log_report
     )
-    diagnose = DiagnoseService(diagnoser, catalog.app, lambda: sorted(catalog.apps), post)
-    reports = build_reports(settings, catalog, registry, store, slack, outbox, metrics.aws_error)
+    diagnose = DiagnoseService(diagnoser, catalog.app, catalog.all_apps, post, access, limiter)
+    reports = build_reports(
+        settings, catalog, registry, store, slack, outbox, metrics.aws_error, access, limiter
+    )
     scheduler = ReportScheduler(settings.database_url, catalog.report, reports.post_now)
     reports.next_run_of(scheduler.next_run)
     return Services(
@@ -191,6 +196,8 @@ def build_reports(
     slack: WebClient | None = None,
     outbox: SlackOutbox | None = None,
     on_error: OnAwsError | None = None,
+    access: Access | None = None,
+    limiter: RateLimiter | None = None,
 ) -> ReportRunner:
     """The health report: an ECR/IAM reader, the job store, figures history, and a publisher."""
     spec = catalog.registry_spec
@@ -212,7 +219,7 @@ def build_reports(
         if slack is not None and outbox is not None
         else _log_published
     )
-    return ReportRunner(service, publish)
+    return ReportRunner(service, publish, access, limiter)
 
 
 def build_diagnoser(

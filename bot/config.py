@@ -19,6 +19,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.domain.access import NEVER_EVERYONE, Action, Audience, ChannelRule, Limit
 from bot.domain.errors import ConfigError
 from bot.domain.models import AppSpec, RegistrySpec
 
@@ -108,6 +109,24 @@ class RegistryConfig(_Strict):
     )
 
 
+class LimitsConfig(_Strict):
+    diagnose_per_minute: int = Field(
+        5, ge=1, le=1000, description="diagnose runs one person may ask for per minute"
+    )
+    reports_per_hour: int = Field(
+        4, ge=1, le=1000, description="reports (posted or previewed) one person may ask per hour"
+    )
+    queued: int = Field(100, ge=1, le=100_000, description="pushes waiting at once, all apps")
+    queued_per_app: int = Field(10, ge=1, le=10_000, description="pushes waiting at once per app")
+
+    def rates(self) -> dict[Action, Limit]:
+        return {
+            Action.DIAGNOSE: Limit(self.diagnose_per_minute, 60.0),
+            Action.DIAGNOSE_PLATFORM: Limit(self.diagnose_per_minute, 60.0),
+            Action.REPORT: Limit(self.reports_per_hour, 3600.0),
+        }
+
+
 class SlackConfig(_Strict):
     channel: str | None = Field(None, description="where threads and reports go by default")
     channels: tuple[str, ...] = Field((), description="more channels /ecr may be used in")
@@ -115,12 +134,30 @@ class SlackConfig(_Strict):
         (), description="user-group (S…) or user (U…) ids that may push any app"
     )
     restrict_to_channels: bool = Field(
-        False, description="answer /ecr only in `channel` and `channels`"
+        True, description="answer /ecr only in `channel` and `channels` (false: anywhere)"
     )
+    access: dict[Action, Audience] = Field(
+        {},
+        description="who may: `diagnose`, `diagnose_platform`, `report`, `audit`, `jobs` "
+        "(others' jobs) → `everyone`, `pushers` (the app's, and admins) or `admins`",
+    )
+    limits: LimitsConfig = Field(LimitsConfig(), description="per-person rates and queue bounds")
+
+    @field_validator("access")
+    @classmethod
+    def _push_never_open(cls, value: dict[Action, Audience]) -> dict[Action, Audience]:
+        for action in NEVER_EVERYONE:
+            if value.get(action) is Audience.EVERYONE:
+                raise ValueError(f"`{action.value}` can't be open to everyone")
+        return value
 
     @property
     def allowed_channels(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(([self.channel] if self.channel else []) + list(self.channels)))
+
+    @property
+    def channel_rule(self) -> ChannelRule:
+        return ChannelRule(self.allowed_channels, self.restrict_to_channels)
 
 
 class AppConfig(_Strict):
@@ -130,8 +167,10 @@ class AppConfig(_Strict):
         pattern=r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$",
         description="ECR repository (default: the app name)",
     )
-    dockerfile: str = Field("Dockerfile", description="Dockerfile path in the context")
-    context: str = Field(".", description="build context in the repository")
+    dockerfile: str = Field(
+        "Dockerfile", max_length=500, description="Dockerfile path in the context"
+    )
+    context: str = Field(".", max_length=500, description="build context in the repository")
     branch: str = Field("main", description="branch diagnose reads workflows from")
     github: str | None = Field(
         None,
@@ -152,6 +191,15 @@ class AppConfig(_Strict):
     owner: str | None = Field(
         None, description="who the report names (default: the first of pushers)"
     )
+
+    @field_validator("dockerfile", "context")
+    @classmethod
+    def _inside_the_repository(cls, value: str) -> str:
+        # Checked again against the checkout at build time, where symlinks are resolved too.
+        parts = value.replace("\\", "/").split("/")
+        if value.startswith(("/", "~")) or ".." in parts or "\0" in value:
+            raise ValueError("must be a path inside the repository, without `..`")
+        return value
 
 
 class ReportConfig(_Strict):
@@ -196,6 +244,9 @@ class Catalog(_Strict):
     @property
     def registry_spec(self) -> RegistrySpec:
         return RegistrySpec(self.registry.account_id, self.registry.region)
+
+    def all_apps(self) -> list[AppSpec]:
+        return [app for name in sorted(self.apps) if (app := self.app(name)) is not None]
 
     def app(self, name: str) -> AppSpec | None:
         config = self.apps.get(name)

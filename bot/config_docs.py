@@ -30,16 +30,26 @@ def reference() -> str:
         ("apps.<name>", AppConfig),
     )
     for prefix, model in sections:
-        for key, field in model.model_fields.items():
-            catalog.append(f"| `{prefix}.{key}` | {field.description} | {_default(field)} |")
+        catalog += _rows(prefix, model)
     return "\n".join(["Environment:", "", *env, "", "Catalog (`ECRBOT_CONFIG`):", "", *catalog])
+
+
+def _rows(prefix: str, model: type[BaseModel]) -> list[str]:
+    rows = []
+    for key, field in model.model_fields.items():
+        nested = field.annotation
+        if isinstance(nested, type) and issubclass(nested, BaseModel):
+            rows += _rows(f"{prefix}.{key}", nested)  # one row per key of a nested block
+        else:
+            rows.append(f"| `{prefix}.{key}` | {field.description} | {_default(field)} |")
+    return rows
 
 
 def _default(field: FieldInfo) -> str:
     value: Any = field.default
     if value is PydanticUndefined:
         return "required"
-    if value is None or value == ():
+    if value is None or value == () or value == {}:
         return "unset"
     return f"`{value}`"
 

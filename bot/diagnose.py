@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bot.adapters.aws_facts import AwsFacts
+from bot.domain.access import Access, Action, RateLimiter
 from bot.domain.checks import check_app, check_platform
 from bot.domain.checks.model import AppFacts, CheckResult, Fact, PlatformFacts, Report, Status
-from bot.domain.errors import UnknownApp, UserError
+from bot.domain.errors import UnknownApp, UserError, new_error_id
 from bot.domain.models import AppSpec, RegistrySpec
 from bot.domain.text import code
 from bot.domain.workflows import WorkflowReport, analyse_workflows
@@ -156,26 +156,42 @@ class DiagnoseService:
         self,
         diagnoser: Diagnoser,
         apps: Callable[[str], AppSpec | None],
-        app_names: Callable[[], list[str]],
+        all_apps: Callable[[], list[AppSpec]],
         post: Post,
+        access: Access,
+        limiter: RateLimiter,
     ) -> None:
         self._diagnoser = diagnoser
         self._apps = apps
-        self._app_names = app_names
+        self._all_apps = all_apps
         self._post = post
+        self._access = access
+        self._limiter = limiter
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ecrbot-diagnose-run")
 
+    def authorize(self, request: DiagnoseRequest, user: str) -> AppSpec | None:
+        """Who may diagnose what (and how often); an unknown app is the caller's error."""
+        if request.app is None:
+            self._access.require(user, Action.DIAGNOSE_PLATFORM)
+            self._limiter.take(user, Action.DIAGNOSE_PLATFORM)
+            return None
+        app = self._apps(request.app)
+        if app is None:
+            raise UnknownApp(request.app, self._access.visible_apps(user, self._all_apps()))
+        self._access.require(user, Action.DIAGNOSE, app)
+        self._limiter.take(user, Action.DIAGNOSE)
+        return app
+
     def submit(self, request: DiagnoseRequest, user: str, channel: str | None) -> None:
-        """Check the request now (unknown app is the caller's error), then run it in background."""
-        if request.app is not None and self._apps(request.app) is None:
-            raise UnknownApp(request.app, self._app_names())
+        """Authorize now, then run in the background and post the checklist."""
+        self.authorize(request, user)
         self._pool.submit(self._run, request, user, channel)
 
     def _run(self, request: DiagnoseRequest, user: str, channel: str | None) -> None:
         try:
             report = self._diagnoser.run(request)
         except Exception:
-            error_id = uuid.uuid4().hex[:8]
+            error_id = new_error_id()
             log.exception("diagnose failed (error id %s)", error_id)
             failed = CheckResult(
                 "diagnose.run",

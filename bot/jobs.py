@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 
-from bot.domain.access import Access
+from bot.domain.access import Access, Action
 from bot.domain.cancel import CancelToken
 from bot.domain.errors import (
     Cancelled,
     JobNotFound,
     NotAuthorized,
     PipelineError,
+    QueueFull,
     UnknownApp,
     UsageError,
+    new_error_id,
 )
 from bot.domain.models import (
     AppSpec,
@@ -23,6 +29,7 @@ from bot.domain.models import (
     JobState,
     ProgressEvent,
     PushRequest,
+    PushResult,
     StepTimer,
 )
 from bot.domain.pipeline import PushPipeline, validate_sha, validate_version
@@ -33,6 +40,19 @@ from bot.worker import Worker
 
 log = logging.getLogger(__name__)
 
+# A terminal write that fails (SQLite locked, PostgreSQL failing over) is retried for about a
+# minute before the outcome is told from memory; the image is in ECR either way.
+FINISH_ATTEMPTS = 8
+FINISH_FIRST_WAIT_S = 0.25
+
+
+@dataclasses.dataclass(frozen=True)
+class QueueLimits:
+    """Pushes that may wait at once: overall and per app (catalog `slack.limits`)."""
+
+    overall: int = 100
+    per_app: int = 10
+
 
 class JobService:
     """The one entry point for push jobs, shared by Slack, the console and the CLI."""
@@ -40,21 +60,25 @@ class JobService:
     def __init__(
         self,
         apps: Callable[[str], AppSpec | None],
-        app_names: Callable[[], list[str]],
+        all_apps: Callable[[], list[AppSpec]],
         access: Access,
         store: JobStore,
         pipeline: PushPipeline,
         reporter: Reporter,
         max_parallel: int = 2,
         on_steps: Callable[[dict[str, float]], None] = lambda _: None,
+        limits: QueueLimits = QueueLimits(),
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._apps = apps
-        self._app_names = app_names
+        self._all_apps = all_apps
         self._access = access
         self._store = store
         self._pipeline = pipeline
         self._reporter = reporter
         self._on_steps = on_steps
+        self._limits = limits
+        self._sleep = sleep
         self.worker = Worker(self._run, self._waiting, max_parallel)
 
     def start(self) -> None:
@@ -71,14 +95,15 @@ class JobService:
 
     def submit(self, request: PushRequest, request_key: str | None = None) -> tuple[Job, bool]:
         """Queue a push; returns the job and whether it is new (False for a retried request)."""
-        app = self.app(request.app)
+        app = self.app(request.app, request.requested_by)
         validate_sha(request.sha)
         validate_version(app, request.version)
-        if not self._access.may_push(request.requested_by, app):
-            raise NotAuthorized(
-                f"You may not push {code(app.name)}.",
-                "Its pushers and the platform admins may; ask #platform-team to add you.",
-            )
+        self._access.require(request.requested_by, Action.PUSH, app)
+        if request_key is not None:
+            existing = self._store.by_key(request_key)
+            if existing is not None:  # Slack retried the request: it is the same job
+                return existing, False
+        self._check_queue(app)
         job, created = self._store.create(
             request_key or uuid.uuid4().hex,
             {
@@ -87,6 +112,7 @@ class JobService:
                 "version": request.version,
                 "requested_by": request.requested_by,
                 "channel": request.channel,
+                "reply_url": request.reply_url,
             },
         )
         if created:
@@ -97,18 +123,22 @@ class JobService:
                 self._safely(self._reporter.waiting, job, behind)
         return job, created
 
-    def retry(self, job_id: int, user: str, request_key: str | None = None) -> tuple[Job, bool]:
-        """Push the same app, SHA and version again, as `user`."""
+    def retry(
+        self,
+        job_id: int,
+        user: str,
+        request_key: str | None = None,
+        reply_url: str | None = None,
+    ) -> tuple[Job, bool]:
+        """Push the same app, SHA and version again, as `user` (who must be allowed to push)."""
         job = self.get(job_id)
-        request = PushRequest(job.app, job.sha, job.version, user, job.channel)
+        request = PushRequest(job.app, job.sha, job.version, user, job.channel, reply_url)
         return self.submit(request, request_key)
 
     def cancel(self, job_id: int, user: str) -> Job:
         """Cancel a queued or running job; the requester, the app's pushers and admins may."""
         job = self.get(job_id)
-        app = self._apps(job.app)
-        allowed = user == job.requested_by or (app is not None and self._access.may_push(user, app))
-        if not allowed:
+        if not self._access.may_cancel(user, job, self._apps(job.app)):
             raise NotAuthorized(f"You may not cancel job {job_id}.", "Ask its requester.")
         if job.state.finished:
             raise UsageError(f"Job {job_id} already {job.state.value}.", "Nothing to cancel.")
@@ -118,22 +148,48 @@ class JobService:
             job_id, JobState.CANCELLED, only_from=(JobState.QUEUED, JobState.RUNNING)
         ):
             self._report_finished(job_id)
-        return self.get(job_id)
+        return self._store.get(job_id) or job
 
-    def get(self, job_id: int) -> Job:
+    def get(self, job_id: int, user: str | None = None) -> Job:
+        """A job by id; with `user`, only one they may see (others look like no job at all)."""
         job = self._store.get(job_id)
+        if job is not None and user is not None and not self._may_see(user, job):
+            job = None
         if job is None:
             raise JobNotFound(f"There is no job {job_id}.", "`/ecr jobs` lists recent jobs.")
         return job
 
-    def recent(self, limit: int = 10) -> list[Job]:
-        return self._store.recent(limit)
+    def recent(self, user: str | None = None, limit: int = 10) -> list[Job]:
+        """Recent jobs; with `user`, their own and those of apps the jobs rule lets them see."""
+        if user is None:
+            return self._store.recent(limit)
+        jobs = self._store.recent(max(limit * 20, 200))
+        return [job for job in jobs if self._may_see(user, job)][:limit]
 
-    def app(self, name: str) -> AppSpec:
+    def _may_see(self, user: str, job: Job) -> bool:
+        return self._access.may_see_job(user, job, self._apps(job.app))
+
+    def app(self, name: str, user: str | None = None) -> AppSpec:
+        """The catalog's app; an unknown name lists only the apps `user` may push."""
         app = self._apps(name)
         if app is None:
-            raise UnknownApp(name, self._app_names())
+            known = self._access.visible_apps(user, self._all_apps()) if user else []
+            raise UnknownApp(name, known)
         return app
+
+    def _check_queue(self, app: AppSpec) -> None:
+        waiting = self._store.queued_counts()
+        mine, overall = waiting.get(app.name, 0), sum(waiting.values())
+        if mine >= self._limits.per_app:
+            raise QueueFull(
+                f"Queue full for {code(app.name)} ({mine} waiting), try again later.",
+                "`/ecr jobs` shows what is waiting; `/ecr cancel <job>` drops one.",
+            )
+        if overall >= self._limits.overall:
+            raise QueueFull(
+                f"ecrbot's queue is full ({overall} pushes waiting), try again later.",
+                "`/ecr jobs` shows what is waiting.",
+            )
 
     def _run(self, job_id: int, cancel: CancelToken) -> None:
         with job_context(job_id):
@@ -154,6 +210,12 @@ class JobService:
 
         try:
             app = self.app(job.app)
+            # Asked again now: a pusher removed while the job waited must not get a build.
+            if not self._access.may_push(job.requested_by, app):
+                raise NotAuthorized(
+                    f"{code(job.requested_by)} may no longer push {code(app.name)}.",
+                    "The catalog or the user group changed while the job waited.",
+                )
             result = self._pipeline.run(app, job.request, emit, cancel)
             state = JobState.SUCCEEDED
         except Cancelled:
@@ -162,8 +224,10 @@ class JobService:
             failure = error.failure
         except UsageError as error:
             failure = Failure(None, error.message, error.message, error.next_step)
+        except NotAuthorized as error:
+            failure = Failure(None, "Not allowed any more", error.message, error.next_step)
         except Exception:
-            error_id = uuid.uuid4().hex[:8]
+            error_id = new_error_id()
             log.exception("job %s failed unexpectedly (error id %s)", job_id, error_id)
             failure = Failure(
                 None,
@@ -172,17 +236,71 @@ class JobService:
                 f"Tell #platform-team the error id `{error_id}`.",
                 error_id=error_id,
             )
-        self._store.finish(
-            job_id,
-            state,
-            result=result,
-            failure=failure,
-            full_sha=result.revision if result else None,
-            steps=timer.durations(),
-        )
+        finished = self._finish(job, state, result, failure, timer.durations())
         self._safely(self._on_steps, timer.durations())
         log.info("job %s: %s", state.value, failure.title if failure else "ok")
-        self._report_finished(job_id)
+        if finished is None:
+            self._report_finished(job_id)
+        else:
+            self._safely(self._reporter.finished, finished)
+
+    def _finish(
+        self,
+        job: Job,
+        state: JobState,
+        result: PushResult | None,
+        failure: Failure | None,
+        steps: dict[str, float],
+    ) -> Job | None:
+        """Store the outcome, retrying with backoff; None once stored, else the unsaved job.
+
+        An outcome that can't be stored is still told (from memory) and logged in full, so the
+        thread and the log both say what happened to the image.
+        """
+        wait = FINISH_FIRST_WAIT_S
+        for attempt in range(1, FINISH_ATTEMPTS + 1):
+            try:
+                self._store.finish(
+                    job.id,
+                    state,
+                    result=result,
+                    failure=failure,
+                    full_sha=result.revision if result else None,
+                    steps=steps,
+                )
+                return None
+            except Exception as error:
+                log.warning(
+                    "storing job %s's outcome failed (attempt %d of %d): %s",
+                    job.id,
+                    attempt,
+                    FINISH_ATTEMPTS,
+                    type(error).__name__,
+                )
+                if attempt < FINISH_ATTEMPTS:
+                    self._sleep(wait)
+                    wait = min(wait * 2, 15.0)
+        unsaved = dataclasses.replace(
+            job,
+            state=state,
+            result=result,
+            failure=failure,
+            finished_at=datetime.now(UTC),
+            step_durations=steps,
+        )
+        log.error(
+            "job %s's outcome could not be stored; it is %s",
+            job.id,
+            json.dumps(
+                {
+                    "state": state.value,
+                    "digest": result.digest if result else None,
+                    "uris": list(result.image_uris) if result else [],
+                    "failure": failure.title if failure else None,
+                }
+            ),
+        )
+        return unsaved
 
     def _waiting(self, job_id: int, behind: int) -> None:
         job = self._store.get(job_id)

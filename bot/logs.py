@@ -58,6 +58,8 @@ class JsonFormatter(logging.Formatter):
             entry["job_id"] = job_id
         if record.exc_info:
             entry["exception"] = SECRET.sub("***", self.formatException(record.exc_info))
+        if record.stack_info:
+            entry["stack"] = SECRET.sub("***", self.formatStack(record.stack_info))
         return json.dumps(entry, ensure_ascii=False)
 
 
@@ -67,7 +69,8 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         job_id = getattr(record, "job_id", None)
         record.job = f" [job {job_id}]" if job_id is not None else ""
-        return super().format(record)
+        # The whole line, traceback included: an exception's text can carry a token.
+        return SECRET.sub("***", super().format(record))
 
 
 class RedactSecrets(logging.Filter):

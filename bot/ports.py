@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.domain.cancel import CancelToken
+from bot.domain.errors import UserError
 from bot.domain.models import (
     AppSpec,
     Failure,
@@ -19,6 +20,7 @@ from bot.domain.models import (
     ProgressEvent,
     PushResult,
 )
+from bot.domain.text import code
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,17 @@ class Checkout:
     full_sha: str
     subject: str
     path: Path
+
+    def inside(self, relative: str, what: str) -> Path:
+        """`relative` resolved in the checkout, symlinks followed; refused if it leaves it."""
+        root = self.path.resolve()
+        resolved = (root / relative).resolve()
+        if not resolved.is_relative_to(root):
+            raise UserError(
+                f"The catalog's {what} {code(relative)} points outside the app's repository.",
+                f"Set `{what}` to a path inside the repository (symlinks are followed).",
+            )
+        return resolved
 
 
 @dataclass(frozen=True)
@@ -91,7 +104,7 @@ class Source(Protocol):
 class WorkflowSource(Protocol):
     """An app's GitHub Actions workflow files on a branch (for diagnose)."""
 
-    def workflow_files(self, app: AppSpec, branch: str) -> dict[str, str]: ...
+    def workflow_files(self, app: AppSpec, branch: str) -> Mapping[str, bytes | str | None]: ...
 
 
 class Engine(Protocol):
@@ -133,6 +146,10 @@ class JobStore(Protocol):
     def create(self, request_key: str, job_fields: dict[str, object]) -> tuple[Job, bool]: ...
 
     def get(self, job_id: int) -> Job | None: ...
+
+    def by_key(self, request_key: str) -> Job | None: ...
+
+    def queued_counts(self) -> dict[str, int]: ...
 
     def recent(self, limit: int = 10) -> list[Job]: ...
 

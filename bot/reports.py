@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -13,6 +12,8 @@ from bot.adapters.aws_facts import AwsFacts
 from bot.adapters.registry_snapshot import RegistryReader
 from bot.adapters.report_store import SqlReportHistory
 from bot.config import Catalog
+from bot.domain.access import Access, Action, RateLimiter
+from bot.domain.errors import new_error_id
 from bot.domain.iam import PUSH_ACTIONS, evaluate_permissions
 from bot.domain.report import (
     AccessFinding,
@@ -76,11 +77,15 @@ class ReportService:
             render.detail_csv(report),
         )
 
-    def publish(self, post: Publish, channel: str | None = None) -> HealthReport:
-        """Build, post, then store the figures (a report that failed to build stores nothing)."""
+    def publish(
+        self, post: Publish, channel: str | None = None, *, scheduled: bool = True
+    ) -> HealthReport:
+        """Build and post. Only a scheduled report stores its figures: "since last time" means
+        since the last scheduled one, however many were asked for in between."""
         built = self.build()
         post(built, channel)
-        self._history.save(built.report.figures)
+        if scheduled:
+            self._history.save(built.report.figures)
         return built.report
 
     def history(self) -> list[ReportFigures]:
@@ -163,26 +168,48 @@ class ReportService:
 class ReportRunner:
     """Reports off Bolt's listener threads, one at a time: posted, previewed, or scheduled."""
 
-    def __init__(self, service: ReportService, publish: Publish) -> None:
+    def __init__(
+        self,
+        service: ReportService,
+        publish: Publish,
+        access: Access | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         self.service = service
         self._service = service
         self._publish = publish
+        self._access = access
+        self._limiter = limiter
         self._next_run: Callable[[], datetime | None] = lambda: None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecrbot-report")
 
-    def post(self, channel: str | None = None) -> None:
-        """Build and post in the background."""
-        self._pool.submit(self.post_now, channel)
+    def authorize(self, user: str) -> None:
+        """Only the REPORT rule's audience, and not more often than their limit."""
+        if self._access is not None:
+            self._access.require(user, Action.REPORT)
+        if self._limiter is not None:
+            self._limiter.take(user, Action.REPORT)
+
+    def post(self, channel: str | None = None, user: str | None = None) -> None:
+        """An ad-hoc report: authorized, then built and posted in the background."""
+        if user is not None:
+            self.authorize(user)
+        self._pool.submit(self._post, channel, False)
 
     def post_now(self, channel: str | None = None) -> None:
-        """Build and post here (the scheduled job calls this); failures are logged with an id."""
-        try:
-            self._service.publish(self._publish, channel)
-        except Exception:
-            log.exception("the registry report failed (error id %s)", uuid.uuid4().hex[:8])
+        """The scheduled report, built and posted here; failures are logged with an id."""
+        self._post(channel, True)
 
-    def preview(self, reply: Callable[[Published | None], None]) -> None:
+    def _post(self, channel: str | None, scheduled: bool) -> None:
+        try:
+            self._service.publish(self._publish, channel, scheduled=scheduled)
+        except Exception:
+            log.exception("the registry report failed (error id %s)", new_error_id())
+
+    def preview(self, reply: Callable[[Published | None], None], user: str | None = None) -> None:
         """Build without posting or storing; `reply` gets it (or None when it failed)."""
+        if user is not None:
+            self.authorize(user)
 
         def run() -> None:
             try:

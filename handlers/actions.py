@@ -24,7 +24,9 @@ def retry(
     with replying(_ephemeral(respond)):
         # The click's action_ts identifies it: Slack retrying the request finds the same job.
         key = f"retry:{action['value']}:{action.get('action_ts', '')}"
-        job, created = services.jobs.retry(int(action["value"]), body["user"]["id"], key)
+        job, created = services.jobs.retry(
+            int(action["value"]), body["user"]["id"], key, body.get("response_url")
+        )
         _ephemeral(respond)(common.queued(job.id, job.app, created))
 
 

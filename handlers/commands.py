@@ -9,11 +9,11 @@ from slack_bolt import Ack, BoltContext, Respond
 
 from bot.diagnose import DiagnoseRequest
 from bot.domain import commands as cmd
-from bot.domain.errors import UsageError
 from bot.domain.models import PushRequest
 from bot.render import common
 from bot.render import push as render
 from bot.render import report as report_render
+from bot.render.escape import unescape
 from bot.reports import Published
 from handlers.errors import replying
 from handlers.middleware import services_of
@@ -41,19 +41,17 @@ def ecr(ack: Ack, command: dict[str, Any], context: BoltContext, respond: Respon
         ack(text=text, response_type="ephemeral", **extra)
 
     with replying(reply):
-        parsed = cmd.parse(command.get("text") or "")
-        allowed = services.catalog.slack.allowed_channels
-        if services.catalog.slack.restrict_to_channels and allowed and channel not in allowed:
-            where = ", ".join(f"<#{c}>" for c in allowed)
-            raise UsageError("/ecr is not used in this channel.", f"Use it in {where}.")
+        services.catalog.slack.channel_rule.check(channel)
+        parsed = cmd.parse(unescape(command.get("text") or ""))
         match parsed:
             case cmd.Push(app, sha, version):
-                request = PushRequest(app, sha, version, user, channel)
+                request = PushRequest(app, sha, version, user, channel, command.get("response_url"))
                 # Slack sends one trigger_id per invocation: a retried request maps to its job.
                 job, created = services.jobs.submit(request, command.get("trigger_id"))
                 reply(common.queued(job.id, job.app, created))
             case cmd.Jobs(limit):
-                reply("Recent jobs", blocks=render.jobs_table(services.jobs.recent(limit)))
+                jobs = services.jobs.recent(user, limit)
+                reply("Recent jobs", blocks=render.jobs_table(jobs))
             case cmd.Cancel(job_id):
                 job = services.jobs.cancel(job_id, user)
                 reply(f"Job {job.id}: cancel requested ({job.state.value}).")
@@ -62,12 +60,12 @@ def ecr(ack: Ack, command: dict[str, Any], context: BoltContext, respond: Respon
                 services.diagnose.submit(asked, user, channel)
                 reply(common.diagnosing(app))
             case cmd.Report(dry_run=True):
-                services.reports.preview(_preview_to(respond))
+                services.reports.preview(_preview_to(respond), user)
                 reply(common.report_building(preview=True))
             case cmd.Report(schedule=True):
                 reply(common.report_schedule(services.reports.next_run()))
             case cmd.Report():
-                services.reports.post(channel)
+                services.reports.post(channel, user)
                 reply(common.report_building(preview=False))
             case cmd.Help():
                 reply("ecrbot help", blocks=common.help_blocks())

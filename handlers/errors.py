@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bot.domain.errors import UserError
+from bot.domain.errors import UserError, new_error_id
 from bot.render import common
 
 log = logging.getLogger("ecrbot.handlers")
@@ -29,7 +28,7 @@ def replying(reply: Reply) -> Iterator[None]:
 
 def log_unexpected(error: BaseException) -> str:
     """Log with a short id the user can quote; the traceback stays in the log."""
-    error_id = uuid.uuid4().hex[:8]
+    error_id = new_error_id()
     log.error("unexpected error %s", error_id, exc_info=error)
     return error_id
 

@@ -77,10 +77,9 @@ class FakeEngine:
         self.building.set()
         for line in self.build_lines:
             on_line(line)
-        if self.block_build is not None:
-            released = threading.Event()
-            cancel.on_cancel(released.set)
-            released.wait(10)
+        if self.block_build is not None:  # set() it to let the build finish, or cancel the job
+            cancel.on_cancel(self.block_build.set)
+            self.block_build.wait(10)
             if cancel.cancelled:
                 raise Cancelled
         if self.build_error:

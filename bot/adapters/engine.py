@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,6 +18,9 @@ from bot.domain.models import LayerProgress, Step
 from bot.ports import BuildSpec, PushedImage, RegistryCredentials
 
 log = logging.getLogger(__name__)
+
+LOG_TAIL_LINES = 20  # build log lines kept for a failure's explanation
+MAX_LINE = 2000  # characters kept of one log line
 
 
 class DockerEngine:
@@ -51,17 +55,19 @@ class DockerEngine:
                     decode=True,
                 ),
             )
-            lines: list[str] = []
+            # Only the tail is kept: a build may print millions of lines.
+            lines: deque[str] = deque(maxlen=LOG_TAIL_LINES)
             for chunk in chunks:
                 if "stream" in chunk:
                     for line in str(chunk["stream"]).splitlines():
+                        line = line[:MAX_LINE]
                         lines.append(line)
                         on_line(line)
                 if "aux" in chunk and "ID" in chunk["aux"]:
                     image_id = str(chunk["aux"]["ID"])
                 if "errorDetail" in chunk or "error" in chunk:
-                    lines.append(_error_text(chunk))
-                    raise StepError(Step.BUILD, lines[-1], tuple(lines[-20:]))
+                    lines.append(_error_text(chunk)[:MAX_LINE])
+                    raise StepError(Step.BUILD, lines[-1], tuple(lines))
         if image_id is None:
             raise StepError(Step.BUILD, "the build stream ended without an image id")
         return image_id

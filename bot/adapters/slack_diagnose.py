@@ -35,6 +35,24 @@ class SlackDiagnosePoster:
         self._outbox.submit(post_parent, critical=True)
         for blocks in render.checklist(report):
             self._outbox.submit(self._reply(parent, where, report, blocks), critical=True)
+        if render.needs_file(report):
+            self._outbox.submit(self._attach(parent, where, report), critical=True)
+
+    def _attach(self, parent: dict[str, str], where: str, report: Report) -> Callable[[], None]:
+        def send() -> None:
+            self._client.files_upload_v2(
+                channel=parent.get("channel", where),
+                thread_ts=parent.get("ts"),
+                file_uploads=[
+                    {
+                        "content": render.as_text(report),
+                        "filename": "diagnose.txt",
+                        "title": "The whole checklist",
+                    }
+                ],
+            )
+
+        return send
 
     def _reply(
         self, parent: dict[str, str], where: str, report: Report, blocks: Blocks

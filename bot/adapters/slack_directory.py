@@ -12,11 +12,14 @@ from slack_sdk.errors import SlackApiError
 
 log = logging.getLogger(__name__)
 
+# A group's members are asked again after a minute; when Slack can't answer, the last answer
+# stands for at most five minutes, then the group counts as empty: access fails closed.
+REFRESH_AFTER_S = 60.0
 CACHE_TTL_S = 300.0
 
 
 class SlackDirectory:
-    """Members of Slack user groups (`usergroups.users.list`), cached for five minutes."""
+    """Members of Slack user groups (`usergroups.users.list`), cached briefly."""
 
     def __init__(self, client: WebClient, clock: Callable[[], float] = time.monotonic) -> None:
         self._client = client
@@ -27,15 +30,27 @@ class SlackDirectory:
     def members(self, group_id: str) -> frozenset[str]:
         with self._lock:
             cached = self._cache.get(group_id)
-        if cached and self._clock() - cached[0] < CACHE_TTL_S:
+        age = self._clock() - cached[0] if cached else None
+        if cached and age is not None and age < REFRESH_AFTER_S:
             return cached[1]
         try:
             answer = self._client.usergroups_users_list(usergroup=group_id)
             users = frozenset(str(user) for user in answer.get("users") or ())
-        except SlackApiError as error:
-            # Deny rather than guess; a stale answer is better than none if we had one.
-            log.warning("could not list user group %s: %s", group_id, error.response.get("error"))
-            return cached[1] if cached else frozenset()
+        except Exception as error:  # SlackApiError, timeouts, connection errors alike
+            why = (
+                error.response.get("error")
+                if isinstance(error, SlackApiError)
+                else type(error).__name__
+            )
+            if cached and age is not None and age < CACHE_TTL_S:
+                log.warning(
+                    "user group %s: Slack failed (%s); using %.0f s old answer", group_id, why, age
+                )
+                return cached[1]
+            log.warning(
+                "user group %s: Slack failed (%s) and no fresh answer; refusing", group_id, why
+            )
+            return frozenset()
         with self._lock:
             self._cache[group_id] = (self._clock(), users)
         return users

@@ -15,6 +15,7 @@ from pathlib import Path
 from bot.domain.errors import StepError, UserError
 from bot.domain.models import SHA_PATTERN, AppSpec, Step
 from bot.domain.text import code, plain
+from bot.domain.workflow_files import LIMITS
 from bot.ports import Checkout
 
 GIT_TIMEOUT_S = 300
@@ -44,8 +45,9 @@ class GitSource:
             _export(mirror, full_sha, Path(tmp))
             yield Checkout(full_sha=full_sha, subject=subject, path=Path(tmp))
 
-    def workflow_files(self, app: AppSpec, branch: str) -> dict[str, str]:
-        """Every file under .github/workflows/ on `branch`, by path (fetches the branch first)."""
+    def workflow_files(self, app: AppSpec, branch: str) -> dict[str, bytes | None]:
+        """The files under .github/workflows/ on `branch` (fetched first), by path: at most
+        LIMITS.files are read (the rest map to None), each at most one byte past its limit."""
         with self._lock(app.name):
             mirror = self._mirror(app)
             _git(mirror, "remote", "set-url", "origin", app.source)
@@ -56,9 +58,16 @@ class GitSource:
                     f"Branch {code(branch)} is not in {code(app.name)}'s repository.",
                     "Check `branch` in the catalog, or pass --branch.",
                 )
-            listing = _git(mirror, "ls-tree", "-r", "--name-only", ref, "--", ".github/workflows")
-            paths = [p for p in listing.splitlines() if p.endswith((".yml", ".yaml"))]
-            return {path: _git(mirror, "show", f"{ref}:{path}") for path in paths}
+            listing = _git(mirror, "ls-tree", "-r", "-z", ref, "--", ".github/workflows")
+            blobs = sorted(
+                (path, meta.split()[2])
+                for meta, _, path in (entry.partition("\t") for entry in listing.split("\0"))
+                if path.endswith((".yml", ".yaml")) and meta.split()[1:2] == ["blob"]
+            )
+            return {
+                path: _read_blob(mirror, blob, LIMITS.file_bytes + 1) if i < LIMITS.files else None
+                for i, (path, blob) in enumerate(blobs)
+            }
 
     def _mirror(self, app: AppSpec) -> Path:
         mirror = self._cache_dir / f"{_safe(app.name)}.git"
@@ -141,6 +150,21 @@ def _commits_named(mirror: Path, sha: str) -> list[str]:
     ]
 
 
+def _read_blob(mirror: Path, blob: str, limit: int) -> bytes:
+    """At most `limit` bytes of a blob: a huge file in a repository costs no more than that."""
+    with subprocess.Popen(
+        ["git", "cat-file", "blob", blob],
+        cwd=mirror,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **GIT_ENV},
+    ) as proc:
+        assert proc.stdout is not None
+        data = proc.stdout.read(limit)
+        proc.kill()
+    return data
+
+
 def _export(mirror: Path, full_sha: str, dest: Path) -> None:
     with subprocess.Popen(
         ["git", "archive", "--format=tar", full_sha],
@@ -164,6 +188,7 @@ def _run_git(cwd: Path | None, *args: str) -> subprocess.CompletedProcess[str]:
             cwd=cwd,
             capture_output=True,
             text=True,
+            errors="replace",  # paths and messages in a repository need not be UTF-8
             env={**os.environ, **GIT_ENV},
             timeout=GIT_TIMEOUT_S,
             check=False,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -37,15 +37,16 @@ jobs = sa.Table(
     sa.Column("result", sa.Text),
     sa.Column("failure", sa.Text),
     sa.Column("steps", sa.Text),  # {"build": 3.2, ...}: seconds per pipeline step
+    sa.Column("reply_url", sa.String(500)),  # Slack's response_url, to reach the asker
 )
 # Columns added after the first release, so an existing database gains them at start.
-ADDED_COLUMNS = {"steps": "TEXT"}
+ADDED_COLUMNS = {"steps": "TEXT", "reply_url": "VARCHAR(500)"}
 
 
 class SqlJobStore:
     """Jobs in one table; state changes are conditional updates, so two threads can't race."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, busy_timeout_ms: int = 5000) -> None:
         sqlite = url.startswith("sqlite")
         self._engine = sa.create_engine(
             url,
@@ -61,7 +62,7 @@ class SqlJobStore:
             threading.Lock() if sqlite else nullcontext()
         )
         if sqlite:
-            sa.event.listen(self._engine, "connect", _sqlite_pragmas)
+            sa.event.listen(self._engine, "connect", _sqlite_pragmas(busy_timeout_ms))
         metadata.create_all(self._engine)
         self._add_missing_columns()
 
@@ -92,6 +93,22 @@ class SqlJobStore:
             with self._engine.connect() as conn:
                 query = sa.select(jobs).where(jobs.c.request_key == request_key)
                 return _job(conn.execute(query).mappings().one()), False
+
+    def by_key(self, request_key: str) -> Job | None:
+        with self._engine.connect() as conn:
+            query = sa.select(jobs).where(jobs.c.request_key == request_key)
+            row = conn.execute(query).mappings().first()
+        return _job(row) if row else None
+
+    def queued_counts(self) -> dict[str, int]:
+        """Queued jobs per app (the queue bounds)."""
+        query = (
+            sa.select(jobs.c.app, sa.func.count())
+            .where(jobs.c.state == JobState.QUEUED.value)
+            .group_by(jobs.c.app)
+        )
+        with self._engine.connect() as conn:
+            return {app: int(n) for app, n in conn.execute(query)}
 
     def get(self, job_id: int) -> Job | None:
         with self._engine.connect() as conn:
@@ -183,6 +200,7 @@ def _job(row: Any) -> Job:
         result=_result(row["result"]),
         failure=_failure(row["failure"]),
         step_durations=json.loads(row["steps"]) if row.get("steps") else {},
+        reply_url=row.get("reply_url"),
     )
 
 
@@ -215,10 +233,15 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    # With WAL, NORMAL is still safe against corruption and spares an fsync per commit.
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL: readers never wait for the writer, and the writer waits `busy_timeout` for a lock
+        # instead of failing at once.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # With WAL, NORMAL is still safe against corruption and spares an fsync per commit.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.close()
+
+    return on_connect

@@ -7,8 +7,10 @@ answers the methods the bot calls and hands every message, edit, reply and file 
 
 from __future__ import annotations
 
+import hmac
 import itertools
 import json
+import secrets
 import threading
 import time
 import uuid
@@ -89,6 +91,9 @@ class ConsoleSlack:
         self._pending: dict[str, JSON] = {}
         self._uploads: dict[str, bytes] = {}
         self._ts = itertools.count(1)
+        # Response URLs carry a secret, like Slack's: anything else on this machine that finds
+        # the port still can't post into the console as if it were the bot.
+        self._response_secret = secrets.token_urlsafe(24)
         self.last_call = time.monotonic()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
@@ -118,7 +123,7 @@ class ConsoleSlack:
         return f"{self.base_url}/api/"
 
     def response_url(self, name: str) -> str:
-        return f"{self.base_url}/response/{name}"
+        return f"{self.base_url}/response/{self._response_secret}/{name}"
 
     def messages(self) -> list[Message]:
         with self._lock:
@@ -141,6 +146,9 @@ class ConsoleSlack:
                 return self._upload(parts.path.removeprefix("/upload/"), body)
             params = _params(parts.query, headers.get("Content-Type") or "", body)
             if parts.path.startswith("/response/"):
+                secret = parts.path.removeprefix("/response/").partition("/")[0]
+                if not hmac.compare_digest(secret, self._response_secret):
+                    return 404, b"no such response_url"
                 self.sink.responded(str(params.get("text") or ""), _list(params.get("blocks")))
                 return 200, b"ok"
             if not parts.path.startswith("/api/"):

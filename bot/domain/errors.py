@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from bot.domain.models import Failure, Step
 from bot.domain.text import code
 
@@ -26,19 +28,33 @@ class NotAuthorized(UserError):
     """The person may not do this."""
 
 
+class QueueFull(UserError):
+    """Too many pushes are waiting; nothing was queued."""
+
+
+class RateLimited(UserError):
+    """The person asked too often; the message says when to try again."""
+
+
 class UnknownApp(UserError):
     """The app is not in the catalog."""
 
     def __init__(self, app: str, known: list[str]) -> None:
-        listed = ", ".join(f"`{name}`" for name in sorted(known)) or "none yet"
+        # `known` is what this user may be told about (the apps they push), never the catalog.
+        listed = f"Apps you can use: {', '.join(code(n) for n in sorted(known))}. " if known else ""
         super().__init__(
             f"There is no app called {code(app)} in the catalog.",
-            f"Known apps: {listed}. Ask #platform-team to add it to the catalog.",
+            f"{listed}Ask #platform-team to add it to the catalog.",
         )
 
 
 class JobNotFound(UserError):
     """No job has that id."""
+
+
+def new_error_id() -> str:
+    """A short id shown to the user for an unexpected error, and logged beside its traceback."""
+    return uuid.uuid4().hex[:8]
 
 
 class ConfigError(Exception):

@@ -47,6 +47,8 @@ class PushRequest:
     version: str | None
     requested_by: str
     channel: str | None = None
+    # Slack's response_url for the request: how to tell the asker when the channel refuses us.
+    reply_url: str | None = None
 
 
 class JobState(StrEnum):
@@ -81,10 +83,13 @@ class Job:
     result: PushResult | None = None
     failure: Failure | None = None
     step_durations: dict[str, float] = field(default_factory=dict)
+    reply_url: str | None = None
 
     @property
     def request(self) -> PushRequest:
-        return PushRequest(self.app, self.sha, self.version, self.requested_by, self.channel)
+        return PushRequest(
+            self.app, self.sha, self.version, self.requested_by, self.channel, self.reply_url
+        )
 
     @property
     def duration_s(self) -> float | None:

@@ -7,12 +7,14 @@ One implementation serves `/ecr push`, the worker and the `ecrbot push` CLI.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from bot.domain.cancel import CancelToken
 from bot.domain.errors import Cancelled, PipelineError, StepError, UsageError, UserError
@@ -101,7 +103,7 @@ class _Progress:
     log: deque[str]
 
     def line(self, text: str) -> None:
-        text = text.rstrip()
+        text = text.rstrip()[:2000]
         if not text:
             return
         self.log.append(text)
@@ -259,9 +261,12 @@ class PushPipeline:
         tags: tuple[str, ...],
         version: str | None,
     ) -> BuildSpec:
+        context = checkout.inside(app.context, "context")
+        dockerfile = checkout.inside(str(Path(app.context) / app.dockerfile), "dockerfile")
         return BuildSpec(
-            context=checkout.path / app.context,
-            dockerfile=app.dockerfile,
+            context=context,
+            # Relative to the context as the engine expects; it may step up within the checkout.
+            dockerfile=os.path.relpath(dockerfile, context),
             tag=f"{repository.uri}:{tags[0]}",
             buildargs={"GIT_SHA": checkout.full_sha, "VERSION": version or ""},
             labels=oci_labels(app, checkout.full_sha, version, self._clock()),

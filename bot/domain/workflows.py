@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import yaml
 
 from bot.domain.text import code, plain
+from bot.domain.workflow_files import LIMITS, Limits, TooBig, decode, load
 from bot.domain.workflow_permissions import (
     DEFAULT,
     Grant,
@@ -94,23 +95,66 @@ class WorkflowReport:
     workflow: str
     jobs: tuple[JobAnalysis, ...]
     error: str | None
+    skipped: str | None = None  # what a bound left unread (the file, or some of its jobs)
 
 
-def analyse_workflows(files: Mapping[str, str]) -> tuple[WorkflowReport, ...]:
-    """Analyse every workflow file (path -> YAML text); a broken file gets `error`, never raises."""
-    parsed = {path: _parse(path, text) for path, text in files.items()}
+class _Skipped(str):
+    """Why a file was not read: a bound, not a mistake in the file."""
+
+
+def analyse_workflows(
+    files: Mapping[str, bytes | str | None], limits: Limits = LIMITS
+) -> tuple[WorkflowReport, ...]:
+    """Analyse every workflow file (path -> its bytes; None: not read because there were too
+    many). A broken or oversized file gets `error` naming why; this never raises."""
+    parsed: dict[str, _Workflow | str] = {}
+    for index, (path, raw) in enumerate(sorted(files.items())):
+        if raw is None or index >= limits.files:
+            parsed[path] = _Skipped(
+                f"more than {limits.files} workflow files; this one was not read"
+            )
+        else:
+            parsed[path] = _parse(path, raw, limits)
     called = {t for wf in parsed.values() if isinstance(wf, _Workflow) for t in _local_calls(wf)}
     jobs: dict[str, list[JobAnalysis]] = {path: [] for path in parsed}
+    budget = _Budget(limits.analysed_jobs)
     for path, wf in parsed.items():
         # A workflow that only runs when called is analysed under each caller instead.
         if isinstance(wf, str) or (wf.triggers == ("workflow_call",) and _norm(path) in called):
             continue
         for job_id, job in wf.jobs:
-            _add(_analyse_job(wf, job_id, job, None), parsed, jobs, depth=1)
-    return tuple(
-        WorkflowReport(path, tuple(jobs[path]), wf if isinstance(wf, str) else None)
-        for path, wf in sorted(parsed.items())
-    )
+            if budget.take(path):
+                _add(_analyse_job(wf, job_id, job, None), parsed, jobs, 1, budget)
+    reports = []
+    for path, wf in sorted(parsed.items()):
+        error = wf if isinstance(wf, str) and not isinstance(wf, _Skipped) else None
+        skipped = wf if isinstance(wf, _Skipped) else None
+        if isinstance(wf, _Workflow) and wf.unread_jobs:
+            skipped = _Skipped(
+                f"{wf.unread_jobs} of its jobs were not read: ecrbot reads {limits.jobs} per file"
+            )
+        if skipped is None and budget.skipped.get(path):
+            skipped = _Skipped(
+                f"{budget.skipped[path]} of its jobs were not analysed: a diagnose stops at "
+                f"{limits.analysed_jobs} jobs in all"
+            )
+        reports.append(WorkflowReport(path, tuple(jobs[path]), error, skipped))
+    return tuple(reports)
+
+
+@dataclass
+class _Budget:
+    """Jobs one diagnose may analyse, reusable-workflow calls included (they multiply)."""
+
+    left: int
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def take(self, workflow: str) -> bool:
+        if self.left > 0:
+            self.left -= 1
+            return True
+        self.skipped[workflow] = self.skipped.get(workflow, 0) + 1
+        return False
 
 
 def permissions_fix(job: JobAnalysis) -> str:
@@ -168,15 +212,25 @@ class _Workflow:
     block: Grant | None
     env: dict[str, object]
     jobs: tuple[tuple[str, dict[str, object]], ...]
+    unread_jobs: int = 0
 
 
-def _parse(path: str, text: str) -> _Workflow | str:
+def _parse(path: str, raw: bytes | str, limits: Limits) -> _Workflow | str:
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        text = raw if isinstance(raw, str) else decode(raw, limits)
+        if len(text) > limits.file_bytes:
+            raise TooBig(f"larger than {limits.file_bytes // 1024} KiB; not read")
+        data = load(text, _Loader, limits)
+    except TooBig as exc:
+        return _Skipped(str(exc))
+    except UnicodeDecodeError as exc:
+        return _Skipped(f"not UTF-8 text (byte {exc.start}); not read")
     except yaml.YAMLError as exc:
         mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        return f"not valid YAML: {where}{problem or str(exc).splitlines()[0]}"
+        return f"not valid YAML: {where}{plain(problem or str(exc).splitlines()[0], 200)}"
+    except RecursionError:  # belt and braces: the depth check should have refused it
+        return "nested too deeply; not read"
     if not isinstance(data, dict):
         return "not a workflow: the file is not a YAML mapping"
     jobs = data.get("jobs")
@@ -190,7 +244,10 @@ def _parse(path: str, text: str) -> _Workflow | str:
     triggers, rules = parse_triggers(data["on"])
     block = parse_permissions(data["permissions"]) if "permissions" in data else None
     job_list = tuple((str(job_id), job) for job_id, job in jobs.items())
-    return _Workflow(path, triggers, rules, block, mapping_of(data.get("env")), job_list)
+    unread = max(0, len(job_list) - limits.jobs)
+    return _Workflow(
+        path, triggers, rules, block, mapping_of(data.get("env")), job_list[: limits.jobs], unread
+    )
 
 
 def _analyse_job(
@@ -367,6 +424,7 @@ def _add(
     parsed: Mapping[str, _Workflow | str],
     jobs: dict[str, list[JobAnalysis]],
     depth: int,
+    budget: _Budget,
 ) -> None:
     """Record a job, then analyse the same-repository workflow it calls under its permissions."""
     calls = analysis.calls_reusable
@@ -381,4 +439,5 @@ def _add(
     wf = parsed.get(target) if target is not None else None
     if isinstance(wf, _Workflow) and depth < MAX_NESTING:
         for job_id, job in wf.jobs:
-            _add(_analyse_job(wf, job_id, job, analysis), parsed, jobs, depth + 1)
+            if budget.take(wf.path):
+                _add(_analyse_job(wf, job_id, job, analysis), parsed, jobs, depth + 1, budget)

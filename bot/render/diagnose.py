@@ -26,6 +26,9 @@ TERMINAL = {
     Status.ERROR: "ERROR",
 }
 BLOCKS_PER_MESSAGE = 45  # Slack allows 50; leave room
+# A diagnose posts at most this many thread messages; the rest of a long checklist (a workflow
+# with hundreds of jobs) is summed up, and the whole checklist is attached as a file.
+MAX_MESSAGES = 3
 
 
 def headline(report: Report, requested_by: str | None = None) -> str:
@@ -46,12 +49,28 @@ def parent(report: Report, requested_by: str | None = None) -> Blocks:
 
 
 def checklist(report: Report) -> list[Blocks]:
-    """The checklist as one or more thread messages, each within Slack's block limit."""
-    blocks: list[Block] = [section(_line(result)) for result in _ordered(report)]
+    """The checklist as at most MAX_MESSAGES thread messages, each within Slack's block limit;
+    what does not fit is counted in a last line that points to the attached file."""
+    ordered = _ordered(report)
+    room = BLOCKS_PER_MESSAGE * MAX_MESSAGES - 1
+    shown, rest = (ordered, []) if len(ordered) <= room + 1 else (ordered[:room], ordered[room:])
+    blocks: list[Block] = [section(_line(result)) for result in shown]
+    if rest:
+        counts = " · ".join(
+            f"{ICONS[s]} {n}" for s in Status if (n := sum(1 for r in rest if r.status is s))
+        )
+        blocks.append(
+            context(f"{len(rest)} more checks ({counts}): every check is in the attached file.")
+        )
     return [
         to_dicts(blocks[i : i + BLOCKS_PER_MESSAGE])
         for i in range(0, len(blocks), BLOCKS_PER_MESSAGE)
     ] or [to_dicts([section("No checks.")])]
+
+
+def needs_file(report: Report) -> bool:
+    """Whether the checklist is too long for the thread and goes in a file as well."""
+    return len(report.results) > BLOCKS_PER_MESSAGE * MAX_MESSAGES
 
 
 def _line(result: CheckResult) -> str:

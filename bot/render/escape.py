@@ -58,6 +58,11 @@ def code_block(lines: Iterable[str], limit: int = 2500, *, tail: bool = True) ->
     return "```\n" + "\n".join(kept) + "\n```" if kept else ""
 
 
+def unescape(slack_text: str) -> str:
+    """What a person typed, from the text Slack sends (it escapes `&`, `<` and `>`)."""
+    return slack_text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def mention(user: str | None) -> str:
     """`<@U123>` for a Slack user id; anything else is shown as text, never as a mention."""
     if user and USER_ID.fullmatch(user):

@@ -17,7 +17,12 @@ def ecrbot(world: World, *args: str, region_env: bool = True) -> subprocess.Comp
         env.pop("AWS_REGION", None)
     return subprocess.run(
         [sys.executable, "-m", "bot", "push", *args],
-        cwd=world.sample.path, env=env, capture_output=True, text=True, timeout=300, check=False,
+        cwd=world.sample.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -27,7 +32,14 @@ def test_cli_push_with_the_scripts_flags_tags_sha_and_version(world: World) -> N
     host = world.env["ECR_HOST"]
 
     done = ecrbot(
-        world, "--registry", host, "--name", world.app, "--sha", short, "--version=1.0.0",
+        world,
+        "--registry",
+        host,
+        "--name",
+        world.app,
+        "--sha",
+        short,
+        "--version=1.0.0",
         region_env=False,  # the region comes from the registry host, not a fixed eu-west-2
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.diagnose_seed import MotoSession, Platform
-from tests.e2e.harness import wait_until
+from tests.e2e.harness import ADMIN, MALLORY, wait_until
 from tests.e2e.world import World
 
 
@@ -27,8 +27,10 @@ def test_diagnose_an_app_posts_a_checklist_with_fixes(world: World) -> None:
     world.apps[app.name] = app.catalog
     world.start_bot()
 
-    ack = world.slash(f"diagnose {app.name}")
+    refused = world.slash(f"diagnose {app.name}", user=MALLORY)
+    ack = world.slash(f"diagnose {app.name}", user=ADMIN)
 
+    assert "You may not diagnose" in refused.json()["text"]
     assert "Diagnosing" in ack.json()["text"] and ack.elapsed.total_seconds() < 3
     parent, replies = diagnose_thread(world, app.name)
     assert parent["text"].startswith("❌") and "workflow.id_token" in parent["text"]
@@ -39,7 +41,8 @@ def test_diagnose_an_app_posts_a_checklist_with_fixes(world: World) -> None:
 
 def test_diagnose_without_an_app_checks_the_platform(world: World) -> None:
     world.start_bot()
-    world.slash("diagnose")
+    assert "You may not diagnose the ecrbot platform" in world.slash("diagnose").json()["text"]
+    world.slash("diagnose", user=ADMIN)
     parent, replies = diagnose_thread(world, "ecrbot platform")
     checklist = str([r.get("blocks") for r in replies])
     for check in (
@@ -56,6 +59,9 @@ def test_diagnose_unknown_app_is_refused_at_once(world: World) -> None:
     world.start_bot()
     ack = world.slash("diagnose nope")
     assert "no app called `nope`" in ack.json()["text"]
+    # An outsider is not told which apps exist.
+    outsider = world.slash("diagnose nope", user=MALLORY).json()["text"]
+    assert world.app not in outsider
 
 
 def test_run_diagnose_button_after_a_push(world: World) -> None:

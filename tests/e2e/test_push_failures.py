@@ -63,7 +63,7 @@ def test_an_immutable_tag_on_another_image_is_refused_before_building(world: Wor
     first = world.sample.shas[0]
     assert_succeeded(world.wait_finished(world.push(first, "1.0.0")))
     second = world.sample.commit(
-        'FROM scratch\nCOPY busybox /bin/busybox\nCOPY VERSION /VERSION\n', "v2"
+        "FROM scratch\nCOPY busybox /bin/busybox\nCOPY VERSION /VERSION\n", "v2"
     )
     shown = failure_of(world, world.push(second, "1.0.0"))
     assert "already names another image in an immutable repository" in shown

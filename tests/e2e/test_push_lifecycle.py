@@ -81,8 +81,13 @@ def test_a_second_push_of_the_same_app_waits_for_the_first(world: World) -> None
     wait_until(sleeping_build_containers, timeout=60)
     second = world.push(world.sample.shas[0])
 
-    wait_until(lambda: any("Waiting for job" in str(m) or f"waiting for job {first}" in str(m)
-                           for m in world.slack.messages()), timeout=20)
+    wait_until(
+        lambda: any(
+            "Waiting for job" in str(m) or f"waiting for job {first}" in str(m)
+            for m in world.slack.messages()
+        ),
+        timeout=20,
+    )
     assert_succeeded(world.wait_finished(first))
     assert_succeeded(world.wait_finished(second))
 

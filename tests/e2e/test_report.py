@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.harness import ROOT, wait_until
+from tests.e2e.harness import ADMIN, ROOT, wait_until
 from tests.e2e.world import World
 from tests.report_seed import seed_registry
 
@@ -11,8 +11,10 @@ def test_report_posts_the_message_and_uploads_chart_and_detail(world: World) -> 
     seed_registry(world.ecr)
     world.start_bot()
 
-    ack = world.slash("report")
+    refused = world.slash("report")
+    ack = world.slash("report", user=ADMIN)
 
+    assert "You may not post or preview the registry report" in refused.json()["text"]
     assert "Building the registry report" in ack.json()["text"]
     complete = wait_until(lambda: world.slack.calls("files.completeUploadExternal"), timeout=90)
     parent = next(m for m in world.slack.messages() if "thread_ts" not in m)
@@ -27,7 +29,7 @@ def test_report_posts_the_message_and_uploads_chart_and_detail(world: World) -> 
 
 def test_dry_run_answers_only_the_requester(world: World) -> None:
     world.start_bot()
-    world.slash("report --dry-run")
+    world.slash("report --dry-run", user=ADMIN)
     answer = wait_until(lambda: world.slack.calls("response_url"), timeout=90)[0]
     assert answer.params.get("response_type") == "ephemeral" and answer.params.get("blocks")
     assert world.slack.count("chat.postMessage") == 0
@@ -48,8 +50,12 @@ def test_cli_report_prints_json(world: World) -> None:
     env = world.bot_env()
     done = subprocess.run(
         [sys.executable, "-m", "bot", "report", "--format", "json"],
-        env={**env, "PATH": env["PATH"]}, capture_output=True, text=True, timeout=120,
-        check=False, cwd=ROOT,
+        env={**env, "PATH": env["PATH"]},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)

@@ -71,6 +71,8 @@ def test_a_seeded_registry_reports_each_kind_of_problem(
     posted: list[Published] = []
 
     first = runner.service.publish(lambda built, channel: posted.append(built))
+    # An ad-hoc report in between never moves the scheduled baseline.
+    adhoc = runner.service.publish(lambda built, channel: None, scheduled=False)
     second = runner.service.publish(lambda built, channel: posted.append(built))
 
     good, loose = repos["good"], repos["loose"]
@@ -90,7 +92,9 @@ def test_a_seeded_registry_reports_each_kind_of_problem(
         + first.sections[-1].summary
     )
     assert first.figures.repositories >= 2 and first.figures.images >= 6
+    assert adhoc.changes.since == first.figures.taken_at
     assert second.changes.since == first.figures.taken_at  # history survived between reports
+    assert len(runner.service.history()) == 2
     assert posted[0].chart_png.startswith(b"\x89PNG") and "," in posted[0].detail_csv
     assert first.gaps == () or all("scan" not in g for g in first.gaps), first.gaps
     assert pipeline

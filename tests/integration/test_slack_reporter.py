@@ -93,7 +93,11 @@ def test_429_pauses_for_retry_after_and_nothing_is_lost(
     started = datetime.now(UTC)
     play_push(reporter, store, job)
     assert outbox.flush(30)
-    assert outbox.stats.rate_limited == 3 and outbox.stats.dropped == 0
+    # Edits coalesce, so how many chat.update calls there are depends on timing; every 429
+    # that was answered must have been waited out and retried.
+    answered_429 = slack.count(status=429)
+    assert answered_429 >= 1 and outbox.stats.rate_limited == answered_429
+    assert outbox.stats.dropped == 0
     assert (datetime.now(UTC) - started).total_seconds() >= 1
     replies = [m["text"] for m in slack.messages() if "thread_ts" in m]
     assert replies[-1].startswith("✅ Done")

@@ -42,9 +42,11 @@ def test_a_branch_named_like_a_short_sha_does_not_replace_the_commit(tmp_path: P
 )
 def test_refs_and_non_hex_are_never_a_sha(tmp_path: Path, given: str) -> None:
     app, _ = _repo(tmp_path / "app")
-    with pytest.raises(ShaNotFound, match="not a commit SHA"):
-        with GitSource(tmp_path / "cache").checkout(app, given):
-            pass
+    with (
+        pytest.raises(ShaNotFound, match="not a commit SHA"),
+        GitSource(tmp_path / "cache").checkout(app, given),
+    ):
+        pass
 
 
 def test_an_ambiguous_prefix_asks_for_more_characters(tmp_path: Path) -> None:
@@ -65,7 +67,9 @@ def test_an_ambiguous_prefix_asks_for_more_characters(tmp_path: Path) -> None:
     prefixes = Counter(sha[:7] for sha in git(path, "rev-list", "main").split())
     shared = next(prefix for prefix, n in prefixes.items() if n > 1)
     app = AppSpec(name="many", source=str(path), repository="many")
-    with pytest.raises(ShaNotFound, match="names 2 commits") as raised:
-        with GitSource(tmp_path / "cache").checkout(app, shared):
-            pass
+    with (
+        pytest.raises(ShaNotFound, match="names 2 commits") as raised,
+        GitSource(tmp_path / "cache").checkout(app, shared),
+    ):
+        pass
     assert "more characters" in raised.value.next_step

@@ -21,7 +21,10 @@ def test_every_id_the_code_emits_is_declared() -> None:
     emitted = {
         match
         for path in root.glob("*.py")
-        for match in re.findall(r'"((?:identity|registry|workflow|oidc|trust|privilege|keys|tags'
-                                r'|platform)\.[a-z_]+)"', path.read_text())
+        for match in re.findall(
+            r'"((?:identity|registry|workflow|oidc|trust|privilege|keys|tags'
+            r'|platform)\.[a-z_]+)"',
+            path.read_text(),
+        )
     }
     assert emitted <= set(CHECK_IDS)

@@ -34,9 +34,8 @@ from bot.domain.models import (
 )
 from bot.domain.report import HealthReport, Item, Level, Section
 from bot.domain.report.model import Changes, ReportFigures, SectionId
-from bot.domain.text import code, plain
-from bot.render import common, diagnose, push, report
-from bot.render import escape
+from bot.domain.text import TICK, code, plain
+from bot.render import common, diagnose, escape, push, report
 from bot.render.escape import code_block, mention, mrkdwn, principal, text
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -253,12 +252,13 @@ def test_every_renderer_has_string_fields_to_attack() -> None:
 
 
 def test_mrkdwn_escapes_slacks_three_and_breaks_fences() -> None:
-    assert mrkdwn("a & <!here> `x` ```y```") == "a &amp; &lt;!here&gt; `x` ˋˋˋyˋˋˋ"
+    fence = TICK * 3
+    assert mrkdwn("a & <!here> `x` ```y```") == f"a &amp; &lt;!here&gt; `x` {fence}y{fence}"
 
 
 def test_text_and_code_neutralise_backticks_and_newlines() -> None:
-    assert text("a`b\nc") == "aˋb c"
-    assert escape.code("<@U1>`") == "`&lt;@U1&gt;ˋ`"
+    assert text("a`b\nc") == f"a{TICK}b c"
+    assert escape.code("<@U1>`") == f"`&lt;@U1&gt;{TICK}`"
     assert escape.code("") == "` `"
 
 

@@ -2,34 +2,56 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 
-from bot.adapters.slack_directory import StaticDirectory
 from bot.adapters.store import SqlJobStore
 from bot.domain.access import Access
-from bot.domain.errors import NotAuthorized, UnknownApp, UsageError
+from bot.domain.errors import JobNotFound, NotAuthorized, QueueFull, UnknownApp, UsageError
 from bot.domain.models import JobState, PushRequest
 from bot.domain.pipeline import PushPipeline
-from bot.jobs import JobService
+from bot.jobs import JobService, QueueLimits
 from tests.fakes import SHA, FakeEngine, FakeRegistry, FakeSource, RecordingReporter, app_spec
 from tests.unit.test_pipeline import NOW
 
 
+class Groups:
+    """A directory whose groups a test can change while jobs wait."""
+
+    def __init__(self) -> None:
+        self.groups = {"S0APPTEAM": {"U0ALICE"}, "S0PLATFORM": {"U0ADMIN"}}
+
+    def members(self, group_id: str) -> frozenset[str]:
+        return frozenset(self.groups.get(group_id, ()))
+
+
 def service(
-    tmp_path: Path, engine: FakeEngine | None = None
+    tmp_path: Path,
+    engine: FakeEngine | None = None,
+    *,
+    directory: Groups | None = None,
+    store: SqlJobStore | None = None,
+    limits: QueueLimits | None = None,
+    sleeps: list[float] | None = None,
 ) -> tuple[JobService, RecordingReporter]:
     engine = engine or FakeEngine()
-    apps = {"my-app": app_spec()}
+    apps = {
+        "my-app": app_spec(),
+        "other-app": app_spec(name="other-app", repository="my-app", pushers=("S0OTHER",)),
+    }
     reporter = RecordingReporter()
     jobs = JobService(
         apps.get,
-        lambda: sorted(apps),
-        Access(("S0PLATFORM",), StaticDirectory({"S0APPTEAM": frozenset({"U0ALICE"})})),
-        SqlJobStore(f"sqlite:///{tmp_path}/jobs.db"),
+        lambda: list(apps.values()),
+        Access(("S0PLATFORM",), directory or Groups()),
+        store or SqlJobStore(f"sqlite:///{tmp_path}/jobs.db"),
         PushPipeline(FakeSource(tmp_path), engine, FakeRegistry(engine), clock=lambda: NOW),
         reporter,
+        limits=limits or QueueLimits(),
+        sleep=(sleeps.append if sleeps is not None else lambda _: None),
     )
     return jobs, reporter
 
@@ -98,3 +120,99 @@ def test_a_restart_marks_running_jobs_interrupted_and_resumes_queued_ones(tmp_pa
     finished = {job.id: job.state for job in reporter.wait_finished(2)}
     assert finished == {running.id: JobState.INTERRUPTED, queued.id: JobState.SUCCEEDED}
     restarted.stop()
+
+
+def test_an_unknown_app_lists_only_the_apps_the_user_pushes(tmp_path: Path) -> None:
+    jobs, _ = service(tmp_path)
+    with pytest.raises(UnknownApp) as alice:
+        jobs.submit(PushRequest("nope", "1a2b3c4", None, "U0ALICE"))
+    assert "`my-app`" in alice.value.next_step and "other-app" not in alice.value.next_step
+    with pytest.raises(UnknownApp) as outsider:
+        jobs.submit(PushRequest("nope", "1a2b3c4", None, "U0MALLORY"))
+    assert "my-app" not in str(outsider.value)
+
+
+def test_a_full_queue_refuses_at_once_per_app_and_overall(tmp_path: Path) -> None:
+    jobs, _ = service(tmp_path, limits=QueueLimits(overall=3, per_app=2))
+    jobs.submit(request(), "a")
+    jobs.submit(request(), "b")
+    with pytest.raises(QueueFull, match=r"Queue full for `my-app` \(2 waiting\)"):
+        jobs.submit(request(), "c")
+    # A retry of a request that is already queued is the same job, full queue or not.
+    assert jobs.submit(request(), "b")[1] is False
+    jobs.submit(PushRequest("other-app", "1a2b3c4", None, "U0ADMIN"), "d")
+    with pytest.raises(QueueFull, match="3 pushes waiting"):
+        jobs.submit(PushRequest("other-app", "1a2b3c4", None, "U0ADMIN"), "e")
+
+
+def test_a_pusher_removed_while_the_job_waits_gets_no_build(tmp_path: Path) -> None:
+    groups, engine = Groups(), FakeEngine()
+    jobs, reporter = service(tmp_path, engine, directory=groups)
+    jobs.submit(request())
+    groups.groups["S0APPTEAM"] = set()  # removed from the team before the job starts
+    jobs.start()
+    [finished] = reporter.wait_finished(1)
+    jobs.stop()
+    assert finished.state is JobState.FAILED and engine.builds == []
+    assert finished.failure is not None and "no longer push" in finished.failure.explanation
+
+
+def test_others_jobs_are_shown_only_to_admins_and_that_apps_pushers(tmp_path: Path) -> None:
+    jobs, _ = service(tmp_path)
+    mine, _ = jobs.submit(request(), "a")
+    theirs, _ = jobs.submit(PushRequest("other-app", "1a2b3c4", None, "U0ADMIN"), "b")
+    assert [j.id for j in jobs.recent("U0ALICE")] == [mine.id]
+    assert [j.id for j in jobs.recent("U0ADMIN")] == [theirs.id, mine.id]
+    assert jobs.recent("U0MALLORY") == []
+    with pytest.raises(JobNotFound):
+        jobs.get(theirs.id, "U0ALICE")
+
+
+def _lock(path: Path) -> sqlite3.Connection:
+    """Another process's write transaction holding the SQLite database."""
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    return holder
+
+
+def test_a_locked_store_delays_the_outcome_but_loses_nothing(tmp_path: Path) -> None:
+    engine = FakeEngine()
+    engine.block_build = threading.Event()
+    store = SqlJobStore(f"sqlite:///{tmp_path}/jobs.db", busy_timeout_ms=50)
+    sleeps: list[float] = []
+    jobs, reporter = service(tmp_path, engine, store=store, sleeps=sleeps)
+    jobs.start()
+    job, _ = jobs.submit(request())
+    assert engine.building.wait(5)
+    holder = _lock(tmp_path / "jobs.db")
+
+    def release_after_two_waits(seconds: float) -> None:
+        sleeps.append(seconds)
+        if len(sleeps) == 2:
+            holder.rollback()
+
+    jobs._sleep = release_after_two_waits
+    engine.block_build.set()
+    [finished] = reporter.wait_finished(1, timeout=30)
+    jobs.stop()
+    assert finished.state is JobState.SUCCEEDED and len(sleeps) == 2
+    stored = store.get(job.id)
+    assert stored is not None and stored.state is JobState.SUCCEEDED and stored.result
+
+
+def test_an_outcome_the_store_never_takes_is_still_told(tmp_path: Path) -> None:
+    engine = FakeEngine()
+    engine.block_build = threading.Event()
+    store = SqlJobStore(f"sqlite:///{tmp_path}/jobs.db", busy_timeout_ms=20)
+    sleeps: list[float] = []
+    jobs, reporter = service(tmp_path, engine, store=store, sleeps=sleeps)
+    jobs.start()
+    job, _ = jobs.submit(request())
+    assert engine.building.wait(5)
+    holder = _lock(tmp_path / "jobs.db")  # held until the outcome has been told
+    engine.block_build.set()
+    [told] = reporter.wait_finished(1, timeout=30)
+    holder.rollback()
+    jobs.stop()
+    assert told.id == job.id and told.state is JobState.SUCCEEDED and told.result is not None
+    assert len(sleeps) == 7  # 8 attempts, a growing wait between them

@@ -218,3 +218,47 @@ def test_cancel_during_build_raises_cancelled(pipeline: PushPipeline, engine: Fa
     thread.join(5)
     assert isinstance(outcome[0], Cancelled)
     assert engine.pushes == []
+
+
+@pytest.mark.parametrize(
+    ("context", "dockerfile"),
+    [(".", "/etc/passwd"), ("../../", "Dockerfile"), (".", "../../../etc/passwd"), ("/", "x")],
+)
+def test_paths_outside_the_checkout_are_refused_before_building(
+    pipeline: PushPipeline, engine: FakeEngine, context: str, dockerfile: str
+) -> None:
+    with pytest.raises(PipelineError, match="points outside the app's repository"):
+        run(pipeline, context=context, dockerfile=dockerfile)
+    assert engine.builds == []
+
+
+def test_a_symlink_out_of_the_checkout_is_refused(
+    tmp_path: Path, pipeline: PushPipeline, engine: FakeEngine
+) -> None:
+    (tmp_path / "Dockerfile.link").symlink_to("/etc/passwd")
+    (tmp_path / "ctx").symlink_to("/etc")
+    with pytest.raises(PipelineError, match="dockerfile `Dockerfile.link` points outside"):
+        run(pipeline, dockerfile="Dockerfile.link")
+    with pytest.raises(PipelineError, match="context `ctx` points outside"):
+        run(pipeline, context="ctx")
+    assert engine.builds == []
+
+
+def test_a_dockerfile_elsewhere_in_the_checkout_is_fine(
+    tmp_path: Path, pipeline: PushPipeline, engine: FakeEngine
+) -> None:
+    (tmp_path / "app").mkdir()
+    run(pipeline, context="app", dockerfile="../docker/Dockerfile")
+    assert engine.builds[-1].context == (tmp_path / "app").resolve()
+    assert engine.builds[-1].dockerfile == "../docker/Dockerfile"
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../x", "a/../../b", "~/x", "a\\..\\..\\b"])
+def test_the_catalog_refuses_paths_that_leave_the_repository(path: str) -> None:
+    from pydantic import ValidationError
+
+    from bot.config import AppConfig
+
+    for key in ("dockerfile", "context"):
+        with pytest.raises(ValidationError, match="inside the repository"):
+            AppConfig.model_validate({"source": "/x", key: path})

@@ -25,23 +25,50 @@ T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
 
 def job(state: JobState, **extra: Any) -> Job:
-    return Job(42, "my-app", "1a2b3c4", "1.4.0", "U0ALICE", "C0PLATFORM", state, T0,
-               started_at=T0, finished_at=T0, **extra)
+    return Job(
+        42,
+        "my-app",
+        "1a2b3c4",
+        "1.4.0",
+        "U0ALICE",
+        "C0PLATFORM",
+        state,
+        T0,
+        started_at=T0,
+        finished_at=T0,
+        **extra,
+    )
 
 
 CASES: dict[str, Any] = {
     "parent_running": render.parent(job(JobState.RUNNING)),
     "parent_waiting": render.parent(job(JobState.QUEUED), waiting_behind=41),
-    "parent_succeeded": render.parent(job(
-        JobState.SUCCEEDED,
-        result=PushResult((f"{URI}:{SHA}", f"{URI}:1.4.0"), "sha256:" + "d" * 64, 1_234_567, 3.4,
-                          SHA, True, ("`1.4.0` moves from sha256:aaaa (ffff) to this build",)),
-    )),
-    "parent_failed": render.parent(job(
-        JobState.FAILED,
-        failure=Failure(Step.BUILD, "A RUN step in the Dockerfile failed", "A command exited.",
-                        "Reproduce with `docker build .`.", ("Step 3/3 : RUN make", "make: *** 2")),
-    )),
+    "parent_succeeded": render.parent(
+        job(
+            JobState.SUCCEEDED,
+            result=PushResult(
+                (f"{URI}:{SHA}", f"{URI}:1.4.0"),
+                "sha256:" + "d" * 64,
+                1_234_567,
+                3.4,
+                SHA,
+                True,
+                ("`1.4.0` moves from sha256:aaaa (ffff) to this build",),
+            ),
+        )
+    ),
+    "parent_failed": render.parent(
+        job(
+            JobState.FAILED,
+            failure=Failure(
+                Step.BUILD,
+                "A RUN step in the Dockerfile failed",
+                "A command exited.",
+                "Reproduce with `docker build .`.",
+                ("Step 3/3 : RUN make", "make: *** 2"),
+            ),
+        )
+    ),
     "parent_interrupted": render.parent(job(JobState.INTERRUPTED)),
     "jobs": render.jobs_table([job(JobState.SUCCEEDED), job(JobState.FAILED)]),
     "help": common.help_blocks(),

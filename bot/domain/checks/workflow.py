@@ -40,6 +40,18 @@ def workflow_checks(facts: AppFacts) -> list[CheckResult]:
         for report in facts.workflows.value or ()
         if report.error
     ]
+    results += [
+        CheckResult(
+            "workflow.present",
+            Status.WARN,
+            f"{plain(report.workflow)} was not fully read: {report.skipped}",
+            "ecrbot bounds what it reads of a repository; check this workflow by hand, "
+            "or split it into smaller files.",
+            report.workflow,
+        )
+        for report in facts.workflows.value or ()
+        if report.skipped
+    ]
     jobs = aws_jobs(facts)
     if not jobs:
         role = facts.role_arn or "arn:aws:iam::<account-id>:role/<app-role-name>"
