@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 
@@ -86,8 +87,19 @@ USAGES = (
 _BY_NAME = {usage.name: usage for usage in USAGES}
 
 
+MAX_TEXT = 1000  # characters after `/ecr`; every real command is far shorter
+APP_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
+SHA = re.compile(r"[0-9a-f]{7,40}")
+# A branch as git allows it, minus what no real branch uses; ASCII only, so no look-alikes.
+BRANCH = re.compile(r"(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]{1,255}(?<![/.])")
+ENVIRONMENT = re.compile(r"[A-Za-z0-9._ -]{1,255}")
+JOB_ID = re.compile(r"#?([0-9]{1,9})")
+
+
 def parse(text: str) -> Command:
     """Parse the text after `/ecr`."""
+    if len(text) > MAX_TEXT:
+        raise UsageError(f"That command is {len(text)} characters long.", _usage_line())
     try:
         words = shlex.split(text.strip())
     except ValueError as error:
@@ -118,8 +130,29 @@ def parse(text: str) -> Command:
 
 def _push(args: list[str]) -> Push:
     _expect("push", args, 2, 3)
-    app, sha = args[0], args[1].lower()
+    app, sha = _app_name(args[0], "push"), _sha(args[1], "push")
     return Push(app=app, sha=sha, version=args[2] if len(args) == 3 else None)
+
+
+def _app_name(word: str, command: str) -> str:
+    if not APP_NAME.fullmatch(word):
+        raise UsageError(f"{code(word)} is not an app name.", _usage_of(command))
+    return word
+
+
+def _sha(word: str, command: str) -> str:
+    # Only a commit id: `main`, `HEAD~1` and `latest` name refs, and refs can be moved.
+    if not SHA.fullmatch(word.lower()):
+        raise UsageError(
+            f"{code(word)} is not a git SHA.",
+            "Give 7 to 40 hex characters of the commit, e.g. `git rev-parse --short HEAD`.",
+        )
+    return word.lower()
+
+
+def _usage_of(command: str) -> str:
+    usage = _BY_NAME[command]
+    return f"Usage: `{usage.usage}`, e.g. `{usage.example}`"
 
 
 DIAGNOSE_OPTIONS = {"--branch": "branch", "--env": "environment", "--sha": "sha"}
@@ -139,19 +172,23 @@ def _diagnose(args: list[str]) -> Diagnose:
         elif word.startswith("-") or app is not None:
             raise UsageError(f"{code(word)} is not a diagnose option.", usage)
         else:
-            app = word
+            app = _app_name(word, "diagnose")
     if "sha" in options:
-        options["sha"] = options["sha"].lower()
+        options["sha"] = _sha(options["sha"], "diagnose")
+    if "branch" in options and not BRANCH.fullmatch(options["branch"]):
+        raise UsageError(f"{code(options['branch'])} is not a branch name.", usage)
+    if "environment" in options and not ENVIRONMENT.fullmatch(options["environment"]):
+        raise UsageError(f"{code(options['environment'])} is not an environment name.", usage)
     return Diagnose(app=app, **options)
 
 
 def _job_id(word: str) -> int:
-    digits = word.lstrip("#")
-    if not digits.isdigit():
+    match = JOB_ID.fullmatch(word)  # ASCII digits only: int() would take `²` or full-width ones
+    if match is None:
         raise UsageError(
             f"{code(word)} is not a job number.", f"Usage: `{_BY_NAME['cancel'].usage}`"
         )
-    return int(digits)
+    return int(match.group(1))
 
 
 def _expect(name: str, args: list[str], least: int, most: int) -> None:

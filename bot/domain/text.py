@@ -8,15 +8,18 @@ or `plain()`, so it can never open or close a span of the message around it. Sla
 
 from __future__ import annotations
 
+import re
+
 # U+02CB MODIFIER LETTER GRAVE ACCENT looks like a backtick but never ends a code span.
 TICK = "\u02cb"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # NUL and other control characters, shown as �
 MAX_VALUE = 300  # characters of one outside value shown in a message
 
 
 def plain(value: object, limit: int = MAX_VALUE) -> str:
     """An outside value as prose: backticks neutralised, one line, at most `limit` characters."""
     text = " ".join(str(value).split()) if "\n" in str(value) else str(value)
-    text = text.replace("`", TICK)
+    text = _CONTROL.sub("\ufffd", text).replace("`", TICK)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
