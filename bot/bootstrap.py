@@ -82,9 +82,11 @@ class Services:
         self.jobs.start()
         self.scheduler.start()
 
-    def stop(self) -> None:
+    def stop(self, grace_s: float | None = None) -> None:
+        """Drain and stop: no new jobs, running ones get `grace_s` (ECRBOT_DRAIN_SECONDS) to
+        finish and are then marked interrupted, and every queued Slack call is flushed."""
         self.scheduler.stop()
-        self.jobs.stop()
+        self.jobs.stop(self.settings.drain_s if grace_s is None else grace_s)
         if self.outbox is not None:
             self.outbox.stop()
 
@@ -260,9 +262,9 @@ def _raise(message: str) -> None:
     raise RuntimeError(message)
 
 
-def _log_published(built: Published, channel: str | None) -> None:
+def _log_published(built: Published, channel: str | None, reply_url: str | None) -> None:
     log.info("registry report (no Slack): %s", built.report.figures.to_json())
 
 
-def _log_report(report: Report, user: str, channel: str | None) -> None:
+def _log_report(report: Report, user: str, channel: str | None, reply_url: str | None) -> None:
     log.info("diagnose %s for %s: %s", report.subject, user, report.verdict)

@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     registry_ca_bundle: str | None = _setting(
         None, "ECRBOT_REGISTRY_CA_BUNDLE", "CA bundle for the registry API (private endpoints)"
     )
+    drain_s: float = _setting(
+        25.0,
+        "ECRBOT_DRAIN_SECONDS",
+        "on SIGTERM, how long running jobs may finish before they are marked interrupted",
+        ge=0.0,
+        le=3600.0,
+    )
     progress_interval_s: float = _setting(
         2.0, "ECRBOT_PROGRESS_INTERVAL", "seconds between edits of a progress message", ge=0.0
     )

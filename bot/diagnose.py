@@ -146,7 +146,8 @@ def _workflow_regions(reports: tuple[WorkflowReport, ...]) -> list[str]:
     return sorted(regions | {"us-east-1", "eu-west-1", "eu-west-2", "us-west-2"})
 
 
-Post = Callable[[Report, str, str | None], None]
+# (report, requested by, channel, response_url to tell the asker if the channel refuses us)
+Post = Callable[[Report, str, str | None, str | None], None]
 
 
 class DiagnoseService:
@@ -182,12 +183,20 @@ class DiagnoseService:
         self._limiter.take(user, Action.DIAGNOSE)
         return app
 
-    def submit(self, request: DiagnoseRequest, user: str, channel: str | None) -> None:
+    def submit(
+        self,
+        request: DiagnoseRequest,
+        user: str,
+        channel: str | None,
+        reply_url: str | None = None,
+    ) -> None:
         """Authorize now, then run in the background and post the checklist."""
         self.authorize(request, user)
-        self._pool.submit(self._run, request, user, channel)
+        self._pool.submit(self._run, request, user, channel, reply_url)
 
-    def _run(self, request: DiagnoseRequest, user: str, channel: str | None) -> None:
+    def _run(
+        self, request: DiagnoseRequest, user: str, channel: str | None, reply_url: str | None
+    ) -> None:
         try:
             report = self._diagnoser.run(request)
         except Exception:
@@ -200,4 +209,4 @@ class DiagnoseService:
                 "Tell #platform-team the error id.",
             )
             report = Report(request.app or "ecrbot platform", "Diagnose did not run.", (failed,))
-        self._post(report, user, channel)
+        self._post(report, user, channel, reply_url)

@@ -79,6 +79,7 @@ class JobService:
         self._on_steps = on_steps
         self._limits = limits
         self._sleep = sleep
+        self._closing = False
         self.worker = Worker(self._run, self._waiting, max_parallel)
 
     def start(self) -> None:
@@ -90,11 +91,21 @@ class JobService:
         for job in self._store.in_states(JobState.QUEUED):
             self.worker.enqueue(job.id, job.app)
 
-    def stop(self) -> None:
+    def stop(self, grace_s: float = 0.0) -> None:
+        """Drain: take no new pushes, let running ones finish for `grace_s`, then interrupt the
+        rest (marked `interrupted`, their threads told). Queued jobs wait for the next start."""
+        self._closing = True
+        left = self.worker.drain(grace_s)
+        if left:
+            log.warning("stopping: interrupting jobs %s after %.0f s", left, grace_s)
         self.worker.stop()
 
     def submit(self, request: PushRequest, request_key: str | None = None) -> tuple[Job, bool]:
         """Queue a push; returns the job and whether it is new (False for a retried request)."""
+        if self._closing:
+            raise UsageError(
+                "ecrbot is restarting and takes no new pushes.", "Try again in a minute."
+            )
         app = self.app(request.app, request.requested_by)
         validate_sha(request.sha)
         validate_version(app, request.version)
@@ -219,7 +230,8 @@ class JobService:
             result = self._pipeline.run(app, job.request, emit, cancel)
             state = JobState.SUCCEEDED
         except Cancelled:
-            state = JobState.CANCELLED
+            # A job stopped by a shutdown was interrupted, not cancelled: Retry runs it again.
+            state = JobState.INTERRUPTED if self._closing else JobState.CANCELLED
         except PipelineError as error:
             failure = error.failure
         except UsageError as error:

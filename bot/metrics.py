@@ -32,6 +32,16 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.refused = Counter(
+            "ecrbot_refused_requests",
+            "HTTP requests refused before Bolt saw them, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+
+    def refused_request(self, reason: str) -> None:
+        self.refused.labels(reason=reason).inc()
+
     def observe_steps(self, durations: dict[str, float]) -> None:
         for step, seconds in durations.items():
             self.step_seconds.labels(step=step).observe(seconds)

@@ -42,7 +42,8 @@ class Published:
     detail_csv: str
 
 
-Publish = Callable[[Published, str | None], None]
+# (the report, channel, response_url to tell the asker if the channel refuses us)
+Publish = Callable[[Published, str | None, str | None], None]
 
 
 class ReportService:
@@ -78,12 +79,17 @@ class ReportService:
         )
 
     def publish(
-        self, post: Publish, channel: str | None = None, *, scheduled: bool = True
+        self,
+        post: Publish,
+        channel: str | None = None,
+        *,
+        scheduled: bool = True,
+        reply_url: str | None = None,
     ) -> HealthReport:
         """Build and post. Only a scheduled report stores its figures: "since last time" means
         since the last scheduled one, however many were asked for in between."""
         built = self.build()
-        post(built, channel)
+        post(built, channel, reply_url)
         if scheduled:
             self._history.save(built.report.figures)
         return built.report
@@ -190,19 +196,21 @@ class ReportRunner:
         if self._limiter is not None:
             self._limiter.take(user, Action.REPORT)
 
-    def post(self, channel: str | None = None, user: str | None = None) -> None:
+    def post(
+        self, channel: str | None = None, user: str | None = None, reply_url: str | None = None
+    ) -> None:
         """An ad-hoc report: authorized, then built and posted in the background."""
         if user is not None:
             self.authorize(user)
-        self._pool.submit(self._post, channel, False)
+        self._pool.submit(self._post, channel, False, reply_url)
 
     def post_now(self, channel: str | None = None) -> None:
         """The scheduled report, built and posted here; failures are logged with an id."""
-        self._post(channel, True)
+        self._post(channel, True, None)
 
-    def _post(self, channel: str | None, scheduled: bool) -> None:
+    def _post(self, channel: str | None, scheduled: bool, reply_url: str | None) -> None:
         try:
-            self._service.publish(self._publish, channel, scheduled=scheduled)
+            self._service.publish(self._publish, channel, scheduled=scheduled, reply_url=reply_url)
         except Exception:
             log.exception("the registry report failed (error id %s)", new_error_id())
 

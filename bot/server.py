@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import threading
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
@@ -18,6 +19,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot.app import build_app
 from bot.bootstrap import Services, build_services
 from bot.config import Settings
+from bot.request_guard import RequestGuard
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,8 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 def wsgi_app(services: Services) -> WsgiApp:
     """Bolt on /slack/events; /healthz (process up), /readyz (dependencies), /metrics."""
     slack = SlackRequestHandler(build_app(services))
+    secret = services.settings.slack_signing_secret
+    guard = RequestGuard(secret.get_secret_value()) if secret is not None else None
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO")
@@ -40,6 +44,12 @@ def wsgi_app(services: Services) -> WsgiApp:
         if path == "/metrics":
             start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
             return [services.metrics.exposition()]
+        refused = guard.refusal(environ) if guard is not None else None
+        if refused is not None:
+            status, reason = refused
+            log.warning("refused a request to %s: %s", str(path)[:100], reason)
+            services.metrics.refused_request(reason)
+            return _json(start_response, status, {"error": reason})
         return slack(environ, start_response)
 
     return app
@@ -94,7 +104,8 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         self.cfg.set("worker_class", "gthread")
         self.cfg.set("threads", self._settings.http_threads)
         self.cfg.set("timeout", 60)
-        self.cfg.set("graceful_timeout", 20)
+        # The worker drains jobs for ECRBOT_DRAIN_SECONDS on SIGTERM, then flushes Slack calls.
+        self.cfg.set("graceful_timeout", int(self._settings.drain_s) + 15)
         self.cfg.set("keepalive", 5)
         self.cfg.set("worker_exit", _stop_services)
 
@@ -114,6 +125,20 @@ def _stop_services(_server: Any, _worker: Any) -> None:
         services.stop()
 
 
+def _wait_for_signal() -> None:
+    """Block until SIGTERM or SIGINT. In the image the bot is PID 1, whose signals the kernel
+    drops unless a handler is installed, so without this `docker stop` would wait and kill."""
+    stop = threading.Event()
+
+    def on_signal(number: int, _frame: object) -> None:
+        log.info("received %s", signal.Signals(number).name)
+        stop.set()
+
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, on_signal)
+    stop.wait()
+
+
 def serve(settings: Settings) -> None:
     """Run the bot until stopped: Socket Mode when SLACK_APP_TOKEN is set, else HTTP."""
     if settings.socket_mode:
@@ -128,10 +153,14 @@ def serve(settings: Settings) -> None:
             handler = SocketModeHandler(
                 build_app(services), settings.slack_app_token.get_secret_value()
             )
-            handler.start()  # type: ignore[no-untyped-call]
+            handler.connect()  # type: ignore[no-untyped-call]
+            _wait_for_signal()
+            log.info("stopping: no new events; draining jobs for up to %.0f s", settings.drain_s)
+            handler.close()  # type: ignore[no-untyped-call]
         finally:
             ops.shutdown()
             services.stop()
+        log.info("stopped")
         return
     log.info("serving Slack over HTTP on port %s (/slack/events)", settings.port)
     _Gunicorn(settings).run()

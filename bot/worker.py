@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -47,14 +48,24 @@ class Worker:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop taking jobs and cancel the running ones."""
+        self.drain(0.0)
         with self._cond:
-            self._stopping = True
             tokens = [token for _, token in self._running.values()]
-            self._cond.notify_all()
         for token in tokens:
             token.cancel()
         for thread in self._threads:
             thread.join(timeout)
+
+    def drain(self, grace_s: float) -> list[int]:
+        """Start no more jobs (queued ones stay queued for the next start) and give the running
+        ones `grace_s` seconds to finish; returns the ids still running after that."""
+        deadline = time.monotonic() + grace_s
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+            while self._running and (left := deadline - time.monotonic()) > 0:
+                self._cond.wait(left)
+            return list(self._running)
 
     def enqueue(self, job_id: int, app: str) -> int | None:
         """Queue a job; returns the job of the same app it waits behind, if any.

@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 
 from bot.diagnose import DiagnoseRequest
+from bot.domain.commands import job_id
 from bot.render import common
 from handlers.errors import replying
 from handlers.middleware import services_of
@@ -25,7 +26,7 @@ def retry(
         # The click's action_ts identifies it: Slack retrying the request finds the same job.
         key = f"retry:{action['value']}:{action.get('action_ts', '')}"
         job, created = services.jobs.retry(
-            int(action["value"]), body["user"]["id"], key, body.get("response_url")
+            job_id(str(action.get("value"))), body["user"]["id"], key, body.get("response_url")
         )
         _ephemeral(respond)(common.queued(job.id, job.app, created))
 
@@ -36,7 +37,7 @@ def cancel(
     ack()
     services = services_of(context)
     with replying(_ephemeral(respond)):
-        job = services.jobs.cancel(int(action["value"]), body["user"]["id"])
+        job = services.jobs.cancel(job_id(str(action.get("value"))), body["user"]["id"])
         _ephemeral(respond)(f"Job {job.id}: cancel requested ({job.state.value}).")
 
 
@@ -47,5 +48,10 @@ def diagnose(
     services = services_of(context)
     channel = (body.get("channel") or {}).get("id")
     with replying(_ephemeral(respond)):
-        services.diagnose.submit(DiagnoseRequest(app=action["value"]), body["user"]["id"], channel)
+        services.diagnose.submit(
+            DiagnoseRequest(app=action["value"]),
+            body["user"]["id"],
+            channel,
+            body.get("response_url"),
+        )
         _ephemeral(respond)(common.diagnosing(action["value"]))

@@ -57,7 +57,7 @@ def ecr(ack: Ack, command: dict[str, Any], context: BoltContext, respond: Respon
                 reply(f"Job {job.id}: cancel requested ({job.state.value}).")
             case cmd.Diagnose(app, branch, environment, sha):
                 asked = DiagnoseRequest(app, branch, environment, sha)
-                services.diagnose.submit(asked, user, channel)
+                services.diagnose.submit(asked, user, channel, command.get("response_url"))
                 reply(common.diagnosing(app))
             case cmd.Report(dry_run=True):
                 services.reports.preview(_preview_to(respond), user)
@@ -65,7 +65,7 @@ def ecr(ack: Ack, command: dict[str, Any], context: BoltContext, respond: Respon
             case cmd.Report(schedule=True):
                 reply(common.report_schedule(services.reports.next_run()))
             case cmd.Report():
-                services.reports.post(channel, user)
+                services.reports.post(channel, user, command.get("response_url"))
                 reply(common.report_building(preview=False))
             case cmd.Help():
                 reply("ecrbot help", blocks=common.help_blocks())

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from slack_sdk import WebClient
 
 from bot.adapters.slack_outbox import SlackOutbox
+from bot.adapters.slack_reply import Refusal, SlackReplies
 from bot.domain.checks.model import Report
 from bot.render import diagnose as render
 from bot.render.blocks import Blocks
@@ -19,10 +20,14 @@ class SlackDiagnosePoster:
         self._client = client
         self._outbox = outbox
         self._default_channel = default_channel
+        self._replies = SlackReplies(outbox)
 
-    def __call__(self, report: Report, user: str, channel: str | None) -> None:
+    def __call__(
+        self, report: Report, user: str, channel: str | None, reply_url: str | None = None
+    ) -> None:
         where = channel or self._default_channel or ""
         parent: dict[str, str] = {}
+        refusal = Refusal(self._replies, reply_url, where)
 
         def post_parent() -> None:
             answer = self._client.chat_postMessage(
@@ -32,11 +37,12 @@ class SlackDiagnosePoster:
             )
             parent["ts"], parent["channel"] = str(answer["ts"]), str(answer["channel"])
 
-        self._outbox.submit(post_parent, critical=True)
-        for blocks in render.checklist(report):
-            self._outbox.submit(self._reply(parent, where, report, blocks), critical=True)
+        calls = [post_parent]
+        calls += [self._reply(parent, where, report, blocks) for blocks in render.checklist(report)]
         if render.needs_file(report):
-            self._outbox.submit(self._attach(parent, where, report), critical=True)
+            calls.append(self._attach(parent, where, report))
+        for call in calls:
+            self._outbox.submit(refusal.unless_refused(call), critical=True, on_refused=refusal)
 
     def _attach(self, parent: dict[str, str], where: str, report: Report) -> Callable[[], None]:
         def send() -> None:

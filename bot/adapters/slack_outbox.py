@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 log = logging.getLogger(__name__)
 
 Call = Callable[[], None]
+OnRefused = Callable[[str], None]
 BACKOFF_CAP_S = 30.0
 RETRY_AFTER_DEFAULT_S = 1.0
 
@@ -27,6 +28,7 @@ class _Op:
     key: str | None = field(compare=False, default=None)
     critical: bool = field(compare=False, default=False)
     attempts: int = field(compare=False, default=0)
+    on_refused: OnRefused | None = field(compare=False, default=None)
 
 
 @dataclass
@@ -70,16 +72,34 @@ class SlackOutbox:
         self._thread.start()
 
     def submit(
-        self, call: Call, *, key: str | None = None, not_before: float = 0.0, critical: bool = False
+        self,
+        call: Call,
+        *,
+        key: str | None = None,
+        not_before: float = 0.0,
+        critical: bool = False,
+        on_refused: OnRefused | None = None,
     ) -> None:
-        """Queue `call`; with a key, replace the pending call of that key but keep its place."""
+        """Queue `call`; with a key, replace the pending call of that key but keep its place.
+
+        `on_refused(error)` hears of a refusal Slack won't change its mind about
+        (`channel_not_found`, `not_in_channel`, `missing_scope`...): the call is dropped.
+        """
         with self._cond:
             pending = self._by_key.get(key) if key else None
             if pending is not None:
                 pending.call = call
                 pending.critical = pending.critical or critical
+                pending.on_refused = on_refused or pending.on_refused
                 return
-            op = _Op(max(not_before, self._clock()), next(self._seq), call, key, critical)
+            op = _Op(
+                max(not_before, self._clock()),
+                next(self._seq),
+                call,
+                key,
+                critical,
+                on_refused=on_refused,
+            )
             if key:
                 self._by_key[key] = op
             heapq.heappush(self._heap, op)
@@ -146,7 +166,13 @@ class SlackOutbox:
                 self._retry(op, f"Slack answered {status}")
             else:
                 self.stats.dropped += 1
-                log.warning("Slack refused a call: %s", error.response.get("error"))
+                reason = str(error.response.get("error") or f"http_{status}")
+                log.warning("Slack refused a call: %s", reason)
+                if op.on_refused is not None:
+                    try:
+                        op.on_refused(reason)
+                    except Exception:
+                        log.exception("handling a Slack refusal failed")
         except (OSError, TimeoutError) as error:
             self._retry(op, f"Slack unreachable: {type(error).__name__}")
         except Exception:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -10,9 +11,13 @@ from dataclasses import dataclass, field
 from slack_sdk import WebClient
 
 from bot.adapters.slack_outbox import SlackOutbox
+from bot.adapters.slack_reply import SlackReplies
 from bot.domain.models import Job, ProgressEvent, Step
 from bot.ports import JobStore
+from bot.render import common
 from bot.render import push as render
+
+log = logging.getLogger(__name__)
 
 # Edits of the live progress message per job, beyond the first post and the final state.
 # With ~5 milestone replies and the parent's post and edit this keeps a push under 15 calls.
@@ -32,6 +37,7 @@ class _Thread:
     live_edits: int = 0
     last_live: float = 0.0
     waiting_behind: int | None = None
+    refused: str | None = None  # Slack's refusal of this channel; the asker was told
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -46,9 +52,11 @@ class SlackReporter:
         default_channel: str | None,
         min_edit_interval: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        replies: SlackReplies | None = None,
     ) -> None:
         self._client = client
         self._outbox = outbox
+        self._replies = replies or SlackReplies(outbox)
         self._store = store
         self._default_channel = default_channel
         self._interval = min_edit_interval
@@ -82,6 +90,8 @@ class SlackReporter:
     def finished(self, job: Job) -> None:
         thread = self._thread(job)
         thread.job = job
+        if thread.refused is not None:  # no thread to finish: tell the asker directly
+            self._replies.tell(job.reply_url, render.outcome_for_asker(job))
         if thread.live_ts is not None or thread.live.build_step:
             self._live(thread, final=True)
         self._parent(thread, critical=True)
@@ -102,9 +112,22 @@ class SlackReporter:
 
     def _parent(self, thread: _Thread, critical: bool = False) -> None:
         def send() -> None:
-            self._ensure_parent(thread, update=True)
+            if thread.refused is None:
+                self._ensure_parent(thread, update=True)
 
-        self._outbox.submit(send, key=f"{thread.job.id}:parent", critical=critical)
+        self._outbox.submit(
+            send, key=f"{thread.job.id}:parent", critical=critical, on_refused=self._on(thread)
+        )
+
+    def _on(self, thread: _Thread) -> Callable[[str], None]:
+        def refused(error: str) -> None:
+            if thread.refused is not None:
+                return
+            thread.refused = error
+            job = thread.job
+            self._replies.tell(job.reply_url, common.cant_post(thread.channel, error, job.id))
+
+        return refused
 
     def _ensure_parent(self, thread: _Thread, update: bool = False) -> str:
         job = thread.job
@@ -116,7 +139,10 @@ class SlackReporter:
             )
             thread.parent_ts = str(answer["ts"])
             thread.channel = str(answer.get("channel") or thread.channel)
-            self._store.save_thread(job.id, thread.parent_ts)
+            try:
+                self._store.save_thread(job.id, thread.parent_ts)
+            except Exception:  # the thread lives on in memory; the store may catch up later
+                log.warning("could not store job %s's thread", job.id, exc_info=True)
         elif update:
             self._client.chat_update(
                 channel=thread.channel,
@@ -129,16 +155,20 @@ class SlackReporter:
 
     def _reply(self, thread: _Thread, text: str, critical: bool = False) -> None:
         def send() -> None:
+            if thread.refused is not None:
+                return
             parent_ts = self._ensure_parent(thread)
             self._client.chat_postMessage(channel=thread.channel, thread_ts=parent_ts, text=text)
 
-        self._outbox.submit(send, critical=critical)
+        self._outbox.submit(send, critical=critical, on_refused=self._on(thread))
 
     def _live(self, thread: _Thread, final: bool) -> None:
         if not final and thread.live_edits >= MAX_LIVE_EDITS:
             return
 
         def send() -> None:
+            if thread.refused is not None:
+                return
             with thread.lock:
                 text = render.live(thread.live)
             if thread.live_ts is None:
@@ -153,4 +183,6 @@ class SlackReporter:
             thread.last_live = self._clock()
 
         not_before = thread.last_live + self._interval if thread.last_live else 0.0
-        self._outbox.submit(send, key=f"{thread.job.id}:live", not_before=not_before)
+        self._outbox.submit(
+            send, key=f"{thread.job.id}:live", not_before=not_before, on_refused=self._on(thread)
+        )

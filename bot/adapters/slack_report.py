@@ -6,6 +6,7 @@ from __future__ import annotations
 from slack_sdk import WebClient
 
 from bot.adapters.slack_outbox import SlackOutbox
+from bot.adapters.slack_reply import Refusal, SlackReplies
 from bot.render import report as render
 from bot.reports import Published
 
@@ -17,10 +18,12 @@ class SlackReportPoster:
         self._client = client
         self._outbox = outbox
         self._default_channel = default_channel
+        self._replies = SlackReplies(outbox)
 
-    def __call__(self, built: Published, channel: str | None) -> None:
+    def __call__(self, built: Published, channel: str | None, reply_url: str | None = None) -> None:
         where = channel or self._default_channel or ""
         posted: dict[str, str] = {}
+        refusal = Refusal(self._replies, reply_url, where)
 
         def post() -> None:
             answer = self._client.chat_postMessage(
@@ -53,5 +56,5 @@ class SlackReportPoster:
                 ],
             )
 
-        self._outbox.submit(post, critical=True)
-        self._outbox.submit(attach, critical=True)
+        for call in (post, attach):
+            self._outbox.submit(refusal.unless_refused(call), critical=True, on_refused=refusal)

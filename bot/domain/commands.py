@@ -182,6 +182,11 @@ def _diagnose(args: list[str]) -> Diagnose:
     return Diagnose(app=app, **options)
 
 
+def job_id(word: str) -> int:
+    """A job number as people and buttons give it: `42` or `#42`."""
+    return _job_id(word)
+
+
 def _job_id(word: str) -> int:
     match = JOB_ID.fullmatch(word)  # ASCII digits only: int() would take `²` or full-width ones
     if match is None:

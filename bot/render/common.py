@@ -7,6 +7,7 @@ from datetime import datetime
 from bot.domain.commands import USAGES
 from bot.domain.errors import UserError
 from bot.render.blocks import Blocks, context, section, to_dicts
+from bot.render.escape import channel as channel_link
 from bot.render.escape import code, mrkdwn
 
 
@@ -61,3 +62,23 @@ def report_schedule(next_run: datetime | None) -> str:
 
 def report_failed() -> str:
     return ":x: The registry report could not be built; the bot's log says why."
+
+
+def cant_post(channel: str | None, error: str, job_id: int | None = None) -> str:
+    """Told through response_url when Slack refuses the bot in the channel it was asked in."""
+    where = channel_link(channel) if channel else "this conversation"
+    if error == "missing_scope":
+        why = (
+            "ecrbot's Slack app lacks a permission it needs (Slack says `missing_scope`): "
+            "an admin should reinstall it from the repository's `manifest.yml`."
+        )
+    elif error == "is_archived":
+        why = f"I can't post in {where}: it is archived. Use /ecr in another channel."
+    else:
+        why = (
+            f"I can't post in {where} (Slack says {code(error)}). "
+            "Invite me with `/invite @ecrbot`, or use /ecr in the platform channel."
+        )
+    if job_id is not None:
+        why += f" Job {job_id} runs anyway: I will tell you here how it ends; `/ecr jobs` shows it."
+    return f":warning: {why}"

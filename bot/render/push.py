@@ -173,6 +173,16 @@ def final_reply(job: Job) -> str:
     return f"{ICONS[job.state]} {job.state.value}"
 
 
+def outcome_for_asker(job: Job) -> str:
+    """A job's outcome in one ephemeral message, for when its channel thread was refused."""
+    lines = [f"Job {job.id}: {headline(job)}", final_reply(job)]
+    if job.state is JobState.SUCCEEDED and job.result:
+        lines += [code(uri) for uri in job.result.image_uris[:MAX_URIS]]
+    elif job.state is JobState.FAILED and job.failure:
+        lines += [mrkdwn(job.failure.explanation), f"*Fix:* {mrkdwn(job.failure.fix)}"]
+    return "\n".join(lines)
+
+
 def waiting(behind: int) -> str:
     return f"⏳ Waiting for job {behind} (a push of the same app) to finish first."
 

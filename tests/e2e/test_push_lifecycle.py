@@ -118,3 +118,54 @@ def job_id_from(text: str) -> int:
             return {"text": text}
 
     return job_id(_R())  # type: ignore[arg-type]
+
+
+def _socket_push(world: World, sha: str, trigger: str) -> int:
+    payload = slash_command_payload(
+        f"push {world.app} {sha[:7]}", user_id=ALICE, trigger_id=trigger
+    )
+    ack = world.slack.wait_for_ack(world.slack.send_envelope("slash_commands", payload))
+    return job_id_from(ack["payload"]["text"])
+
+
+def test_sigterm_in_socket_mode_lets_the_running_build_finish(world: World) -> None:
+    world.create_repository()
+    sha = world.sample.commit(SLOW.format(seconds=3), "finishes within the drain")
+    bot = world.start_bot_socket_mode(APP_TOKEN, ECRBOT_DRAIN_SECONDS="60")
+    world.slack.wait_for_socket_client(timeout=30)
+    job = _socket_push(world, sha, "7.7.drain")
+    wait_until(sleeping_build_containers, timeout=60)
+
+    assert bot.proc is not None
+    bot.proc.send_signal(signal.SIGTERM)  # the bot is PID 1 in its image: it must handle this
+    assert bot.proc.wait(90) == 0
+
+    # The outbox was flushed before the process exited: the thread is complete already.
+    parent = world.parent(job)
+    assert parent is not None and parent["text"].startswith("✅"), text_of(parent or {})
+    assert world.thread(job)[-1]["text"].startswith("✅ Done")
+    assert world.jobs()[0]["state"] == "succeeded"
+    assert "stopping: no new events" in bot.log()
+
+
+def test_sigterm_interrupts_a_build_that_outlasts_the_drain_and_keeps_queued_jobs(
+    world: World,
+) -> None:
+    world.create_repository()
+    sha = world.sample.commit(SLOW.format(seconds=120), "outlasts the drain")
+    bot = world.start_bot_socket_mode(APP_TOKEN, ECRBOT_DRAIN_SECONDS="2", ECRBOT_WORKERS="1")
+    world.slack.wait_for_socket_client(timeout=30)
+    running = _socket_push(world, sha, "7.7.long")
+    wait_until(sleeping_build_containers, timeout=60)
+    queued = _socket_push(world, world.sample.shas[0], "7.7.queued")
+
+    assert bot.proc is not None
+    bot.proc.send_signal(signal.SIGTERM)
+    assert bot.proc.wait(60) == 0
+
+    parent = world.parent(running)
+    assert parent is not None and parent["text"].startswith("⚠️")
+    assert "Interrupted" in world.thread(running)[-1]["text"]
+    states = {row["id"]: row["state"] for row in world.jobs()}
+    assert states == {running: "interrupted", queued: "queued"}  # runs at the next start
+    wait_until(lambda: not sleeping_build_containers(), timeout=20)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,7 @@ class World:
             "ECRBOT_WORK_DIR": str(self.tmp / "work"),
             "ECRBOT_REGISTRY_CA_BUNDLE": self.env["ECR_EDGE_CA_CERT"],
             "ECRBOT_PROGRESS_INTERVAL": "1",
+            "ECRBOT_DRAIN_SECONDS": "5",
             "PORT": str(free_port()),
         }
         env.update(overrides)
@@ -134,6 +137,15 @@ class World:
         if parent is None:
             return []
         return [m for m in self.slack.messages() if m.get("thread_ts") == parent["ts"]]
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """Every job row in the bot's database, as the bot stored it."""
+        database = self.tmp / "ecrbot.db"
+        if not database.exists():
+            return []
+        with closing(sqlite3.connect(database)) as conn:
+            conn.row_factory = sqlite3.Row
+            return [dict(row) for row in conn.execute("SELECT * FROM jobs ORDER BY id")]
 
     def wait_finished(self, job: int, timeout: float = 120.0) -> dict[str, Any]:
         """Wait until the parent message shows a final state and the final reply is posted."""

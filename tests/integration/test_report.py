@@ -70,10 +70,10 @@ def test_a_seeded_registry_reports_each_kind_of_problem(
     runner = build_reports(settings, catalog, registry, store)
     posted: list[Published] = []
 
-    first = runner.service.publish(lambda built, channel: posted.append(built))
+    first = runner.service.publish(lambda built, channel, reply: posted.append(built))
     # An ad-hoc report in between never moves the scheduled baseline.
-    adhoc = runner.service.publish(lambda built, channel: None, scheduled=False)
-    second = runner.service.publish(lambda built, channel: posted.append(built))
+    adhoc = runner.service.publish(lambda built, channel, reply: None, scheduled=False)
+    second = runner.service.publish(lambda built, channel, reply: posted.append(built))
 
     good, loose = repos["good"], repos["loose"]
     assert any("KMS" in m for m in items(first, SectionId.COMPLIANCE, good))

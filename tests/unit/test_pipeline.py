@@ -237,7 +237,7 @@ def test_a_symlink_out_of_the_checkout_is_refused(
 ) -> None:
     (tmp_path / "Dockerfile.link").symlink_to("/etc/passwd")
     (tmp_path / "ctx").symlink_to("/etc")
-    with pytest.raises(PipelineError, match="dockerfile `Dockerfile.link` points outside"):
+    with pytest.raises(PipelineError, match=r"dockerfile `Dockerfile\.link` points outside"):
         run(pipeline, dockerfile="Dockerfile.link")
     with pytest.raises(PipelineError, match="context `ctx` points outside"):
         run(pipeline, context="ctx")
