@@ -110,11 +110,13 @@ class JobService:
         validate_sha(request.sha)
         validate_version(app, request.version)
         self._access.require(request.requested_by, Action.PUSH, app)
-        if request_key is not None:
-            existing = self._store.by_key(request_key)
-            if existing is not None:  # Slack retried the request: it is the same job
-                return existing, False
-        self._check_queue(app)
+        try:
+            self._check_queue(app)
+        except QueueFull:
+            existing = self._store.by_key(request_key) if request_key else None
+            if existing is None:
+                raise
+            return existing, False  # Slack retried a request that is already queued
         job, created = self._store.create(
             request_key or uuid.uuid4().hex,
             {
@@ -189,7 +191,8 @@ class JobService:
         return app
 
     def _check_queue(self, app: AppSpec) -> None:
-        waiting = self._store.queued_counts()
+        # The worker's own queue, not a query: this runs inside the slash command's ack.
+        waiting = self.worker.waiting()
         mine, overall = waiting.get(app.name, 0), sum(waiting.values())
         if mine >= self._limits.per_app:
             raise QueueFull(

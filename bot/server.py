@@ -18,7 +18,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.app import build_app
 from bot.bootstrap import Services, build_services
-from bot.config import Settings
+from bot.config import Settings, load_catalog
 from bot.request_guard import RequestGuard
 
 log = logging.getLogger(__name__)
@@ -162,5 +162,6 @@ def serve(settings: Settings) -> None:
             services.stop()
         log.info("stopped")
         return
+    load_catalog(settings.config_path)  # a bad catalog is said here, not in a worker's traceback
     log.info("serving Slack over HTTP on port %s (/slack/events)", settings.port)
     _Gunicorn(settings).run()

@@ -108,6 +108,14 @@ class Worker:
         with self._cond:
             return len(self._pending)
 
+    def waiting(self) -> dict[str, int]:
+        """Jobs waiting to start, per app (what the queue bounds count)."""
+        counts: dict[str, int] = {}
+        with self._cond:
+            for pending in self._pending:
+                counts[pending.app] = counts.get(pending.app, 0) + 1
+        return counts
+
     def running_app(self, app: str) -> int | None:
         with self._cond:
             return next((job for job, (name, _) in self._running.items() if name == app), None)

@@ -65,6 +65,7 @@ class FakeEngine:
         self.build_lines = ["Step 1/2 : FROM scratch", "Step 2/2 : COPY busybox /bin/busybox"]
         self.build_error: str | None = None
         self.push_error: str | None = None
+        self.push_error_times: int | None = None  # None: every push fails while push_error
         self.block_build: threading.Event | None = None
         self.building = threading.Event()
         self.layers = 3
@@ -99,7 +100,12 @@ class FakeEngine:
     ) -> PushedImage:
         self.pushes.append((repository_uri, tag, credentials.password))
         if self.push_error:
-            raise StepError(Step.PUSH, self.push_error)
+            error = self.push_error
+            if self.push_error_times is not None:
+                self.push_error_times -= 1
+                if self.push_error_times <= 0:
+                    self.push_error = None
+            raise StepError(Step.PUSH, error)
         layers = tuple(LayerProgress(f"l{i}", "Pushed", 10, 10) for i in range(self.layers))
         on_layers(layers)
         return PushedImage(digest=_digest(repository_uri), size_bytes=1234)
@@ -124,8 +130,8 @@ class FakeRegistry:
             )
         return self.repos[name]
 
-    def credentials(self) -> RegistryCredentials:
-        self.calls.append("credentials")
+    def credentials(self, fresh: bool = False) -> RegistryCredentials:
+        self.calls.append("credentials-fresh" if fresh else "credentials")
         return RegistryCredentials("AWS", "123456789012-auth-token", f"https://{HOST}")
 
     def find_image(self, repository: RepositoryInfo, tag: str) -> RemoteImage | None:

@@ -67,10 +67,12 @@ class EcrRegistry:
             immutable=repo.get("imageTagMutability", "MUTABLE").startswith("IMMUTABLE"),
         )
 
-    def credentials(self) -> RegistryCredentials:
+    def credentials(self, fresh: bool = False) -> RegistryCredentials:
+        """A login for the registry, cached until shortly before it expires (`fresh`: a new one,
+        when the registry has just said the cached one expired)."""
         with self._token_lock:
             now = self._clock()
-            if self._token is not None and now < self._token[1]:
+            if not fresh and self._token is not None and now < self._token[1]:
                 return self._token[0]
             answer = self._call(
                 Step.AUTHENTICATE,

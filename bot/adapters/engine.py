@@ -11,6 +11,7 @@ import docker
 import requests
 from docker.errors import DockerException
 from docker.types.daemon import CancellableStream
+from urllib3.exceptions import ProtocolError
 
 from bot.domain.cancel import CancelToken
 from bot.domain.errors import Cancelled, StepError
@@ -146,10 +147,12 @@ class DockerEngine:
         try:
             cancel.raise_if_cancelled()
             yield from start()
-        except (requests.exceptions.ConnectionError, DockerException) as error:
+        except (requests.exceptions.RequestException, DockerException, ProtocolError) as error:
+            # A refused connection, or one cut mid-stream (ChunkedEncodingError: the engine
+            # restarted or a proxy in between went away).
             if cancel.cancelled:
                 raise Cancelled from error
-            raise StepError(step, f"Docker engine unreachable: {error}") from error
+            raise StepError(step, f"Docker engine unreachable: {type(error).__name__}") from error
         except (ValueError, OSError) as error:
             if cancel.cancelled:
                 raise Cancelled from error

@@ -92,13 +92,19 @@ CATALOGUE: tuple[KnownFailure, ...] = (
     ),
     _known(
         r"docker engine|Error while fetching server API version|docker\.sock"
-        r"|Connection (refused|aborted)|Cannot connect to the Docker daemon",
+        r"|Connection (refused|aborted|broken)|Cannot connect to the Docker daemon",
         "The Docker engine is unreachable",
         "ecrbot could not talk to the Docker engine that builds images.",
         "Check that dockerd is running and that `DOCKER_HOST` points at it "
         "(`docker info` on the bot's host), then retry.",
     ),
 )
+
+
+def token_expired(raw: str) -> bool:
+    """Whether the registry refused a login token for being too old (a new one will do)."""
+    return CATALOGUE[0].pattern.search(raw) is not None
+
 
 GENERIC_FIX = f"Check the log lines below; the runbook is {RUNBOOK}. Ask #platform-team if stuck."
 

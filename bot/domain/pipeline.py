@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bot.domain.cancel import CancelToken
 from bot.domain.errors import Cancelled, PipelineError, StepError, UsageError, UserError
-from bot.domain.failures import explain
+from bot.domain.failures import explain, token_expired
 from bot.domain.models import (
     SHA_PATTERN,
     AppSpec,
@@ -30,7 +30,17 @@ from bot.domain.models import (
     Step,
 )
 from bot.domain.text import code, plain
-from bot.ports import BuildSpec, Checkout, Engine, Registry, RemoteImage, RepositoryInfo, Source
+from bot.ports import (
+    BuildSpec,
+    Checkout,
+    Engine,
+    PushedImage,
+    Registry,
+    RegistryCredentials,
+    RemoteImage,
+    RepositoryInfo,
+    Source,
+)
 
 # Docker's reference grammar for a tag.
 TAG_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
@@ -173,9 +183,7 @@ class PushPipeline:
                 pushed = None
                 for tag in tags:
                     self._engine.tag(image_id, repository.uri, tag)
-                    pushed = self._engine.push(
-                        repository.uri, tag, credentials, progress.layers, cancel
-                    )
+                    pushed, credentials = self._push(repository, tag, credentials, progress, cancel)
                 assert pushed is not None  # plan_tags always yields the SHA tag
                 emit(ProgressEvent(step, "finished", f"Pushed {pushed.digest}"))
 
@@ -194,6 +202,30 @@ class PushPipeline:
             if cancel.cancelled:
                 raise Cancelled from error
             raise PipelineError(explain(step, str(error), tuple(progress.log))) from error
+
+    def _push(
+        self,
+        repository: RepositoryInfo,
+        tag: str,
+        credentials: RegistryCredentials,
+        progress: _Progress,
+        cancel: CancelToken,
+    ) -> tuple[PushedImage, RegistryCredentials]:
+        """Push one tag; a login that expired during a long build is renewed once."""
+        try:
+            pushed = self._engine.push(repository.uri, tag, credentials, progress.layers, cancel)
+            return pushed, credentials
+        except StepError as error:
+            if not token_expired(error.raw):
+                raise
+        progress.emit(
+            ProgressEvent(
+                Step.PUSH, "warning", "The ECR login expired during the build; pushing again"
+            )
+        )
+        credentials = self._registry.credentials(fresh=True)
+        pushed = self._engine.push(repository.uri, tag, credentials, progress.layers, cancel)
+        return pushed, credentials
 
     def _preflight(
         self, repository: RepositoryInfo, tags: tuple[str, ...], full_sha: str, emit: Emit

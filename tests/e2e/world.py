@@ -49,6 +49,7 @@ class World:
         self.apps: dict[str, dict[str, Any]] = {
             self.app: {"source": str(self.sample.path), "pushers": [APP_TEAM_GROUP]}
         }
+        self.catalog_slack: dict[str, Any] = {}  # more keys for the catalog's `slack:` block
         self.bot: BotProcess | None = None
         self.sender: SlackSender | None = None
         slack.set_usergroup(ADMIN_GROUP, [ADMIN])
@@ -62,7 +63,7 @@ class World:
         return name or self.app
 
     def bot_env(self, **overrides: str) -> dict[str, str]:
-        catalog = write_catalog(self.tmp / "catalog.yml", self.apps)
+        catalog = write_catalog(self.tmp / "catalog.yml", self.apps, **self.catalog_slack)
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin:" + str(Path.home() / ".pyenv/shims"),
             "HOME": str(self.tmp),

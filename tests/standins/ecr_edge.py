@@ -8,8 +8,11 @@ control plane would know, the way the real ECR front end does:
   sha256 digest) before the registry stores it, so ``describe_images`` knows every pushed image,
   and tag immutability is enforced with ECR's 400 TAG_INVALID;
 * faults set per repository over a plain-HTTP control server (``PUT /faults/<name>`` with
-  ``{"fault": "expired_token" | "deny_upload" | "bad_credentials"}``, ``DELETE /faults/<name>``,
-  ``DELETE /faults``, ``GET /faults``, ``GET /healthz``) answer as ECR does in those cases.
+  ``{"fault": "expired_token" | "deny_upload" | "bad_credentials" | "upload_error" |
+  "upload_reset", "times": N}``, ``DELETE /faults/<name>``, ``DELETE /faults``, ``GET /faults``,
+  ``GET /healthz``) answer as ECR does in those cases. ``upload_error`` answers a layer upload
+  with 500, ``upload_reset`` cuts its connection; with ``times`` a fault clears itself after
+  answering that many requests (a transient fault), without it it stays until deleted.
 
 Everything else, the real Basic auth included (htpasswd ``AWS`` / ``<account>-auth-token``, which
 is what moto's ``get_authorization_token`` hands out), is passed through to the registry. Bodies
@@ -21,6 +24,7 @@ Run: ``python3 -m tests.standins.ecr_edge --help`` (``scripts/test-services up``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import http.client
 import json
@@ -44,7 +48,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 LOG = logging.getLogger("ecr_edge")
 
-FAULTS = ("expired_token", "deny_upload", "bad_credentials")
+FAULTS = ("expired_token", "deny_upload", "bad_credentials", "upload_error", "upload_reset")
 HOST_RE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?::\d+)?$"
 )
@@ -98,26 +102,45 @@ def aws_error_code(error: ClientError) -> str:
 
 
 class Faults:
-    """Faults per repository name, so tests running side by side never see each other's."""
+    """Faults per repository name, so tests running side by side never see each other's.
+
+    A fault set with `times` answers that many requests, then clears itself.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: dict[str, str] = {}
+        self._left: dict[str, int] = {}
 
-    def set(self, repository: str, fault: str) -> None:
+    def set(self, repository: str, fault: str, times: int | None = None) -> None:
         with self._lock:
             self._faults[repository] = fault
+            if times is None:
+                self._left.pop(repository, None)
+            else:
+                self._left[repository] = times
 
     def clear(self, repository: str | None = None) -> None:
         with self._lock:
             if repository is None:
                 self._faults.clear()
+                self._left.clear()
             else:
                 self._faults.pop(repository, None)
+                self._left.pop(repository, None)
 
     def get(self, repository: str) -> str | None:
         with self._lock:
             return self._faults.get(repository)
+
+    def spend(self, repository: str) -> None:
+        """One request was answered with the fault: a counted fault clears itself at zero."""
+        with self._lock:
+            if repository in self._left:
+                self._left[repository] -= 1
+                if self._left[repository] <= 0:
+                    self._faults.pop(repository, None)
+                    self._left.pop(repository, None)
 
     def snapshot(self) -> dict[str, str]:
         with self._lock:
@@ -233,6 +256,7 @@ class EdgeHandler(BaseHTTPRequestHandler):
             return
         account, region = ecr_host["account"], ecr_host["region"]
         if self.inject_fault(name, kind, rest, host, account, region):
+            self.server.faults.spend(name)
             return
         if self.headers.get("Authorization") is None:
             # ECR turns away anonymous callers before it looks anything up: the registry's 401.
@@ -302,6 +326,18 @@ class EdgeHandler(BaseHTTPRequestHandler):
                 f"repository/{name} because no identity-based policy allows the "
                 "ecr:InitiateLayerUpload action",
             )
+            return True
+        uploading = (
+            kind == "blobs" and rest.startswith("uploads/") and self.command in ("PATCH", "PUT")
+        )
+        if fault == "upload_error" and uploading:
+            self.send_registry_error(500, "UNKNOWN", "ECR edge: injected upload failure")
+            return True
+        if fault == "upload_reset" and uploading:
+            # Cut the connection mid-upload, as a load balancer resetting it would.
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
             return True
         return False
 
@@ -625,14 +661,16 @@ class ControlHandler(BaseHTTPRequestHandler):
             return
         repository = unquote(self.path[len("/faults/") :])
         try:
-            fault = json.loads(raw or b"{}").get("fault")
+            asked = json.loads(raw or b"{}")
+            fault, times = asked.get("fault"), asked.get("times")
         except (ValueError, AttributeError):
-            fault = None
-        if fault not in FAULTS:
-            self.reply(400, {"error": f'body must be {{"fault": one of {list(FAULTS)}}}'})
+            fault, times = None, None
+        if fault not in FAULTS or not (times is None or (isinstance(times, int) and times > 0)):
+            wanted = f'{{"fault": one of {list(FAULTS)}, "times": N (optional)}}'
+            self.reply(400, {"error": f"body must be {wanted}"})
             return
-        self.server.faults.set(repository, fault)
-        self.reply(200, {"repository": repository, "fault": fault})
+        self.server.faults.set(repository, fault, times)
+        self.reply(200, {"repository": repository, "fault": fault, "times": times})
 
     def do_DELETE(self) -> None:
         if self.path == "/faults":

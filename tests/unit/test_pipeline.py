@@ -262,3 +262,24 @@ def test_the_catalog_refuses_paths_that_leave_the_repository(path: str) -> None:
     for key in ("dockerfile", "context"):
         with pytest.raises(ValidationError, match="inside the repository"):
             AppConfig.model_validate({"source": "/x", key: path})
+
+
+def test_a_login_that_expires_during_the_build_is_renewed_once(
+    pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry
+) -> None:
+    engine.push_error = "denied: Your authorization token has expired. Reauthenticate and try again."
+    engine.push_error_times = 1
+    _, events = run(pipeline)
+    assert "credentials-fresh" in registry.calls
+    assert any(e.kind == "warning" and "expired during the build" in e.message for e in events)
+    assert [tag for _, tag, _ in engine.pushes] == [SHA, SHA, "1.4.0"]
+
+
+def test_a_login_refused_twice_fails_in_plain_words(
+    pipeline: PushPipeline, engine: FakeEngine
+) -> None:
+    engine.push_error = "denied: Your authorization token has expired. Reauthenticate and try again."
+    with pytest.raises(PipelineError) as failed:
+        run(pipeline)
+    assert failed.value.failure.title == "The ECR login token has expired"
+    assert len(engine.pushes) == 2
