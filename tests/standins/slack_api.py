@@ -1,22 +1,36 @@
-"""Slack Web API and Socket Mode stand-in served on 127.0.0.1 for tests."""
+"""Slack Web API and Socket Mode stand-in served on 127.0.0.1 for tests.
+
+It is as strict as Slack is with a bot token about scopes and channels:
+
+- a method whose scope the app lacks answers ``missing_scope`` (the granted scopes are the
+  shipped ``manifest.yml``'s unless the test passes others; the method -> scope table is
+  ``tests/data/slack/method_scopes.json``);
+- channels live in a registry (``add_channel``): an unknown channel, a private channel or a DM the
+  bot is not in is ``channel_not_found``; a public channel the bot is not in takes
+  ``chat.postMessage`` only with ``chat:write.public``; an archived one refuses posts;
+- message limits Slack enforces (blocks, section text, text length) are checked.
+"""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import yaml
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
@@ -36,6 +50,121 @@ UPLOAD_METHOD = "file_upload"
 ENVELOPE_TYPES = frozenset({"slash_commands", "interactive", "events_api"})
 # Arbitrary but realistic epoch, so ts values look like Slack's and sort as strings.
 TS_EPOCH = 1790000000
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MANIFEST_PATH = REPO_ROOT / "manifest.yml"
+METHOD_SCOPES_PATH = REPO_ROOT / "tests/data/slack/method_scopes.json"
+DEFAULT_CHANNEL = "C0PLATFORM"
+# The conversation families of the conversations.* scopes: public, private, DM, group DM.
+CONVERSATION_FAMILIES = ("channels", "groups", "im", "mpim")
+PUBLIC_WRITE_SCOPE = "chat:write.public"
+# Message limits (https://docs.slack.dev/reference/block-kit/blocks: "up to 50 blocks in each
+# message"; a section's text is at most 3000 characters, its fields at most 10 of 2000 each).
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_SECTION_FIELDS = 10
+MAX_FIELD_TEXT = 2000
+# chat.postMessage documents truncation above 40,000 characters and lists msg_too_long; Slack
+# has been seen answering msg_too_long well below that (about 4,000), so this is lenient.
+MAX_TEXT = 40000
+
+
+@functools.cache
+def load_method_scopes(path: Path = METHOD_SCOPES_PATH) -> dict[str, tuple[str, ...]]:
+    """Web API method -> acceptable bot scopes ("_"-prefixed keys are notes, not methods)."""
+    data: dict[str, Any] = json.loads(path.read_text())
+    return {name: tuple(scopes) for name, scopes in data.items() if not name.startswith("_")}
+
+
+@functools.cache
+def manifest_bot_scopes(path: Path = MANIFEST_PATH) -> tuple[str, ...]:
+    """The bot scopes the shipped Slack app manifest grants, in manifest order."""
+    data: dict[str, Any] = yaml.safe_load(path.read_text())
+    return tuple(str(scope) for scope in data["oauth_config"]["scopes"]["bot"])
+
+
+@dataclass
+class Channel:
+    """One conversation as the bot sees it."""
+
+    id: str
+    name: str
+    private: bool = False
+    im_user: str | None = None
+    member: bool = True
+    archived: bool = False
+
+    @property
+    def is_im(self) -> bool:
+        return self.id.startswith("D")
+
+    @property
+    def family(self) -> str:
+        """The scope family of this conversation type: channels, groups or im."""
+        if self.is_im:
+            return "im"
+        return "groups" if self.private else "channels"
+
+    @property
+    def bot_in(self) -> bool:
+        """Whether the bot is in it: a member of a channel, or this is its own DM."""
+        return self.im_user is not None if self.is_im else self.member
+
+
+def _error(code: str, **extra: Any) -> JSON:
+    """A Slack error body."""
+    return {"ok": False, "error": code, **extra}
+
+
+def _content_error(params: JSON) -> JSON | None:
+    """msg_too_long / invalid_blocks for message content Slack refuses, else None."""
+    text = params.get("text")
+    if isinstance(text, str) and len(text) > MAX_TEXT:
+        return _error("msg_too_long")
+    blocks = params.get("blocks")
+    if blocks is None:
+        return None
+    if not isinstance(blocks, list):
+        return _error("invalid_blocks_format")
+    problems: list[str] = []
+    if len(blocks) > MAX_BLOCKS:
+        problems.append(f"must be less than {MAX_BLOCKS + 1} items [json-pointer:/blocks]")
+    for i, block in enumerate(blocks):
+        if not isinstance(block, dict) or not block.get("type"):
+            problems.append(f"missing required field: type [json-pointer:/blocks/{i}]")
+            continue
+        if block["type"] != "section":
+            continue
+        text_obj = block.get("text")
+        if isinstance(text_obj, dict) and len(str(text_obj.get("text", ""))) > MAX_SECTION_TEXT:
+            problems.append(
+                f"must be less than {MAX_SECTION_TEXT + 1} characters "
+                f"[json-pointer:/blocks/{i}/text/text]"
+            )
+        fields = block.get("fields")
+        if isinstance(fields, list):
+            if len(fields) > MAX_SECTION_FIELDS:
+                problems.append(
+                    f"must be less than {MAX_SECTION_FIELDS + 1} items "
+                    f"[json-pointer:/blocks/{i}/fields]"
+                )
+            for j, item in enumerate(fields):
+                if isinstance(item, dict) and len(str(item.get("text", ""))) > MAX_FIELD_TEXT:
+                    problems.append(
+                        f"must be less than {MAX_FIELD_TEXT + 1} characters "
+                        f"[json-pointer:/blocks/{i}/fields/{j}/text]"
+                    )
+    if problems:
+        return _error(
+            "invalid_blocks",
+            errors=problems,
+            response_metadata={"messages": [f"[ERROR] {p}" for p in problems]},
+        )
+    return None
+
+
+def _has_content(params: JSON) -> bool:
+    return any(params.get(k) for k in ("text", "blocks", "attachments"))
 
 
 @dataclass(frozen=True)
@@ -185,13 +314,22 @@ class _RequestHandler(BaseHTTPRequestHandler):
 class SlackStandIn:
     """Slack Web API + Socket Mode server on localhost, recording every call."""
 
-    def __init__(self) -> None:
+    def __init__(self, scopes: Iterable[str] | None = None) -> None:
+        # The bot scopes the app was granted: the shipped manifest's unless a test says otherwise.
+        self.scopes: tuple[str, ...] = (
+            manifest_bot_scopes() if scopes is None else tuple(dict.fromkeys(scopes))
+        )
+        self.method_scopes = load_method_scopes()
         self.usergroups: dict[str, list[str]] = {}
-        self.channel_names: dict[str, str] = {"C0PLATFORM": "platform"}
+        self.channel_names: dict[str, str] = {DEFAULT_CHANNEL: "platform"}
         self.user_names: dict[str, str] = {"U0ALICE": "alice", BOT_USER_ID: "ecrbot"}
         self._cond = threading.Condition(threading.RLock())
         self._calls: list[Call] = []
+        self._channels: dict[str, Channel] = {}
         self._messages: dict[tuple[str, str], JSON] = {}
+        # Replies whose thread_ts is no message of their channel: Slack accepts them but they
+        # show up nowhere (see _chat_post_message).
+        self._orphans: dict[tuple[str, str], JSON] = {}
         self._pending_uploads: dict[str, JSON] = {}
         self._uploads: dict[str, bytes] = {}
         self._faults: dict[str, deque[_Fault]] = {}
@@ -213,13 +351,18 @@ class SlackStandIn:
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.info": self._conversations_info,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "users.info": self._users_info,
             "usergroups.users.list": self._usergroups_users_list,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
+            "reactions.add": self._reactions_add,
             "views.open": self._views,
             "views.publish": self._views,
+            "views.update": self._views_update,
         }
+        self.add_channel(DEFAULT_CHANNEL, name="platform")
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -302,13 +445,68 @@ class SlackStandIn:
 
     # -- configuration and fault injection --------------------------------------------------
 
+    def add_channel(
+        self,
+        channel_id: str,
+        *,
+        private: bool = False,
+        im_user: str | None = None,
+        member: bool = True,
+        archived: bool = False,
+        name: str | None = None,
+    ) -> None:
+        """Register (or replace) a conversation.
+
+        Ids starting with G are private, ids starting with D are DMs: a DM is the bot's own DM
+        with `im_user` when that is set, and someone else's (invisible to the bot) otherwise.
+        """
+        if im_user is not None and not channel_id.startswith("D"):
+            raise ValueError(f"im_user is for DM ids (D...), not {channel_id!r}")
+        with self._cond:
+            label = name or self.channel_names.get(channel_id) or channel_id.lower()
+            self.channel_names[channel_id] = label
+            self._channels[channel_id] = Channel(
+                channel_id,
+                label,
+                private=private or channel_id.startswith("G"),
+                im_user=im_user,
+                member=member,
+                archived=archived,
+            )
+
+    def channel(self, channel_id: str) -> Channel | None:
+        """The registered conversation, if any."""
+        with self._cond:
+            return self._channels.get(channel_id)
+
+    def add_message(
+        self, channel: str, text: str, *, user: str = "U0ALICE", thread_ts: str | None = None
+    ) -> str:
+        """Seed a message someone else posted (no checks); returns its ts."""
+        with self._cond:
+            ts = self._next_ts()
+            message: JSON = {"type": "message", "user": user, "team": TEAM_ID, "text": text}
+            message["ts"] = ts
+            if thread_ts:
+                message["thread_ts"] = thread_ts
+            self._messages[(channel, ts)] = message
+            return ts
+
     def set_usergroup(self, group_id: str, users: list[str]) -> None:
         """Define the members usergroups.users.list answers for a group."""
         with self._cond:
             self.usergroups[group_id] = list(users)
 
+    def methods(self) -> list[str]:
+        """The Web API methods the stand-in answers, set_handler() ones included."""
+        with self._cond:
+            return sorted(set(self._handlers) | set(self._extra))
+
     def set_handler(self, method: str, handler: Handler) -> None:
-        """Answer `method` with handler(params) (adds or overrides a method)."""
+        """Answer `method` with handler(params) (adds or overrides a method).
+
+        Token and scope checks still come first, as for every Web API method.
+        """
         with self._cond:
             self._extra[method] = handler
 
@@ -390,6 +588,14 @@ class SlackStandIn:
         with self._cond:
             return [dict(m) for (ch, _), m in self._messages.items() if channel in (None, ch)]
 
+    def orphaned_replies(self, channel: str | None = None) -> list[JSON]:
+        """Replies Slack accepted with a thread_ts that is no message of the channel.
+
+        Slack shows them nowhere, so messages() leaves them out.
+        """
+        with self._cond:
+            return [dict(m) for (ch, _), m in self._orphans.items() if channel in (None, ch)]
+
     def uploads(self) -> dict[str, bytes]:
         """Bytes uploaded to upload URLs, by file id."""
         with self._cond:
@@ -460,10 +666,65 @@ class SlackStandIn:
         wants_app_token = method == "apps.connections.open"
         if token.startswith(APP_TOKEN_PREFIX) != wants_app_token:
             return _json_answer({"ok": False, "error": "not_allowed_token_type"})
+        if not wants_app_token:
+            needed = self._needed_scope(method, params)
+            if needed is not None:
+                # HTTP 200 with needed/provided, exactly as Slack answers.
+                provided = ",".join(self.scopes)
+                return _json_answer(_error("missing_scope", needed=needed, provided=provided))
         if method in self._extra:
             return _json_answer(self._extra[method](params))
         assert handler is not None
         return _json_answer(handler(params, token))
+
+    # -- scopes and channels (called with the lock held) -----------------------------------
+
+    def _family_of(self, channel_id: str) -> str:
+        """channels / groups / im for a conversation id, registered or not."""
+        registered = self._channels.get(channel_id)
+        if registered is not None:
+            return registered.family
+        if channel_id.startswith("D"):
+            return "im"
+        return "groups" if channel_id.startswith("G") else "channels"
+
+    def _needed_scope(self, method: str, params: JSON) -> str | None:
+        """The scope this call lacks, or None when the granted scopes allow it."""
+        acceptable = self.method_scopes.get(method, ())
+        if not acceptable:
+            return None
+        families = {scope.split(":", 1)[0] for scope in acceptable}
+        if len(acceptable) > 1 and families <= set(CONVERSATION_FAMILIES):
+            # conversations.*: Slack wants the scope of the conversation's type.
+            family = self._family_of(str(params.get("channel", "")))
+            for scope in acceptable:
+                if scope.startswith(family + ":"):
+                    return None if scope in self.scopes else scope
+        if any(scope in self.scopes for scope in acceptable):
+            return None
+        return acceptable[0]
+
+    def _visible(self, channel_id: str) -> tuple[Channel | None, JSON | None]:
+        """The conversation if the bot can see it, else Slack's channel_not_found.
+
+        Slack answers channel_not_found (not a permission error) for ids that do not exist,
+        for private channels the bot was not invited to, and for DMs that are not its own.
+        """
+        channel = self._channels.get(channel_id)
+        if channel is None or (channel.is_im and channel.im_user is None):
+            return None, _error("channel_not_found")
+        if channel.private and not channel.member:
+            return None, _error("channel_not_found")
+        return channel, None
+
+    def _open_im(self, user: str) -> str:
+        """The bot's DM with a user, opened on first use (chat.postMessage to a user id)."""
+        for channel in self._channels.values():
+            if channel.im_user == user:
+                return channel.id
+        channel_id = "D" + user[1:]
+        self.add_channel(channel_id, im_user=user, name=channel_id.lower())
+        return channel_id
 
     # -- Web API methods (called with the lock held) ---------------------------------------
 
@@ -490,11 +751,22 @@ class SlackStandIn:
         return {"ok": True, "url": f"{self.ws_url}/link/?ticket={ticket}&app_id={APP_ID}"}
 
     def _chat_post_message(self, params: JSON, token: str | None) -> JSON:
-        channel = params.get("channel")
-        if not channel:
-            return {"ok": False, "error": "channel_not_found"}
-        if not any(params.get(k) for k in ("text", "blocks", "attachments")):
-            return {"ok": False, "error": "no_text"}
+        channel_id = str(params.get("channel") or "")
+        if channel_id.startswith(("U", "W")):
+            # Posting to a user id posts in the bot's DM with that user.
+            channel_id = self._open_im(channel_id)
+        channel, refused = self._visible(channel_id)
+        if refused is not None or channel is None:
+            return refused or _error("channel_not_found")
+        if channel.archived:
+            return _error("is_archived")
+        if not channel.bot_in and PUBLIC_WRITE_SCOPE not in self.scopes:
+            return _error("not_in_channel")
+        if not _has_content(params):
+            return _error("no_text")
+        invalid = _content_error(params)
+        if invalid is not None:
+            return invalid
         ts = self._next_ts()
         message: JSON = {
             "type": "message",
@@ -508,57 +780,137 @@ class SlackStandIn:
         for key in ("blocks", "attachments", "thread_ts", "metadata"):
             if params.get(key):
                 message[key] = params[key]
-        # A copy, so a later chat.update does not rewrite this call's recorded answer.
-        self._messages[(channel, ts)] = dict(message)
-        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+        thread_ts = str(params.get("thread_ts") or "")
+        if thread_ts and (channel_id, thread_ts) not in self._messages:
+            # A thread_ts that is no message of this channel: chat.postMessage documents no
+            # error for it (thread_not_found belongs to conversations.replies), and Slack is
+            # reported to answer ok with a ts while the reply shows up nowhere - neither in
+            # the channel nor in any thread (slackapi/node-slack-sdk#780,
+            # slackapi/python-slack-sdk#840, jolicode/slack-php-api#40). So: ok, but the
+            # message goes to orphaned_replies(), not messages().
+            self._orphans[(channel_id, ts)] = dict(message)
+        else:
+            # A copy, so a later chat.update does not rewrite this call's recorded answer.
+            self._messages[(channel_id, ts)] = dict(message)
+        return {"ok": True, "channel": channel_id, "ts": ts, "message": message}
 
     def _chat_update(self, params: JSON, token: str | None) -> JSON:
-        channel, ts = params.get("channel"), params.get("ts")
-        message = self._messages.get((str(channel), str(ts)))
+        channel_id, ts = str(params.get("channel", "")), str(params.get("ts", ""))
+        channel, refused = self._visible(channel_id)
+        if refused is not None or channel is None:
+            return refused or _error("channel_not_found")
+        if channel.archived:
+            # chat.update documents is_inactive: "cannot be edited within a frozen, archived or
+            # deleted channel" (it lists no is_archived).
+            return _error("is_inactive")
+        message = self._messages.get((channel_id, ts))
         if message is None:
-            return {"ok": False, "error": "message_not_found"}
+            return _error("message_not_found")
+        if message.get("bot_id") != BOT_ID:
+            return _error("cant_update_message")
+        if not _has_content(params):
+            return _error("no_text")
+        invalid = _content_error(params)
+        if invalid is not None:
+            return invalid
         for key in ("text", "blocks", "attachments", "metadata"):
             if key in params:
                 message[key] = params[key]
         message["edited"] = {"user": BOT_USER_ID, "ts": self._next_ts()}
         return {
             "ok": True,
-            "channel": channel,
+            "channel": channel_id,
             "ts": ts,
             "text": message.get("text", ""),
             "message": dict(message),
         }
 
     def _chat_post_ephemeral(self, params: JSON, token: str | None) -> JSON:
-        if not params.get("channel"):
-            return {"ok": False, "error": "channel_not_found"}
+        channel, refused = self._visible(str(params.get("channel") or ""))
+        if refused is not None or channel is None:
+            return refused or _error("channel_not_found")
+        if channel.archived:
+            return _error("is_archived")
         if not params.get("user"):
-            return {"ok": False, "error": "user_not_in_channel"}
+            return _error("user_not_in_channel")
+        if not _has_content(params):
+            return _error("no_text")
+        invalid = _content_error(params)
+        if invalid is not None:
+            return invalid
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _chat_get_permalink(self, params: JSON, token: str | None) -> JSON:
-        channel, ts = str(params.get("channel", "")), str(params.get("message_ts", ""))
-        if not channel or not ts:
-            return {"ok": False, "error": "message_not_found"}
-        link = f"https://{TEAM_DOMAIN}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
-        return {"ok": True, "channel": channel, "permalink": link}
+        channel_id, ts = str(params.get("channel", "")), str(params.get("message_ts", ""))
+        _, refused = self._visible(channel_id)
+        if refused is not None:
+            return refused
+        message = self._messages.get((channel_id, ts))
+        if message is None:
+            return _error("message_not_found")
+        link = f"https://{TEAM_DOMAIN}.slack.com/archives/{channel_id}/p{ts.replace('.', '')}"
+        if message.get("thread_ts"):
+            link += f"?thread_ts={message['thread_ts']}&cid={channel_id}"
+        return {"ok": True, "channel": channel_id, "permalink": link}
 
     def _conversations_info(self, params: JSON, token: str | None) -> JSON:
-        channel = str(params.get("channel", ""))
-        if not channel:
-            return {"ok": False, "error": "channel_not_found"}
-        name = self.channel_names.get(channel, channel.lower())
-        return {
-            "ok": True,
-            "channel": {
-                "id": channel,
-                "name": name,
-                "is_channel": True,
-                "is_private": False,
-                "is_archived": False,
-                "is_member": True,
-            },
-        }
+        channel, refused = self._visible(str(params.get("channel", "")))
+        if refused is not None or channel is None:
+            return refused or _error("channel_not_found")
+        info: JSON = {"id": channel.id, "is_archived": channel.archived}
+        if channel.is_im:
+            info.update({"is_im": True, "is_private": True, "user": channel.im_user})
+        else:
+            info.update(
+                {
+                    "name": channel.name,
+                    "is_channel": not channel.private,
+                    "is_group": channel.private,
+                    "is_im": False,
+                    "is_private": channel.private,
+                    "is_member": channel.member,
+                }
+            )
+        return {"ok": True, "channel": info}
+
+    def _readable(self, channel_id: str) -> tuple[Channel | None, JSON | None]:
+        """A conversation whose messages the bot may read: it must be in it."""
+        channel, refused = self._visible(channel_id)
+        if refused is not None or channel is None:
+            return None, refused or _error("channel_not_found")
+        if not channel.bot_in:
+            return None, _error("not_in_channel")
+        return channel, None
+
+    def _conversations_history(self, params: JSON, token: str | None) -> JSON:
+        channel_id = str(params.get("channel", ""))
+        _, refused = self._readable(channel_id)
+        if refused is not None:
+            return refused
+        top = [
+            dict(m)
+            for (ch, _), m in self._messages.items()
+            if ch == channel_id and m.get("thread_ts") in (None, m["ts"])
+        ]
+        top.sort(key=lambda m: float(m["ts"]), reverse=True)
+        return {"ok": True, "messages": top, "has_more": False}
+
+    def _conversations_replies(self, params: JSON, token: str | None) -> JSON:
+        channel_id, ts = str(params.get("channel", "")), str(params.get("ts", ""))
+        _, refused = self._readable(channel_id)
+        if refused is not None:
+            return refused
+        message = self._messages.get((channel_id, ts))
+        if message is None:
+            return _error("thread_not_found")
+        root = str(message.get("thread_ts") or ts)
+        thread = [
+            dict(m)
+            for (ch, _), m in self._messages.items()
+            if ch == channel_id and (m["ts"] == root or m.get("thread_ts") == root)
+        ]
+        thread.sort(key=lambda m: float(m["ts"]))
+        return {"ok": True, "messages": thread, "has_more": False}
 
     def _users_info(self, params: JSON, token: str | None) -> JSON:
         user = str(params.get("user", ""))
@@ -604,7 +956,24 @@ class SlackStandIn:
         files = params.get("files")
         if not isinstance(files, list) or not files:
             return {"ok": False, "error": "invalid_arguments"}
-        channel = params.get("channel_id")
+        targets: list[str] = []
+        if params.get("channel_id"):
+            targets.append(str(params["channel_id"]))
+        extra = params.get("channels")
+        if isinstance(extra, str):
+            targets.extend(c.strip() for c in extra.split(",") if c.strip())
+        elif isinstance(extra, list):
+            targets.extend(str(c) for c in extra)
+        for target in targets:
+            channel, refused = self._visible(target)
+            if refused is not None or channel is None:
+                return refused or _error("channel_not_found")
+            if channel.archived:
+                return _error("is_archived")
+            if not channel.bot_in:
+                # Sharing a file needs real membership: chat:write.public only covers
+                # chat.postMessage (getnao/nao#1372: message posted, upload not_in_channel).
+                return _error("not_in_channel")
         done: list[JSON] = []
         for item in files:
             file_id = str(item.get("id", ""))
@@ -617,17 +986,48 @@ class SlackStandIn:
                     "name": name,
                     "title": item.get("title") or name,
                     "size": len(self._uploads[file_id]),
-                    "channels": [channel] if channel else [],
+                    "channels": targets,
                     "permalink": f"https://{TEAM_DOMAIN}.slack.com/files/{BOT_USER_ID}/{file_id}",
                 }
             )
         return {"ok": True, "files": done}
+
+    def _reactions_add(self, params: JSON, token: str | None) -> JSON:
+        channel_id, ts = str(params.get("channel", "")), str(params.get("timestamp", ""))
+        name = str(params.get("name", "")).strip(":")
+        channel, refused = self._visible(channel_id)
+        if refused is not None or channel is None:
+            return refused or _error("channel_not_found")
+        if channel.archived:
+            return _error("is_archived")
+        if not name:
+            return _error("invalid_name")
+        message = self._messages.get((channel_id, ts))
+        if message is None:
+            return _error("message_not_found")
+        reactions: list[JSON] = message.setdefault("reactions", [])
+        for reaction in reactions:
+            if reaction["name"] == name:
+                if BOT_USER_ID in reaction["users"]:
+                    return _error("already_reacted")
+                reaction["users"].append(BOT_USER_ID)
+                reaction["count"] += 1
+                return {"ok": True}
+        reactions.append({"name": name, "users": [BOT_USER_ID], "count": 1})
+        return {"ok": True}
 
     def _views(self, params: JSON, token: str | None) -> JSON:
         view = params.get("view")
         if not isinstance(view, dict):
             return {"ok": False, "error": "invalid_arguments"}
         return {"ok": True, "view": {"id": "V0" + uuid.uuid4().hex[:9].upper(), **view}}
+
+    def _views_update(self, params: JSON, token: str | None) -> JSON:
+        view = params.get("view")
+        view_id = params.get("view_id") or params.get("external_id")
+        if not isinstance(view, dict) or not view_id:
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True, "view": {"id": str(params.get("view_id") or ""), **view}}
 
     # -- Socket Mode -----------------------------------------------------------------------
 

@@ -264,10 +264,13 @@ def test_the_catalog_refuses_paths_that_leave_the_repository(path: str) -> None:
             AppConfig.model_validate({"source": "/x", key: path})
 
 
+EXPIRED = "denied: Your authorization token has expired. Reauthenticate and try again."
+
+
 def test_a_login_that_expires_during_the_build_is_renewed_once(
     pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry
 ) -> None:
-    engine.push_error = "denied: Your authorization token has expired. Reauthenticate and try again."
+    engine.push_error = EXPIRED
     engine.push_error_times = 1
     _, events = run(pipeline)
     assert "credentials-fresh" in registry.calls
@@ -278,7 +281,7 @@ def test_a_login_that_expires_during_the_build_is_renewed_once(
 def test_a_login_refused_twice_fails_in_plain_words(
     pipeline: PushPipeline, engine: FakeEngine
 ) -> None:
-    engine.push_error = "denied: Your authorization token has expired. Reauthenticate and try again."
+    engine.push_error = EXPIRED
     with pytest.raises(PipelineError) as failed:
         run(pipeline)
     assert failed.value.failure.title == "The ECR login token has expired"

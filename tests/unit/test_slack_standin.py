@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -23,7 +25,14 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.webhook import WebhookClient
 
-from tests.standins.slack_api import SlackStandIn
+from tests.standins.slack_api import (
+    MAX_BLOCKS,
+    MAX_SECTION_TEXT,
+    MAX_TEXT,
+    SlackStandIn,
+    load_method_scopes,
+    manifest_bot_scopes,
+)
 from tests.standins.slack_client import SlackSender, slash_command_payload
 
 SECRET = "s3cret"
@@ -51,6 +60,28 @@ def standin() -> Iterator[SlackStandIn]:
 @pytest.fixture
 def client(standin: SlackStandIn) -> WebClient:
     return WebClient(token="xoxb-test", base_url=standin.api_url)
+
+
+# Everything the stand-in answers, so channel and limit tests are not about scopes.
+ALL_SCOPES = sorted(
+    {scope for scopes in load_method_scopes().values() for scope in scopes} | {"chat:write.public"}
+)
+
+
+@contextmanager
+def started(scopes: list[str] | None = None) -> Iterator[tuple[SlackStandIn, WebClient]]:
+    """A stand-in granted `scopes` (the manifest's when None) and a bot client on it."""
+    with SlackStandIn(scopes=scopes) as server:
+        yield server, WebClient(token="xoxb-test", base_url=server.api_url)
+
+
+def slack_error(call: Callable[[], Any]) -> dict[str, Any]:
+    """The body of the Slack error `call` raises (it must raise one)."""
+    with pytest.raises(SlackApiError) as raised:
+        call()
+    assert raised.value.response.status_code == 200
+    body: dict[str, Any] = raised.value.response.data
+    return body
 
 
 def test_post_and_update_are_recorded_with_decoded_blocks(
@@ -94,7 +125,10 @@ def test_form_encoded_calls_and_slack_errors(standin: SlackStandIn, client: WebC
     assert unknown.value.response["error"] == "unknown_method"
     assert bad_token.value.response["error"] == "invalid_auth"
     assert missing.value.response["error"] == "message_not_found"
-    assert client.users_info(user="U0ALICE")["user"]["name"] == "alice"
+    # users.info needs users:read, which the shipped manifest does not grant.
+    assert slack_error(lambda: client.users_info(user="U0ALICE"))["error"] == "missing_scope"
+    with started(["users:read"]) as (_, reader):
+        assert reader.users_info(user="U0ALICE")["user"]["name"] == "alice"
 
 
 def test_429_reaches_webclient_as_slack_api_error(standin: SlackStandIn, client: WebClient) -> None:
@@ -286,3 +320,235 @@ def test_sender_requests_pass_bolt_verification(standin: SlackStandIn, bolt_url:
     assert sender.event(mention, retry_num=1).status_code == 200
     assert sender.slash_command("x", timestamp=int(time.time()) - 600).status_code == 401
     assert sender.slash_command("x", signature="v0=" + "0" * 64).status_code == 401
+
+
+# -- scopes ------------------------------------------------------------------------------------
+
+
+def test_missing_scope_answers_200_with_needed_and_provided(
+    standin: SlackStandIn, client: WebClient
+) -> None:
+    body = slack_error(lambda: client.users_info(user="U0ALICE"))
+
+    assert body == {
+        "ok": False,
+        "error": "missing_scope",
+        "needed": "users:read",
+        "provided": ",".join(manifest_bot_scopes()),
+    }
+    assert standin.scopes == manifest_bot_scopes()
+    assert [c.status for c in standin.calls("users.info")] == [200]
+
+
+def test_scopes_argument_replaces_the_manifest() -> None:
+    with started(["chat:write"]) as (standin, client):
+        assert client.chat_postMessage(channel="C0PLATFORM", text="hi")["ok"]
+        body = slack_error(lambda: client.usergroups_users_list(usergroup="S0ADMINS"))
+        upload = slack_error(lambda: client.files_upload_v2(content="x", filename="x.txt"))
+        assert client.auth_test()["ok"]  # no scope needed
+
+    assert body["needed"] == "usergroups:read" and body["provided"] == "chat:write"
+    assert upload["needed"] == "files:write"
+    assert standin.uploads() == {}
+
+
+def test_conversation_scopes_follow_the_conversation_type() -> None:
+    with started(["channels:read", "channels:history", "chat:write"]) as (standin, client):
+        standin.add_channel("G0PRIVATE")
+        standin.add_channel("D0ALICE", im_user="U0ALICE")
+        assert client.conversations_info(channel="C0PLATFORM")["channel"]["name"] == "platform"
+        assert client.conversations_history(channel="C0PLATFORM")["messages"] == []
+        private = slack_error(lambda: client.conversations_info(channel="G0PRIVATE"))
+        dm = slack_error(lambda: client.conversations_replies(channel="D0ALICE", ts="1.2"))
+
+    assert private["needed"] == "groups:read"
+    assert dm["needed"] == "im:history"
+
+
+def test_every_answered_method_has_a_scope_entry(standin: SlackStandIn) -> None:
+    table = load_method_scopes()
+
+    assert [m for m in standin.methods() if m not in table] == []
+
+
+# -- channels ----------------------------------------------------------------------------------
+
+
+def test_unknown_and_invisible_channels_are_channel_not_found() -> None:
+    with started(ALL_SCOPES) as (standin, client):
+        standin.add_channel("G0SECRET", member=False)
+        standin.add_channel("C0HIDDEN", private=True, member=False)
+        standin.add_channel("G0OURS")
+        errors = {
+            channel: slack_error(partial(client.chat_postMessage, channel=channel, text="x"))
+            for channel in ("C0NOPE", "G0SECRET", "C0HIDDEN")
+        }
+        info = slack_error(lambda: client.conversations_info(channel="G0SECRET"))
+        upload = slack_error(
+            lambda: client.files_upload_v2(channel="C0HIDDEN", content="x", filename="x.txt")
+        )
+        ours = client.chat_postMessage(channel="G0OURS", text="x")
+        ours_info = client.conversations_info(channel="G0OURS")["channel"]
+
+    assert {c: e["error"] for c, e in errors.items()} == dict.fromkeys(
+        ("C0NOPE", "G0SECRET", "C0HIDDEN"), "channel_not_found"
+    )
+    assert info["error"] == upload["error"] == "channel_not_found"
+    assert ours["channel"] == "G0OURS"
+    assert ours_info["is_private"] and ours_info["is_member"]
+
+
+def test_public_channel_the_bot_is_not_in_needs_chat_write_public() -> None:
+    with started() as (standin, client):  # the manifest grants chat:write.public
+        standin.add_channel("C0RANDOM", member=False)
+        posted = client.chat_postMessage(channel="C0RANDOM", text="done")
+        reply = client.chat_postMessage(channel="C0RANDOM", text="log", thread_ts=posted["ts"])
+        edited = client.chat_update(channel="C0RANDOM", ts=posted["ts"], text="edited")
+        # Sharing a file needs membership, whatever chat:write.public allows.
+        upload = slack_error(
+            lambda: client.files_upload_v2(
+                channel="C0RANDOM", thread_ts=posted["ts"], content="x", filename="x.txt"
+            )
+        )
+    with started(["chat:write"]) as (standin_without, client_without):
+        standin_without.add_channel("C0RANDOM", member=False)
+        refused = slack_error(lambda: client_without.chat_postMessage(channel="C0RANDOM", text="x"))
+
+    assert reply["ok"] and edited["ok"]
+    assert [m["text"] for m in standin.messages("C0RANDOM")] == ["edited", "log"]
+    assert upload["error"] == "not_in_channel"
+    assert refused["error"] == "not_in_channel"
+
+
+def test_archived_channels_refuse_posts_edits_and_files(standin: SlackStandIn) -> None:
+    client = WebClient(token="xoxb-test", base_url=standin.api_url)
+    standin.add_channel("C0OLD")
+    posted = client.chat_postMessage(channel="C0OLD", text="before")
+    standin.add_channel("C0OLD", archived=True)
+
+    post = slack_error(lambda: client.chat_postMessage(channel="C0OLD", text="x"))
+    edit = slack_error(lambda: client.chat_update(channel="C0OLD", ts=posted["ts"], text="x"))
+    upload = slack_error(
+        lambda: client.files_upload_v2(channel="C0OLD", content="x", filename="x.txt")
+    )
+
+    assert post["error"] == "is_archived"
+    assert edit["error"] == "is_inactive"  # what chat.update documents for archived channels
+    assert upload["error"] == "is_archived"
+
+
+def test_only_the_bots_own_dms_are_postable(standin: SlackStandIn, client: WebClient) -> None:
+    standin.add_channel("D0ALICE", im_user="U0ALICE")
+    standin.add_channel("D0THEIRS")  # a DM between two people
+
+    assert client.chat_postMessage(channel="D0ALICE", text="hi")["channel"] == "D0ALICE"
+    assert client.chat_postMessage(channel="U0ALICE", text="hi")["channel"] == "D0ALICE"
+    assert client.chat_postMessage(channel="U0BOB", text="hi")["channel"] == "D0BOB"
+    for channel in ("D0THEIRS", "D0NOPE"):
+        body = slack_error(partial(client.chat_postMessage, channel=channel, text="x"))
+        assert body["error"] == "channel_not_found", channel
+    with pytest.raises(ValueError):
+        standin.add_channel("C0X", im_user="U0ALICE")
+
+
+def test_a_thread_ts_that_is_no_message_posts_an_invisible_reply(
+    standin: SlackStandIn, client: WebClient
+) -> None:
+    standin.add_channel("C0OTHER")
+    elsewhere = client.chat_postMessage(channel="C0OTHER", text="parent")
+    parent = client.chat_postMessage(channel="C0PLATFORM", text="parent")
+
+    lost = client.chat_postMessage(channel="C0PLATFORM", text="lost", thread_ts="1790000099.000100")
+    wrong = client.chat_postMessage(channel="C0PLATFORM", text="wrong", thread_ts=elsewhere["ts"])
+    kept = client.chat_postMessage(channel="C0PLATFORM", text="kept", thread_ts=parent["ts"])
+
+    assert lost["ok"] and wrong["ok"] and kept["ok"]
+    assert [m["text"] for m in standin.messages("C0PLATFORM")] == ["parent", "kept"]
+    assert [m["text"] for m in standin.orphaned_replies("C0PLATFORM")] == ["lost", "wrong"]
+
+
+def test_chat_update_of_someone_elses_message(standin: SlackStandIn, client: WebClient) -> None:
+    theirs = standin.add_message("C0PLATFORM", "a human wrote this")
+    reply = client.chat_postMessage(channel="C0PLATFORM", text="bot reply", thread_ts=theirs)
+
+    body = slack_error(lambda: client.chat_update(channel="C0PLATFORM", ts=theirs, text="x"))
+
+    assert body["error"] == "cant_update_message"
+    assert reply["message"]["thread_ts"] == theirs
+    assert standin.messages("C0PLATFORM")[0]["text"] == "a human wrote this"
+
+
+def section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def test_message_limits(standin: SlackStandIn, client: WebClient) -> None:
+    at_limit = [section("x")] * MAX_BLOCKS
+    posted = client.chat_postMessage(channel="C0PLATFORM", text="ok", blocks=at_limit)
+    client.chat_postMessage(channel="C0PLATFORM", blocks=[section("y" * MAX_SECTION_TEXT)])
+    client.chat_postMessage(channel="C0PLATFORM", text="z" * MAX_TEXT)
+
+    too_many = slack_error(
+        lambda: client.chat_postMessage(channel="C0PLATFORM", text="x", blocks=at_limit * 2)
+    )
+    too_long = slack_error(
+        lambda: client.chat_postMessage(
+            channel="C0PLATFORM", text="x", blocks=[section("y" * (MAX_SECTION_TEXT + 1))]
+        )
+    )
+    fields = {"type": "section", "fields": [{"type": "mrkdwn", "text": "f"}] * 11}
+    too_many_fields = slack_error(
+        lambda: client.chat_postMessage(channel="C0PLATFORM", text="x", blocks=[fields])
+    )
+    text = slack_error(lambda: client.chat_postMessage(channel="C0PLATFORM", text="z" * 40001))
+    edit = slack_error(
+        lambda: client.chat_update(
+            channel="C0PLATFORM", ts=posted["ts"], text="x", blocks=[*at_limit, section("x")]
+        )
+    )
+    ephemeral = slack_error(
+        lambda: client.chat_postEphemeral(
+            channel="C0PLATFORM", user="U0ALICE", text="z" * (MAX_TEXT + 1)
+        )
+    )
+
+    assert too_many["error"] == "invalid_blocks"
+    assert too_many["errors"] == ["must be less than 51 items [json-pointer:/blocks]"]
+    assert too_long["error"] == too_many_fields["error"] == edit["error"] == "invalid_blocks"
+    assert too_long["errors"] == [
+        "must be less than 3001 characters [json-pointer:/blocks/0/text/text]"
+    ]
+    assert text["error"] == ephemeral["error"] == "msg_too_long"
+    assert len(standin.messages("C0PLATFORM")) == 3
+
+
+def test_reading_threads_reactions_and_permalinks() -> None:
+    with started(ALL_SCOPES) as (standin, client):
+        parent = client.chat_postMessage(channel="C0PLATFORM", text="parent")
+        reply = client.chat_postMessage(channel="C0PLATFORM", text="reply", thread_ts=parent["ts"])
+        client.chat_postMessage(channel="C0PLATFORM", text="later")
+        standin.add_channel("C0RANDOM", member=False)
+
+        history = client.conversations_history(channel="C0PLATFORM")["messages"]
+        thread = client.conversations_replies(channel="C0PLATFORM", ts=reply["ts"])["messages"]
+        missing = slack_error(lambda: client.conversations_replies(channel="C0PLATFORM", ts="1.2"))
+        outside = slack_error(lambda: client.conversations_history(channel="C0RANDOM"))
+        client.reactions_add(channel="C0PLATFORM", timestamp=parent["ts"], name="white_check_mark")
+        again = slack_error(
+            lambda: client.reactions_add(
+                channel="C0PLATFORM", timestamp=parent["ts"], name="white_check_mark"
+            )
+        )
+        link = client.chat_getPermalink(channel="C0PLATFORM", message_ts=reply["ts"])
+        no_link = slack_error(
+            lambda: client.chat_getPermalink(channel="C0PLATFORM", message_ts="1.2")
+        )
+
+    assert [m["text"] for m in history] == ["later", "parent"]
+    assert [m["text"] for m in thread] == ["parent", "reply"]
+    assert missing["error"] == "thread_not_found"
+    assert outside["error"] == "not_in_channel"
+    assert again["error"] == "already_reacted"
+    assert standin.messages("C0PLATFORM")[0]["reactions"][0]["count"] == 1
+    assert link["permalink"].endswith(f"?thread_ts={parent['ts']}&cid=C0PLATFORM")
+    assert no_link["error"] == "message_not_found"
