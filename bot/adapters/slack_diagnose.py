@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from slack_sdk import WebClient
 
+from bot.adapters.slack_files import upload_to_thread
 from bot.adapters.slack_outbox import SlackOutbox
 from bot.adapters.slack_reply import Refusal, SlackReplies
 from bot.domain.checks.model import Report
@@ -46,10 +47,11 @@ class SlackDiagnosePoster:
 
     def _attach(self, parent: dict[str, str], where: str, report: Report) -> Callable[[], None]:
         def send() -> None:
-            self._client.files_upload_v2(
-                channel=parent.get("channel", where),
-                thread_ts=parent.get("ts"),
-                file_uploads=[
+            upload_to_thread(
+                self._client,
+                parent.get("channel", where),
+                parent.get("ts"),
+                [
                     {
                         "content": render.as_text(report),
                         "filename": "diagnose.txt",

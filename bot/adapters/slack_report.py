@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 
+from bot.adapters.slack_files import upload_to_thread
 from bot.adapters.slack_outbox import SlackOutbox
 from bot.adapters.slack_reply import Refusal, SlackReplies
 from bot.render import report as render
@@ -34,10 +35,11 @@ class SlackReportPoster:
             posted["ts"], posted["channel"] = str(answer["ts"]), str(answer["channel"])
 
         def attach() -> None:
-            self._client.files_upload_v2(
-                channel=posted.get("channel", where),
-                thread_ts=posted.get("ts"),
-                file_uploads=[
+            upload_to_thread(
+                self._client,
+                posted.get("channel", where),
+                posted.get("ts"),
+                [
                     {
                         "content": built.chart_png,
                         "filename": "registry-report.png",

@@ -13,6 +13,7 @@ It is as strict as Slack is with a bot token about scopes and channels:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import json
@@ -351,6 +352,7 @@ class SlackStandIn:
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.info": self._conversations_info,
+            "conversations.join": self._conversations_join,
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
             "users.info": self._users_info,
@@ -872,6 +874,21 @@ class SlackStandIn:
                 }
             )
         return {"ok": True, "channel": info}
+
+    def _conversations_join(self, params: JSON, token: str | None) -> JSON:
+        channel, refused = self._visible(str(params.get("channel", "")))
+        if refused is not None or channel is None:
+            return refused or _error("channel_not_found")
+        if channel.private or channel.is_im:  # only public channels can be joined
+            return _error("method_not_supported_for_channel_type")
+        if channel.archived:
+            return _error("is_archived")
+        already = channel.member
+        self._channels[channel.id] = dataclasses.replace(channel, member=True)
+        answer: JSON = {"ok": True, "channel": {"id": channel.id, "name": channel.name}}
+        if already:
+            answer["warning"] = "already_in_channel"
+        return answer
 
     def _readable(self, channel_id: str) -> tuple[Channel | None, JSON | None]:
         """A conversation whose messages the bot may read: it must be in it."""
