@@ -28,6 +28,7 @@ class _Op:
     key: str | None = field(compare=False, default=None)
     critical: bool = field(compare=False, default=False)
     attempts: int = field(compare=False, default=0)
+    failing_since: float | None = field(compare=False, default=None)
     on_refused: OnRefused | None = field(compare=False, default=None)
 
 
@@ -54,12 +55,14 @@ class SlackOutbox:
     def __init__(
         self,
         clock: Callable[[], float] = time.monotonic,
-        max_attempts: int = 5,
-        critical_attempts: int = 12,
+        give_up_after_s: float = 180.0,
+        critical_give_up_after_s: float = 600.0,
     ) -> None:
         self._clock = clock
-        self._max_attempts = max_attempts
-        self._critical_attempts = critical_attempts
+        # A call is retried through an outage for this long (measured from its first failure:
+        # the calls queued behind it wait without counting), then given up.
+        self._give_up_after = give_up_after_s
+        self._critical_give_up_after = critical_give_up_after_s
         self._heap: list[_Op] = []
         self._by_key: dict[str, _Op] = {}
         self._seq = itertools.count()
@@ -182,10 +185,17 @@ class SlackOutbox:
     def _retry(self, op: _Op, why: str) -> None:
         self.stats.failed += 1
         op.attempts += 1
-        limit = self._critical_attempts if op.critical else self._max_attempts
-        if op.attempts >= limit:
+        now = self._clock()
+        op.failing_since = op.failing_since if op.failing_since is not None else now
+        limit = self._critical_give_up_after if op.critical else self._give_up_after
+        if now - op.failing_since >= limit:
             self.stats.dropped += 1
-            log.error("giving up on a Slack call after %d attempts (%s)", op.attempts, why)
+            log.error(
+                "giving up on a Slack call after %d attempts over %.0f s (%s)",
+                op.attempts,
+                now - op.failing_since,
+                why,
+            )
             return
         delay = min(BACKOFF_CAP_S, 0.5 * 2**op.attempts)
         log.warning("%s; retrying in %.1f s", why, delay)

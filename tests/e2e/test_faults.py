@@ -196,3 +196,26 @@ def test_a_full_disk_when_the_push_finishes_loses_nothing(world: World) -> None:
         if world.bot is not None:
             world.bot.stop()
         subprocess.run(["umount", "-l", str(data)], check=False)
+
+
+def test_slack_failing_for_a_minute_during_a_push_loses_nothing(world: World) -> None:
+    world.create_repository()
+    sha = world.sample.commit(SLOW.format(seconds=20), "slow")
+    world.start_bot()
+    job = world.push(sha, "2.0.0")
+    wait_until(sleeping_build_containers, timeout=60)
+
+    world.slack.outage(500)  # 30 s of server errors...
+    time.sleep(30)
+    world.slack.end_outage()
+    world.slack.stall(12)  # ...then 30 s of answers slower than the bot's 10 s timeout
+    time.sleep(30)
+    world.slack.end_stall()
+
+    assert_succeeded(world.wait_finished(job, timeout=300))
+    replies = [m["text"] for m in world.thread(job)]
+    for milestone in ("✅ Checked out", "✅ Authenticated", "✅ ECR has", "✅ Done"):
+        assert any(r.startswith(milestone) for r in replies), (milestone, replies)
+    assert any("Build:" in r for r in replies)  # the live progress message
+    assert world.slack.count(status=500) >= 1
+    assert set(world.registry_tags()) == {sha, "2.0.0"}

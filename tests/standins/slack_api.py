@@ -336,6 +336,7 @@ class SlackStandIn:
         self._faults: dict[str, deque[_Fault]] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._outage: int | None = None
+        self._stall_s = 0.0
         self._extra: dict[str, Handler] = {}
         self._ts = itertools.count(1)
         self._tickets: set[str] = set()
@@ -540,6 +541,16 @@ class SlackStandIn:
         with self._cond:
             self._outage = status
 
+    def stall(self, seconds: float) -> None:
+        """Hold every answer `seconds` before sending it (a client with a shorter timeout sees
+        a timeout), until end_stall()."""
+        with self._cond:
+            self._stall_s = seconds
+
+    def end_stall(self) -> None:
+        with self._cond:
+            self._stall_s = 0.0
+
     def end_outage(self) -> None:
         """End an outage()."""
         with self._cond:
@@ -607,6 +618,10 @@ class SlackStandIn:
 
     def dispatch(self, path: str, headers: Message, body: bytes) -> _Answer:
         """Route one HTTP request (called from the server threads)."""
+        with self._cond:
+            stall = self._stall_s
+        if stall:
+            time.sleep(stall)
         parts = urlsplit(path)
         content_type = headers.get("Content-Type") or ""
         if parts.path.startswith("/upload/"):

@@ -152,7 +152,8 @@ def test_the_derivation_finds_the_methods_the_bot_relies_on() -> None:
         "files.completeUploadExternal",
     }
     assert api_methods_of("chat_postMessage") == {"chat.postMessage"}
-    assert any("slack_report.py" in site for site in uses["files.completeUploadExternal"])
+    assert any("slack_files.py" in site for site in uses["files.completeUploadExternal"])
+    assert any("slack_files.py" in site for site in uses["conversations.join"])
 
 
 def test_the_manifest_grants_every_scope_the_code_needs() -> None:
