@@ -25,15 +25,20 @@ class _Pending:
 
 
 class Worker:
-    """Runs jobs off Bolt's listener threads; owns concurrency limits and per-app locks."""
+    """Runs jobs off Bolt's listener threads; owns concurrency limits and per-app locks.
+
+    The queue is kept per app (in job order), so what the acknowledgement of a slash command
+    asks of it (enqueue, the queue bounds) costs the same with 1 job waiting or 1,000.
+    """
 
     def __init__(self, run_job: RunJob, on_waiting: OnWaiting, max_parallel: int = 2) -> None:
         self._run_job = run_job
         self._on_waiting = on_waiting
         self._max_parallel = max_parallel
         self._cond = threading.Condition()
-        self._pending: list[_Pending] = []
+        self._pending: dict[str, dict[int, _Pending]] = {}  # app -> job id -> job, in order
         self._running: dict[int, tuple[str, CancelToken]] = {}
+        self._busy: dict[str, int] = {}  # app -> the job of it running now
         self._threads: list[threading.Thread] = []
         self._stopping = False
         # "Waiting behind job N" notices are told from here, never on the enqueuing thread:
@@ -73,22 +78,20 @@ class Worker:
         The caller tells the waiting in its first message, so it costs no extra Slack edit.
         """
         with self._cond:
-            if any(p.job_id == job_id for p in self._pending) or job_id in self._running:
+            queue = self._pending.setdefault(app, {})
+            if job_id in queue or job_id in self._running:
                 return None
-            ahead = [p.job_id for p in self._pending if p.app == app]
-            ahead += [job for job, (name, _) in self._running.items() if name == app]
+            ahead = [job for job in (next(reversed(queue), None), self._busy.get(app)) if job]
             blocker = max(ahead) if ahead else None
-            self._pending.append(_Pending(job_id, app, told_waiting=blocker is not None))
+            queue[job_id] = _Pending(job_id, app, told_waiting=blocker is not None)
             self._cond.notify_all()
-        self._announce_waits()
         return blocker
 
     def cancel(self, job_id: int) -> str | None:
         """Cancel a job: 'dequeued' if it had not started, 'signalled' if running, else None."""
         with self._cond:
-            for pending in self._pending:
-                if pending.job_id == job_id:
-                    self._pending.remove(pending)
+            for queue in self._pending.values():
+                if queue.pop(job_id, None) is not None:
                     return "dequeued"
             running = self._running.get(job_id)
         if running is None:
@@ -106,19 +109,16 @@ class Worker:
     @property
     def queue_depth(self) -> int:
         with self._cond:
-            return len(self._pending)
+            return sum(len(queue) for queue in self._pending.values())
 
     def waiting(self) -> dict[str, int]:
         """Jobs waiting to start, per app (what the queue bounds count)."""
-        counts: dict[str, int] = {}
         with self._cond:
-            for pending in self._pending:
-                counts[pending.app] = counts.get(pending.app, 0) + 1
-        return counts
+            return {app: len(queue) for app, queue in self._pending.items() if queue}
 
     def running_app(self, app: str) -> int | None:
         with self._cond:
-            return next((job for job, (name, _) in self._running.items() if name == app), None)
+            return self._busy.get(app)
 
     def _loop(self) -> None:
         while True:
@@ -131,9 +131,11 @@ class Worker:
                     return
                 assert picked is not None
                 token = CancelToken()
-                self._pending.remove(picked)
+                del self._pending[picked.app][picked.job_id]
                 self._running[picked.job_id] = (picked.app, token)
-            self._announce_waits()
+                self._busy[picked.app] = picked.job_id
+                notices = self._waits_behind(picked)
+            self._tell(notices)
             try:
                 self._run_job(picked.job_id, token)
             except Exception:  # the runner records failures; this only keeps the thread alive
@@ -141,23 +143,30 @@ class Worker:
             finally:
                 with self._cond:
                     self._running.pop(picked.job_id, None)
+                    self._busy.pop(picked.app, None)
                     self._cond.notify_all()
 
     def _next(self) -> _Pending | None:
-        busy = {app for app, _ in self._running.values()}
-        return next((p for p in self._pending if p.app not in busy), None)
+        """The oldest waiting job of an app that has nothing running."""
+        heads = (
+            next(iter(queue.values()))
+            for app, queue in self._pending.items()
+            if queue and app not in self._busy
+        )
+        return min(heads, key=lambda pending: pending.job_id, default=None)
 
-    def _announce_waits(self) -> None:
-        """Tell a job once that it waits behind a push of the same app."""
+    def _waits_behind(self, started: _Pending) -> list[tuple[int, int]]:
+        """Jobs of the app that just started which were queued while it was idle: each is told
+        once that it waits (the rest were told when they were queued)."""
         notices = []
-        with self._cond:
-            for pending in self._pending:
-                blocker = next(
-                    (job for job, (app, _) in self._running.items() if app == pending.app), None
-                )
-                if blocker is not None and not pending.told_waiting:
-                    pending.told_waiting = True
-                    notices.append((pending.job_id, blocker))
+        for pending in self._pending.get(started.app, {}).values():
+            if pending.told_waiting:
+                break  # every job queued after a told one was told too
+            pending.told_waiting = True
+            notices.append((pending.job_id, started.job_id))
+        return notices
+
+    def _tell(self, notices: list[tuple[int, int]]) -> None:
         for job_id, blocker in notices:
             self._notices.submit(self._tell_waiting, job_id, blocker)
 

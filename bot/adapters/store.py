@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from bot.adapters.sqlite_writer import SqliteWriter
 from bot.domain.models import Failure, Job, JobState, PushResult, Step
+
+T = TypeVar("T")
 
 metadata = sa.MetaData()
 
@@ -56,40 +57,51 @@ class SqlJobStore:
             max_overflow=20,
             pool_pre_ping=not sqlite,
         )
-        # SQLite allows one writer; its busy handler sleeps up to 100 ms at a time, which under
-        # concurrent writes lands in the slash-command acknowledgement. Queue writers here instead.
-        self._write_lock: AbstractContextManager[object] = (
-            threading.Lock() if sqlite else nullcontext()
-        )
         if sqlite:
             sa.event.listen(self._engine, "connect", _sqlite_pragmas(busy_timeout_ms))
         metadata.create_all(self._engine)
+        # SQLite allows one writer: every write goes through one thread, in batches (see
+        # sqlite_writer). PostgreSQL takes concurrent writers as they come.
+        self._writer = SqliteWriter(self._engine) if sqlite else None
         self._add_missing_columns()
 
     def _add_missing_columns(self) -> None:
         present = {c["name"] for c in sa.inspect(self._engine).get_columns("jobs")}
-        with self._writing() as conn:
+
+        def add(conn: sa.Connection) -> None:
             for name, kind in ADDED_COLUMNS.items():
                 if name not in present:
                     conn.execute(sa.text(f"ALTER TABLE jobs ADD COLUMN {name} {kind}"))
 
-    @contextmanager
-    def _writing(self) -> Iterator[sa.Connection]:
-        with self._write_lock, self._engine.begin() as conn:
-            yield conn
+        self._write(add)
+
+    def _write(self, run: Callable[[sa.Connection], T]) -> T:
+        """Run `run` in a write transaction (SQLite: the writer thread's next one)."""
+        if self._writer is not None:
+            return self._writer.write(run)
+        with self._engine.begin() as conn:
+            return run(conn)
 
     def ping(self) -> None:
         with self._engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
 
     def create(self, request_key: str, job_fields: dict[str, object]) -> tuple[Job, bool]:
+        """Insert a queued job; an existing `request_key` returns that job (created False)."""
         row = {**job_fields, "request_key": request_key, "state": JobState.QUEUED.value}
         row.setdefault("created_at", _now())
+
+        def insert(conn: sa.Connection) -> tuple[Job, bool]:
+            query = sa.select(jobs).where(jobs.c.request_key == request_key)
+            found = conn.execute(query).mappings().first()  # a retry, maybe in the same batch
+            if found is not None:
+                return _job(found), False
+            inserted = conn.execute(jobs.insert().values(**row).returning(jobs)).mappings()
+            return _job(inserted.one()), True
+
         try:
-            with self._writing() as conn:
-                inserted = conn.execute(jobs.insert().values(**row).returning(jobs)).mappings()
-                return _job(inserted.one()), True
-        except IntegrityError:
+            return self._write(insert)
+        except IntegrityError:  # PostgreSQL: the same key inserted at the same moment elsewhere
             with self._engine.connect() as conn:
                 query = sa.select(jobs).where(jobs.c.request_key == request_key)
                 return _job(conn.execute(query).mappings().one()), False
@@ -150,12 +162,11 @@ class SqlJobStore:
             .where(jobs.c.id == job_id, jobs.c.state.in_([s.value for s in only_from]))
             .values(**values)
         )
-        with self._writing() as conn:
-            return conn.execute(query).rowcount == 1
+        return self._write(lambda conn: conn.execute(query).rowcount == 1)
 
     def save_thread(self, job_id: int, thread_ts: str) -> None:
-        with self._writing() as conn:
-            conn.execute(jobs.update().where(jobs.c.id == job_id).values(thread_ts=thread_ts))
+        query = jobs.update().where(jobs.c.id == job_id).values(thread_ts=thread_ts)
+        self._write(lambda conn: conn.execute(query))
 
     def finish(
         self,
@@ -176,8 +187,8 @@ class SqlJobStore:
         }
         if full_sha:
             values["full_sha"] = full_sha
-        with self._writing() as conn:
-            conn.execute(jobs.update().where(jobs.c.id == job_id).values(**values))
+        query = jobs.update().where(jobs.c.id == job_id).values(**values)
+        self._write(lambda conn: conn.execute(query))
         job = self.get(job_id)
         assert job is not None
         return job

@@ -1,0 +1,87 @@
+"""SQLite's one writer, as a thread: every write of the process goes through it, in batches.
+
+SQLite lets one connection write at a time. With each thread writing for itself, a burst of
+slash commands queued for that lock one insert at a time, behind the worker's and the Slack
+reporter's updates, inside their acknowledgements. Here each thread hands its write to this
+thread and waits; the writer runs everything waiting in one transaction (a group commit), so a
+burst costs a few commits instead of one per request.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import sqlalchemy as sa
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+MAX_BATCH = 256  # writes per transaction
+
+
+@dataclass
+class _Write(Generic[T]):
+    run: Callable[[sa.Connection], T]
+    result: T | None = None
+    error: BaseException | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class SqliteWriter:
+    """`write(fn)` runs fn(connection) in the writer's next transaction and returns its result.
+
+    If the transaction fails (the file locked by another process past the busy timeout, the
+    disk full), every write of that batch raises the error, and its caller decides.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self._queue: list[_Write[object]] = []
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._loop, name="ecrbot-sqlite-writer", daemon=True)
+        self._thread.start()
+
+    def write(self, run: Callable[[sa.Connection], T]) -> T:
+        pending: _Write[T] = _Write(run)
+        with self._cond:
+            self._queue.append(pending)  # type: ignore[arg-type]
+            self._cond.notify()
+        pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+        return pending.result  # type: ignore[return-value]
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue:
+                    self._cond.wait()
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            self._commit(batch)
+
+    def _commit(self, batch: list[_Write[object]]) -> None:
+        results: list[object] = []
+        try:
+            with self._engine.begin() as conn:
+                results = [write.run(conn) for write in batch]
+        except sa.exc.OperationalError as error:  # the database itself: locked, full, gone
+            for write in batch:
+                write.error = error
+                write.done.set()
+            return
+        except BaseException as error:
+            if len(batch) > 1:
+                # One write's mistake must not fail the others: do them one by one.
+                for write in batch:
+                    self._commit([write])
+                return
+            batch[0].error = error
+            batch[0].done.set()
+            return
+        for write, result in zip(batch, results, strict=True):
+            write.result = result
+            write.done.set()
