@@ -20,6 +20,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.domain.access import NEVER_EVERYONE, Action, Audience, ChannelRule, Limit
+from bot.domain.bounded_yaml import Limits, TooBig, decode, load, strict_values
 from bot.domain.errors import ConfigError
 from bot.domain.models import AppSpec, RegistrySpec
 
@@ -280,17 +281,32 @@ def github_from_source(source: str) -> str | None:
     return f"{match.group(1)}/{match.group(2)}" if match else None
 
 
+class _CatalogLoader(yaml.SafeLoader):
+    """YAML as safe_load reads it, with values an explicit tag can't read refused cleanly."""
+
+
+strict_values(_CatalogLoader)
+# A catalog is written by hand: generous bounds, there only so a mistake can't hang the bot.
+CATALOG_LIMITS = Limits(file_bytes=4 * 1024 * 1024, depth=64, nodes=500_000)
+
+
 def load_catalog(path: Path) -> Catalog:
     """Read and validate the catalog; errors name the key and say how to fix it."""
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = load(decode(path.read_bytes(), CATALOG_LIMITS), _CatalogLoader, CATALOG_LIMITS)
     except FileNotFoundError as error:
         raise ConfigError(
             f"catalog {path} not found: set ECRBOT_CONFIG to the catalog YAML "
             "(see README, 'Configuration')"
         ) from error
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"catalog {path} is not UTF-8 text (byte {error.start})") from error
+    except TooBig as error:
+        raise ConfigError(f"catalog {path} was refused: {error}") from error
     except yaml.YAMLError as error:
-        raise ConfigError(f"catalog {path} is not valid YAML: {error}") from error
+        raise ConfigError(f"catalog {path} is not valid YAML: {_one_line(error)}") from error
+    except (ValueError, RecursionError) as error:  # e.g. an int over Python's digit limit
+        raise ConfigError(f"catalog {path}: a value can't be read ({error})") from error
     try:
         return Catalog.model_validate(raw or {})
     except ValidationError as error:
@@ -301,9 +317,18 @@ def format_errors(path: Path, error: ValidationError) -> str:
     """One line per problem: the dotted key, what is wrong, and the fix."""
     lines = [f"catalog {path} has {error.error_count()} problem(s):"]
     for problem in error.errors():
-        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-        lines.append(f"  - {key}: {problem['msg']}{_hint(problem['type'], key)}")
+        key = ".".join(_printable(part) for part in problem["loc"]) or "(top level)"
+        lines.append(f"  - {key}: {_one_line(problem['msg'])}{_hint(problem['type'], key)}")
     return "\n".join(lines)
+
+
+def _printable(part: object) -> str:
+    """A key as it can be printed on one line: line breaks and escapes shown, not obeyed."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(part))[:200]
+
+
+def _one_line(problem: object) -> str:
+    return " ".join(_printable(line) for line in str(problem).splitlines())
 
 
 def _hint(kind: str, key: str) -> str:

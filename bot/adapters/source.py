@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bot.domain.bounded_yaml import LIMITS
 from bot.domain.errors import StepError, UserError
 from bot.domain.models import SHA_PATTERN, AppSpec, Step
 from bot.domain.text import code, plain
-from bot.domain.workflow_files import LIMITS
 from bot.ports import Checkout
 
 GIT_TIMEOUT_S = 300

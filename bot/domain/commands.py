@@ -189,7 +189,7 @@ def job_id(word: str) -> int:
 
 def _job_id(word: str) -> int:
     match = JOB_ID.fullmatch(word)  # ASCII digits only: int() would take `²` or full-width ones
-    if match is None:
+    if match is None or int(match.group(1)) == 0:  # job ids count from 1
         raise UsageError(
             f"{code(word)} is not a job number.", f"Usage: `{_BY_NAME['cancel'].usage}`"
         )

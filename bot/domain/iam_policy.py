@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import reprlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote
@@ -43,7 +44,7 @@ def parse_policy(document: dict[str, Any] | str) -> Policy:
             text = unquote(text).strip()
         try:
             document = json.loads(text)
-        except json.JSONDecodeError as error:
+        except (ValueError, RecursionError) as error:  # also too deep, or a 5,000-digit number
             raise PolicyError(f"policy document is not valid JSON: {error}") from None
     if not isinstance(document, dict):
         raise PolicyError("policy document must be a JSON object with a Statement")
@@ -67,7 +68,8 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
         elif isinstance(item, str | int | float):
             out.append(str(item))
         else:
-            raise PolicyError(f"{where} must be a string or a list of strings, not {item!r}")
+            shown = reprlib.repr(item)  # bounded, and safe however deeply it nests
+            raise PolicyError(f"{where} must be a string or a list of strings, not {shown}")
     return tuple(out)
 
 
@@ -87,7 +89,8 @@ def _statement(raw: Any, index: int) -> Statement:
         raise PolicyError(f"{where} must be an object")
     effect = raw.get("Effect")
     if effect not in ("Allow", "Deny"):
-        raise PolicyError(f'{where}: Effect must be "Allow" or "Deny", not {effect!r}')
+        shown = reprlib.repr(effect)
+        raise PolicyError(f'{where}: Effect must be "Allow" or "Deny", not {shown}')
     pairs = (("Action", "NotAction"), ("Resource", "NotResource"), ("Principal", "NotPrincipal"))
     for one, other in pairs:
         if one in raw and other in raw:

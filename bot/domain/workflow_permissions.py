@@ -19,8 +19,8 @@ then a `pull_request` event gives `pull_request`, anything else the ref of the r
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 IdToken = Literal["write", "none"]
@@ -229,16 +229,90 @@ def rule_subjects(rule: RefRule, branch: str) -> tuple[str, ...]:
     return tuple(subjects)
 
 
+@lru_cache(maxsize=512)
 def _glob(pattern: str, name: str) -> bool:
     # GitHub's filter globs: `*` stops at `/`, `**` does not, `?`/`+` repeat the character
-    # before them, as in a regex.
-    regex = ""
-    for part in re.split(r"(\*\*|\*|\?|\+)", pattern):
-        regex += {"**": ".*", "*": "[^/]*", "?": "?", "+": "+"}.get(part, re.escape(part))
-    try:
-        return re.fullmatch(regex, name) is not None
-    except re.error:
+    # before them, as in a regex. A workflow's author picks the pattern, and a backtracking
+    # regex takes minutes on `**`*12 + "X"; so every position of the pattern is tracked at once,
+    # one bit each (an NFA, bit-parallel): about len(name) big-int steps, never a backtrack.
+    glob = _compile_glob(pattern)
+    if glob is None:
         return pattern == name
+    fits: dict[str, int] = {}
+    state = glob.close(1)  # bit i: the next character may be matched by atom i
+    for char in name:
+        if char not in fits:
+            fits[char] = glob.fit(char)
+        hit = state & fits[char]
+        state = glob.close(((hit & ~glob.repeats) << 1) | (hit & glob.repeats))
+        if not state:
+            return False
+    return bool(state >> len(glob.chars))  # the bit past the last atom: all of it matched
+
+
+@dataclass(frozen=True)
+class _Glob:
+    """A glob as atoms: `chars[i]` and a kind for each. Kinds: the character once, or optional
+    (`x?`), or a run of it (what `x+` adds after one `x`), `*` (a run without `/`) or `**`."""
+
+    chars: str
+    literal: int  # bit masks over the atoms
+    optional: int
+    repeats: int
+    no_slash: int
+    anything: int
+
+    def close(self, state: int) -> int:
+        """Add the atoms reached by skipping optional ones: each bit set inside a run of
+        optional atoms fills the run from there and the atom after it (one carry per run)."""
+        return state | (self.optional ^ (self.optional + (state & self.optional)))
+
+    def fit(self, char: str) -> int:
+        """The atoms that can match `char`."""
+        bits = bytearray(len(self.chars) // 8 + 1)
+        at = self.chars.find(char)
+        while at != -1:
+            bits[at >> 3] |= 1 << (at & 7)
+            at = self.chars.find(char, at + 1)
+        found = int.from_bytes(bits, "little") & self.literal
+        return (
+            found | (self.anything if char != "\n" else 0) | (self.no_slash if char != "/" else 0)
+        )
+
+
+@lru_cache(maxsize=256)
+def _compile_glob(pattern: str) -> _Glob | None:
+    """None when the pattern starts with `?` or `+` (nothing to repeat): the regex this
+    replaces refused it, so such a pattern only matches itself."""
+    chars: list[str] = []
+    kinds: list[str] = []  # "1" once, "?" optional, "+" a run of it, "*" and "A" (`**`)
+    i = 0
+    while i < len(pattern):
+        wild = "**" if pattern.startswith("**", i) else pattern[i]
+        i += len(wild)
+        if wild in ("**", "*"):
+            kind = "A" if wild == "**" else "*"
+            if not kinds or kinds[-1] != kind:  # `.*.*` is `.*`: one will do
+                chars.append("*")
+                kinds.append(kind)
+        elif wild in ("?", "+"):
+            if not kinds:
+                return None
+            if kinds[-1] == "1":  # after a quantifier the regex read it as lazy or possessive;
+                # here it changes nothing
+                kinds[-1] = "?" if wild == "?" else "1"
+                if wild == "+":
+                    chars.append(chars[-1])
+                    kinds.append("+")
+        else:
+            chars.append(wild)
+            kinds.append("1")
+    text = "".join(kinds)[::-1]  # bit i is atom i
+
+    def mask(of: str) -> int:
+        return int(text.translate({ord(k): "1" if k in of else "0" for k in "1?+*A"}) or "0", 2)
+
+    return _Glob("".join(chars), mask("1?+"), mask("?+*A"), mask("+*A"), mask("*"), mask("A"))
 
 
 def escape_claim(value: str) -> str:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 
 import yaml
 
+from bot.domain.bounded_yaml import LIMITS, Limits, TooBig, decode, load, strict_values
 from bot.domain.text import code, plain
-from bot.domain.workflow_files import LIMITS, Limits, TooBig, decode, load
 from bot.domain.workflow_permissions import (
     DEFAULT,
     Grant,
@@ -202,6 +202,9 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
+
+
+strict_values(_Loader)
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,7 @@ def test_token_shaped_strings_are_masked(secret: str) -> None:
 
 
 @pytest.mark.parametrize("style", ["text", "json"])
-def test_a_traceback_carrying_a_token_is_masked_in_both_formats(
-    style: str, tmp_path: Path
-) -> None:
+def test_a_traceback_carrying_a_token_is_masked_in_both_formats(style: str, tmp_path: Path) -> None:
     log_file = tmp_path / "bot.log"
     root = logging.getLogger()
     saved = root.handlers[:], root.level

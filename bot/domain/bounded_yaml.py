@@ -1,14 +1,19 @@
-"""Reading workflow files from a repository within bounds: anyone who can push a branch chooses
-their bytes, so size, count, nesting, alias expansion and encoding are all checked before a
-file is turned into Python objects. A file over a bound is skipped and named with the reason.
+"""YAML from outside, read within bounds: a workflow file from a repository (anyone who can
+push a branch chooses its bytes) or the catalog. Size, count, nesting, alias expansion and
+encoding are checked before a document becomes Python objects, and a value an explicit tag
+can't read (`!!int ''`) is a YAML error, never a stray Python exception.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from bot.domain.text import code
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,27 @@ class Limits:
 
 
 LIMITS = Limits()
+
+
+def strict_values(loader: type[yaml.SafeLoader]) -> None:
+    """Make `loader`'s bool/int/float/timestamp constructors raise a YAML error on a value they
+    can't read: PyYAML's raise IndexError (`!!int ''`), KeyError (`!!bool x`), ValueError
+    (`!!timestamp 2001-02-30`, a 5,000-digit int) or AttributeError (`!!timestamp x`)."""
+    for tag in ("bool", "int", "float", "timestamp"):
+        name = f"tag:yaml.org,2002:{tag}"
+        loader.add_constructor(name, _refusing(yaml.SafeLoader.yaml_constructors[name]))
+
+
+def _refusing(construct: Callable[[Any, Any], object]) -> Callable[[Any, Any], object]:
+    def construct_or_refuse(loader: Any, node: Any) -> object:
+        try:
+            return construct(loader, node)
+        except (ValueError, LookupError, AttributeError, TypeError, OverflowError) as exc:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            problem = f"{tag} cannot read {code(node.value, 80)}"
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from exc
+
+    return construct_or_refuse
 
 
 class TooBig(ValueError):
