@@ -30,8 +30,8 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from bot.domain.iam import OidcRequest
 from bot.domain.bounded_yaml import LIMITS, Limits
+from bot.domain.iam import OidcRequest
 from tests import hostile
 
 SLOW_S = 2.0
