@@ -9,7 +9,7 @@ RUN pip install --no-cache-dir --prefix=/install ".[postgres]"
 
 FROM python:3.11-slim-bookworm
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git ca-certificates \
+    && apt-get install -y --no-install-recommends git ca-certificates tini \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 10001 ecrbot
 COPY --from=build /install /usr/local
@@ -23,5 +23,7 @@ ENV PORT=3000 \
     PYTHONUNBUFFERED=1
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=2)"
-ENTRYPOINT ["ecrbot"]
+# tini as PID 1 reaps the git and tar processes a checkout leaves and passes SIGTERM on; the
+# bot handles SIGTERM itself too (it drains: running jobs finish or are marked interrupted).
+ENTRYPOINT ["tini", "--", "ecrbot"]
 CMD ["serve"]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.config import load_catalog
+from bot.config import Settings, load_catalog
 from bot.domain.workflows import analyse_workflows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -326,3 +326,11 @@ def test_the_workflow_example_runs_ecrbot_push_with_oidc() -> None:
     assert "pip install" in runs
     assert "ecrbot diagnose" not in runs  # needs the catalog, which CI does not have
     assert "aws-access-key-id" not in WORKFLOW.read_text()
+
+
+def test_the_image_has_an_init_and_the_pod_outlasts_the_drain() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert 'ENTRYPOINT ["tini", "--", "ecrbot"]' in dockerfile and " tini " in dockerfile
+    pod = yaml.safe_load_all((ROOT / "deploy/kubernetes/deployment.yaml").read_text())
+    spec = next(d for d in pod if d and d.get("kind") == "Deployment")["spec"]["template"]["spec"]
+    assert spec["terminationGracePeriodSeconds"] > Settings().drain_s + 15
