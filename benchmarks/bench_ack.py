@@ -115,6 +115,13 @@ def main() -> int:
                             (url, SIGNING_SECRET, text, args.user, args.in_flight, args.total),
                         )
                         into += [seconds for seconds, _ in results]
+                        took = [seconds for seconds, _ in results]
+                        print(
+                            f"  round: {'ecrbot ' if into is ours else 'minimal'} "
+                            f"p50 {statistics.median(took) * 1000:.0f} ms "
+                            f"p99 {percentile(took, 99) * 1000:.0f} ms",
+                            flush=True,
+                        )
                         failures += sum(1 for _, status in results if status != 200)
         finally:
             baseline.kill()

@@ -16,6 +16,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 
+from bot.ack_first import AckFirst
 from bot.adapters.aws import EcrRegistry
 from bot.adapters.aws_facts import AwsFacts
 from bot.adapters.aws_hooks import OnAwsError
@@ -61,6 +62,7 @@ class Services:
     metrics: Metrics
     slack: WebClient | None
     outbox: SlackOutbox | None
+    ack_first: AckFirst
 
     def readiness(self) -> dict[str, str]:
         """What /readyz reports: each dependency `ok`, or why not."""
@@ -117,6 +119,7 @@ def build_services(
     """Build the services; tests pass fakes for any port."""
     catalog = catalog or load_catalog(settings.config_path)
     metrics = Metrics()
+    ack_first = AckFirst()
     store = store or SqlJobStore(settings.database_url)
     engine = engine or DockerEngine(settings.docker_host)
     registry = registry or EcrRegistry(
@@ -132,7 +135,7 @@ def build_services(
         slack = slack_client(settings, retry_rate_limits=False)
         directory = directory or SlackDirectory(slack_client(settings, retry_rate_limits=True))
         if reporter is None:
-            outbox = SlackOutbox()
+            outbox = SlackOutbox(pause=ack_first.pause)
             reporter = SlackReporter(
                 slack, outbox, store, catalog.slack.channel, settings.progress_interval_s
             )
@@ -152,6 +155,7 @@ def build_services(
         max_parallel=settings.workers,
         on_steps=metrics.observe_steps,
         limits=QueueLimits(limits.queued, limits.queued_per_app),
+        pause=ack_first.pause,
     )
     metrics.watch(
         store.counts,
@@ -187,6 +191,7 @@ def build_services(
         metrics,
         slack,
         outbox,
+        ack_first,
     )
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime
 
 from bot.domain.access import Access, Action
@@ -69,6 +71,7 @@ class JobService:
         on_steps: Callable[[dict[str, float]], None] = lambda _: None,
         limits: QueueLimits = QueueLimits(),
         sleep: Callable[[float], None] = time.sleep,
+        pause: Callable[..., None] = lambda *_: None,
     ) -> None:
         self._apps = apps
         self._all_apps = all_apps
@@ -79,7 +82,10 @@ class JobService:
         self._on_steps = on_steps
         self._limits = limits
         self._sleep = sleep
+        self._pause = pause
         self._closing = False
+        self._intake: dict[str, int] = {}  # accepted, not yet committed, per app
+        self._intake_lock = threading.Lock()
         self.worker = Worker(self._run, self._waiting, max_parallel)
 
     def start(self) -> None:
@@ -117,7 +123,9 @@ class JobService:
             if existing is None:
                 raise
             return existing, False  # Slack retried a request that is already queued
-        job, created = self._store.create(
+        # Accepted now, stored behind the acknowledgement's back (SQLite): the worker and the
+        # thread start once it is committed, and the asker hears if it never is.
+        job, created, stored = self._store.accept(
             request_key or uuid.uuid4().hex,
             {
                 "app": app.name,
@@ -129,12 +137,25 @@ class JobService:
             },
         )
         if created:
-            behind = self.worker.enqueue(job.id, job.app)
-            if behind is None:
-                self._safely(self._reporter.queued, job)
-            else:
-                self._safely(self._reporter.waiting, job, behind)
+            with self._intake_lock:
+                self._intake[app.name] = self._intake.get(app.name, 0) + 1
+            stored.add_done_callback(lambda done: self._stored(job, done))
         return job, created
+
+    def _stored(self, job: Job, done: Future[Job]) -> None:
+        """The accepted job is committed (queue it, open its thread), or never will be."""
+        with self._intake_lock:
+            self._intake[job.app] -= 1
+        error = done.exception()
+        if error is not None:
+            log.error("job %s could not be stored (%s); it will not run", job.id, error)
+            self._safely(self._reporter.not_recorded, job)
+            return
+        behind = self.worker.enqueue(job.id, job.app)
+        if behind is None:
+            self._safely(self._reporter.queued, job)
+        else:
+            self._safely(self._reporter.waiting, job, behind)
 
     def retry(
         self,
@@ -193,6 +214,9 @@ class JobService:
     def _check_queue(self, app: AppSpec) -> None:
         # The worker's own queue, not a query: this runs inside the slash command's ack.
         waiting = self.worker.waiting()
+        with self._intake_lock:
+            for name, count in self._intake.items():
+                waiting[name] = waiting.get(name, 0) + count
         mine, overall = waiting.get(app.name, 0), sum(waiting.values())
         if mine >= self._limits.per_app:
             raise QueueFull(
@@ -210,6 +234,7 @@ class JobService:
             self._run_job(job_id, cancel)
 
     def _run_job(self, job_id: int, cancel: CancelToken) -> None:
+        self._pause(20.0)
         if not self._store.transition(job_id, JobState.RUNNING, only_from=(JobState.QUEUED,)):
             return  # cancelled while queued
         job = self.get(job_id)
@@ -221,6 +246,7 @@ class JobService:
         def emit(event: ProgressEvent) -> None:
             timer.observe(event)
             self._safely(self._reporter.progress, job, event)
+            self._pause()
 
         try:
             app = self.app(job.app)

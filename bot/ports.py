@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -145,6 +146,10 @@ class JobStore(Protocol):
 
     def create(self, request_key: str, job_fields: dict[str, object]) -> tuple[Job, bool]: ...
 
+    def accept(
+        self, request_key: str, job_fields: dict[str, object]
+    ) -> tuple[Job, bool, Future[Job]]: ...
+
     def get(self, job_id: int) -> Job | None: ...
 
     def by_key(self, request_key: str) -> Job | None: ...
@@ -195,3 +200,7 @@ class Reporter(Protocol):
     def progress(self, job: Job, event: ProgressEvent) -> None: ...
 
     def finished(self, job: Job) -> None: ...
+
+    def not_recorded(self, job: Job) -> None:
+        """The job was acknowledged but could not be stored: it will not run; say so."""
+        ...

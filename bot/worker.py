@@ -84,7 +84,8 @@ class Worker:
             ahead = [job for job in (next(reversed(queue), None), self._busy.get(app)) if job]
             blocker = max(ahead) if ahead else None
             queue[job_id] = _Pending(job_id, app, told_waiting=blocker is not None)
-            self._cond.notify_all()
+            if app not in self._busy:  # else no thread could take it yet: let them sleep
+                self._cond.notify()
         return blocker
 
     def cancel(self, job_id: int) -> str | None:

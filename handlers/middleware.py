@@ -13,7 +13,8 @@ from bot.bootstrap import Services
 def inject(services: Services) -> Callable[..., Any]:
     def middleware(context: BoltContext, next: Callable[[], None]) -> None:
         context["services"] = services
-        next()
+        with services.ack_first.request():
+            next()
 
     return middleware
 

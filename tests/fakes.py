@@ -175,6 +175,11 @@ class RecordingReporter:
             self.finished_jobs.append(job)
             self.done.notify_all()
 
+    def not_recorded(self, job: Job) -> None:
+        with self.done:
+            self.events.append(("not_recorded", job.id, None))
+            self.done.notify_all()
+
     def wait_finished(self, count: int, timeout: float = 10.0) -> list[Job]:
         with self.done:
             self.done.wait_for(lambda: len(self.finished_jobs) >= count, timeout)

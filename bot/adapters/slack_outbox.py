@@ -57,8 +57,10 @@ class SlackOutbox:
         clock: Callable[[], float] = time.monotonic,
         give_up_after_s: float = 180.0,
         critical_give_up_after_s: float = 600.0,
+        pause: Callable[[], None] = lambda: None,
     ) -> None:
         self._clock = clock
+        self._pause_for_acks = pause
         # A call is retried through an outage for this long (measured from its first failure:
         # the calls queued behind it wait without counting), then given up.
         self._give_up_after = give_up_after_s
@@ -134,6 +136,7 @@ class SlackOutbox:
                     return
                 self._busy = True
             try:
+                self._pause_for_acks()
                 self._run(op)
             finally:
                 with self._cond:

@@ -99,6 +99,9 @@ class SlackReporter:
         with self._guard:
             self._threads.pop(job.id, None)
 
+    def not_recorded(self, job: Job) -> None:
+        self._replies.tell(job.reply_url, common.not_recorded(job.id, job.app))
+
     def _thread(self, job: Job) -> _Thread:
         with self._guard:
             thread = self._threads.get(job.id)

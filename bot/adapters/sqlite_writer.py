@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -29,6 +30,15 @@ class _Write(Generic[T]):
     result: T | None = None
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
+    future: Future[T] | None = None
+
+    def settle(self) -> None:
+        self.done.set()
+        if self.future is not None:
+            if self.error is not None:
+                self.future.set_exception(self.error)
+            else:
+                self.future.set_result(self.result)  # type: ignore[arg-type]
 
 
 class SqliteWriter:
@@ -47,13 +57,23 @@ class SqliteWriter:
 
     def write(self, run: Callable[[sa.Connection], T]) -> T:
         pending: _Write[T] = _Write(run)
-        with self._cond:
-            self._queue.append(pending)  # type: ignore[arg-type]
-            self._cond.notify()
+        self._add(pending)
         pending.done.wait()
         if pending.error is not None:
             raise pending.error
         return pending.result  # type: ignore[return-value]
+
+    def submit(self, run: Callable[[sa.Connection], T]) -> Future[T]:
+        """Queue a write without waiting: the future settles once it is committed (or not)."""
+        pending: _Write[T] = _Write(run, future=Future())
+        self._add(pending)
+        assert pending.future is not None
+        return pending.future
+
+    def _add(self, pending: _Write[T]) -> None:
+        with self._cond:
+            self._queue.append(pending)  # type: ignore[arg-type]
+            self._cond.notify()
 
     def _loop(self) -> None:
         while True:
@@ -71,7 +91,7 @@ class SqliteWriter:
         except sa.exc.OperationalError as error:  # the database itself: locked, full, gone
             for write in batch:
                 write.error = error
-                write.done.set()
+                write.settle()
             return
         except BaseException as error:
             if len(batch) > 1:
@@ -80,8 +100,8 @@ class SqliteWriter:
                     self._commit([write])
                 return
             batch[0].error = error
-            batch[0].done.set()
+            batch[0].settle()
             return
         for write, result in zip(batch, results, strict=True):
             write.result = result
-            write.done.set()
+            write.settle()

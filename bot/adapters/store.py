@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
+import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.adapters.sqlite_writer import SqliteWriter
 from bot.domain.models import Failure, Job, JobState, PushResult, Step
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
+REMEMBERED_KEYS = 10_000  # request keys kept in memory to answer Slack's retries at once
+INTAKE_ATTEMPTS = 8  # an accepted job's insert, retried while the database is locked or full
 
 metadata = sa.MetaData()
 
@@ -47,7 +54,10 @@ ADDED_COLUMNS = {"steps": "TEXT", "reply_url": "VARCHAR(500)"}
 class SqlJobStore:
     """Jobs in one table; state changes are conditional updates, so two threads can't race."""
 
-    def __init__(self, url: str, busy_timeout_ms: int = 5000) -> None:
+    def __init__(
+        self, url: str, busy_timeout_ms: int = 5000, intake_backoff_s: float = 0.25
+    ) -> None:
+        self._intake_backoff = intake_backoff_s
         sqlite = url.startswith("sqlite")
         self._engine = sa.create_engine(
             url,
@@ -64,6 +74,14 @@ class SqlJobStore:
         # sqlite_writer). PostgreSQL takes concurrent writers as they come.
         self._writer = SqliteWriter(self._engine) if sqlite else None
         self._add_missing_columns()
+        # Jobs accepted but maybe not committed yet (SQLite), by request key and by id; ids are
+        # handed out here, since this process is the database's only writer.
+        self._intake = threading.Lock()
+        self._accepted: OrderedDict[str, Job] = OrderedDict()
+        self._uncommitted: dict[int, Job] = {}
+        self._last_id: int | None = None
+        if sqlite:
+            self._remember_recent()
 
     def _add_missing_columns(self) -> None:
         present = {c["name"] for c in sa.inspect(self._engine).get_columns("jobs")}
@@ -86,8 +104,85 @@ class SqlJobStore:
         with self._engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
 
+    def accept(
+        self, request_key: str, job_fields: dict[str, object]
+    ) -> tuple[Job, bool, Future[Job]]:
+        """Take a new queued job without waiting for the disk: its id is handed out now, the
+        future settles once it is committed (SQLite's writer retries for about a minute). A
+        known `request_key` gives its job (created False). On PostgreSQL this is create()."""
+        if self._writer is None:
+            job, created = self.create(request_key, job_fields)
+            return job, created, _settled(job)
+        with self._intake:
+            known = self._accepted.get(request_key)  # memory only: the ack reads no disk
+            if known is not None:
+                return known, False, _settled(known)
+            job_id = self._allocate_id()
+            row = {**job_fields, "id": job_id, "request_key": request_key}
+            row.update(state=JobState.QUEUED.value, created_at=row.get("created_at") or _now())
+            job = _job({**{c.name: None for c in jobs.columns}, **row})
+            self._accepted[request_key] = self._uncommitted[job_id] = job
+            while len(self._accepted) > REMEMBERED_KEYS:
+                self._accepted.popitem(last=False)
+        stored: Future[Job] = Future()
+        self._insert_behind(job, row, stored, attempt=1)
+        return job, True, stored
+
+    def _allocate_id(self) -> int:
+        assert self._last_id is not None  # read at start (SQLite)
+        self._last_id += 1
+        return self._last_id
+
+    def _remember_recent(self) -> None:
+        """The last id, and the request keys of the last day, so that Slack's retries of a
+        request made before a restart still find their job without a read per request."""
+        since = _now() - timedelta(days=1)
+        with self._engine.connect() as conn:
+            self._last_id = int(conn.execute(sa.select(sa.func.max(jobs.c.id))).scalar() or 0)
+            query = (
+                sa.select(jobs)
+                .where(jobs.c.created_at >= since)
+                .order_by(jobs.c.id.desc())
+                .limit(REMEMBERED_KEYS)
+            )
+            rows = list(conn.execute(query).mappings())
+        for row in reversed(rows):  # oldest first, as the LRU keeps them
+            self._accepted[str(row["request_key"])] = _job(row)
+
+    def _insert_behind(
+        self, job: Job, row: dict[str, object], stored: Future[Job], attempt: int
+    ) -> None:
+        assert self._writer is not None
+        written = self._writer.submit(lambda conn: conn.execute(jobs.insert().values(**row)))
+
+        def settled(written: Future[Any]) -> None:
+            error = written.exception()
+            if error is None:
+                with self._intake:
+                    self._uncommitted.pop(job.id, None)
+                stored.set_result(job)
+            elif isinstance(error, IntegrityError):  # the key was stored by a run before ours
+                log.warning("job %s repeats request %s, stored earlier", job.id, row["request_key"])
+                with self._intake:
+                    self._uncommitted.pop(job.id, None)
+                stored.set_exception(error)
+            elif isinstance(error, OperationalError) and attempt < INTAKE_ATTEMPTS:
+                wait = min(self._intake_backoff * 2**attempt, 15.0)  # locked or full: again
+                retry = threading.Timer(wait, self._insert_behind, (job, row, stored, attempt + 1))
+                retry.daemon = True
+                retry.start()
+            else:
+                with self._intake:
+                    self._uncommitted.pop(job.id, None)
+                stored.set_exception(error)
+
+        written.add_done_callback(settled)
+
     def create(self, request_key: str, job_fields: dict[str, object]) -> tuple[Job, bool]:
         """Insert a queued job; an existing `request_key` returns that job (created False)."""
+        if self._writer is not None:  # one way to hand out ids on SQLite: accept's
+            _, created, stored = self.accept(request_key, job_fields)
+            return stored.result(), created
         row = {**job_fields, "request_key": request_key, "state": JobState.QUEUED.value}
         row.setdefault("created_at", _now())
 
@@ -107,6 +202,10 @@ class SqlJobStore:
                 return _job(conn.execute(query).mappings().one()), False
 
     def by_key(self, request_key: str) -> Job | None:
+        with self._intake:
+            accepted = self._accepted.get(request_key)
+        if accepted is not None:
+            return self.get(accepted.id) or accepted
         with self._engine.connect() as conn:
             query = sa.select(jobs).where(jobs.c.request_key == request_key)
             row = conn.execute(query).mappings().first()
@@ -125,12 +224,20 @@ class SqlJobStore:
     def get(self, job_id: int) -> Job | None:
         with self._engine.connect() as conn:
             row = conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).mappings().first()
-        return _job(row) if row else None
+        if row is None:
+            with self._intake:
+                return self._uncommitted.get(job_id)
+        return _job(row)
 
     def recent(self, limit: int = 10) -> list[Job]:
+        """The newest jobs, those accepted a moment ago and not yet committed included."""
         with self._engine.connect() as conn:
             rows = conn.execute(sa.select(jobs).order_by(jobs.c.id.desc()).limit(limit))
-            return [_job(row) for row in rows.mappings()]
+            stored = {job.id: job for job in (_job(row) for row in rows.mappings())}
+        with self._intake:
+            pending = {job_id: job for job_id, job in self._uncommitted.items()}
+        merged = {**pending, **stored}
+        return [merged[job_id] for job_id in sorted(merged, reverse=True)[:limit]]
 
     def counts(self) -> dict[tuple[str, str], int]:
         """Jobs by (state, app), for the metrics endpoint."""
@@ -192,6 +299,12 @@ class SqlJobStore:
         job = self.get(job_id)
         assert job is not None
         return job
+
+
+def _settled(job: Job) -> Future[Job]:
+    done: Future[Job] = Future()
+    done.set_result(job)
+    return done
 
 
 def _job(row: Any) -> Job:

@@ -64,6 +64,15 @@ def report_failed() -> str:
     return ":x: The registry report could not be built; the bot's log says why."
 
 
+def not_recorded(job_id: int, app: str) -> str:
+    """Told through response_url when an acknowledged job could not be stored."""
+    return (
+        f":x: Job {job_id} ({code(app)}) could not be recorded: ecrbot's database refused the "
+        "write, so nothing will run. Try again in a minute; if it keeps happening, tell "
+        "#platform-team."
+    )
+
+
 def cant_post(channel: str | None, error: str, job_id: int | None = None) -> str:
     """Told through response_url when Slack refuses the bot in the channel it was asked in."""
     where = channel_link(channel) if channel else "this conversation"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -216,3 +217,37 @@ def test_an_outcome_the_store_never_takes_is_still_told(tmp_path: Path) -> None:
     jobs.stop()
     assert told.id == job.id and told.state is JobState.SUCCEEDED and told.result is not None
     assert len(sleeps) == 7  # 8 attempts, a growing wait between them
+
+
+def test_a_push_is_acknowledged_while_the_database_is_locked_and_runs_once_stored(
+    tmp_path: Path,
+) -> None:
+    store = SqlJobStore(f"sqlite:///{tmp_path}/jobs.db", busy_timeout_ms=20, intake_backoff_s=0.01)
+    jobs, reporter = service(tmp_path, store=store)
+    jobs.start()
+    holder = _lock(tmp_path / "jobs.db")
+    started = time.monotonic()
+    job, created = jobs.submit(request(), "locked")
+    assert created and time.monotonic() - started < 0.5  # the ack never waits for the disk
+    assert jobs.get(job.id).id == job.id  # known at once, though not yet committed
+    time.sleep(0.2)
+    holder.rollback()
+    [finished] = reporter.wait_finished(1, timeout=30)
+    jobs.stop()
+    assert finished.id == job.id and finished.state is JobState.SUCCEEDED
+
+
+def test_a_push_the_database_never_takes_is_told_and_never_runs(tmp_path: Path) -> None:
+    engine = FakeEngine()
+    store = SqlJobStore(f"sqlite:///{tmp_path}/jobs.db", busy_timeout_ms=5, intake_backoff_s=0.001)
+    jobs, reporter = service(tmp_path, engine, store=store)
+    jobs.start()
+    holder = _lock(tmp_path / "jobs.db")
+    job, _ = jobs.submit(request(), "never")
+    deadline = time.monotonic() + 30
+    while ("not_recorded", job.id, None) not in reporter.events and time.monotonic() < deadline:
+        time.sleep(0.05)
+    holder.rollback()
+    jobs.stop()
+    assert ("not_recorded", job.id, None) in reporter.events
+    assert engine.builds == [] and jobs.worker.queue_depth == 0
