@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.diagnose import DiagnoseRequest
+from bot.services.diagnose import DiagnoseRequest
 from tests.diagnose_seed import MotoSession, Platform, diagnoser_for
 from tests.e2e.harness import service_env
 

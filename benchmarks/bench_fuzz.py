@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from bot.domain.bounded_yaml import LIMITS, Limits
-from bot.domain.iam import OidcRequest
+from bot.domain.iam.trust import OidcRequest
 from tests import hostile
 
 SLOW_S = 2.0

@@ -1,5 +1,5 @@
 """`python -m bot` is the `ecrbot` command."""
 
-from bot.cli import main
+from bot.entrypoints.cli import main
 
 raise SystemExit(main())

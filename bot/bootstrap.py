@@ -16,7 +16,6 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 
-from bot.ack_first import AckFirst
 from bot.adapters.aws import EcrRegistry
 from bot.adapters.aws_facts import AwsFacts
 from bot.adapters.aws_hooks import OnAwsError
@@ -31,15 +30,16 @@ from bot.adapters.slack_report import SlackReportPoster
 from bot.adapters.source import GitSource
 from bot.adapters.store import SqlJobStore
 from bot.config import Catalog, Settings, load_catalog
-from bot.diagnose import Diagnoser, DiagnoseService, Post
 from bot.domain.access import Access, RateLimiter
 from bot.domain.checks.model import Report
 from bot.domain.pipeline import PushPipeline
-from bot.jobs import JobService, QueueLimits
-from bot.metrics import Metrics
 from bot.ports import Directory, Engine, JobStore, Registry, Reporter, Source, WorkflowSource
-from bot.reports import Publish, Published, ReportRunner, ReportService
-from bot.scheduler import ReportScheduler
+from bot.runtime.ack_first import AckFirst
+from bot.runtime.metrics import Metrics
+from bot.runtime.scheduler import ReportScheduler
+from bot.services.diagnose import Diagnoser, DiagnoseService, Post
+from bot.services.jobs import JobService, QueueLimits
+from bot.services.reports import Publish, Published, ReportRunner, ReportService
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 
-from bot.diagnose import DiagnoseRequest
 from bot.domain.commands import job_id
 from bot.render import common
+from bot.services.diagnose import DiagnoseRequest
 from handlers.errors import replying
 from handlers.middleware import services_of
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bot.diagnose import Diagnoser
-from bot.domain.iam import PUSH_ACTIONS
+from bot.domain.iam.trust import PUSH_ACTIONS
+from bot.services.diagnose import Diagnoser
 from tests.e2e.harness import ACCOUNT, REGION, git, unique
 
 PROVIDER_URL = "https://token.actions.githubusercontent.com"

@@ -23,7 +23,8 @@ from bot.config import Catalog, format_errors, load_catalog
 from bot.domain import commands
 from bot.domain.bounded_yaml import LIMITS, Limits
 from bot.domain.errors import ConfigError, UsageError, UserError
-from bot.domain.iam import (
+from bot.domain.iam.conditions import failing_conditions
+from bot.domain.iam.trust import (
     PUSH_ACTIONS,
     OidcRequest,
     Policy,
@@ -38,8 +39,7 @@ from bot.domain.iam import (
     suggest_trust_statement,
     trust_findings,
 )
-from bot.domain.iam_conditions import failing_conditions
-from bot.domain.workflows import WorkflowReport, analyse_workflows, permissions_fix
+from bot.domain.workflow.analysis import WorkflowReport, analyse_workflows, permissions_fix
 
 # --- Hostile strings ---
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.console.sandbox import LIFECYCLE, image_manifest
+from bot.entrypoints.console.sandbox import LIFECYCLE, image_manifest
 from tests.e2e.harness import unique
 
 __all__ = ["LIFECYCLE", "manifest", "put", "seed_registry"]

@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from bot.adapters.aws_hooks import OnAwsError, report_errors
 from bot.adapters.registry_api import RegistryApi
 from bot.domain.checks.model import Fact, Image, KeyUser, OidcProvider, Repository, Role
-from bot.domain.iam import Policy, parse_policy
+from bot.domain.iam.trust import Policy, parse_policy
 from bot.ports import Registry, RepositoryInfo
 
 T = TypeVar("T")

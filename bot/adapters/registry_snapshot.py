@@ -14,7 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.adapters.aws_hooks import OnAwsError, report_errors
-from bot.domain.iam import parse_policy, trust_findings
+from bot.domain.iam.trust import parse_policy, trust_findings
 from bot.domain.report import (
     AccessFinding,
     ImageInfo,

@@ -9,7 +9,7 @@ from bot.adapters.slack_files import upload_to_thread
 from bot.adapters.slack_outbox import SlackOutbox
 from bot.adapters.slack_reply import Refusal, SlackReplies
 from bot.render import report as render
-from bot.reports import Published
+from bot.services.reports import Published
 
 
 class SlackReportPoster:

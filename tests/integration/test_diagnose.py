@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.diagnose import Diagnoser, DiagnoseRequest
 from bot.domain.checks import CHECK_IDS
 from bot.domain.checks.model import Report, Status
 from bot.render.diagnose import as_json
+from bot.services.diagnose import Diagnoser, DiagnoseRequest
 from tests.diagnose_seed import MotoSession, Platform, SeededApp, diagnoser_for, push_policy
 from tests.e2e.harness import ACCOUNT, REGION, service_env
 

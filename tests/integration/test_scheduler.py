@@ -12,7 +12,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import ReportConfig
-from bot.scheduler import ReportScheduler
+from bot.runtime.scheduler import ReportScheduler
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +63,7 @@ def test_runs_missed_while_down_are_coalesced_into_one(tmp_path: Path) -> None:
     down = ReportScheduler(url, ReportConfig(), Runs(), trigger=every)
     down._scheduler.start(paused=True)  # persist the job, then "crash" before it ever runs
     down._scheduler.add_job(
-        "bot.scheduler:run_scheduled_report",
+        "bot.runtime.scheduler:run_scheduled_report",
         trigger=every,
         id="registry-health-report",
         coalesce=True,
@@ -85,7 +85,7 @@ def test_runs_missed_while_down_are_coalesced_into_one(tmp_path: Path) -> None:
 def test_cron_weekdays_count_from_sunday_like_cron() -> None:
     from zoneinfo import ZoneInfo
 
-    from bot.scheduler import cron_trigger
+    from bot.runtime.scheduler import cron_trigger
 
     zone = ZoneInfo("UTC")
     start = datetime(2026, 11, 27, 12, 0, tzinfo=zone)  # a Friday

@@ -143,9 +143,9 @@ def test_a_failing_group_lookup_uses_its_answer_only_within_the_ttl_then_refuses
 
 
 def test_diagnose_and_report_are_authorized_and_rate_limited_before_anything_runs() -> None:
-    from bot.diagnose import DiagnoseRequest, DiagnoseService
     from bot.domain.errors import UnknownApp
-    from bot.reports import ReportRunner
+    from bot.services.diagnose import DiagnoseRequest, DiagnoseService
+    from bot.services.reports import ReportRunner
 
     rules = access()
     limiter = RateLimiter({Action.DIAGNOSE: Limit(1, 60), Action.REPORT: Limit(1, 3600)})

@@ -16,8 +16,8 @@ from bot.domain.checks.model import (
     Role,
     Status,
 )
-from bot.domain.iam import parse_policy
-from bot.domain.workflows import analyse_workflows
+from bot.domain.iam.trust import parse_policy
+from bot.domain.workflow.analysis import analyse_workflows
 
 ACCOUNT, REGION = "123456789012", "eu-west-2"
 PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"

@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from bot.console.slack import ConsoleSlack
+from bot.entrypoints.console.slack import ConsoleSlack
 
 
 class Sink:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from bot.config import Settings, load_catalog
-from bot.domain.workflows import analyse_workflows
+from bot.domain.workflow.analysis import analyse_workflows
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

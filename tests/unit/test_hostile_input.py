@@ -19,8 +19,14 @@ from bot.config import load_catalog
 from bot.domain import commands
 from bot.domain.bounded_yaml import LIMITS, Limits
 from bot.domain.errors import ConfigError, UsageError
-from bot.domain.iam import OidcRequest, PolicyError, evaluate_trust, parse_policy, trust_findings
-from bot.domain.workflows import analyse_workflows
+from bot.domain.iam.trust import (
+    OidcRequest,
+    PolicyError,
+    evaluate_trust,
+    parse_policy,
+    trust_findings,
+)
+from bot.domain.workflow.analysis import analyse_workflows
 from tests import hostile
 
 FAST = settings(max_examples=150, deadline=None)
@@ -212,7 +218,7 @@ jobs:
     ],
 )
 def test_branch_globs_keep_their_meaning(pattern: str, branch: str, expected: bool) -> None:
-    from bot.domain.workflow_permissions import RefRule, runs_on_branch
+    from bot.domain.workflow.permissions import RefRule, runs_on_branch
 
     assert runs_on_branch(RefRule("heads", (pattern,)), branch) is expected
 

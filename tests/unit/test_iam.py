@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from bot.domain.iam import (
+from bot.domain.iam.trust import (
     PUSH_ACTIONS,
     OidcRequest,
     Policy,

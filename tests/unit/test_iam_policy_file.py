@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from bot.domain.iam import PUSH_ACTIONS, evaluate_permissions, parse_policy
-from bot.domain.iam_conditions import wildcard_match
+from bot.domain.iam.conditions import wildcard_match
+from bot.domain.iam.trust import PUSH_ACTIONS, evaluate_permissions, parse_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "iam-policy"

@@ -14,7 +14,7 @@ from bot.domain.access import Access
 from bot.domain.errors import JobNotFound, NotAuthorized, QueueFull, UnknownApp, UsageError
 from bot.domain.models import JobState, PushRequest
 from bot.domain.pipeline import PushPipeline
-from bot.jobs import JobService, QueueLimits
+from bot.services.jobs import JobService, QueueLimits
 from tests.fakes import SHA, FakeEngine, FakeRegistry, FakeSource, RecordingReporter, app_spec
 from tests.unit.test_pipeline import NOW
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.logs import RedactSecrets, configure
+from bot.runtime.logs import RedactSecrets, configure
 
 
 @pytest.mark.parametrize(

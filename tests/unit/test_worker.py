@@ -6,7 +6,7 @@ import threading
 import time
 
 from bot.domain.cancel import CancelToken
-from bot.worker import Worker
+from bot.runtime.worker import Worker
 
 
 class Jobs:

@@ -7,7 +7,7 @@ import time
 
 from bot.domain.bounded_yaml import Limits
 from bot.domain.checks.model import Status
-from bot.domain.workflows import analyse_workflows
+from bot.domain.workflow.analysis import analyse_workflows
 from bot.render import diagnose as render
 from tests.unit.test_checks import healthy as app_facts
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.domain.workflows import (
+from bot.domain.workflow.analysis import (
     JobAnalysis,
     WorkflowReport,
     analyse_workflows,

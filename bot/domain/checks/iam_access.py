@@ -7,7 +7,7 @@ import json
 from bot.domain.checks.common import could_not, provider_arn, repository_arn, skipped
 from bot.domain.checks.model import AppFacts, CheckResult, Status
 from bot.domain.checks.workflow import aws_jobs
-from bot.domain.iam import (
+from bot.domain.iam.trust import (
     PUSH_ACTIONS,
     OidcRequest,
     broad_push_grants,

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, TypeVar
 
-from bot.domain.iam import Policy
-from bot.domain.workflows import WorkflowReport
+from bot.domain.iam.trust import Policy
+from bot.domain.workflow.analysis import WorkflowReport
 
 T = TypeVar("T")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.domain.checks.common import could_not
 from bot.domain.checks.model import AppFacts, CheckResult, Status
 from bot.domain.text import plain
-from bot.domain.workflows import JobAnalysis, permissions_fix
+from bot.domain.workflow.analysis import JobAnalysis, permissions_fix
 
 RUNBOOK_SNIPPET = """jobs:
   build-and-push:

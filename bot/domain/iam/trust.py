@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.domain.iam_conditions import (
+from bot.domain.iam.conditions import (
     Context,
     explain_entry,
     failing_conditions,
@@ -19,20 +19,20 @@ from bot.domain.iam_conditions import (
     required_values,
     subject_breadth,
 )
-from bot.domain.iam_conditions import PolicyError as PolicyError  # re-exported for callers
-from bot.domain.iam_conditions import conditions_match as conditions_match  # re-exported
-from bot.domain.iam_permissions import (
+from bot.domain.iam.conditions import PolicyError as PolicyError  # re-exported for callers
+from bot.domain.iam.conditions import conditions_match as conditions_match  # re-exported
+from bot.domain.iam.permissions import (
     PREFLIGHT_ACTIONS as PREFLIGHT_ACTIONS,
 )
-from bot.domain.iam_permissions import PUSH_ACTIONS as PUSH_ACTIONS
-from bot.domain.iam_permissions import ActionDecision as ActionDecision
-from bot.domain.iam_permissions import broad_push_grants as broad_push_grants
-from bot.domain.iam_permissions import evaluate_permissions as evaluate_permissions
-from bot.domain.iam_permissions import least_privilege_policy as least_privilege_policy
-from bot.domain.iam_policy import Policy as Policy
-from bot.domain.iam_policy import Statement as Statement
-from bot.domain.iam_policy import capital, covers_action, statement_label
-from bot.domain.iam_policy import parse_policy as parse_policy
+from bot.domain.iam.permissions import PUSH_ACTIONS as PUSH_ACTIONS
+from bot.domain.iam.permissions import ActionDecision as ActionDecision
+from bot.domain.iam.permissions import broad_push_grants as broad_push_grants
+from bot.domain.iam.permissions import evaluate_permissions as evaluate_permissions
+from bot.domain.iam.permissions import least_privilege_policy as least_privilege_policy
+from bot.domain.iam.policy import Policy as Policy
+from bot.domain.iam.policy import Statement as Statement
+from bot.domain.iam.policy import capital, covers_action, statement_label
+from bot.domain.iam.policy import parse_policy as parse_policy
 
 GITHUB_PROVIDER_HOST = "token.actions.githubusercontent.com"
 WEB_IDENTITY_ACTION = "sts:AssumeRoleWithWebIdentity"

@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.domain.iam_conditions import has_wildcard
-from bot.domain.iam_policy import Policy, Statement, covers_action, covers_resource, statement_label
+from bot.domain.iam.conditions import has_wildcard
+from bot.domain.iam.policy import Policy, Statement, covers_action, covers_resource, statement_label
 
 PUSH_ACTIONS: tuple[str, ...] = (
     "ecr:GetAuthorizationToken",

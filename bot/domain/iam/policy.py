@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from bot.domain.iam_conditions import PolicyError, parse_operator, wildcard_match
+from bot.domain.iam.conditions import PolicyError, parse_operator, wildcard_match
 
 
 @dataclass(frozen=True)

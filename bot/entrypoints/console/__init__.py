@@ -1,7 +1,8 @@
 """`ecrbot console [--sandbox]`: the `/ecr` commands in a terminal, without a Slack workspace.
 
 The real services and Bolt app run in this process; Slack is replaced by a local Web API server
-(`bot.console.slack`) whose messages are rendered from their Block Kit (`bot.render.terminal`).
+(`bot.entrypoints.console.slack`) whose messages are rendered from their Block Kit
+(`bot.render.terminal`).
 """
 
 from __future__ import annotations
@@ -78,12 +79,12 @@ def main(argv: Sequence[str] = ()) -> int:
 
 
 def _run(options: Options) -> int:
-    from bot.console import sandbox as sandboxes
-    from bot.console.backends import SandboxError
-    from bot.console.banner import banner
-    from bot.console.printer import Printer
-    from bot.console.repl import interactive, scripted
-    from bot.console.session import ConsoleSession
+    from bot.entrypoints.console import sandbox as sandboxes
+    from bot.entrypoints.console.backends import SandboxError
+    from bot.entrypoints.console.banner import banner
+    from bot.entrypoints.console.printer import Printer
+    from bot.entrypoints.console.repl import interactive, scripted
+    from bot.entrypoints.console.session import ConsoleSession
 
     # moto's server logs each request through werkzeug, to stderr unless told otherwise.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -131,7 +132,7 @@ def _run(options: Options) -> int:
 
 def _log_to(path: Path, level: str) -> None:
     """The bot's log goes to a file: the terminal belongs to the prompt. Secrets are masked."""
-    from bot.logs import configure
+    from bot.runtime.logs import configure
 
     configure(level, "text", path)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

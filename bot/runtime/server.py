@@ -16,10 +16,10 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot.app import build_app
 from bot.bootstrap import Services, build_services
 from bot.config import Settings, load_catalog
-from bot.request_guard import RequestGuard
+from bot.entrypoints.app import build_app
+from bot.runtime.request_guard import RequestGuard
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,11 @@ from pydantic import SecretStr
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
 
-from bot.app import build_app
 from bot.bootstrap import Services, build_services
 from bot.config import Catalog, Settings
-from bot.console.printer import Printer
-from bot.console.slack import TEAM, ConsoleSlack
+from bot.entrypoints.app import build_app
+from bot.entrypoints.console.printer import Printer
+from bot.entrypoints.console.slack import TEAM, ConsoleSlack
 from bot.render.ids import ActionId
 
 CONSOLE_USER = "U0CONSOLE"

@@ -25,9 +25,9 @@ from typing import Any
 import yaml
 
 from bot.config import Settings
-from bot.console.backends import Backend, SandboxError, choose
-from bot.console.sample_apps import sample_app
-from bot.domain.iam import PUSH_ACTIONS as IAM_PUSH_ACTIONS
+from bot.domain.iam.trust import PUSH_ACTIONS as IAM_PUSH_ACTIONS
+from bot.entrypoints.console.backends import Backend, SandboxError, choose
+from bot.entrypoints.console.sample_apps import sample_app
 
 ACCOUNT, REGION = "123456789012", "eu-west-2"
 HEALTHY, BROKEN, ORPHAN = "hello-web", "billing-api", "legacy-batch"

@@ -13,14 +13,14 @@ from bot import __version__
 from bot.adapters.aws import EcrRegistry
 from bot.adapters.engine import DockerEngine
 from bot.adapters.source import DirectorySource, GitSource
+from bot.adapters.terminal_progress import TerminalProgress
 from bot.config import Settings, load_catalog
 from bot.domain.cancel import CancelToken
 from bot.domain.errors import Cancelled, ConfigError, PipelineError, UserError
 from bot.domain.models import SHA_PATTERN, AppSpec, PushRequest, RegistrySpec
 from bot.domain.pipeline import PushPipeline
-from bot.logs import configure
 from bot.ports import Source
-from bot.terminal import TerminalProgress
+from bot.runtime.logs import configure
 
 USAGE = """\
 Usage: ecrbot <command> [options]
@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "report":
         return _report(args)
     if command == "console":
-        from bot.console import main as console
+        from bot.entrypoints.console import main as console
 
         return console(args)
     if command in ("version", "--version"):
@@ -74,12 +74,12 @@ def _logging(settings: Settings) -> None:
 
 
 def _serve() -> int:
-    from bot.server import serve
+    from bot.runtime.server import serve
 
     settings = Settings()
     _logging(settings)
     if settings.slack_bot_token is None:
-        from bot.console import run_without_slack
+        from bot.entrypoints.console import run_without_slack
 
         return run_without_slack()  # the sandbox console on a terminal; how to, elsewhere
     if not settings.socket_mode and settings.slack_signing_secret is None:
@@ -194,9 +194,9 @@ def _push_target(args: _PushArgs, settings: Settings) -> tuple[AppSpec, Registry
 def _diagnose(argv: list[str]) -> int:
     from bot.adapters.aws import EcrRegistry
     from bot.bootstrap import build_diagnoser
-    from bot.diagnose import DiagnoseRequest
     from bot.domain import commands
     from bot.render import diagnose as render
+    from bot.services.diagnose import DiagnoseRequest
 
     output = "text"
     if "--format" in argv:

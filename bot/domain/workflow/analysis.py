@@ -17,7 +17,7 @@ import yaml
 
 from bot.domain.bounded_yaml import LIMITS, Limits, TooBig, decode, load, strict_values
 from bot.domain.text import code, plain
-from bot.domain.workflow_permissions import (
+from bot.domain.workflow.permissions import (
     DEFAULT,
     Grant,
     IdToken,

@@ -14,7 +14,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from bot.console.slack import File, Message
+from bot.entrypoints.console.slack import File, Message
 from bot.render import terminal
 
 FINAL = {"succeeded", "failed", "cancelled", "interrupted"}

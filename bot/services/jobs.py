@@ -36,9 +36,9 @@ from bot.domain.models import (
 )
 from bot.domain.pipeline import PushPipeline, validate_sha, validate_version
 from bot.domain.text import code
-from bot.logs import job_context
 from bot.ports import JobStore, Reporter
-from bot.worker import Worker
+from bot.runtime.logs import job_context
+from bot.runtime.worker import Worker
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from bot.adapters.report_store import SqlReportHistory
 from bot.config import Catalog
 from bot.domain.access import Access, Action, RateLimiter
 from bot.domain.errors import new_error_id
-from bot.domain.iam import PUSH_ACTIONS, evaluate_permissions
+from bot.domain.iam.trust import PUSH_ACTIONS, evaluate_permissions
 from bot.domain.report import (
     AccessFinding,
     CatalogEntry,

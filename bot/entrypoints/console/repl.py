@@ -12,7 +12,7 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory
 from prompt_toolkit.patch_stdout import patch_stdout
 
-from bot.console.session import ConsoleSession
+from bot.entrypoints.console.session import ConsoleSession
 
 PROMPT = "ecr> "
 COMMANDS = ("push", "diagnose", "report", "jobs", "cancel", "retry", "help", "exit")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from rich.text import Text
 
-from bot.console.printer import Printer
-from bot.console.sandbox import BROKEN, HEALTHY, ORPHAN, Sandbox
-from bot.console.session import ConsoleSession
+from bot.entrypoints.console.printer import Printer
+from bot.entrypoints.console.sandbox import BROKEN, HEALTHY, ORPHAN, Sandbox
+from bot.entrypoints.console.session import ConsoleSession
 
 
 def banner(printer: Printer, session: ConsoleSession, sandbox: Sandbox | None, log: Path) -> None:

@@ -14,7 +14,7 @@ from bot.domain.checks.model import AppFacts, CheckResult, Fact, PlatformFacts, 
 from bot.domain.errors import UnknownApp, UserError, new_error_id
 from bot.domain.models import AppSpec, RegistrySpec
 from bot.domain.text import code
-from bot.domain.workflows import WorkflowReport, analyse_workflows
+from bot.domain.workflow.analysis import WorkflowReport, analyse_workflows
 from bot.ports import Engine, WorkflowSource
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,1 @@
+"""IAM policies evaluated in pure Python: documents, conditions, identity permissions, trust."""

@@ -1,0 +1,1 @@
+"""GitHub Actions workflows: effective permissions, OIDC subjects, the runbook's checks."""

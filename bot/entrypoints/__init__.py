@@ -1,0 +1,1 @@
+"""Ways in: the `ecrbot` command, the Bolt app and the console."""

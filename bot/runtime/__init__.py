@@ -1,0 +1,1 @@
+"""The running process: serving, the worker pool, the scheduler, metrics and logs."""

@@ -1,0 +1,1 @@
+"""Application services: what a command asks for (push jobs, diagnose, reports), over ports."""
