@@ -33,13 +33,23 @@ from bot.config import Catalog, Settings, load_catalog
 from bot.domain.access import Access, RateLimiter
 from bot.domain.checks.model import Report
 from bot.domain.pipeline import PushPipeline
-from bot.ports import Directory, Engine, JobStore, Registry, Reporter, Source, WorkflowSource
+from bot.ports import (
+    Directory,
+    Engine,
+    JobStore,
+    Publish,
+    Published,
+    Registry,
+    Reporter,
+    Source,
+    WorkflowSource,
+)
 from bot.runtime.ack_first import AckFirst
 from bot.runtime.metrics import Metrics
 from bot.runtime.scheduler import ReportScheduler
 from bot.services.diagnose import Diagnoser, DiagnoseService, Post
 from bot.services.jobs import JobService, QueueLimits
-from bot.services.reports import Publish, Published, ReportRunner, ReportService
+from bot.services.reports import ReportRunner, ReportService
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.domain.cancel import CancelToken
+from bot.domain.checks.model import Fact, Image, KeyUser, OidcProvider, Repository, Role
 from bot.domain.errors import UserError
 from bot.domain.models import (
     AppSpec,
@@ -21,6 +22,8 @@ from bot.domain.models import (
     ProgressEvent,
     PushResult,
 )
+from bot.domain.report import AccessFinding, HealthReport, ReportFigures
+from bot.domain.report import RepositoryInfo as ScannedRepository
 from bot.domain.text import code
 
 
@@ -204,3 +207,59 @@ class Reporter(Protocol):
     def not_recorded(self, job: Job) -> None:
         """The job was acknowledged but could not be stored: it will not run; say so."""
         ...
+
+
+class AccountFacts(Protocol):
+    """Diagnose's view of one AWS account: each fact fetched once, concurrently."""
+
+    calls: dict[str, int]
+
+    def caller(self) -> Future[Fact[str]]: ...
+
+    def repository(self, name: str) -> Future[Fact[Repository | None]]: ...
+
+    def elsewhere(self, name: str, regions: list[str]) -> Future[Fact[tuple[str, ...]]]: ...
+
+    def provider(self) -> Future[Fact[OidcProvider | None]]: ...
+
+    def role(self, arn: str) -> Future[Fact[Role | None]]: ...
+
+    def key_users(self) -> Future[Fact[tuple[KeyUser, ...]]]: ...
+
+    def image(self, repository: str, tag: str) -> Future[Fact[Image | None]]: ...
+
+    def token(self) -> Future[Fact[str]]: ...
+
+    def login(self) -> Future[Fact[str]]: ...
+
+
+class RegistryScan(Protocol):
+    """The health report's read of every repository; `gaps` collects what could not be read."""
+
+    calls: int
+
+    def repositories(self, gaps: list[str]) -> tuple[tuple[ScannedRepository, ...], bool]: ...
+
+    def access(self, gaps: list[str]) -> tuple[AccessFinding, ...]: ...
+
+
+class ReportHistory(Protocol):
+    """The figures of past scheduled reports, for "since last time"."""
+
+    def save(self, figures: ReportFigures) -> None: ...
+
+    def history(self, limit: int = 12) -> list[ReportFigures]: ...
+
+
+@dataclass(frozen=True)
+class Published:
+    """A built report with what goes to Slack: the chart and the full detail files."""
+
+    report: HealthReport
+    chart_png: bytes
+    detail_markdown: str
+    detail_csv: str
+
+
+# (the report, channel, response_url to tell the asker if the channel refuses us)
+Publish = Callable[[Published, str | None, str | None], None]

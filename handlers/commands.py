@@ -9,12 +9,12 @@ from slack_bolt import Ack, BoltContext, Respond
 
 from bot.domain import commands as cmd
 from bot.domain.models import PushRequest
+from bot.ports import Published
 from bot.render import common
 from bot.render import push as render
 from bot.render import report as report_render
 from bot.render.escape import unescape
 from bot.services.diagnose import DiagnoseRequest
-from bot.services.reports import Published
 from handlers.errors import replying
 from handlers.middleware import services_of
 

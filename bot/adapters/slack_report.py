@@ -8,8 +8,8 @@ from slack_sdk import WebClient
 from bot.adapters.slack_files import upload_to_thread
 from bot.adapters.slack_outbox import SlackOutbox
 from bot.adapters.slack_reply import Refusal, SlackReplies
+from bot.ports import Published
 from bot.render import report as render
-from bot.services.reports import Published
 
 
 class SlackReportPoster:

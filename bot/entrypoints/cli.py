@@ -74,7 +74,7 @@ def _logging(settings: Settings) -> None:
 
 
 def _serve() -> int:
-    from bot.runtime.server import serve
+    from bot.entrypoints.server import serve
 
     settings = Settings()
     _logging(settings)

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from bot.adapters.aws_facts import AwsFacts
 from bot.domain.access import Access, Action, RateLimiter
 from bot.domain.checks import check_app, check_platform
 from bot.domain.checks.model import AppFacts, CheckResult, Fact, PlatformFacts, Report, Status
@@ -15,7 +14,7 @@ from bot.domain.errors import UnknownApp, UserError, new_error_id
 from bot.domain.models import AppSpec, RegistrySpec
 from bot.domain.text import code
 from bot.domain.workflow.analysis import WorkflowReport, analyse_workflows
-from bot.ports import Engine, WorkflowSource
+from bot.ports import AccountFacts, Engine, WorkflowSource
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +38,7 @@ class Diagnoser:
         apps: Callable[[str], AppSpec | None],
         workflows: WorkflowSource,
         engine: Engine,
-        facts: Callable[[], AwsFacts],
+        facts: Callable[[], AccountFacts],
     ) -> None:
         self._registry = registry
         self._apps = apps

@@ -5,12 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.adapters.aws_facts import AwsFacts
-from bot.adapters.registry_snapshot import RegistryReader
-from bot.adapters.report_store import SqlReportHistory
 from bot.config import Catalog
 from bot.domain.access import Access, Action, RateLimiter
 from bot.domain.errors import new_error_id
@@ -25,25 +21,11 @@ from bot.domain.report import (
     RepositoryInfo,
     build_report,
 )
-from bot.ports import JobStore
+from bot.ports import AccountFacts, JobStore, Publish, Published, RegistryScan, ReportHistory
 from bot.render import chart
 from bot.render import report as render
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Published:
-    """A built report with what goes to Slack: the chart and the full detail files."""
-
-    report: HealthReport
-    chart_png: bytes
-    detail_markdown: str
-    detail_csv: str
-
-
-# (the report, channel, response_url to tell the asker if the channel refuses us)
-Publish = Callable[[Published, str | None, str | None], None]
 
 
 class ReportService:
@@ -52,10 +34,10 @@ class ReportService:
     def __init__(
         self,
         catalog: Catalog,
-        reader: Callable[[], RegistryReader],
-        facts: Callable[[], AwsFacts],
+        reader: Callable[[], RegistryScan],
+        facts: Callable[[], AccountFacts],
         jobs: JobStore,
-        history: SqlReportHistory,
+        history: ReportHistory,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._catalog = catalog

@@ -12,7 +12,7 @@ from bot.bootstrap import build_reports
 from bot.config import Catalog, Settings
 from bot.domain.models import JobState
 from bot.domain.report import HealthReport, SectionId
-from bot.services.reports import Published
+from bot.ports import Published
 from tests.diagnose_seed import MotoSession
 from tests.e2e.harness import ACCOUNT, REGION, service_env, unique
 from tests.report_seed import seed_registry
