@@ -4,16 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from bot.adapters.store import metadata
+from bot.adapters.schema import report_figures, require_current
 from bot.domain.report import ReportFigures
-
-report_figures = sa.Table(
-    "report_figures",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("taken_at", sa.DateTime(timezone=True), nullable=False, index=True),
-    sa.Column("figures", sa.Text, nullable=False),
-)
 
 
 class SqlReportHistory:
@@ -22,7 +14,7 @@ class SqlReportHistory:
     def __init__(self, url: str) -> None:
         connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
         self._engine = sa.create_engine(url, connect_args=connect_args)
-        metadata.create_all(self._engine, tables=[report_figures])
+        require_current(self._engine)
 
     def save(self, figures: ReportFigures) -> None:
         with self._engine.begin() as conn:

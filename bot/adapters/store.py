@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from bot.adapters.schema import jobs, require_current
 from bot.adapters.sqlite_writer import SqliteWriter
 from bot.domain.models import Failure, Job, JobState, PushResult, Step
 
@@ -22,33 +23,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 REMEMBERED_KEYS = 10_000  # request keys kept in memory to answer Slack's retries at once
 INTAKE_ATTEMPTS = 8  # an accepted job's insert, retried while the database is locked or full
-
-metadata = sa.MetaData()
-
-jobs = sa.Table(
-    "jobs",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    # What Slack sent (trigger id) or the caller chose: a retried request finds its job again.
-    sa.Column("request_key", sa.String(200), nullable=False, unique=True),
-    sa.Column("app", sa.String(200), nullable=False, index=True),
-    sa.Column("sha", sa.String(40), nullable=False),
-    sa.Column("full_sha", sa.String(40)),
-    sa.Column("version", sa.String(128)),
-    sa.Column("requested_by", sa.String(64), nullable=False),
-    sa.Column("channel", sa.String(64)),
-    sa.Column("state", sa.String(16), nullable=False, index=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("started_at", sa.DateTime(timezone=True)),
-    sa.Column("finished_at", sa.DateTime(timezone=True)),
-    sa.Column("thread_ts", sa.String(32)),
-    sa.Column("result", sa.Text),
-    sa.Column("failure", sa.Text),
-    sa.Column("steps", sa.Text),  # {"build": 3.2, ...}: seconds per pipeline step
-    sa.Column("reply_url", sa.String(500)),  # Slack's response_url, to reach the asker
-)
-# Columns added after the first release, so an existing database gains them at start.
-ADDED_COLUMNS = {"steps": "TEXT", "reply_url": "VARCHAR(500)"}
 
 
 class SqlJobStore:
@@ -69,11 +43,10 @@ class SqlJobStore:
         )
         if sqlite:
             sa.event.listen(self._engine, "connect", _sqlite_pragmas(busy_timeout_ms))
-        metadata.create_all(self._engine)
+        require_current(self._engine)
         # SQLite allows one writer: every write goes through one thread, in batches (see
         # sqlite_writer). PostgreSQL takes concurrent writers as they come.
         self._writer = SqliteWriter(self._engine) if sqlite else None
-        self._add_missing_columns()
         # Jobs accepted but maybe not committed yet (SQLite), by request key and by id; ids are
         # handed out here, since this process is the database's only writer.
         self._intake = threading.Lock()
@@ -82,16 +55,6 @@ class SqlJobStore:
         self._last_id: int | None = None
         if sqlite:
             self._remember_recent()
-
-    def _add_missing_columns(self) -> None:
-        present = {c["name"] for c in sa.inspect(self._engine).get_columns("jobs")}
-
-        def add(conn: sa.Connection) -> None:
-            for name, kind in ADDED_COLUMNS.items():
-                if name not in present:
-                    conn.execute(sa.text(f"ALTER TABLE jobs ADD COLUMN {name} {kind}"))
-
-        self._write(add)
 
     def _write(self, run: Callable[[sa.Connection], T]) -> T:
         """Run `run` in a write transaction (SQLite: the writer thread's next one)."""
@@ -325,6 +288,7 @@ def _job(row: Any) -> Job:
         failure=_failure(row["failure"]),
         step_durations=json.loads(row["steps"]) if row.get("steps") else {},
         reply_url=row.get("reply_url"),
+        worker=row.get("worker"),
     )
 
 

@@ -84,6 +84,7 @@ class Job:
     failure: Failure | None = None
     step_durations: dict[str, float] = field(default_factory=dict)
     reply_url: str | None = None
+    worker: str | None = None  # the worker that ran it (the scaled-out backend: its name)
 
     @property
     def request(self) -> PushRequest:

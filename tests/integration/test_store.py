@@ -2,46 +2,22 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from bot.adapters.store import SqlJobStore
 from bot.domain.models import Failure, JobState, PushResult, Step
+from tests.databases import database
 
 pytestmark = pytest.mark.integration
 
 
-def _postgres_url() -> str | None:
-    url = os.environ.get("ECRBOT_TEST_POSTGRES_URL")
-    env_file = Path(__file__).resolve().parents[2] / "var/test-services.env"
-    if url is None and env_file.exists():
-        for line in env_file.read_text().splitlines():
-            if line.startswith("ECRBOT_TEST_POSTGRES_URL="):
-                url = line.split("=", 1)[1]
-    return url
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlJobStore]:
-    if request.param == "sqlite":
-        yield SqlJobStore(f"sqlite:///{tmp_path}/jobs.db")
-        return
-    url = _postgres_url()
-    if url is None:
-        pytest.fail("ECRBOT_TEST_POSTGRES_URL is not set: run scripts/test-services up")
-    schema = f"t_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    yield SqlJobStore(f"{url}?options=-csearch_path%3D{schema}")
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    with database(request.param, tmp_path) as url:
+        yield SqlJobStore(url)
 
 
 FIELDS: dict[str, object] = {

@@ -1,0 +1,129 @@
+"""The schema is Alembic's: created at head when empty, upgraded by `ecrbot db upgrade` from
+any earlier schema (also from before migrations), refused at start when old or newer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from bot.adapters.report_store import SqlReportHistory
+from bot.adapters.schema import SchemaError, head, metadata, revision, upgrade
+from bot.adapters.store import SqlJobStore
+from bot.domain.models import JobState
+from tests.databases import database
+
+pytestmark = pytest.mark.integration
+
+# The jobs table as the releases before migrations created it (with metadata.create_all),
+# without the columns the first release lacked (`steps`, `reply_url`).
+OLD = sa.MetaData()
+OLD_JOBS = sa.Table(
+    "jobs",
+    OLD,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("request_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("app", sa.String(200), nullable=False, index=True),
+    sa.Column("sha", sa.String(40), nullable=False),
+    sa.Column("full_sha", sa.String(40)),
+    sa.Column("version", sa.String(128)),
+    sa.Column("requested_by", sa.String(64), nullable=False),
+    sa.Column("channel", sa.String(64)),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True)),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("thread_ts", sa.String(32)),
+    sa.Column("result", sa.Text),
+    sa.Column("failure", sa.Text),
+)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    with database(request.param, tmp_path) as url:
+        yield url  # type: ignore[misc]
+
+
+def differences(engine: sa.Engine) -> list[object]:
+    with engine.connect() as conn:
+        found = compare_metadata(MigrationContext.configure(conn), metadata)
+    # Index names and server defaults differ in spelling only between create_all and op.*.
+    return [
+        d for d in found if not (isinstance(d, tuple) and d[0] in ("add_index", "remove_index"))
+    ]
+
+
+def test_upgrade_from_an_empty_database_gives_the_models_schema(url: str) -> None:
+    engine = sa.create_engine(url)
+    assert upgrade(engine) == (None, head())
+    assert revision(engine) == head()
+    assert differences(engine) == []
+    SqlJobStore(url).create("k", {"app": "a", "sha": "1a2b3c4", "requested_by": "U1"})
+
+
+def test_an_empty_database_is_created_at_head_when_the_bot_starts(url: str) -> None:
+    store = SqlJobStore(url)
+    engine = sa.create_engine(url)
+    assert revision(engine) == head()
+    assert differences(engine) == []
+    job, _ = store.create("k", {"app": "a", "sha": "1a2b3c4", "requested_by": "U1"})
+    assert store.get(job.id) is not None and job.worker is None
+
+
+def test_a_database_from_before_migrations_is_refused_then_upgraded_with_its_jobs(
+    url: str,
+) -> None:
+    engine = sa.create_engine(url)
+    OLD.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            OLD_JOBS.insert().values(
+                request_key="old",
+                app="my-app",
+                sha="1a2b3c4",
+                requested_by="U1",
+                state="succeeded",
+                created_at=datetime.now(UTC),
+            )
+        )
+    with pytest.raises(SchemaError, match=r"before ecrbot's migrations.*ecrbot db upgrade"):
+        SqlJobStore(url)
+
+    assert upgrade(engine) == (None, head())
+    assert differences(engine) == []
+    store = SqlJobStore(url)
+    old = store.by_key("old")
+    assert old is not None and old.state is JobState.SUCCEEDED and old.step_durations == {}
+    new, _ = store.create("new", {"app": "my-app", "sha": "1a2b3c4", "requested_by": "U1"})
+    assert new.id > old.id
+    SqlReportHistory(url).history()
+
+
+def test_an_older_revision_is_refused_until_upgraded(url: str) -> None:
+    engine = sa.create_engine(url)
+    from alembic import command
+
+    from bot.adapters.schema import alembic_config
+
+    with engine.begin() as conn:
+        config = alembic_config(url)
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+    with pytest.raises(SchemaError, match=r"at revision 0001, older than .*ecrbot db upgrade"):
+        SqlJobStore(url)
+    assert upgrade(engine) == ("0001", head())
+    SqlJobStore(url)
+
+
+def test_a_database_upgraded_by_a_newer_ecrbot_is_refused(url: str) -> None:
+    engine = sa.create_engine(url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(SchemaError, match="upgraded by a newer ecrbot"):
+        SqlJobStore(url)
