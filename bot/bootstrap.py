@@ -20,6 +20,7 @@ from bot.adapters.aws import EcrRegistry
 from bot.adapters.aws_facts import AwsFacts
 from bot.adapters.aws_hooks import OnAwsError
 from bot.adapters.engine import DockerEngine
+from bot.adapters.fleet import SqlFleet
 from bot.adapters.registry_snapshot import RegistryReader
 from bot.adapters.report_store import SqlReportHistory
 from bot.adapters.slack_diagnose import SlackDiagnosePoster
@@ -36,6 +37,8 @@ from bot.domain.pipeline import PushPipeline
 from bot.ports import (
     Directory,
     Engine,
+    JobQueue,
+    JobRunner,
     JobStore,
     Publish,
     Published,
@@ -45,8 +48,10 @@ from bot.ports import (
     WorkflowSource,
 )
 from bot.runtime.ack_first import AckFirst
+from bot.runtime.celery_queue import CeleryQueue, celery_app
 from bot.runtime.metrics import Metrics
 from bot.runtime.scheduler import ReportScheduler
+from bot.runtime.worker import Worker
 from bot.services.diagnose import Diagnoser, DiagnoseService, Post
 from bot.services.jobs import JobService, QueueLimits
 from bot.services.reports import ReportRunner, ReportService
@@ -79,8 +84,9 @@ class Services:
         checks: dict[str, Callable[[], object]] = {
             "database": self.store.ping,
             "worker": lambda: None if self.jobs.worker.alive else _raise("worker not running"),
-            "docker": self.engine.ping,
         }
+        if self.jobs.worker.runs_here:  # else builds run on workers, each with its engine
+            checks["docker"] = self.engine.ping
         status = {}
         for name, check in checks.items():
             try:
@@ -90,9 +96,11 @@ class Services:
                 status[name] = f"{type(error).__name__}: {str(error)[:200]}"
         return status
 
-    def start(self) -> None:
+    def start(self, *, schedule: bool = True) -> None:
+        """Start the jobs' queue and (but on `ecrbot worker`) the report schedule."""
         self.jobs.start()
-        self.scheduler.start()
+        if schedule:
+            self.scheduler.start()
 
     def stop(self, grace_s: float | None = None) -> None:
         """Drain and stop: no new jobs, running ones get `grace_s` (ECRBOT_DRAIN_SECONDS) to
@@ -101,6 +109,30 @@ class Services:
         self.jobs.stop(self.settings.drain_s if grace_s is None else grace_s)
         if self.outbox is not None:
             self.outbox.stop()
+
+
+def job_queue(
+    settings: Settings, catalog: Catalog, store: JobStore, worker_name: str | None = None
+) -> Callable[[JobRunner], JobQueue]:
+    """The embedded pool (`local`), or Celery workers sharing the database (`celery`)."""
+    if settings.worker_backend == "local":
+        return lambda runner: Worker(runner.run, runner.tell_waiting, settings.workers)
+    if not isinstance(store, SqlJobStore):
+        raise ValueError("the celery backend needs the SQL job store")
+    assert settings.broker_url is not None  # Settings refuses celery without one
+
+    def queue_of(name: str) -> str | None:
+        app = catalog.app(name)
+        return app.queue if app is not None else None
+
+    return lambda runner: CeleryQueue(
+        runner,
+        celery_app(settings.broker_url or ""),
+        SqlFleet(store.engine),
+        queue_of,
+        settings.workers,
+        worker_name,
+    )
 
 
 def slack_client(settings: Settings, *, retry_rate_limits: bool) -> WebClient:
@@ -125,6 +157,7 @@ def build_services(
     directory: Directory | None = None,
     reporter: Reporter | None = None,
     workflows: WorkflowSource | None = None,
+    worker_name: str | None = None,
 ) -> Services:
     """Build the services; tests pass fakes for any port."""
     catalog = catalog or load_catalog(settings.config_path)
@@ -162,7 +195,7 @@ def build_services(
         store,
         pipeline,
         reporter,
-        max_parallel=settings.workers,
+        queue=job_queue(settings, catalog, store, worker_name),
         on_steps=metrics.observe_steps,
         limits=QueueLimits(limits.queued, limits.queued_per_app),
         pause=ack_first.pause,

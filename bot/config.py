@@ -63,7 +63,17 @@ class Settings(BaseSettings):
     # Measured (benchmarks/bench_ack.py, 2 cores): 8 threads gave the best p99 under 50 requests
     # in flight; more threads only contend for the GIL while the worker builds.
     http_threads: int = _setting(8, "ECRBOT_HTTP_THREADS", "gunicorn threads (one process)", ge=1)
-    workers: int = _setting(2, "ECRBOT_WORKERS", "builds at once", ge=1, le=32)
+    workers: int = _setting(
+        2, "ECRBOT_WORKERS", "builds at once (`celery`: across all workers)", ge=1, le=256
+    )
+    worker_backend: Literal["local", "celery"] = _setting(
+        "local",
+        "ECRBOT_WORKER_BACKEND",
+        "`local`: builds in the bot's process; `celery`: on `ecrbot worker` processes",
+    )
+    broker_url: str | None = _setting(
+        None, "ECRBOT_BROKER_URL", "Celery broker (`redis://…`, `amqp://…`); `celery` only"
+    )
     work_dir: Path = _setting(
         Path(".ecrbot"), "ECRBOT_WORK_DIR", "git mirrors, console history and scratch space"
     )
@@ -104,6 +114,19 @@ class Settings(BaseSettings):
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
+
+    @model_validator(mode="after")
+    def _celery_needs_a_broker_and_a_shared_database(self) -> Settings:
+        if self.worker_backend != "celery":
+            return self
+        if not self.broker_url:
+            raise ValueError("ECRBOT_WORKER_BACKEND=celery needs ECRBOT_BROKER_URL (redis://…)")
+        if self.database_url.startswith("sqlite"):
+            raise ValueError(
+                "ECRBOT_WORKER_BACKEND=celery needs a database every process shares: set "
+                "ECRBOT_DATABASE_URL to PostgreSQL (postgresql+psycopg://…)"
+            )
+        return self
 
 
 class _Strict(BaseModel):
@@ -193,6 +216,11 @@ class AppConfig(_Strict):
     pushers: tuple[str, ...] = Field((), description="user-group or user ids that may push it")
     sha_tag: Literal["full", "short"] = Field("full", description="tag with 40 or 7 characters")
     tag_latest: bool = Field(False, description="also move `latest` (SHAs over latest)")
+    queue: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$",
+        description="Celery queue whose workers build it (e.g. arm64; default: `ecrbot`)",
+    )
     risk: Literal["low", "medium", "high"] | None = Field(
         None, description="risk tier the health report holds the repository to"
     )
@@ -272,6 +300,7 @@ class Catalog(_Strict):
             pushers=config.pushers,
             sha_tag=config.sha_tag,
             tag_latest=config.tag_latest,
+            queue=config.queue,
         )
 
 

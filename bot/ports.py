@@ -263,3 +263,50 @@ class Published:
 
 # (the report, channel, response_url to tell the asker if the channel refuses us)
 Publish = Callable[[Published, str | None, str | None], None]
+
+
+class JobRunner(Protocol):
+    """What a job queue calls back into: the job service."""
+
+    def run(self, job_id: int, cancel: CancelToken) -> None:
+        """Start a queued job (queued → running) and run it to its end."""
+        ...
+
+    def run_claimed(self, job_id: int, cancel: CancelToken) -> None:
+        """Run a job the queue already marked running (claimed from a shared database)."""
+        ...
+
+    def tell_waiting(self, job_id: int, behind: int) -> None: ...
+
+    def tell_finished(self, job_id: int) -> None:
+        """Tell a job's thread how it ended (when the queue ended it, e.g. a dead worker)."""
+        ...
+
+
+class JobQueue(Protocol):
+    """Where queued jobs wait and run: the embedded pool, or Celery workers."""
+
+    # True when jobs run in this process, so a restart finds its own running jobs orphaned.
+    runs_here: bool
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 5.0) -> None: ...
+
+    def drain(self, grace_s: float) -> list[int]: ...
+
+    def enqueue(self, job_id: int, app: str) -> int | None:
+        """Queue a job; returns the job of the same app it waits behind, if any."""
+        ...
+
+    def cancel(self, job_id: int) -> str | None:
+        """'dequeued', 'signalled' (running: it will stop) or None (not known here)."""
+        ...
+
+    def waiting(self) -> dict[str, int]: ...
+
+    @property
+    def alive(self) -> bool: ...
+
+    @property
+    def queue_depth(self) -> int: ...

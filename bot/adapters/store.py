@@ -63,6 +63,10 @@ class SqlJobStore:
         with self._engine.begin() as conn:
             return run(conn)
 
+    @property
+    def engine(self) -> sa.Engine:
+        return self._engine
+
     def ping(self) -> None:
         with self._engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
@@ -83,7 +87,7 @@ class SqlJobStore:
             job_id = self._allocate_id()
             row = {**job_fields, "id": job_id, "request_key": request_key}
             row.update(state=JobState.QUEUED.value, created_at=row.get("created_at") or _now())
-            job = _job({**{c.name: None for c in jobs.columns}, **row})
+            job = job_from_row({**{c.name: None for c in jobs.columns}, **row})
             self._accepted[request_key] = self._uncommitted[job_id] = job
             while len(self._accepted) > REMEMBERED_KEYS:
                 self._accepted.popitem(last=False)
@@ -110,7 +114,7 @@ class SqlJobStore:
             )
             rows = list(conn.execute(query).mappings())
         for row in reversed(rows):  # oldest first, as the LRU keeps them
-            self._accepted[str(row["request_key"])] = _job(row)
+            self._accepted[str(row["request_key"])] = job_from_row(row)
 
     def _insert_behind(
         self, job: Job, row: dict[str, object], stored: Future[Job], attempt: int
@@ -153,16 +157,16 @@ class SqlJobStore:
             query = sa.select(jobs).where(jobs.c.request_key == request_key)
             found = conn.execute(query).mappings().first()  # a retry, maybe in the same batch
             if found is not None:
-                return _job(found), False
+                return job_from_row(found), False
             inserted = conn.execute(jobs.insert().values(**row).returning(jobs)).mappings()
-            return _job(inserted.one()), True
+            return job_from_row(inserted.one()), True
 
         try:
             return self._write(insert)
         except IntegrityError:  # PostgreSQL: the same key inserted at the same moment elsewhere
             with self._engine.connect() as conn:
                 query = sa.select(jobs).where(jobs.c.request_key == request_key)
-                return _job(conn.execute(query).mappings().one()), False
+                return job_from_row(conn.execute(query).mappings().one()), False
 
     def by_key(self, request_key: str) -> Job | None:
         with self._intake:
@@ -172,7 +176,7 @@ class SqlJobStore:
         with self._engine.connect() as conn:
             query = sa.select(jobs).where(jobs.c.request_key == request_key)
             row = conn.execute(query).mappings().first()
-        return _job(row) if row else None
+        return job_from_row(row) if row else None
 
     def queued_counts(self) -> dict[str, int]:
         """Queued jobs per app (the queue bounds)."""
@@ -190,13 +194,13 @@ class SqlJobStore:
         if row is None:
             with self._intake:
                 return self._uncommitted.get(job_id)
-        return _job(row)
+        return job_from_row(row)
 
     def recent(self, limit: int = 10) -> list[Job]:
         """The newest jobs, those accepted a moment ago and not yet committed included."""
         with self._engine.connect() as conn:
             rows = conn.execute(sa.select(jobs).order_by(jobs.c.id.desc()).limit(limit))
-            stored = {job.id: job for job in (_job(row) for row in rows.mappings())}
+            stored = {job.id: job for job in (job_from_row(row) for row in rows.mappings())}
         with self._intake:
             pending = {job_id: job for job_id, job in self._uncommitted.items()}
         merged = {**pending, **stored}
@@ -214,12 +218,12 @@ class SqlJobStore:
         """Jobs created at or after `moment`, oldest first (for the health report)."""
         query = sa.select(jobs).where(jobs.c.created_at >= moment).order_by(jobs.c.id)
         with self._engine.connect() as conn:
-            return [_job(row) for row in conn.execute(query).mappings()]
+            return [job_from_row(row) for row in conn.execute(query).mappings()]
 
     def in_states(self, *states: JobState) -> list[Job]:
         query = sa.select(jobs).where(jobs.c.state.in_([s.value for s in states]))
         with self._engine.connect() as conn:
-            return [_job(row) for row in conn.execute(query.order_by(jobs.c.id)).mappings()]
+            return [job_from_row(row) for row in conn.execute(query.order_by(jobs.c.id)).mappings()]
 
     def transition(self, job_id: int, to: JobState, *, only_from: tuple[JobState, ...]) -> bool:
         values: dict[str, Any] = {"state": to.value}
@@ -270,7 +274,8 @@ def _settled(job: Job) -> Future[Job]:
     return done
 
 
-def _job(row: Any) -> Job:
+def job_from_row(row: Any) -> Job:
+    """A row of the jobs table as the domain's Job."""
     return Job(
         id=row["id"],
         app=row["app"],

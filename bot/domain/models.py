@@ -28,6 +28,7 @@ class AppSpec:
     pushers: tuple[str, ...] = ()
     sha_tag: Literal["full", "short"] = "full"
     tag_latest: bool = False
+    queue: str | None = None  # the Celery queue whose workers build it (scaled-out backend)
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ class _QuietHandler(WSGIRequestHandler):
         return  # probes every few seconds would drown the log
 
 
-def _ops_server(services: Services, port: int) -> WSGIServer:
+def ops_server(services: Services, port: int) -> WSGIServer:
     """Socket Mode has no HTTP server of its own: probes and metrics still need one."""
     wsgi = wsgi_app(services)
 
@@ -145,7 +145,7 @@ def serve(settings: Settings) -> None:
         assert settings.slack_app_token is not None
         services = build_services(settings)
         services.start()
-        ops = _ops_server(services, settings.port)
+        ops = ops_server(services, settings.port)
         try:
             log.info(
                 "serving Slack over Socket Mode; /healthz /readyz /metrics on %s", settings.port

@@ -31,6 +31,8 @@ class Worker:
     asks of it (enqueue, the queue bounds) costs the same with 1 job waiting or 1,000.
     """
 
+    runs_here = True
+
     def __init__(self, run_job: RunJob, on_waiting: OnWaiting, max_parallel: int = 2) -> None:
         self._run_job = run_job
         self._on_waiting = on_waiting

@@ -36,9 +36,8 @@ from bot.domain.models import (
 )
 from bot.domain.pipeline import PushPipeline, validate_sha, validate_version
 from bot.domain.text import code
-from bot.ports import JobStore, Reporter
+from bot.ports import JobQueue, JobRunner, JobStore, Reporter
 from bot.runtime.logs import job_context
-from bot.runtime.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +66,7 @@ class JobService:
         store: JobStore,
         pipeline: PushPipeline,
         reporter: Reporter,
-        max_parallel: int = 2,
+        queue: Callable[[JobRunner], JobQueue],
         on_steps: Callable[[dict[str, float]], None] = lambda _: None,
         limits: QueueLimits = QueueLimits(),
         sleep: Callable[[float], None] = time.sleep,
@@ -86,16 +85,20 @@ class JobService:
         self._closing = False
         self._intake: dict[str, int] = {}  # accepted, not yet committed, per app
         self._intake_lock = threading.Lock()
-        self.worker = Worker(self._run, self._waiting, max_parallel)
+        self.worker = queue(self)
 
     def start(self) -> None:
         """Recover from a restart, then start the worker."""
-        for job in self._store.in_states(JobState.RUNNING):
-            if self._store.transition(job.id, JobState.INTERRUPTED, only_from=(JobState.RUNNING,)):
-                self._report_finished(job.id)
+        if self.worker.runs_here:  # else they run on workers, which look after their own
+            for job in self._store.in_states(JobState.RUNNING):
+                if self._store.transition(
+                    job.id, JobState.INTERRUPTED, only_from=(JobState.RUNNING,)
+                ):
+                    self._report_finished(job.id)
         self.worker.start()
-        for job in self._store.in_states(JobState.QUEUED):
-            self.worker.enqueue(job.id, job.app)
+        if self.worker.runs_here:
+            for job in self._store.in_states(JobState.QUEUED):
+                self.worker.enqueue(job.id, job.app)
 
     def stop(self, grace_s: float = 0.0) -> None:
         """Drain: take no new pushes, let running ones finish for `grace_s`, then interrupt the
@@ -229,14 +232,27 @@ class JobService:
                 "`/ecr jobs` shows what is waiting.",
             )
 
-    def _run(self, job_id: int, cancel: CancelToken) -> None:
+    # The JobRunner side: what the queue calls.
+    def run(self, job_id: int, cancel: CancelToken) -> None:
+        with job_context(job_id):
+            self._pause(20.0)
+            if self._store.transition(job_id, JobState.RUNNING, only_from=(JobState.QUEUED,)):
+                self._run_job(job_id, cancel)
+            # else: cancelled while queued
+
+    def run_claimed(self, job_id: int, cancel: CancelToken) -> None:
         with job_context(job_id):
             self._run_job(job_id, cancel)
 
+    def tell_waiting(self, job_id: int, behind: int) -> None:
+        job = self._store.get(job_id)
+        if job is not None:
+            self._safely(self._reporter.waiting, job, behind)
+
+    def tell_finished(self, job_id: int) -> None:
+        self._report_finished(job_id)
+
     def _run_job(self, job_id: int, cancel: CancelToken) -> None:
-        self._pause(20.0)
-        if not self._store.transition(job_id, JobState.RUNNING, only_from=(JobState.QUEUED,)):
-            return  # cancelled while queued
         job = self.get(job_id)
         log.info("job started: push %s @ %s for %s", job.app, job.sha, job.requested_by)
         self._safely(self._reporter.started, job)
@@ -342,11 +358,6 @@ class JobService:
             ),
         )
         return unsaved
-
-    def _waiting(self, job_id: int, behind: int) -> None:
-        job = self._store.get(job_id)
-        if job is not None:
-            self._safely(self._reporter.waiting, job, behind)
 
     def _report_finished(self, job_id: int) -> None:
         job = self._store.get(job_id)
