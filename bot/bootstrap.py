@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from bot.adapters.aws_hooks import OnAwsError
 from bot.adapters.engine import DockerEngine
 from bot.adapters.fleet import SqlFleet
 from bot.adapters.registry_snapshot import RegistryReader
-from bot.adapters.report_store import SqlReportHistory
+from bot.adapters.report_store import SqlReportFires, SqlReportHistory
 from bot.adapters.slack_diagnose import SlackDiagnosePoster
 from bot.adapters.slack_directory import SlackDirectory, StaticDirectory
 from bot.adapters.slack_outbox import SlackOutbox
@@ -180,7 +182,12 @@ def build_services(
         if reporter is None:
             outbox = SlackOutbox(pause=ack_first.pause)
             reporter = SlackReporter(
-                slack, outbox, store, catalog.slack.channel, settings.progress_interval_s
+                slack,
+                outbox,
+                store,
+                catalog.slack.channel,
+                settings.progress_interval_s,
+                thread_wait_s=10.0 if settings.worker_backend == "celery" else 0.0,
             )
     if reporter is None:
         raise ValueError("no reporter: set SLACK_BOT_TOKEN or pass one")
@@ -217,7 +224,10 @@ def build_services(
     reports = build_reports(
         settings, catalog, registry, store, slack, outbox, metrics.aws_error, access, limiter
     )
-    scheduler = ReportScheduler(settings.database_url, catalog.report, reports.post_now)
+    fires = SqlReportFires(settings.database_url, f"{socket.gethostname()}:{os.getpid()}")
+    scheduler = ReportScheduler(
+        settings.database_url, catalog.report, reports.post_now, claim=fires.claim
+    )
     reports.next_run_of(scheduler.next_run)
     return Services(
         settings,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 # With ~5 milestone replies and the parent's post and edit this keeps a push under 15 calls.
 MAX_LIVE_EDITS = 4
 MILESTONES = {Step.CHECKOUT, Step.AUTHENTICATE, Step.PREFLIGHT, Step.VERIFY}
+# Threads remembered per process. With Celery a replica opens threads whose jobs end on a
+# worker, so it never hears their end: the oldest are forgotten (they live on in the store).
+REMEMBERED_THREADS = 1000
 
 
 @dataclass
@@ -53,6 +57,7 @@ class SlackReporter:
         min_edit_interval: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
         replies: SlackReplies | None = None,
+        thread_wait_s: float = 0.0,
     ) -> None:
         self._client = client
         self._outbox = outbox
@@ -61,7 +66,11 @@ class SlackReporter:
         self._default_channel = default_channel
         self._interval = min_edit_interval
         self._clock = clock
-        self._threads: dict[int, _Thread] = {}
+        # With Celery, the replica that took the command opens the thread and the worker that
+        # runs the job continues it: the worker waits this long for the thread's ts to be
+        # stored before it opens one itself.
+        self._thread_wait = thread_wait_s
+        self._threads: OrderedDict[int, _Thread] = OrderedDict()
         self._guard = threading.Lock()
 
     def queued(self, job: Job) -> None:
@@ -74,7 +83,8 @@ class SlackReporter:
 
     def started(self, job: Job) -> None:
         thread = self._thread(job)
-        if thread.waiting_behind is not None:  # clear the "waiting" note
+        # Clear the "waiting" note (told in another process, when the thread was opened there).
+        if thread.waiting_behind is not None or self._thread_wait > 0:
             thread.waiting_behind = None
             self._parent(thread)
 
@@ -109,8 +119,11 @@ class SlackReporter:
                 channel = job.channel or self._default_channel or ""
                 thread = _Thread(job, channel, parent_ts=job.thread_ts)
                 self._threads[job.id] = thread
+                while len(self._threads) > REMEMBERED_THREADS:
+                    self._threads.popitem(last=False)
             else:
                 thread.job = job
+                self._threads.move_to_end(job.id)
             return thread
 
     def _parent(self, thread: _Thread, critical: bool = False) -> None:
@@ -136,6 +149,8 @@ class SlackReporter:
         job = thread.job
         blocks = render.parent(job, thread.waiting_behind)
         text = render.headline(job)
+        if thread.parent_ts is None and self._thread_wait > 0:
+            thread.parent_ts = self._stored_thread(job.id)
         if thread.parent_ts is None:
             answer = self._client.chat_postMessage(
                 channel=thread.channel, text=text, blocks=blocks, metadata=render.metadata(job)
@@ -155,6 +170,16 @@ class SlackReporter:
                 metadata=render.metadata(job),
             )
         return thread.parent_ts
+
+    def _stored_thread(self, job_id: int) -> str | None:
+        deadline = self._clock() + self._thread_wait
+        while True:
+            stored = self._store.get(job_id)
+            if stored is not None and stored.thread_ts:
+                return stored.thread_ts
+            if self._clock() >= deadline:
+                return None
+            time.sleep(0.1)
 
     def _reply(self, thread: _Thread, text: str, critical: bool = False) -> None:
         def send() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -22,16 +22,19 @@ REPORT_JOB_ID = "registry-health-report"
 MISFIRE_GRACE_S = 6 * 3600
 
 # The persistent job store keeps a textual reference to the job function, so the function must be
-# importable; it finds the process's report runner here, set by ReportScheduler.start().
-_runner: Callable[[], None] | None = None
+# importable; it finds the process's scheduler here, set by ReportScheduler.start().
+_scheduler: ReportScheduler | None = None
+
+# (schedule id, fire time) -> True for the one process that may post that run.
+Claim = Callable[[str, datetime], bool]
 
 
 def run_scheduled_report() -> None:
     """The scheduled job: build and post the report with this process's services."""
-    if _runner is None:
+    if _scheduler is None:
         log.warning("scheduled report fired before the scheduler was started; skipped")
         return
-    _runner()
+    _scheduler.fire()
 
 
 class ReportScheduler:
@@ -43,9 +46,11 @@ class ReportScheduler:
         config: ReportConfig,
         run: Callable[[], None],
         trigger: BaseTrigger | None = None,
+        claim: Claim = lambda _id, _time: True,
     ) -> None:
         self._config = config
         self._run = run
+        self._claim = claim
         self._zone = ZoneInfo(config.timezone)
         # Tests pass a faster trigger; production always uses the catalog's cron.
         self._trigger = trigger or cron_trigger(config.schedule, self._zone)
@@ -53,9 +58,22 @@ class ReportScheduler:
             jobstores={"default": SQLAlchemyJobStore(url=database_url)}, timezone=self._zone
         )
 
+    def fire(self) -> None:
+        """Post this run's report, unless another replica's scheduler claimed it first.
+
+        Every replica's scheduler fires (they share the schedule); the run they are all firing
+        for is the trigger's latest fire time, the same in each, and the database lets one
+        claim it (`report_fires`).
+        """
+        fire_time = latest_fire_time(self._trigger, datetime.now(self._zone))
+        if fire_time is not None and not self._claim(REPORT_JOB_ID, fire_time):
+            log.info("the report due at %s was posted by another replica", fire_time)
+            return
+        self._run()
+
     def start(self) -> None:
-        global _runner
-        _runner = self._run
+        global _scheduler
+        _scheduler = self
         self._scheduler.start()
         if not self._config.enabled:
             self._scheduler.remove_all_jobs()
@@ -88,6 +106,19 @@ class ReportScheduler:
             # fails to submit them to the stopped executor and would move them past this run.
             self._scheduler.remove_jobstore("default", shutdown=True)
             self._scheduler.shutdown(wait=False)
+
+
+def latest_fire_time(trigger: BaseTrigger, now: datetime) -> datetime | None:
+    """The trigger's last fire time at or before `now`, within the misfire window."""
+    for lookback in (600.0, 6 * 3600.0, float(MISFIRE_GRACE_S)):
+        latest: datetime | None = None
+        at = trigger.get_next_fire_time(None, now - timedelta(seconds=lookback))
+        while at is not None and at <= now:
+            latest = at
+            at = trigger.get_next_fire_time(at, at + timedelta(microseconds=1))
+        if latest is not None:
+            return latest
+    return None
 
 
 DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")

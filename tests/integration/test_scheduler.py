@@ -6,13 +6,17 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.adapters.report_store import SqlReportFires
 from bot.config import ReportConfig
-from bot.runtime.scheduler import ReportScheduler
+from bot.runtime.scheduler import ReportScheduler, cron_trigger, latest_fire_time
 
 pytestmark = pytest.mark.integration
 
@@ -95,3 +99,36 @@ def test_cron_weekdays_count_from_sunday_like_cron() -> None:
     assert monday is not None and (monday.weekday(), monday.hour) == (0, 9)
     assert weekdays is not None and weekdays.weekday() == 0  # Friday 08:30 has passed
     assert sunday is not None and sunday.weekday() == 6
+
+
+def test_three_schedulers_sharing_a_database_post_each_fire_time_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/s.db"
+    every_second = CronTrigger(second="*", timezone=UTC)
+    runs = Runs()
+    replicas = [
+        ReportScheduler(
+            url,
+            ReportConfig(),
+            runs,
+            trigger=every_second,
+            claim=SqlReportFires(url, f"replica-{n}").claim,
+        )
+        for n in range(3)
+    ]
+    for replica in replicas:
+        replica.start()
+    time.sleep(3.2)
+    for replica in replicas:
+        replica.stop()
+    with sa.create_engine(url).connect() as conn:
+        fired = conn.execute(sa.text("SELECT count(*) FROM report_fires")).scalar_one()
+    assert fired >= 2
+    assert runs.count == fired  # one post per fire time, whichever replica claimed it
+
+
+def test_the_latest_fire_time_is_the_same_whichever_replica_asks() -> None:
+    weekly = cron_trigger("0 9 * * 1", ZoneInfo("Europe/London"))
+    monday = datetime(2026, 11, 30, 9, 0, 0, 300_000, tzinfo=ZoneInfo("Europe/London"))
+    assert latest_fire_time(weekly, monday) == monday.replace(microsecond=0)
+    assert latest_fire_time(weekly, monday + timedelta(hours=5)) == monday.replace(microsecond=0)
+    assert latest_fire_time(weekly, monday + timedelta(days=1)) is None  # past the grace
