@@ -30,11 +30,12 @@ from bot.adapters.slack_directory import SlackDirectory, StaticDirectory
 from bot.adapters.slack_outbox import SlackOutbox
 from bot.adapters.slack_progress import SlackReporter
 from bot.adapters.slack_report import SlackReportPoster
-from bot.adapters.source import GitSource
+from bot.adapters.source import DirectorySource, GitSource
 from bot.adapters.store import SqlJobStore
 from bot.config import Catalog, Settings, load_catalog
 from bot.domain.access import Access, RateLimiter
 from bot.domain.checks.model import Report
+from bot.domain.models import RegistrySpec
 from bot.domain.pipeline import PushPipeline
 from bot.ports import (
     Directory,
@@ -187,7 +188,7 @@ def build_services(
                 store,
                 catalog.slack.channel,
                 settings.progress_interval_s,
-                thread_wait_s=10.0 if settings.worker_backend == "celery" else 0.0,
+                thread_wait_s=10.0 if worker_name else 0.0,  # a worker continues threads
             )
     if reporter is None:
         raise ValueError("no reporter: set SLACK_BOT_TOKEN or pass one")
@@ -314,6 +315,57 @@ def aws_facts(
         )
 
     return facts
+
+
+@dataclass(frozen=True)
+class CliAdapters:
+    """The adapters of the terminal commands (`ecrbot push|diagnose|report|jobs`), chosen here
+    like the bot's. Each is built when a command asks for it: `push` needs no database, `jobs`
+    no AWS. Tests subclass this to hand the commands fakes."""
+
+    settings: Settings
+
+    def registry(self, spec: RegistrySpec) -> Registry:
+        """ECR in the spec's account and region (no metrics: a command is not scraped)."""
+        return EcrRegistry(
+            spec,
+            endpoint_url=self.settings.aws_endpoint_url,
+            ca_bundle=self.settings.registry_ca_bundle,
+        )
+
+    def engine(self) -> Engine:
+        return DockerEngine(self.settings.docker_host)
+
+    def git(self) -> GitSource:
+        """The catalog apps' git mirrors, under ECRBOT_WORK_DIR."""
+        return GitSource(Path(self.settings.work_dir) / "sources")
+
+    def directory(self, path: Path) -> Source:
+        """A directory as it is, like ecr-build-push.sh builds the current one."""
+        return DirectorySource(path)
+
+    def store(self) -> JobStore:
+        return SqlJobStore(self.settings.database_url)
+
+    def pipeline(self, spec: RegistrySpec, source: Source) -> PushPipeline:
+        return PushPipeline(
+            source, self.engine(), self.registry(spec), clock=lambda: datetime.now(UTC)
+        )
+
+    def diagnoser(self, catalog: Catalog) -> Diagnoser:
+        registry = self.registry(catalog.registry_spec)
+        return build_diagnoser(self.settings, catalog, self.engine(), registry, self.git())
+
+    def reports(self, catalog: Catalog) -> ReportRunner:
+        """The report without Slack: it is printed, never posted."""
+        return build_reports(
+            self.settings, catalog, self.registry(catalog.registry_spec), self.store()
+        )
+
+
+def build_cli_adapters(settings: Settings) -> CliAdapters:
+    """The terminal commands' composition root (the bot's is `build_services`)."""
+    return CliAdapters(settings)
 
 
 def _raise(message: str) -> None:

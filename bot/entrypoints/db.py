@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import sqlalchemy as sa
 
 from bot.adapters.schema import upgrade
@@ -17,3 +19,15 @@ def upgrade_database(settings: Settings) -> str:
     if before == after:
         return f"The database is current (revision {after})."
     return f"Upgraded the database from {before or 'an empty or pre-migration schema'} to {after}."
+
+
+def main(argv: list[str]) -> int:
+    """`ecrbot db upgrade`."""
+    parser = argparse.ArgumentParser(prog="ecrbot db", description="The bot's database.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "upgrade", help="apply the schema migrations not applied yet (ECRBOT_DATABASE_URL)"
+    )
+    parser.parse_args(argv)
+    print(upgrade_database(Settings()))
+    return 0

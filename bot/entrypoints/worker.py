@@ -7,13 +7,20 @@ from its queues, runs the pipeline on its own Docker engine and posts progress t
 
 from __future__ import annotations
 
+import argparse
 import logging
 import socket
+import sys
 
+from pydantic import ValidationError
+
+from bot.adapters.schema import SchemaError
 from bot.bootstrap import build_services
 from bot.config import Settings
+from bot.domain.errors import ConfigError
 from bot.entrypoints.server import ops_server
 from bot.runtime.celery_queue import DEFAULT_QUEUE, CeleryQueue
+from bot.runtime.logs import configure
 
 log = logging.getLogger(__name__)
 
@@ -53,3 +60,35 @@ def run_worker(
         ops.shutdown()
         services.stop(grace_s=0.0)
     return int(worker.exitcode or 0)
+
+
+def main(argv: list[str]) -> int:
+    """`ecrbot worker [--name NAME] [--queues a,b] [--concurrency N]`."""
+    parser = argparse.ArgumentParser(
+        prog="ecrbot worker",
+        description="Run pushes from the Celery queue (ECRBOT_WORKER_BACKEND=celery).",
+    )
+    parser.add_argument("--name", help="this worker's name in jobs (default: ecrbot@HOSTNAME)")
+    parser.add_argument(
+        "--queues",
+        default=DEFAULT_QUEUE,
+        help=f"comma-separated queues to take jobs from (default: {DEFAULT_QUEUE})",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=1, help="builds at once on this worker (default: 1)"
+    )
+    args = parser.parse_args(argv)
+    if args.concurrency < 1:
+        parser.error("--concurrency must be at least 1")
+    queues = [queue.strip() for queue in args.queues.split(",") if queue.strip()]
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        print(f"ecrbot worker: {error.errors()[0]['msg']}", file=sys.stderr)
+        return 2
+    configure(settings.log_level, settings.log_format)
+    try:
+        return run_worker(settings, args.name, queues, args.concurrency)
+    except (ConfigError, SchemaError) as error:
+        print(f"ecrbot worker: {error}", file=sys.stderr)
+        return 2

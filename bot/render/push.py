@@ -168,6 +168,8 @@ def final_reply(job: Job) -> str:
         return f"❌ Failed{step}: {title}. Details and a Retry button are above."
     if job.state is JobState.CANCELLED:
         return "🛑 Cancelled; the build was stopped."
+    if job.state is JobState.INTERRUPTED and job.failure:  # e.g. its worker stopped
+        return f"⚠️ Interrupted: {mrkdwn(job.failure.explanation)} Press Retry to run it again."
     if job.state is JobState.INTERRUPTED:
         return "⚠️ Interrupted: ecrbot restarted while this job ran. Press Retry to run it again."
     return f"{ICONS[job.state]} {job.state.value}"

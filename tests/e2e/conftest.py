@@ -60,10 +60,18 @@ def world(tmp_path: Path, services: dict[str, str], slack: SlackStandIn) -> Iter
         yield world
     finally:
         world.stop()
-        for database in tmp_path.glob("**/*.db"):
-            SCANNED["databases"] += 1
-            text = database.read_bytes().decode("latin-1")
-            LEAKS.extend(f"{database}: {match[:12]}…" for match in secrets_in(text))
+        scan_databases(world)
+
+
+def scan_databases(world: World) -> None:
+    """Count the world's databases and look for secrets in them."""
+    if world.shared_rows:
+        SCANNED["databases"] += 1
+        LEAKS.extend(f"PostgreSQL jobs: {m[:12]}…" for m in secrets_in(world.shared_rows))
+    for database in world.tmp.glob("**/*.db"):
+        SCANNED["databases"] += 1
+        text = database.read_bytes().decode("latin-1")
+        LEAKS.extend(f"{database}: {match[:12]}…" for match in secrets_in(text))
 
 
 SECRET_PATTERNS = (

@@ -120,11 +120,13 @@ def write_catalog(path: Path, apps: dict[str, dict[str, Any]], **slack: Any) -> 
 
 
 class BotProcess:
-    """`python -m bot serve` as a child process, with its log kept for assertions."""
+    """`python -m bot serve` (or another subcommand, e.g. `worker`) as a child process, with its
+    log kept for assertions."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, args: tuple[str, ...] = ("serve",)):
         self.env = env
         self.log_path = log_path
+        self.args = args
         self.port = int(env.get("PORT", "0"))
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -135,7 +137,7 @@ class BotProcess:
     def start(self, wait_http: bool = True) -> BotProcess:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"],
+            [sys.executable, "-m", "bot", *self.args],
             cwd=ROOT,
             env=self.env,
             stdout=log,

@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import scan_databases
 from tests.e2e.world import World, assert_succeeded, text_of
+from tests.standins.slack_api import SlackStandIn
+
+
+@pytest.fixture(params=["local", "celery"])
+def world(
+    request: pytest.FixtureRequest, tmp_path: Path, services: dict[str, str], slack: SlackStandIn
+) -> Iterator[World]:
+    """Every push test on both worker backends: the embedded pool, and Celery workers on
+    Redis with PostgreSQL (the same tests, unchanged)."""
+    world = World(tmp_path, services, slack, backend=request.param)
+    try:
+        yield world
+    finally:
+        world.stop()
+        scan_databases(world)
 
 
 def test_push_with_version_lands_both_tags_with_labels_and_reports_digest(world: World) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import requests
 
+from tests.e2e.fleet import Fleet
 from tests.e2e.harness import (
     ADMIN,
     ADMIN_GROUP,
@@ -39,8 +40,14 @@ BOT_LOGS: list[Path] = []
 class World:
     """Drives the bot the way Slack would and reads what Slack and the registry saw."""
 
-    def __init__(self, tmp: Path, env: dict[str, str], slack: SlackStandIn) -> None:
+    def __init__(
+        self, tmp: Path, env: dict[str, str], slack: SlackStandIn, backend: str = "local"
+    ) -> None:
         self.tmp = tmp
+        # `celery`: the bot replicas send jobs to `ecrbot worker` processes through Redis, and
+        # every process shares a PostgreSQL schema of its own (tests/e2e/fleet.py).
+        self.backend = backend
+        self.fleet = Fleet(tmp, env) if backend == "celery" else None
         self.env = env
         self.slack = slack
         self.ecr = ecr(env)
@@ -51,6 +58,8 @@ class World:
         }
         self.catalog_slack: dict[str, Any] = {}  # more keys for the catalog's `slack:` block
         self.bot: BotProcess | None = None
+        self.replicas: list[BotProcess] = []
+        self.shared_rows = ""  # the PostgreSQL jobs of a celery world, as JSON, at its end
         self.sender: SlackSender | None = None
         slack.set_usergroup(ADMIN_GROUP, [ADMIN])
         slack.set_usergroup(APP_TEAM_GROUP, [ALICE])
@@ -79,6 +88,8 @@ class World:
             "ECRBOT_DRAIN_SECONDS": "5",
             "PORT": str(free_port()),
         }
+        if self.fleet is not None:
+            env.update(self.fleet.env())
         env.update(overrides)
         return env
 
@@ -99,7 +110,30 @@ class World:
     def _launch(self, overrides: dict[str, str], wait_http: bool) -> BotProcess:
         env = self.bot_env(**overrides)
         env["PATH"] = os.path.dirname(sys.executable) + ":" + env["PATH"]
-        return BotProcess(env, self.tmp / "bot.log").start(wait_http=wait_http)
+        bot = BotProcess(env, self.tmp / "bot.log").start(wait_http=wait_http)
+        if self.fleet is not None and not self.fleet.workers:
+            self.start_worker("w1")
+        return bot
+
+    def start_replica(self, **overrides: str) -> tuple[BotProcess, SlackSender]:
+        """One more bot replica on the same database and broker (celery), with its sender."""
+        env = self.bot_env(**overrides)
+        env["PATH"] = os.path.dirname(sys.executable) + ":" + env["PATH"]
+        index = len(self.replicas) + 2
+        replica = BotProcess(env, self.tmp / f"bot-{index}.log").start()
+        self.replicas.append(replica)
+        sender = SlackSender(replica.url, SIGNING_SECRET, response_urls=self.slack.response_url)
+        return replica, sender
+
+    def start_worker(self, name: str, concurrency: int = 1, **overrides: str) -> BotProcess:
+        """`ecrbot worker` (celery): builds on this machine's engine, posts to Slack."""
+        assert self.fleet is not None, "workers are for the celery backend"
+        env = self.bot_env(**overrides)
+        env["PATH"] = os.path.dirname(sys.executable) + ":" + env["PATH"]
+        args = ("worker", "--name", name, "--concurrency", str(concurrency))
+        worker = BotProcess(env, self.tmp / f"worker-{name}.log", args).start()
+        self.fleet.workers[name] = worker
+        return worker
 
     def restart_bot(self, sig: int) -> BotProcess:
         assert self.bot is not None
@@ -108,9 +142,14 @@ class World:
         return self.bot
 
     def stop(self) -> None:
-        if self.bot is not None:
-            self.bot.stop()
-            BOT_LOGS.append(self.bot.log_path)
+        processes = [self.bot, *self.replicas, *(self.fleet.workers.values() if self.fleet else [])]
+        for process in processes:
+            if process is not None:
+                process.stop()
+                BOT_LOGS.append(process.log_path)
+        if self.fleet is not None:
+            self.shared_rows = json.dumps(self.fleet.jobs(), default=str)  # scanned for secrets
+            self.fleet.close()
 
     # -- Slack's side ----------------------------------------------------------------------
 
@@ -141,6 +180,8 @@ class World:
 
     def jobs(self) -> list[dict[str, Any]]:
         """Every job row in the bot's database, as the bot stored it."""
+        if self.fleet is not None:
+            return self.fleet.jobs()
         database = self.tmp / "ecrbot.db"
         if not database.exists():
             return []
@@ -164,7 +205,10 @@ class World:
             return wait_until(done, timeout)  # type: ignore[no-any-return]
         except AssertionError:
             log = self.bot.log()[-4000:] if self.bot else ""
-            raise AssertionError(f"job {job} did not finish; bot log:\n{log}") from None
+            seen = json.dumps({"parent": self.parent(job), "thread": self.thread(job)})[:3000]
+            raise AssertionError(
+                f"job {job} did not finish; Slack shows {seen}\nbot log:\n{log}"
+            ) from None
 
     def registry_tags(self, repository: str | None = None) -> dict[str, str]:
         """tag -> digest, as ECR (moto, fed by the registry edge) describes the repository."""
