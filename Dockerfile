@@ -5,7 +5,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
-RUN pip install --no-cache-dir --prefix=/install ".[postgres]"
+RUN pip install --no-cache-dir --prefix=/install ".[postgres,celery]"
 
 FROM python:3.11-slim-bookworm
 RUN apt-get update \

@@ -14,10 +14,10 @@ from tests.standins.slack_api import SlackStandIn
 
 
 @contextmanager
-def world() -> Iterator[World]:
+def world(backend: str = "local") -> Iterator[World]:
     """A fresh world; needs `scripts/test-services up`."""
     with tempfile.TemporaryDirectory(prefix="ecrbot-bench-") as tmp, SlackStandIn() as slack:
-        built = World(Path(tmp), service_env(), slack)
+        built = World(Path(tmp), service_env(), slack, backend=backend)
         try:
             yield built
         finally:

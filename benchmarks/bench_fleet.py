@@ -1,0 +1,148 @@
+"""The scaled-out backend (issue #10): Celery workers on Redis, jobs in PostgreSQL.
+
+- scale: 20 small pushes of 20 apps (each a new build), one worker vs two, each worker
+  building one at a time; from the first command to the last job's end. Floor: two ≤ 0.6 x one.
+- overhead: from the acknowledgement of `/ecr push` to the job starting on an idle worker
+  (its `started_at`), 20 pushes one after another. Floor: p95 under 300 ms.
+- reports: 3 replicas' schedulers (separate processes) firing every second on one database
+  for 10 fire times. Floor: exactly 10 reports.
+
+Run: `python -m benchmarks.bench_fleet [--only scale,overhead,reports] [--rounds 2]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from benchmarks.common import percentile, world
+from tests.databases import database
+from tests.e2e.harness import ALICE, ROOT
+from tests.e2e.world import World, assert_succeeded, job_id
+
+APPS = 20
+SCHEDULER = [sys.executable, "-m", "benchmarks.fleet_scheduler"]
+
+
+def _apps(w: World, count: int) -> list[tuple[str, str]]:
+    """`count` apps of one source, each its own repository and commit (a new layer each)."""
+    pairs = []
+    for n in range(count):
+        name = f"{w.app}-{n}"
+        sha = w.sample.commit(
+            "FROM scratch\nCOPY busybox /bin/busybox\nCOPY VERSION /VERSION\n", f"app {n}"
+        )
+        w.apps[name] = dict(w.apps[w.app])
+        w.create_repository(immutable=False, name=name)
+        pairs.append((name, sha))
+    return pairs
+
+
+def scale_round(workers: int) -> float:
+    with world("celery") as w:
+        apps = _apps(w, APPS)
+        w.start_bot()
+        for n in range(2, workers + 1):
+            w.start_worker(f"w{n}")
+        assert w.sender is not None
+        started = time.monotonic()
+        jobs = []
+        for name, sha in apps:
+            jobs.append(job_id(w.sender.slash_command(f"push {name} {sha[:7]}", user_id=ALICE)))
+        for job in jobs:
+            assert_succeeded(w.wait_finished(job, timeout=300))
+        took = time.monotonic() - started
+        used = {row["worker"] for row in w.jobs()}
+    print(f"  {workers} worker(s): {took:.1f} s for {APPS} pushes (workers used: {sorted(used)})")
+    return took
+
+
+def overhead(pushes: int = 20) -> list[float]:
+    with world("celery") as w:
+        apps = _apps(w, pushes)
+        w.start_bot()
+        assert w.sender is not None
+        waits = []
+        for name, sha in apps:
+            answer = w.sender.slash_command(f"push {name} {sha[:7]}", user_id=ALICE)
+            acked = datetime.now(UTC)
+            job = job_id(answer)
+            assert_succeeded(w.wait_finished(job, timeout=120))
+            row = next(row for row in w.jobs() if row["id"] == job)
+            waits.append(max(0.0, (row["started_at"] - acked).total_seconds()))
+    return waits
+
+
+def reports(replicas: int = 3, fire_times: int = 10) -> tuple[int, int]:
+    with tempfile.TemporaryDirectory() as tmp, database("postgresql", Path(tmp)) as url:
+        out = Path(tmp) / "posted.txt"
+        out.touch()
+        # Start them on a second boundary + 0.5 s so that exactly `fire_times` seconds tick.
+        time.sleep(1.5 - (time.time() % 1.0))
+        procs = [
+            subprocess.Popen(
+                [*SCHEDULER, url, str(out), str(fire_times), f"replica-{n}"],
+                cwd=ROOT,
+            )
+            for n in range(replicas)
+        ]
+        for proc in procs:
+            proc.wait(fire_times + 30)
+        posted = len(out.read_text().splitlines())
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            claimed = conn.execute(sa.text("SELECT count(*) FROM report_fires")).scalar_one()
+        engine.dispose()
+    return posted, int(claimed)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", default="scale,overhead,reports")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating 1- and 2-worker runs")
+    args = parser.parse_args()
+    parts = set(args.only.split(","))
+    ok = True
+    if "scale" in parts:
+        one, two = [], []
+        for _ in range(args.rounds):
+            one.append(scale_round(1))
+            two.append(scale_round(2))
+        ratio = statistics.median(two) / statistics.median(one)
+        good = ratio <= 0.6
+        ok &= good
+        print(
+            f"{'PASS' if good else 'FAIL'}: scale: one worker {statistics.median(one):.1f} s, "
+            f"two {statistics.median(two):.1f} s (medians): ratio {ratio:.2f} (floor: ≤ 0.6)"
+        )
+    if "overhead" in parts:
+        waits = overhead()
+        p95 = percentile(waits, 95)
+        good = p95 < 0.3
+        ok &= good
+        print(
+            f"{'PASS' if good else 'FAIL'}: queue overhead, ack to start on an idle worker: "
+            f"median {statistics.median(waits) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
+            f"max {max(waits) * 1000:.0f} ms over {len(waits)} (floor: p95 under 300 ms)"
+        )
+    if "reports" in parts:
+        posted, claimed = reports()
+        good = posted == claimed == 10
+        ok &= good
+        print(
+            f"{'PASS' if good else 'FAIL'}: report dedupe, 3 replicas x 10 fire times: "
+            f"{posted} reports posted, {claimed} fire times claimed (floor: exactly 10)"
+        )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
