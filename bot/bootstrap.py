@@ -6,8 +6,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,6 +51,7 @@ from bot.ports import (
 )
 from bot.runtime.ack_first import AckFirst
 from bot.runtime.celery_queue import CeleryQueue, celery_app
+from bot.runtime.executors import Concurrency, Executors
 from bot.runtime.metrics import Metrics
 from bot.runtime.scheduler import ReportScheduler
 from bot.runtime.worker import Worker
@@ -115,11 +115,16 @@ class Services:
 
 
 def job_queue(
-    settings: Settings, catalog: Catalog, store: JobStore, worker_name: str | None = None
+    settings: Settings,
+    catalog: Catalog,
+    store: JobStore,
+    executors: Executors,
+    worker_name: str | None = None,
 ) -> Callable[[JobRunner], JobQueue]:
     """The embedded pool (`local`), or Celery workers sharing the database (`celery`)."""
     if settings.worker_backend == "local":
-        return lambda runner: Worker(runner.run, runner.tell_waiting, settings.workers)
+        builds, notices = executors.policy.builds, executors.pool("notices")
+        return lambda runner: Worker(runner.run, runner.tell_waiting, builds, notices)
     if not isinstance(store, SqlJobStore):
         raise ValueError("the celery backend needs the SQL job store")
     assert settings.broker_url is not None  # Settings refuses celery without one
@@ -165,6 +170,7 @@ def build_services(
     """Build the services; tests pass fakes for any port."""
     catalog = catalog or load_catalog(settings.config_path)
     metrics = Metrics()
+    executors = Executors(Concurrency(builds=settings.workers))
     ack_first = AckFirst()
     store = store or SqlJobStore(settings.database_url)
     engine = engine or DockerEngine(settings.docker_host)
@@ -203,7 +209,7 @@ def build_services(
         store,
         pipeline,
         reporter,
-        queue=job_queue(settings, catalog, store, worker_name),
+        queue=job_queue(settings, catalog, store, executors, worker_name),
         on_steps=metrics.observe_steps,
         limits=QueueLimits(limits.queued, limits.queued_per_app),
         pause=ack_first.pause,
@@ -214,16 +220,33 @@ def build_services(
         lambda: outbox.stats if outbox is not None else None,
     )
     diagnoser = build_diagnoser(
-        settings, catalog, engine, registry, workflows or git, metrics.aws_error
+        settings, catalog, engine, registry, workflows or git, executors, metrics.aws_error
     )
     post: Post = (
         SlackDiagnosePoster(slack, outbox, catalog.slack.channel)
         if slack is not None and outbox is not None
         else _log_report
     )
-    diagnose = DiagnoseService(diagnoser, catalog.app, catalog.all_apps, post, access, limiter)
+    diagnose = DiagnoseService(
+        diagnoser,
+        catalog.app,
+        catalog.all_apps,
+        post,
+        access,
+        limiter,
+        executors.pool("diagnoses"),
+    )
     reports = build_reports(
-        settings, catalog, registry, store, slack, outbox, metrics.aws_error, access, limiter
+        settings,
+        catalog,
+        registry,
+        store,
+        executors,
+        slack,
+        outbox,
+        metrics.aws_error,
+        access,
+        limiter,
     )
     fires = SqlReportFires(settings.database_url, f"{socket.gethostname()}:{os.getpid()}")
     scheduler = ReportScheduler(
@@ -254,6 +277,7 @@ def build_reports(
     catalog: Catalog,
     registry: Registry,
     store: JobStore,
+    executors: Executors,
     slack: WebClient | None = None,
     outbox: SlackOutbox | None = None,
     on_error: OnAwsError | None = None,
@@ -271,7 +295,7 @@ def build_reports(
     service = ReportService(
         catalog,
         reader,
-        aws_facts(settings, catalog, registry, on_error),
+        aws_facts(settings, catalog, registry, executors, on_error),
         store,
         SqlReportHistory(settings.database_url),
     )
@@ -280,7 +304,7 @@ def build_reports(
         if slack is not None and outbox is not None
         else _log_published
     )
-    return ReportRunner(service, publish, access, limiter)
+    return ReportRunner(service, publish, access, limiter, pool=executors.pool("reports"))
 
 
 def build_diagnoser(
@@ -289,19 +313,26 @@ def build_diagnoser(
     engine: Engine,
     registry: Registry,
     workflows: WorkflowSource,
+    executors: Executors,
     on_error: OnAwsError | None = None,
 ) -> Diagnoser:
     """Diagnose's snapshot comes from AWS (boto3) and the apps' git sources."""
-    facts = aws_facts(settings, catalog, registry, on_error)
-    return Diagnoser(catalog.registry_spec, catalog.app, workflows, engine, facts)
+    facts = aws_facts(settings, catalog, registry, executors, on_error)
+    return Diagnoser(
+        catalog.registry_spec, catalog.app, workflows, engine, facts, executors.pool("checks")
+    )
 
 
 def aws_facts(
-    settings: Settings, catalog: Catalog, registry: Registry, on_error: OnAwsError | None = None
+    settings: Settings,
+    catalog: Catalog,
+    registry: Registry,
+    executors: Executors,
+    on_error: OnAwsError | None = None,
 ) -> Callable[[], AwsFacts]:
     """A factory of per-run AWS lookups sharing one thread pool."""
     spec = catalog.registry_spec
-    pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ecrbot-facts")
+    pool = executors.pool("aws_calls")
 
     def facts() -> AwsFacts:
         return AwsFacts(
@@ -324,6 +355,7 @@ class CliAdapters:
     no AWS. Tests subclass this to hand the commands fakes."""
 
     settings: Settings
+    executors: Executors = field(default_factory=lambda: Executors(Concurrency()))
 
     def registry(self, spec: RegistrySpec) -> Registry:
         """ECR in the spec's account and region (no metrics: a command is not scraped)."""
@@ -354,12 +386,18 @@ class CliAdapters:
 
     def diagnoser(self, catalog: Catalog) -> Diagnoser:
         registry = self.registry(catalog.registry_spec)
-        return build_diagnoser(self.settings, catalog, self.engine(), registry, self.git())
+        return build_diagnoser(
+            self.settings, catalog, self.engine(), registry, self.git(), self.executors
+        )
 
     def reports(self, catalog: Catalog) -> ReportRunner:
         """The report without Slack: it is printed, never posted."""
         return build_reports(
-            self.settings, catalog, self.registry(catalog.registry_spec), self.store()
+            self.settings,
+            catalog,
+            self.registry(catalog.registry_spec),
+            self.store(),
+            self.executors,
         )
 
 

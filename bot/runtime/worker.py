@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bot.domain.cancel import CancelToken
@@ -33,7 +33,13 @@ class Worker:
 
     runs_here = True
 
-    def __init__(self, run_job: RunJob, on_waiting: OnWaiting, max_parallel: int = 2) -> None:
+    def __init__(
+        self,
+        run_job: RunJob,
+        on_waiting: OnWaiting,
+        max_parallel: int = 2,
+        notices: Executor | None = None,
+    ) -> None:
         self._run_job = run_job
         self._on_waiting = on_waiting
         self._max_parallel = max_parallel
@@ -45,7 +51,7 @@ class Worker:
         self._stopping = False
         # "Waiting behind job N" notices are told from here, never on the enqueuing thread:
         # enqueue runs inside a slash command's acknowledgement and must stay cheap.
-        self._notices = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecrbot-notices")
+        self._notices = notices or ThreadPoolExecutor(1, thread_name_prefix="ecrbot-notices")
 
     def start(self) -> None:
         for index in range(self._max_parallel):

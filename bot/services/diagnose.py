@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 from bot.domain.access import Access, Action, RateLimiter
@@ -39,13 +39,14 @@ class Diagnoser:
         workflows: WorkflowSource,
         engine: Engine,
         facts: Callable[[], AccountFacts],
+        pool: Executor,
     ) -> None:
         self._registry = registry
         self._apps = apps
         self._workflows = workflows
         self._engine = engine
         self._facts = facts
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ecrbot-diagnose")
+        self._pool = pool  # the reads of one diagnose, concurrent
         self.last_calls: dict[str, int] = {}
 
     @property
@@ -160,6 +161,7 @@ class DiagnoseService:
         post: Post,
         access: Access,
         limiter: RateLimiter,
+        pool: Executor,
     ) -> None:
         self._diagnoser = diagnoser
         self._apps = apps
@@ -167,7 +169,7 @@ class DiagnoseService:
         self._post = post
         self._access = access
         self._limiter = limiter
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ecrbot-diagnose-run")
+        self._pool = pool  # diagnose runs: as many at once as the concurrency policy says
 
     def authorize(self, request: DiagnoseRequest, user: str) -> AppSpec | None:
         """Who may diagnose what (and how often); an unknown app is the caller's error."""

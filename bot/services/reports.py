@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from datetime import UTC, datetime, timedelta
 
 from bot.config import Catalog
@@ -162,6 +162,8 @@ class ReportRunner:
         publish: Publish,
         access: Access | None = None,
         limiter: RateLimiter | None = None,
+        *,
+        pool: Executor,
     ) -> None:
         self.service = service
         self._service = service
@@ -169,7 +171,7 @@ class ReportRunner:
         self._access = access
         self._limiter = limiter
         self._next_run: Callable[[], datetime | None] = lambda: None
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecrbot-report")
+        self._pool = pool  # report builds: as many at once as the concurrency policy says
 
     def authorize(self, user: str) -> None:
         """Only the REPORT rule's audience, and not more often than their limit."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -158,6 +159,7 @@ def test_diagnose_and_report_are_authorized_and_rate_limited_before_anything_run
         lambda *args: ran.append(args),
         rules,
         limiter,
+        ThreadPoolExecutor(1),
     )
     with pytest.raises(NotAuthorized):
         service.authorize(DiagnoseRequest("my-app"), MALLORY)
@@ -170,7 +172,13 @@ def test_diagnose_and_report_are_authorized_and_rate_limited_before_anything_run
     with pytest.raises(RateLimited):
         service.authorize(DiagnoseRequest("my-app"), ALICE)
 
-    runner = ReportRunner(None, lambda *_: None, rules, limiter)  # type: ignore[arg-type]
+    runner = ReportRunner(
+        None,  # type: ignore[arg-type]
+        lambda *_: None,
+        rules,
+        limiter,
+        pool=ThreadPoolExecutor(1),
+    )
     with pytest.raises(NotAuthorized, match="registry report"):
         runner.post("C0PLATFORM", ALICE)
     runner.authorize(ADMIN)
