@@ -1,0 +1,191 @@
+"""The `ecrbot` command line: every command, flag and help text, parsed by argparse."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from bot import __version__
+from bot.entrypoints import jobs, push
+
+DESCRIPTION = "Serve the ecrbot Slack bot, or push, diagnose, report and list jobs from a shell."
+EPILOG = """\
+Settings come from the environment (SLACK_BOT_TOKEN, ECRBOT_CONFIG, ECRBOT_DATABASE_URL, ...:
+see the README's Configuration section). `ecrbot <command> --help` explains a command.
+"""
+# Commands with a parser of their own (bot/entrypoints/<name>): every word after the name is
+# theirs, `--help` included. Their one-line summaries are here, for `ecrbot --help`.
+DELEGATED = {
+    "worker": "run pushes from the Celery queue (ECRBOT_WORKER_BACKEND=celery)",
+    "db": "the database: `ecrbot db upgrade` applies its schema migrations",
+    "console": "the /ecr commands in a terminal, without Slack (--sandbox: a demo)",
+}
+
+
+class Usage(Exception):
+    """A bad command line, with the parser that refused it."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str, cause: object) -> None:
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+        self.cause = cause if isinstance(cause, argparse.ArgumentError) else None
+
+
+class Answered(Exception):
+    """`--help` or `--version` was answered: stop with this status."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so `main` returns an exit code and each
+    command decides how a bad command line is told."""
+
+    def error(self, message: str) -> NoReturn:
+        # argparse calls this inside its `except ArgumentError` when there is one: keep it, so
+        # `push` can name the flag the way the script did.
+        raise Usage(self, message, sys.exception())
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            sys.stderr.write(message)
+        raise Answered(status)
+
+
+if TYPE_CHECKING:
+    Commands = argparse._SubParsersAction[Parser]
+
+
+def build() -> tuple[Parser, dict[str, Parser]]:
+    """The `ecrbot` parser, and each command's own by name."""
+    parser = Parser(
+        prog="ecrbot",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(
+        dest="command", title="commands", metavar="<command>", parser_class=Parser
+    )
+    commands = {
+        "serve": _command(
+            sub,
+            "serve",
+            "run the Slack bot (HTTP, or Socket Mode when SLACK_APP_TOKEN is set)",
+            "Run the Slack bot until SIGTERM. HTTP mode serves /slack/events, /healthz, /readyz\n"
+            "and /metrics under gunicorn on PORT. With SLACK_APP_TOKEN set it uses Socket Mode,\n"
+            "and still serves /healthz, /readyz and /metrics on PORT. With no SLACK_BOT_TOKEN, on\n"
+            "a terminal, it starts the offline sandbox console.",
+        ),
+        "push": _push(sub),
+        "diagnose": _diagnose(sub),
+        "report": _report(sub),
+        "jobs": _jobs(sub),
+    }
+    for name, summary in DELEGATED.items():
+        commands[name] = sub.add_parser(name, help=summary, add_help=False)
+    commands["version"] = _command(sub, "version", "print the version")
+    commands["help"] = _command(sub, "help", "this list, or a command's help")
+    commands["help"].add_argument("topic", nargs="?", metavar="command")
+    return parser, commands
+
+
+def _command(sub: Commands, name: str, summary: str, description: str = "", **more: Any) -> Parser:
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=description or summary[0].upper() + summary[1:] + ".",
+        allow_abbrev=False,  # `--reg` is a typo, not `--registry`
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **more,
+    )
+
+
+def _push(sub: Commands) -> Parser:
+    parser = _command(
+        sub,
+        "push",
+        "build and push an image to ECR, in place of ecr-build-push.sh",
+        push.DESCRIPTION,
+        usage=push.FORMS,
+        epilog=push.EPILOG,
+    )
+    push.arguments(parser)
+    return parser
+
+
+def _diagnose(sub: Commands) -> Parser:
+    parser = _command(
+        sub,
+        "diagnose",
+        "the runbook's troubleshooting checklist; exits 1 when a check fails",
+        "Run the runbook's troubleshooting checklist against live AWS and the app's git\n"
+        "source. Without an app, check ecrbot itself: identity, region, Docker engine, ECR\n"
+        "token and registry login.",
+        epilog="Exit codes: 0 no check failed, 1 a check failed, 2 a bad command line or catalog.",
+    )
+    parser.add_argument("app", nargs="?", help="an app of the catalog (ECRBOT_CONFIG)")
+    parser.add_argument("--branch", help="read the workflows on this branch (default: the app's)")
+    parser.add_argument(
+        "--env", dest="environment", metavar="ENV", help="also check this environment's subject"
+    )
+    parser.add_argument("--sha", help="also say what a push of this commit would do")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text, or JSON: {subject, verdict, checks: [...]} (default: text)",
+    )
+    return parser
+
+
+def _report(sub: Commands) -> Parser:
+    parser = _command(
+        sub,
+        "report",
+        "print the registry health report (nothing is posted or stored)",
+        "Build the registry health report from ECR, IAM and the job store, and print it.\n"
+        "Nothing is posted to Slack or stored.",
+    )
+    parser.add_argument(
+        "--format", choices=("md", "json"), default="md", help="Markdown or JSON (default: md)"
+    )
+    return parser
+
+
+def _jobs(sub: Commands) -> Parser:
+    parser = _command(
+        sub,
+        "jobs",
+        "list recent jobs of the whole fleet, from the database",
+        "List the newest jobs in the database (ECRBOT_DATABASE_URL), newest first: id, app,\n"
+        "SHA, version, state, who asked, the worker that ran it, and when it was created,\n"
+        "started and finished (UTC).",
+    )
+    parser.add_argument(
+        "--limit",
+        type=_limit,
+        default=jobs.DEFAULT_LIMIT,
+        metavar="N",
+        help=f"how many (1 to {jobs.MAX_LIMIT}; default: {jobs.DEFAULT_LIMIT})",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="an aligned table, or a JSON list of objects (default: text)",
+    )
+    return parser
+
+
+def _limit(word: str) -> int:
+    if not (len(word) <= 6 and word.isascii() and word.isdigit()) or not (
+        1 <= int(word) <= jobs.MAX_LIMIT
+    ):
+        raise argparse.ArgumentTypeError(f"takes a number from 1 to {jobs.MAX_LIMIT}")
+    return int(word)
