@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +35,13 @@ def _env(*names: str) -> AliasChoices:
 def _setting(default: Any, env: str, description: str, **limits: Any) -> Any:
     """A setting read from `env`; the description feeds the README's reference table."""
     return Field(default, validation_alias=_env(env), description=description, **limits)
+
+
+def user_data_dir() -> Path:
+    """`$XDG_DATA_HOME/ecrbot`, else `~/.local/share/ecrbot`"""
+    # The XDG base directory spec: a relative XDG_DATA_HOME is invalid and is ignored.
+    xdg = Path(os.environ.get("XDG_DATA_HOME", ""))
+    return (xdg if xdg.is_absolute() else Path.home() / ".local" / "share") / "ecrbot"
 
 
 class Settings(BaseSettings):
@@ -74,8 +82,12 @@ class Settings(BaseSettings):
     broker_url: str | None = _setting(
         None, "ECRBOT_BROKER_URL", "Celery broker (`redis://…`, `amqp://…`); `celery` only"
     )
-    work_dir: Path = _setting(
-        Path(".ecrbot"), "ECRBOT_WORK_DIR", "git mirrors, console history and scratch space"
+    # Never the working directory: `ecrbot push` runs inside an app's checkout, whose build
+    # context would then carry the git mirrors and history. The image sets its volume.
+    work_dir: Path = Field(
+        default_factory=user_data_dir,
+        validation_alias=_env("ECRBOT_WORK_DIR"),
+        description="git mirrors, console history and scratch space",
     )
     aws_endpoint_url: str | None = _setting(
         None, "AWS_ENDPOINT_URL", "AWS endpoint (a stand-in such as moto); boto3 reads the rest"

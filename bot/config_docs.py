@@ -46,6 +46,8 @@ def _rows(prefix: str, model: type[BaseModel]) -> list[str]:
 
 
 def _default(field: FieldInfo) -> str:
+    if field.default_factory is not None:  # computed at start: the factory's docstring says how
+        return (field.default_factory.__doc__ or "computed at start").strip()
     value: Any = field.default
     if value is PydanticUndefined:
         return "required"
