@@ -82,6 +82,18 @@ def _mount_for(container: Doc, path: str) -> Doc:
     return max(mounts, key=lambda m: len(m["mountPath"]))
 
 
+def _generated_config_maps() -> dict[str, dict[str, Path]]:
+    """The kustomization's generated ConfigMaps: name -> key -> the file it comes from."""
+    maps: dict[str, dict[str, Path]] = {}
+    for generator in _one("Kustomization").get("configMapGenerator", []):
+        files = {}
+        for entry in generator["files"]:
+            key, _, source = entry.rpartition("=")
+            files[key or source] = KUBE / source
+        maps[generator["name"]] = files
+    return maps
+
+
 def _volume(name: str) -> Doc:
     found: list[Doc] = [v for v in _pod()["volumes"] if v["name"] == name]
     assert len(found) == 1
@@ -158,10 +170,13 @@ def test_the_pod_runs_as_the_service_account_with_the_irsa_role() -> None:
 def test_the_bot_is_non_root_with_a_read_only_root_filesystem() -> None:
     context = _bot()["securityContext"]
     assert context["runAsNonRoot"] is True
-    # The Dockerfile's USER is a name: the kubelet can only enforce runAsNonRoot on a number.
-    assert isinstance(context["runAsUser"], int) and context["runAsUser"] > 0
-    assert "useradd --create-home --uid 10001 ecrbot" in (ROOT / "Dockerfile").read_text()
-    assert context["runAsUser"] == 10001
+    # The kubelet can only check runAsNonRoot against a number: the image's USER is one, and
+    # the pod states the same one.
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    users = re.findall(r"^USER (\S+)$", dockerfile, flags=re.MULTILINE)
+    assert users == ["10001"]
+    assert "useradd --create-home --uid 10001 ecrbot" in dockerfile
+    assert isinstance(context["runAsUser"], int) and context["runAsUser"] == 10001
     assert context["readOnlyRootFilesystem"] is True
     assert context["allowPrivilegeEscalation"] is False
     assert context["capabilities"]["drop"] == ["ALL"]
@@ -172,28 +187,74 @@ def test_the_work_dir_is_an_empty_dir() -> None:
     bot = _bot()
     work = _env(bot)["ECRBOT_WORK_DIR"]["value"]
     assert work == "/home/ecrbot/work"
+    # The image sets it too: the default (the user's data directory) is for shells and CI.
+    assert f"ECRBOT_WORK_DIR={work}" in (ROOT / "Dockerfile").read_text()
     mount = _mount_for(bot, work)
     assert mount["mountPath"] == work
     assert "emptyDir" in _volume(mount["name"])
 
 
-def test_the_catalog_is_the_config_map_mounted_where_ecrbot_config_points(
-    tmp_path: Path,
-) -> None:
+def test_the_catalog_is_the_config_map_mounted_where_ecrbot_config_points() -> None:
     bot = _bot()
     path = PurePosixPath(_env(bot)["ECRBOT_CONFIG"]["value"])
     assert str(path) == "/etc/ecrbot/ecrbot.yml"
     mount = _mount_for(bot, str(path))
     assert mount.get("readOnly") is True
     config_map = _volume(mount["name"])["configMap"]["name"]
-    maps = [doc for _, doc in _manifests() if doc["kind"] == "ConfigMap"]
-    data = next(m["data"] for m in maps if m["metadata"]["name"] == config_map)
+    files = _generated_config_maps()[config_map]
     key = str(path.relative_to(mount["mountPath"]))
     # The bot validates the catalog at start: so does this test.
-    (tmp_path / key).write_text(data[key], encoding="utf-8")
-    catalog = load_catalog(tmp_path / key)
+    catalog = load_catalog(files[key])
     example = load_catalog(ROOT / "ecrbot.example.yml")
     assert catalog == example
+
+
+def test_the_catalog_config_map_is_generated_so_a_change_rolls_the_pod() -> None:
+    kustomization = _one("Kustomization")
+    assert not [doc for _, doc in _manifests() if doc["kind"] == "ConfigMap"]
+    # The hash suffix is what changes the pod template; turning it off would bring back
+    # "edit the catalog, nothing happens".
+    options = kustomization.get("generatorOptions", {})
+    assert not options.get("disableNameSuffixHash")
+    for generator in kustomization["configMapGenerator"]:
+        assert not generator.get("options", {}).get("disableNameSuffixHash")
+        assert generator.get("behavior", "create") == "create"
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_editing_the_catalog_changes_the_pod_template(tmp_path: Path) -> None:
+    def catalog_volume(directory: Path) -> tuple[str, set[str]]:
+        built = subprocess.run(
+            ["kubectl", "kustomize", str(directory)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+        docs = [doc for doc in yaml.safe_load_all(built) if doc]
+        pod = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+        volume = next(v for v in pod["volumes"] if v["name"] == "catalog")
+        maps = {d["metadata"]["name"] for d in docs if d["kind"] == "ConfigMap"}
+        return volume["configMap"]["name"], maps
+
+    shipped, maps = catalog_volume(KUBE)
+    assert re.fullmatch(r"ecrbot-catalog-[a-z0-9]{10}", shipped) and maps == {shipped}
+    edited = tmp_path / "kubernetes"
+    shutil.copytree(KUBE, edited)
+    with (edited / "ecrbot.yml").open("a", encoding="utf-8") as catalog:
+        catalog.write("# an edit\n")
+    changed, maps = catalog_volume(edited)
+    assert changed != shipped and maps == {changed}
+
+
+def test_the_probes_are_served_in_socket_mode_too() -> None:
+    # bot/entrypoints/server.py's ops_server serves /healthz, /readyz and /metrics on PORT in
+    # Socket Mode (tests/e2e/world.py waits for /healthz there): no text may say otherwise.
+    for path in (KUBE / "deployment.yaml", ROOT / "docs" / "DEPLOY.md", KUBE / "service.yaml"):
+        text = " ".join(path.read_text(encoding="utf-8").split()).replace("# ", "")
+        assert "serves no HTTP" not in text, path
+        assert "isn't served in this mode" not in text, path
+    assert "/healthz" in (ROOT / "bot/entrypoints/server.py").read_text()
 
 
 def test_the_database_is_on_the_claim_or_in_the_secret() -> None:
