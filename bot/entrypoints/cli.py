@@ -7,15 +7,18 @@ import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from bot import __version__
-from bot.bootstrap import CliAdapters, build_cli_adapters
 from bot.config import Settings, load_catalog
 from bot.domain.errors import ConfigError, UserError
 from bot.entrypoints import arguments, jobs, push
 from bot.runtime.logs import configure
+
+if TYPE_CHECKING:
+    from bot.bootstrap import CliAdapters
 
 USAGE_EXIT = 2  # argparse's; `push` keeps the script's 1 (bot/entrypoints/push.py)
 
@@ -46,11 +49,20 @@ DELEGATED: dict[str, Callable[[list[str]], int]] = {
 }
 
 
+def _bootstrap_adapters(settings: Settings) -> CliAdapters:
+    # Imported on use: the composition root loads Celery, boto3, docker and Slack, which help,
+    # version and the delegated commands don't need. (Loaded up front, the console sandbox
+    # stopped seeing Ctrl-D at its prompt: tests/e2e/test_console.py.)
+    from bot.bootstrap import build_cli_adapters
+
+    return build_cli_adapters(settings)
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
     settings: Callable[[], Settings] = Settings,
-    adapters: Callable[[Settings], CliAdapters] = build_cli_adapters,
+    adapters: Callable[[Settings], CliAdapters] = _bootstrap_adapters,
 ) -> int:
     """Run one command; returns the process exit code. Tests pass settings and adapters."""
     parser, commands = arguments.build()

@@ -11,15 +11,18 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.adapters.terminal_progress import TerminalProgress
-from bot.bootstrap import CliAdapters
 from bot.config import Settings, load_catalog
 from bot.domain.cancel import CancelToken
 from bot.domain.errors import Cancelled, ConfigError, PipelineError, UserError
 from bot.domain.models import SHA_PATTERN, AppSpec, PushRequest, RegistrySpec
 from bot.ports import Source
 from bot.runtime.logs import configure
+
+if TYPE_CHECKING:
+    from bot.bootstrap import CliAdapters
 
 FORMS = (
     "ecrbot push --registry <account>.dkr.ecr.<region>.amazonaws.com --name <repository> "
