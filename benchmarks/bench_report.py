@@ -23,6 +23,7 @@ from bot.adapters.aws import EcrRegistry
 from bot.adapters.store import SqlJobStore
 from bot.bootstrap import build_reports
 from bot.config import Catalog, Settings
+from bot.runtime.executors import Concurrency, Executors
 from tests.diagnose_seed import MotoSession
 from tests.e2e.harness import ACCOUNT, REGION, free_port
 from tests.report_seed import LIFECYCLE, put
@@ -78,7 +79,11 @@ def main() -> int:
                 )
                 registry = EcrRegistry(catalog.registry_spec, endpoint_url=url)
                 runner = build_reports(
-                    settings, catalog, registry, SqlJobStore(settings.database_url)
+                    settings,
+                    catalog,
+                    registry,
+                    SqlJobStore(settings.database_url),
+                    Executors(Concurrency()),
                 )
                 started = time.perf_counter()
                 built = runner.service.build()

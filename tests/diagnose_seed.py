@@ -10,6 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from bot.domain.iam.trust import PUSH_ACTIONS
+from bot.runtime.executors import Concurrency, Executors
 from bot.services.diagnose import Diagnoser
 from tests.e2e.harness import ACCOUNT, REGION, git, unique
 
@@ -212,4 +213,11 @@ def diagnoser_for(services: dict[str, str], work_dir: Path, app: SeededApp) -> D
         endpoint_url=settings.aws_endpoint_url,
         ca_bundle=settings.registry_ca_bundle,
     )
-    return build_diagnoser(settings, catalog, DockerEngine(), registry, GitSource(work_dir / "src"))
+    return build_diagnoser(
+        settings,
+        catalog,
+        DockerEngine(),
+        registry,
+        GitSource(work_dir / "src"),
+        Executors(Concurrency()),
+    )

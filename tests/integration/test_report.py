@@ -13,6 +13,7 @@ from bot.config import Catalog, Settings
 from bot.domain.models import JobState
 from bot.domain.report import HealthReport, SectionId
 from bot.ports import Published
+from bot.runtime.executors import Concurrency, Executors
 from tests.diagnose_seed import MotoSession
 from tests.e2e.harness import ACCOUNT, REGION, service_env, unique
 from tests.report_seed import seed_registry
@@ -67,7 +68,7 @@ def test_a_seeded_registry_reports_each_kind_of_problem(
         )
         store.finish(job.id, state, steps={"build": 3.0, "push": 1.0})
     registry = EcrRegistry(catalog.registry_spec, endpoint_url=settings.aws_endpoint_url)
-    runner = build_reports(settings, catalog, registry, store)
+    runner = build_reports(settings, catalog, registry, store, Executors(Concurrency()))
     posted: list[Published] = []
 
     first = runner.service.publish(lambda built, channel, reply: posted.append(built))
