@@ -13,6 +13,7 @@ Run: `python -m benchmarks.bench_fleet [--only scale,overhead,reports] [--rounds
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -60,25 +61,41 @@ def scale_round(workers: int) -> float:
         for job in jobs:
             assert_succeeded(w.wait_finished(job, timeout=300))
         took = time.monotonic() - started
-        used = {row["worker"] for row in w.jobs()}
-    print(f"  {workers} worker(s): {took:.1f} s for {APPS} pushes (workers used: {sorted(used)})")
+        rows = w.jobs()
+        used = {row["worker"] for row in rows}
+        steps: dict[str, float] = {}
+        for row in rows:
+            for step, seconds in json.loads(row["steps"] or "{}").items():
+                steps[step] = steps.get(step, 0.0) + seconds / len(rows)
+        busy = sum((r["finished_at"] - r["started_at"]).total_seconds() for r in rows) / len(rows)
+    shown = ", ".join(f"{step} {seconds:.2f}" for step, seconds in steps.items())
+    print(
+        f"  {workers} worker(s): {took:.1f} s for {APPS} pushes (workers used: {sorted(used)}); "
+        f"per job {busy:.2f} s: {shown}"
+    )
     return took
 
 
-def overhead(pushes: int = 20) -> list[float]:
+def overhead(pushes: int = 20) -> tuple[list[float], list[float]]:
     with world("celery") as w:
         apps = _apps(w, pushes)
         w.start_bot()
         assert w.sender is not None
-        waits = []
+        waits: list[float] = []
+        from_request: list[float] = []
         for name, sha in apps:
+            sent = datetime.now(UTC)
             answer = w.sender.slash_command(f"push {name} {sha[:7]}", user_id=ALICE)
             acked = datetime.now(UTC)
             job = job_id(answer)
             assert_succeeded(w.wait_finished(job, timeout=120))
             row = next(row for row in w.jobs() if row["id"] == job)
+            # The job often starts before the ack is back at the sender: count from whichever
+            # is earlier of the ack and the start, so the wait is never negative, and report
+            # the wait from the request too.
             waits.append(max(0.0, (row["started_at"] - acked).total_seconds()))
-    return waits
+            from_request.append((row["started_at"] - sent).total_seconds())
+    return waits, from_request
 
 
 def reports(replicas: int = 3, fire_times: int = 10) -> tuple[int, int]:
@@ -124,14 +141,15 @@ def main() -> int:
             f"two {statistics.median(two):.1f} s (medians): ratio {ratio:.2f} (floor: ≤ 0.6)"
         )
     if "overhead" in parts:
-        waits = overhead()
+        waits, from_request = overhead()
         p95 = percentile(waits, 95)
         good = p95 < 0.3
         ok &= good
         print(
             f"{'PASS' if good else 'FAIL'}: queue overhead, ack to start on an idle worker: "
             f"median {statistics.median(waits) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
-            f"max {max(waits) * 1000:.0f} ms over {len(waits)} (floor: p95 under 300 ms)"
+            f"max {max(waits) * 1000:.0f} ms over {len(waits)} (floor: p95 under 300 ms); "
+            f"from the request: p95 {percentile(from_request, 95) * 1000:.0f} ms"
         )
     if "reports" in parts:
         posted, claimed = reports()

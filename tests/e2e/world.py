@@ -128,7 +128,8 @@ class World:
     def start_worker(self, name: str, concurrency: int = 1, **overrides: str) -> BotProcess:
         """`ecrbot worker` (celery): builds on this machine's engine, posts to Slack."""
         assert self.fleet is not None, "workers are for the celery backend"
-        env = self.bot_env(**overrides)
+        # Its own work dir, as on its own host: git mirrors and scratch are per worker.
+        env = self.bot_env(ECRBOT_WORK_DIR=str(self.tmp / f"work-{name}"), **overrides)
         env["PATH"] = os.path.dirname(sys.executable) + ":" + env["PATH"]
         args = ("worker", "--name", name, "--concurrency", str(concurrency))
         worker = BotProcess(env, self.tmp / f"worker-{name}.log", args).start()
