@@ -7,7 +7,8 @@ import sys
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot import __version__
-from bot.entrypoints import jobs, push
+from bot.entrypoints import push
+from bot.render import job_list as jobs
 
 DESCRIPTION = "Serve the ecrbot Slack bot, or push, diagnose, report and list jobs from a shell."
 EPILOG = """\

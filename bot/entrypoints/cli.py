@@ -14,7 +14,8 @@ from pydantic import ValidationError
 from bot import __version__
 from bot.config import Settings, load_catalog
 from bot.domain.errors import ConfigError, UserError
-from bot.entrypoints import arguments, jobs, push
+from bot.entrypoints import arguments, push
+from bot.render import job_list as jobs
 from bot.runtime.logs import configure
 
 if TYPE_CHECKING:

@@ -13,9 +13,10 @@ from bot import __version__
 from bot.bootstrap import CliAdapters
 from bot.config import Settings
 from bot.domain.models import Job, JobState, RegistrySpec
-from bot.entrypoints import arguments, jobs
+from bot.entrypoints import arguments
 from bot.entrypoints.cli import main
 from bot.ports import Engine, Registry, Source
+from bot.render import job_list as jobs
 from tests.fakes import HOST, SHA, FakeEngine, FakeRegistry, FakeSource
 
 # Commands whose parser is ours; the delegated ones (worker, db, console) parse for themselves.

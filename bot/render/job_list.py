@@ -1,4 +1,4 @@
-"""`ecrbot jobs`: the newest jobs of the whole fleet, from the database, for operators' shells."""
+"""`ecrbot jobs` output: the newest jobs of the whole fleet as an aligned table or JSON."""
 
 from __future__ import annotations
 
