@@ -36,7 +36,7 @@ from bot.domain.access import Access, RateLimiter
 from bot.domain.checks.model import Report
 from bot.domain.models import RegistrySpec
 from bot.domain.pipeline import PushPipeline
-from bot.ports import (
+from bot.domain.ports import (
     Directory,
     Engine,
     JobQueue,

@@ -12,7 +12,7 @@ from bot.adapters.source import ShaNotFound
 from bot.domain.cancel import CancelToken
 from bot.domain.errors import Cancelled, StepError
 from bot.domain.models import AppSpec, Job, LayerProgress, ProgressEvent, Step
-from bot.ports import (
+from bot.domain.ports import (
     BuildSpec,
     Checkout,
     PushedImage,

@@ -17,7 +17,7 @@ from bot.adapters.aws_hooks import OnAwsError, report_errors
 from bot.adapters.registry_api import RegistryApi
 from bot.domain.errors import StepError
 from bot.domain.models import RegistrySpec, Step
-from bot.ports import RegistryCredentials, RemoteImage, RepositoryInfo
+from bot.domain.ports import RegistryCredentials, RemoteImage, RepositoryInfo
 
 log = logging.getLogger(__name__)
 

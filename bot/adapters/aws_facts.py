@@ -17,7 +17,7 @@ from bot.adapters.aws_hooks import OnAwsError, report_errors
 from bot.adapters.registry_api import RegistryApi
 from bot.domain.checks.model import Fact, Image, KeyUser, OidcProvider, Repository, Role
 from bot.domain.iam.trust import Policy, parse_policy
-from bot.ports import Registry, RepositoryInfo
+from bot.domain.ports import Registry, RepositoryInfo
 
 T = TypeVar("T")
 GITHUB_PROVIDER = "token.actions.githubusercontent.com"

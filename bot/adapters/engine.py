@@ -16,7 +16,7 @@ from urllib3.exceptions import ProtocolError
 from bot.domain.cancel import CancelToken
 from bot.domain.errors import Cancelled, StepError
 from bot.domain.models import LayerProgress, Step
-from bot.ports import BuildSpec, PushedImage, RegistryCredentials
+from bot.domain.ports import BuildSpec, PushedImage, RegistryCredentials
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import requests
 
 from bot.domain.errors import StepError
 from bot.domain.models import Step
-from bot.ports import RegistryCredentials, RepositoryInfo
+from bot.domain.ports import RegistryCredentials, RepositoryInfo
 
 MANIFEST_TYPES = ", ".join(
     (

@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from bot.adapters.slack_outbox import SlackOutbox
 from bot.adapters.slack_reply import SlackReplies
 from bot.domain.models import Job, ProgressEvent, Step
-from bot.ports import JobStore
+from bot.domain.ports import JobStore
 from bot.render import common
 from bot.render import push as render
 

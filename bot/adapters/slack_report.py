@@ -8,7 +8,7 @@ from slack_sdk import WebClient
 from bot.adapters.slack_files import upload_to_thread
 from bot.adapters.slack_outbox import SlackOutbox
 from bot.adapters.slack_reply import Refusal, SlackReplies
-from bot.ports import Published
+from bot.domain.ports import Published
 from bot.render import report as render
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from bot.domain.bounded_yaml import LIMITS
 from bot.domain.errors import StepError, UserError
 from bot.domain.models import SHA_PATTERN, AppSpec, Step
+from bot.domain.ports import Checkout
 from bot.domain.text import code, plain
-from bot.ports import Checkout
 
 GIT_TIMEOUT_S = 300
 # Never prompt for credentials: the bot has no terminal and must fail fast instead.

@@ -15,8 +15,8 @@ from enum import StrEnum
 
 from bot.domain.errors import NotAuthorized, RateLimited, UsageError
 from bot.domain.models import AppSpec, Job
+from bot.domain.ports import Directory
 from bot.domain.text import code
-from bot.ports import Directory
 
 
 class Action(StrEnum):

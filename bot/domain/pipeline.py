@@ -29,8 +29,7 @@ from bot.domain.models import (
     PushResult,
     Step,
 )
-from bot.domain.text import code, plain
-from bot.ports import (
+from bot.domain.ports import (
     BuildSpec,
     Checkout,
     Engine,
@@ -41,6 +40,7 @@ from bot.ports import (
     RepositoryInfo,
     Source,
 )
+from bot.domain.text import code, plain
 
 # Docker's reference grammar for a tag.
 TAG_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")

@@ -18,7 +18,7 @@ from bot.config import Settings, load_catalog
 from bot.domain.cancel import CancelToken
 from bot.domain.errors import Cancelled, ConfigError, PipelineError, UserError
 from bot.domain.models import SHA_PATTERN, AppSpec, PushRequest, RegistrySpec
-from bot.ports import Source
+from bot.domain.ports import Source
 from bot.runtime.logs import configure
 
 if TYPE_CHECKING:

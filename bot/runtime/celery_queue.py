@@ -26,7 +26,7 @@ from celery import Celery, Task
 from bot.adapters.fleet import Claim, SqlFleet
 from bot.domain.cancel import CancelToken
 from bot.domain.models import Failure, Job
-from bot.ports import JobRunner
+from bot.domain.ports import JobRunner
 
 log = logging.getLogger(__name__)
 

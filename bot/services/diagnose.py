@@ -12,9 +12,9 @@ from bot.domain.checks import check_app, check_platform
 from bot.domain.checks.model import AppFacts, CheckResult, Fact, PlatformFacts, Report, Status
 from bot.domain.errors import UnknownApp, UserError, new_error_id
 from bot.domain.models import AppSpec, RegistrySpec
+from bot.domain.ports import AccountFacts, Engine, WorkflowSource
 from bot.domain.text import code
 from bot.domain.workflow.analysis import WorkflowReport, analyse_workflows
-from bot.ports import AccountFacts, Engine, WorkflowSource
 
 log = logging.getLogger(__name__)
 

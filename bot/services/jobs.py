@@ -35,8 +35,8 @@ from bot.domain.models import (
     StepTimer,
 )
 from bot.domain.pipeline import PushPipeline, validate_sha, validate_version
+from bot.domain.ports import JobQueue, JobRunner, JobStore, Reporter
 from bot.domain.text import code
-from bot.ports import JobQueue, JobRunner, JobStore, Reporter
 from bot.runtime.logs import job_context
 
 log = logging.getLogger(__name__)

@@ -11,6 +11,7 @@ from bot.config import Catalog
 from bot.domain.access import Access, Action, RateLimiter
 from bot.domain.errors import new_error_id
 from bot.domain.iam.trust import PUSH_ACTIONS, evaluate_permissions
+from bot.domain.ports import AccountFacts, JobStore, Publish, Published, RegistryScan, ReportHistory
 from bot.domain.report import (
     AccessFinding,
     CatalogEntry,
@@ -21,7 +22,6 @@ from bot.domain.report import (
     RepositoryInfo,
     build_report,
 )
-from bot.ports import AccountFacts, JobStore, Publish, Published, RegistryScan, ReportHistory
 from bot.render import chart
 from bot.render import report as render
 

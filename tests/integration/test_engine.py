@@ -11,7 +11,7 @@ import pytest
 from bot.adapters.engine import LOG_TAIL_LINES, MAX_LINE, DockerEngine
 from bot.domain.cancel import CancelToken
 from bot.domain.errors import StepError
-from bot.ports import BuildSpec
+from bot.domain.ports import BuildSpec
 from tests.e2e.harness import service_env, unique
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ from bot.adapters.store import SqlJobStore
 from bot.bootstrap import build_reports
 from bot.config import Catalog, Settings
 from bot.domain.models import JobState
+from bot.domain.ports import Published
 from bot.domain.report import HealthReport, SectionId
-from bot.ports import Published
 from bot.runtime.executors import Concurrency, Executors
 from tests.diagnose_seed import MotoSession
 from tests.e2e.harness import ACCOUNT, REGION, service_env, unique

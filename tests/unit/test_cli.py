@@ -13,9 +13,9 @@ from bot import __version__
 from bot.bootstrap import CliAdapters
 from bot.config import Settings
 from bot.domain.models import Job, JobState, RegistrySpec
+from bot.domain.ports import Engine, Registry, Source
 from bot.entrypoints import arguments
 from bot.entrypoints.cli import main
-from bot.ports import Engine, Registry, Source
 from bot.render import job_list as jobs
 from tests.fakes import HOST, SHA, FakeEngine, FakeRegistry, FakeSource
 
