@@ -9,7 +9,7 @@ from slack_bolt import Ack, BoltContext, Respond
 
 from bot.domain import commands as cmd
 from bot.domain.models import PushRequest
-from bot.ports import Published
+from bot.domain.ports import Published
 from bot.render import common
 from bot.render import push as render
 from bot.render import report as report_render
