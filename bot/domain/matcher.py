@@ -1,0 +1,162 @@
+"""The one matcher of known error signatures, for triage and for the push pipeline's failures.
+
+The rule for a pasted text (triage): a signature matches only on a line that *shows* an error.
+A line shows an error when the signature's phrase
+  1. starts the line (after log noise: timestamps, `[tags]`, `>` quotes, step numbers), or
+  2. follows an error marker on that line (`Error:`, `ERROR:`, `[error]`, `...Exception:`,
+     `denied:`, `fatal:`, `failed:`, `Error response from daemon:`,
+     `An error occurred (Code) when calling the X operation:`, `message: '...`), or
+  3. is itself a registry error code (`denied: ...`, `name unknown: ...`, `tag invalid: ...`,
+     `toomanyrequests`, `unauthorized: `);
+and the line is neither a question (it ends with `?`) nor says it recovered (`succeeded`,
+`recovered`, `refreshed`, `resolved`, `retrying`, `fixed`, `works now`...).
+So "how do I avoid 'no basic auth credentials'?" and "token expired, refreshed, push succeeded"
+match nothing, while the same words as the first line of docker's answer match.
+
+A region mismatch is judged over the whole text: an ECR host in one region and an `aws-region`,
+`--region`, `AWS_REGION` or `AWS_DEFAULT_REGION` naming others only, in a text that shows an
+error by the rule above.
+
+A failure the pipeline already knows failed (`known_failure=True`) skips the shape rule: the
+text is an error by where it came from. Everything scanned is bounded: the first 20,000
+characters, 2,000 per line, and the patterns have no nested quantifiers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from string import Template
+
+from bot.domain.signatures import BY_ID, CATALOGUE, REGION, Signature, least_privilege
+from bot.domain.text import code, plain
+
+MAX_TEXT = 20_000  # characters of a message or error scanned; the rest is ignored
+MAX_LINE = 2_000  # characters of one line scanned
+MAX_DETAIL = 200  # characters of one extracted detail kept
+
+_ERROR_MARK = re.compile(
+    r"(?:error|exception|fatal|failed|failure|denied)(?::|\]| response from daemon:)"
+    r"|error occurred \(\w{1,60}\) when calling the \w{1,60} operation:"
+    r"|\bmessage['\"]?\s{0,3}[:=]",
+    re.IGNORECASE,
+)
+_RECOVERED = re.compile(
+    r"\b(?:succeeded|recovered|refreshed|resolved|retrying|retried"
+    r"|fixed|works now|working now|no longer)\b",
+    re.IGNORECASE,
+)
+# Log noise before a message: [Container], [ERROR], ##[error], and ISO timestamps (GitHub's).
+_NOISE = re.compile(
+    r"\[[^\]\n]{0,60}\]|\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)?"
+)
+_CONFIGURED_REGION = re.compile(
+    rf"(?:aws-region|--region|AWS_REGION|AWS_DEFAULT_REGION)[\"']?\s{{0,3}}[:= ]\s{{0,3}}"
+    rf"[\"']?(?P<region>{REGION})\b"
+)
+_MAX_FINDINGS = 50  # hosts or region settings looked at in one text
+
+
+@dataclass(frozen=True)
+class Match:
+    """A signature found in a text: the words for people and what the text named."""
+
+    id: str
+    title: str
+    explanation: str
+    fix: str
+    details: tuple[tuple[str, str], ...] = ()
+    line: str = ""  # the line that showed it, made safe with plain()
+
+    def detail(self, name: str) -> str | None:
+        """One extracted detail (e.g. `action`, `repository`), or None."""
+        return dict(self.details).get(name)
+
+
+def match(text: str, *, known_failure: bool = False) -> list[Match]:
+    """Every known signature `text` shows, the best explanation first."""
+    scanned = text[:MAX_TEXT]
+    found: dict[str, Match] = {}
+    shows_error = False
+    for raw_line in scanned.splitlines():
+        line = raw_line[:MAX_LINE]
+        if not known_failure and _is_question_or_recovery(line):
+            continue
+        marked = _ERROR_MARK.search(line) is not None
+        for signature in CATALOGUE[1:]:
+            if signature.id in found:
+                continue
+            hit = signature.pattern.search(line)
+            if hit and (known_failure or _shows_error(signature, line, hit.start())):
+                found[signature.id] = _make(signature, _groups(hit), line)
+        shows_error = shows_error or marked or bool(found)
+    if known_failure or shows_error:
+        mismatch = _region_mismatch(scanned)
+        if mismatch:
+            found[mismatch.id] = mismatch
+    order = {signature.id: index for index, signature in enumerate(CATALOGUE)}
+    return sorted(found.values(), key=lambda m: order[m.id])
+
+
+def first_match(text: str, *, known_failure: bool = False) -> Match | None:
+    """The best explanation of `text`, or None when it shows no known signature."""
+    matches = match(text, known_failure=known_failure)
+    return matches[0] if matches else None
+
+
+def _is_question_or_recovery(line: str) -> bool:
+    return line.rstrip().endswith("?") or _RECOVERED.search(line) is not None
+
+
+def _shows_error(signature: Signature, line: str, start: int) -> bool:
+    """Whether the phrase at `start` is an error on this line (the module's rule, 1 to 3)."""
+    if signature.coded:
+        return True
+    before = line[:start]
+    if _ERROR_MARK.search(before):
+        return True
+    return not any(char.isalpha() for char in _NOISE.sub("", before))
+
+
+def _groups(hit: re.Match[str]) -> dict[str, str]:
+    return {
+        name: value[:MAX_DETAIL] for name, value in hit.groupdict().items() if value is not None
+    }
+
+
+def _region_mismatch(text: str) -> Match | None:
+    """An ECR host's region that no region setting in the text names (and some setting)."""
+    signature = BY_ID["region_mismatch"]
+    hosts: list[str] = []
+    for hit in signature.pattern.finditer(text):
+        if len(hosts) == _MAX_FINDINGS:
+            break
+        hosts.append(hit["registry_region"])
+    configured: list[str] = []
+    for hit in _CONFIGURED_REGION.finditer(text):
+        if len(configured) == _MAX_FINDINGS:
+            break
+        configured.append(hit["region"])
+    if not hosts or not configured or set(hosts) & set(configured):
+        return None
+    details = {
+        "configured_region": ", ".join(dict.fromkeys(configured)),
+        "registry_region": ", ".join(dict.fromkeys(hosts)),
+    }
+    return _make(signature, details, "")
+
+
+def _make(signature: Signature, details: dict[str, str], line: str) -> Match:
+    shown = {name: code(value) for name, value in details.items()}
+    if signature.id == "ecr_action_denied":
+        statement = least_privilege(details.get("action"), details.get("resource"))
+        shown["statement"] = code(statement, limit=1_000)
+    values = {**signature.defaults, **shown}
+    return Match(
+        signature.id,
+        signature.title,
+        Template(signature.explanation).safe_substitute(values),
+        Template(signature.fix).safe_substitute(values),
+        tuple(details.items()),
+        plain(line.strip()),
+    )
