@@ -1,4 +1,4 @@
-"""The composition root: the one place that picks concrete adapters from settings."""
+"""The bot's composition root: a process's services (bot replica or worker) from settings."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,23 +18,19 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.adapters.aws import EcrRegistry
-from bot.adapters.aws_facts import AwsFacts
-from bot.adapters.aws_hooks import OnAwsError
 from bot.adapters.engine import DockerEngine
 from bot.adapters.fleet import SqlFleet
-from bot.adapters.registry_snapshot import RegistryReader
-from bot.adapters.report_store import SqlReportFires, SqlReportHistory
+from bot.adapters.report_store import SqlReportFires
 from bot.adapters.slack_diagnose import SlackDiagnosePoster
 from bot.adapters.slack_directory import SlackDirectory, StaticDirectory
 from bot.adapters.slack_outbox import SlackOutbox
 from bot.adapters.slack_progress import SlackReporter
-from bot.adapters.slack_report import SlackReportPoster
-from bot.adapters.source import DirectorySource, GitSource
+from bot.adapters.source import GitSource
 from bot.adapters.store import SqlJobStore
+from bot.bootstrap.parts import build_diagnoser, build_reports
 from bot.config import Catalog, Settings, load_catalog
 from bot.domain.access import Access, RateLimiter
 from bot.domain.checks.model import Report
-from bot.domain.models import RegistrySpec
 from bot.domain.pipeline import PushPipeline
 from bot.domain.ports import (
     Directory,
@@ -42,8 +38,6 @@ from bot.domain.ports import (
     JobQueue,
     JobRunner,
     JobStore,
-    Publish,
-    Published,
     Registry,
     Reporter,
     Source,
@@ -57,7 +51,7 @@ from bot.runtime.scheduler import ReportScheduler
 from bot.runtime.worker import Worker
 from bot.services.diagnose import Diagnoser, DiagnoseService, Post
 from bot.services.jobs import JobService, QueueLimits
-from bot.services.reports import ReportRunner, ReportService
+from bot.services.reports import ReportRunner
 
 log = logging.getLogger(__name__)
 
@@ -272,146 +266,8 @@ def build_services(
     )
 
 
-def build_reports(
-    settings: Settings,
-    catalog: Catalog,
-    registry: Registry,
-    store: JobStore,
-    executors: Executors,
-    slack: WebClient | None = None,
-    outbox: SlackOutbox | None = None,
-    on_error: OnAwsError | None = None,
-    access: Access | None = None,
-    limiter: RateLimiter | None = None,
-) -> ReportRunner:
-    """The health report: an ECR/IAM reader, the job store, figures history, and a publisher."""
-    spec = catalog.registry_spec
-
-    def reader() -> RegistryReader:
-        return RegistryReader(
-            spec.region, spec.account_id, endpoint_url=settings.aws_endpoint_url, on_error=on_error
-        )
-
-    service = ReportService(
-        catalog,
-        reader,
-        aws_facts(settings, catalog, registry, executors, on_error),
-        store,
-        SqlReportHistory(settings.database_url),
-    )
-    publish: Publish = (
-        SlackReportPoster(slack, outbox, catalog.slack.channel)
-        if slack is not None and outbox is not None
-        else _log_published
-    )
-    return ReportRunner(service, publish, access, limiter, pool=executors.pool("reports"))
-
-
-def build_diagnoser(
-    settings: Settings,
-    catalog: Catalog,
-    engine: Engine,
-    registry: Registry,
-    workflows: WorkflowSource,
-    executors: Executors,
-    on_error: OnAwsError | None = None,
-) -> Diagnoser:
-    """Diagnose's snapshot comes from AWS (boto3) and the apps' git sources."""
-    facts = aws_facts(settings, catalog, registry, executors, on_error)
-    return Diagnoser(
-        catalog.registry_spec, catalog.app, workflows, engine, facts, executors.pool("checks")
-    )
-
-
-def aws_facts(
-    settings: Settings,
-    catalog: Catalog,
-    registry: Registry,
-    executors: Executors,
-    on_error: OnAwsError | None = None,
-) -> Callable[[], AwsFacts]:
-    """A factory of per-run AWS lookups sharing one thread pool."""
-    spec = catalog.registry_spec
-    pool = executors.pool("aws_calls")
-
-    def facts() -> AwsFacts:
-        return AwsFacts(
-            spec.region,
-            spec.account_id,
-            endpoint_url=settings.aws_endpoint_url,
-            ca_bundle=settings.registry_ca_bundle,
-            pool=pool,
-            registry=registry,
-            on_error=on_error,
-        )
-
-    return facts
-
-
-@dataclass(frozen=True)
-class CliAdapters:
-    """The adapters of the terminal commands (`ecrbot push|diagnose|report|jobs`), chosen here
-    like the bot's. Each is built when a command asks for it: `push` needs no database, `jobs`
-    no AWS. Tests subclass this to hand the commands fakes."""
-
-    settings: Settings
-    executors: Executors = field(default_factory=lambda: Executors(Concurrency()))
-
-    def registry(self, spec: RegistrySpec) -> Registry:
-        """ECR in the spec's account and region (no metrics: a command is not scraped)."""
-        return EcrRegistry(
-            spec,
-            endpoint_url=self.settings.aws_endpoint_url,
-            ca_bundle=self.settings.registry_ca_bundle,
-        )
-
-    def engine(self) -> Engine:
-        return DockerEngine(self.settings.docker_host)
-
-    def git(self) -> GitSource:
-        """The catalog apps' git mirrors, under ECRBOT_WORK_DIR."""
-        return GitSource(Path(self.settings.work_dir) / "sources")
-
-    def directory(self, path: Path) -> Source:
-        """A directory as it is, like ecr-build-push.sh builds the current one."""
-        return DirectorySource(path)
-
-    def store(self) -> JobStore:
-        return SqlJobStore(self.settings.database_url)
-
-    def pipeline(self, spec: RegistrySpec, source: Source) -> PushPipeline:
-        return PushPipeline(
-            source, self.engine(), self.registry(spec), clock=lambda: datetime.now(UTC)
-        )
-
-    def diagnoser(self, catalog: Catalog) -> Diagnoser:
-        registry = self.registry(catalog.registry_spec)
-        return build_diagnoser(
-            self.settings, catalog, self.engine(), registry, self.git(), self.executors
-        )
-
-    def reports(self, catalog: Catalog) -> ReportRunner:
-        """The report without Slack: it is printed, never posted."""
-        return build_reports(
-            self.settings,
-            catalog,
-            self.registry(catalog.registry_spec),
-            self.store(),
-            self.executors,
-        )
-
-
-def build_cli_adapters(settings: Settings) -> CliAdapters:
-    """The terminal commands' composition root (the bot's is `build_services`)."""
-    return CliAdapters(settings)
-
-
 def _raise(message: str) -> None:
     raise RuntimeError(message)
-
-
-def _log_published(built: Published, channel: str | None, reply_url: str | None) -> None:
-    log.info("registry report (no Slack): %s", built.report.figures.to_json())
 
 
 def _log_report(report: Report, user: str, channel: str | None, reply_url: str | None) -> None:
