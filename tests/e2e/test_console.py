@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 import sys
+import termios
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,6 +52,25 @@ def console(spawned: list[pexpect.spawn], tmp: Path, **env: str) -> pexpect.spaw
     child.logfile_read = (tmp / "console.out").open("w")
     spawned.append(child)
     return child
+
+
+def eof_at_prompt(child: pexpect.spawn) -> None:
+    """Ctrl-D once the prompt is reading again, as a person would press it.
+
+    While bot output is printed above the prompt, prompt_toolkit puts the terminal back in
+    cooked mode for a moment; a Ctrl-D typed then is the line discipline's end-of-file for a
+    reader that isn't there, and is lost. Wait for raw mode (ICANON off) to hold, then press it.
+    """
+    deadline = time.monotonic() + 10
+    steady_since: float | None = None
+    while time.monotonic() < deadline:
+        raw = not termios.tcgetattr(child.child_fd)[3] & termios.ICANON
+        now = time.monotonic()
+        steady_since = (steady_since or now) if raw else None
+        if steady_since is not None and now - steady_since >= 0.3:
+            break
+        time.sleep(0.05)
+    child.sendeof()
 
 
 def test_sandbox_push_diagnose_report(
@@ -115,7 +136,7 @@ def test_sandbox_without_test_services_diagnoses_reports_and_says_what_push_need
     child.sendline("retry 1")  # the Retry button's command, through the real action handler
     child.expect(re.escape("⚠") + r"[^\r\n]*job 1")
 
-    child.sendeof()
+    eof_at_prompt(child)
     child.expect(pexpect.EOF, timeout=30)
     child.close()
     assert child.exitstatus == 0
@@ -124,10 +145,6 @@ def test_sandbox_without_test_services_diagnoses_reports_and_says_what_push_need
 
 def test_serve_without_a_slack_token_starts_the_sandbox_console() -> None:
     """The README's run command on a terminal with no Slack token: the offline sandbox."""
-    import os
-    import sys
-
-    import pexpect
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
     env.update(TERM="dumb", NO_COLOR="1", ECRBOT_TEST_SERVICES_ENV="none")
