@@ -173,6 +173,11 @@ class LimitsConfig(_Strict):
 class SlackConfig(_Strict):
     channel: str | None = Field(None, description="where threads and reports go by default")
     channels: tuple[str, ...] = Field((), description="more channels /ecr may be used in")
+    support_channels: tuple[str, ...] | None = Field(
+        None,
+        description="channels whose messages are triaged against known errors "
+        "(default: `channel`; `[]`: only messages that mention the bot)",
+    )
     admins: tuple[str, ...] = Field(
         (), description="user-group (S…) or user (U…) ids that may push any app"
     )
@@ -197,6 +202,12 @@ class SlackConfig(_Strict):
     @property
     def allowed_channels(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(([self.channel] if self.channel else []) + list(self.channels)))
+
+    @property
+    def triaged_channels(self) -> tuple[str, ...]:
+        if self.support_channels is not None:
+            return self.support_channels
+        return (self.channel,) if self.channel else ()
 
     @property
     def channel_rule(self) -> ChannelRule:

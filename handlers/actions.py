@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 
 from bot.domain.commands import job_id
+from bot.domain.ports import Destination
 from bot.render import common
 from bot.services.diagnose import DiagnoseRequest
 from handlers.errors import replying
@@ -23,8 +24,10 @@ def retry(
     ack()
     services = services_of(context)
     with replying(_ephemeral(respond)):
-        # The click's action_ts identifies it: Slack retrying the request finds the same job.
-        key = f"retry:{action['value']}:{action.get('action_ts', '')}"
+        # One Retry button starts one push: a double click, or Slack retrying the request,
+        # finds the job the first click started (the button's message identifies it).
+        clicked_on = (body.get("container") or {}).get("message_ts") or action.get("action_ts")
+        key = f"retry:{action['value']}:{clicked_on}"
         job, created = services.jobs.retry(
             job_id(str(action.get("value"))), body["user"]["id"], key, body.get("response_url")
         )
@@ -44,14 +47,14 @@ def cancel(
 def diagnose(
     ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond
 ) -> None:
+    """Run diagnose (the button, or the select where triage found several apps); from a
+    message in a thread, the checklist goes into that thread."""
     ack()
     services = services_of(context)
+    app = str(action.get("value") or (action.get("selected_option") or {}).get("value") or "")
     channel = (body.get("channel") or {}).get("id")
+    thread = (body.get("message") or {}).get("thread_ts")
     with replying(_ephemeral(respond)):
-        services.diagnose.submit(
-            DiagnoseRequest(app=action["value"]),
-            body["user"]["id"],
-            channel,
-            body.get("response_url"),
-        )
-        _ephemeral(respond)(common.diagnosing(action["value"]))
+        where = Destination(channel, thread, body.get("response_url"))
+        services.diagnose.submit(DiagnoseRequest(app=app), body["user"]["id"], where)
+        _ephemeral(respond)(common.diagnosing(app))

@@ -8,12 +8,15 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 
 from bot.domain import commands as cmd
+from bot.domain.access import Action
 from bot.domain.models import PushRequest
-from bot.domain.ports import Published
+from bot.domain.ports import Destination, Published
+from bot.render import audit as audit_render
 from bot.render import common
 from bot.render import push as render
 from bot.render import report as report_render
 from bot.render.escape import unescape
+from bot.services import audit
 from bot.services.diagnose import DiagnoseRequest
 from handlers.errors import replying
 from handlers.middleware import services_of
@@ -57,7 +60,8 @@ def ecr(ack: Ack, command: dict[str, Any], context: BoltContext, respond: Respon
                 reply(f"Job {job.id}: cancel requested ({job.state.value}).")
             case cmd.Diagnose(app, branch, environment, sha):
                 asked = DiagnoseRequest(app, branch, environment, sha)
-                services.diagnose.submit(asked, user, channel, command.get("response_url"))
+                where = Destination(channel, reply_url=command.get("response_url"))
+                services.diagnose.submit(asked, user, where)
                 reply(common.diagnosing(app))
             case cmd.Report(dry_run=True):
                 services.reports.preview(_preview_to(respond), user)
@@ -67,5 +71,9 @@ def ecr(ack: Ack, command: dict[str, Any], context: BoltContext, respond: Respon
             case cmd.Report():
                 services.reports.post(channel, user, command.get("response_url"))
                 reply(common.report_building(preview=False))
+            case cmd.Audit(app, who, within):
+                services.access.require(user, Action.AUDIT)
+                page = audit.latest(services.audit, app, who, within)
+                reply(audit_render.headline(page), blocks=audit_render.slack_blocks(page))
             case cmd.Help():
                 reply("ecrbot help", blocks=common.help_blocks())

@@ -6,9 +6,12 @@ import hashlib
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.adapters.source import ShaNotFound
+from bot.domain.audit import AuditEntry, AuditQuery
 from bot.domain.cancel import CancelToken
 from bot.domain.errors import Cancelled, StepError
 from bot.domain.models import AppSpec, Job, LayerProgress, ProgressEvent, Step
@@ -24,6 +27,7 @@ from bot.domain.ports import (
 HOST = "123456789012.dkr.ecr.eu-west-2.amazonaws.com"
 SHA = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d"
 OTHER_SHA = "ffffffffffffffffffffffffffffffffffffffff"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def app_spec(**overrides: object) -> AppSpec:
@@ -184,6 +188,40 @@ class RecordingReporter:
         with self.done:
             self.done.wait_for(lambda: len(self.finished_jobs) >= count, timeout)
         return list(self.finished_jobs)
+
+
+class MemoryAuditLog:
+    """The audit log in a list, written at once; `flushes` counts the waits asked for."""
+
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.recorded: list[AuditEntry] = []
+        self.flushes = 0
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def record(self, entry: AuditEntry) -> None:
+        with self._lock:
+            self.recorded.append(entry if entry.at else replace(entry, at=self._clock()))
+
+    def entries(self, query: AuditQuery) -> list[AuditEntry]:
+        return self._matching(query)[: query.limit]
+
+    def count(self, query: AuditQuery) -> int:
+        return len(self._matching(query))
+
+    def flush(self, timeout: float = 2.0) -> None:
+        self.flushes += 1
+
+    def _matching(self, query: AuditQuery) -> list[AuditEntry]:
+        with self._lock:
+            newest_first = list(reversed(self.recorded))
+        return [
+            entry
+            for entry in sorted(newest_first, key=lambda e: e.at or EPOCH, reverse=True)
+            if (query.app is None or entry.app == query.app)
+            and (query.user is None or entry.user == query.user)
+            and (query.since is None or (entry.at is not None and entry.at >= query.since))
+        ]
 
 
 def _digest(uri: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -56,7 +57,8 @@ CONFUSABLE = (
     "\u202e", "\u0130", "\u212a", "\u00df", "\ufb01", "\u00e9", "e\u0301", "\ud800",
 )  # fmt: skip
 DASHES = ("-", "--", "--help", "-h", "--dry-run", "--branch", "--branch=", "--env", "--env=",
-          "--sha", "--sha=", "--=", "---", "\u2014", "\u22121", "-1", "+1")  # fmt: skip
+          "--sha", "--sha=", "--=", "---", "\u2014", "\u22121", "-1", "+1", "--user", "--user=",
+          "--since", "--since=")  # fmt: skip
 REFS = ("HEAD", "HEAD~1", "HEAD^", "main", "latest", "refs/heads/main", "origin/main",
         "v1.0.0", "@{-1}", "1a2b3c4", "1A2B3C4", "1a2b3c", "deadbeef" * 5, "deadbeef" * 5 + "0",
         "g" * 7)  # fmt: skip
@@ -64,7 +66,8 @@ SLACK = ("&lt;", "&gt;", "&amp;", "<@U123>", "<#C123|name>", "<mailto:a@b|x>", "
          "<!channel>", "<https://evil.example|ok>", "*bold*", "_it_", "~s~", ":emoji:")  # fmt: skip
 QUOTES = ("'", '"', "\\", "\\'", "''", '""', "'a b'", '"a b"', "#", "0", "#0", "000", "#42",
           "999999999", "1234567890", "1e3", "0x10", "42.0", "")  # fmt: skip
-NAMES = ("push", "diagnose", "report", "jobs", "cancel", "help", "schedule", "my-app", "a",
+NAMES = ("push", "diagnose", "report", "jobs", "cancel", "audit", "help", "schedule", "my-app", "a",
+         "7d", "30m", "0d", "367d", "U0ALICE", "<@U0ALICE|alice>", "<@U0ALICE>",
          "my.app_1", "1.4.0", "prod", "release/1.x", "a..b", "a//b", "a/", "-a", ".",
          "..")  # fmt: skip
 # Globs that take a backtracking regex minutes (IAM wildcards and GitHub branch filters).
@@ -127,7 +130,9 @@ def command_texts() -> st.SearchStrategy[str]:
     """The text after `/ecr`: a subcommand with hostile words (some shell-quoted), or noise."""
     word = st.one_of(hostile_text(3), st.sampled_from(NAMES + REFS + DASHES + QUOTES))
     quoted = st.tuples(word, st.booleans()).map(lambda w: shlex.quote(w[0]) if w[1] else w[0])
-    head = st.sampled_from(("push", "PUSH", "diagnose", "report", "jobs", "cancel", "help", ""))
+    head = st.sampled_from(
+        ("push", "PUSH", "diagnose", "report", "jobs", "cancel", "audit", "help", "")
+    )
     separator = st.sampled_from((" ", "  ", "\t", "\n", " \u00a0 "))
     return st.one_of(
         hostile_text(),
@@ -164,6 +169,12 @@ def check_command(text: str) -> None:
             commands.ENVIRONMENT.fullmatch(result.environment) and result.environment.isascii()
         ), result
         assert result.sha is None or SHA.fullmatch(result.sha), result
+    elif isinstance(result, commands.Audit):
+        assert result.app is None or APP_NAME.fullmatch(result.app), result
+        assert result.user is None or (
+            re.fullmatch(r"[UW][A-Z0-9]{2,20}", result.user) and result.user.isascii()
+        ), result
+        assert result.since is None or timedelta(0) < result.since <= timedelta(days=366), result
     else:
         assert isinstance(result, commands.Jobs | commands.Report | commands.Help), (
             f"not a Command: {result!r}"

@@ -63,6 +63,65 @@ report_fires = sa.Table(
     sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# Who did what, where, when and how it ended (0003). Append-only: the database itself refuses
+# UPDATE and DELETE (the triggers below), so a bug or a hand with SQL can't rewrite history.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("user", sa.String(64), nullable=False),  # a Slack user id, or "ecrbot"
+    sa.Column("kind", sa.String(32), nullable=False),  # command, button, shortcut, modal...
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("app", sa.String(200), index=True),
+    sa.Column("channel", sa.String(64)),
+    sa.Column("detail", sa.Text),  # at most 1,000 characters (the store clips)
+    sa.Column("outcome", sa.String(32), nullable=False),  # ok, refused, error, usage
+    sa.Column("reason", sa.Text),  # at most 500 characters
+)
+
+# Events API deliveries already handled: Slack retries an event up to 3 times (0003).
+slack_events = sa.Table(
+    "slack_events",
+    metadata,
+    sa.Column("event_id", sa.String(64), primary_key=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Support-channel threads triage already answered, so it answers each once (0003).
+triage_threads = sa.Table(
+    "triage_threads",
+    metadata,
+    sa.Column("channel", sa.String(64), primary_key=True),
+    sa.Column("thread_ts", sa.String(32), primary_key=True),
+    sa.Column("answered_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# The same statements as migration 0003's, for a database created empty at head.
+APPEND_ONLY_SQLITE = tuple(
+    f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+    for verb in ("UPDATE", "DELETE")
+)
+APPEND_ONLY_POSTGRESQL = (
+    "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END; $$",
+    "CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log "
+    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+    # TRUNCATE skips row triggers: refuse it too.
+    "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
+)
+
+
+def _append_only(_table: sa.Table, connection: sa.Connection, **_: object) -> None:
+    statements = {"sqlite": APPEND_ONLY_SQLITE, "postgresql": APPEND_ONLY_POSTGRESQL}
+    for statement in statements.get(connection.dialect.name, ()):
+        connection.exec_driver_sql(statement)
+
+
+sa.event.listen(audit_log, "after_create", _append_only)
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 

@@ -10,6 +10,7 @@ from bot.adapters.slack_files import upload_to_thread
 from bot.adapters.slack_outbox import SlackOutbox
 from bot.adapters.slack_reply import Refusal, SlackReplies
 from bot.domain.checks.model import Report
+from bot.domain.ports import Destination
 from bot.render import diagnose as render
 from bot.render.blocks import Blocks
 
@@ -23,20 +24,22 @@ class SlackDiagnosePoster:
         self._default_channel = default_channel
         self._replies = SlackReplies(outbox)
 
-    def __call__(
-        self, report: Report, user: str, channel: str | None, reply_url: str | None = None
-    ) -> None:
-        where = channel or self._default_channel or ""
-        parent: dict[str, str] = {}
-        refusal = Refusal(self._replies, reply_url, where)
+    def __call__(self, report: Report, user: str, destination: Destination) -> None:
+        where = destination.channel or self._default_channel or ""
+        # Into an existing thread (triage, the message shortcut): the verdict is its first
+        # reply and the checklist follows it there; otherwise the verdict starts a new thread.
+        parent: dict[str, str] = {"ts": destination.thread_ts} if destination.thread_ts else {}
+        refusal = Refusal(self._replies, destination.reply_url, where)
 
         def post_parent() -> None:
             answer = self._client.chat_postMessage(
                 channel=where,
+                thread_ts=destination.thread_ts,
                 text=render.headline(report, user),
                 blocks=render.parent(report, user),
             )
-            parent["ts"], parent["channel"] = str(answer["ts"]), str(answer["channel"])
+            parent.setdefault("ts", str(answer["ts"]))
+            parent["channel"] = str(answer["channel"])
 
         calls = [post_parent]
         calls += [self._reply(parent, where, report, blocks) for blocks in render.checklist(report)]

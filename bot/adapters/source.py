@@ -44,6 +44,12 @@ class GitSource:
             _export(mirror, full_sha, Path(tmp))
             yield Checkout(full_sha=full_sha, subject=subject, path=Path(tmp))
 
+    def resolve(self, app: AppSpec, sha: str) -> str:
+        """The full SHA of the one commit `sha` names in the app's repository (fetched first
+        if unknown), or ShaNotFound."""
+        with self._lock(app.name):
+            return self._resolve(app, self._mirror(app), sha)
+
     def workflow_files(self, app: AppSpec, branch: str) -> dict[str, bytes | None]:
         """The files under .github/workflows/ on `branch` (fetched first), by path: at most
         LIMITS.files are read (the rest map to None), each at most one byte past its limit."""

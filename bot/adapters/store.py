@@ -67,6 +67,12 @@ class SqlJobStore:
     def engine(self) -> sa.Engine:
         return self._engine
 
+    @property
+    def writer(self) -> SqliteWriter | None:
+        """SQLite's one writer thread, for the process's other writes (the audit log); None on
+        PostgreSQL, which takes concurrent writers."""
+        return self._writer
+
     def ping(self) -> None:
         with self._engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))

@@ -1,4 +1,4 @@
-"""The terminal commands' composition root (`ecrbot push|diagnose|report|jobs`)."""
+"""The terminal commands' composition root (`ecrbot push|diagnose|report|jobs|audit`)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.adapters.audit_store import SqlAuditLog
 from bot.adapters.aws import EcrRegistry
 from bot.adapters.engine import DockerEngine
 from bot.adapters.source import DirectorySource, GitSource
@@ -15,6 +16,7 @@ from bot.config import Catalog, Settings
 from bot.domain.models import RegistrySpec
 from bot.domain.pipeline import PushPipeline
 from bot.domain.ports import (
+    AuditLog,
     Engine,
     JobStore,
     Registry,
@@ -55,6 +57,10 @@ class CliAdapters:
 
     def store(self) -> JobStore:
         return SqlJobStore(self.settings.database_url)
+
+    def audit(self) -> AuditLog:
+        """The audit log, to read: on the job store's engine, as the bot's is."""
+        return SqlAuditLog(SqlJobStore(self.settings.database_url).engine)
 
     def pipeline(self, spec: RegistrySpec, source: Source) -> PushPipeline:
         return PushPipeline(

@@ -17,22 +17,29 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 
+from bot.adapters.audit_store import SqlAuditLog
 from bot.adapters.aws import EcrRegistry
 from bot.adapters.engine import DockerEngine
 from bot.adapters.fleet import SqlFleet
 from bot.adapters.report_store import SqlReportFires
 from bot.adapters.slack_diagnose import SlackDiagnosePoster
 from bot.adapters.slack_directory import SlackDirectory, StaticDirectory
+from bot.adapters.slack_events import MemoryEventLedger, SqlEventLedger
+from bot.adapters.slack_home import SlackHome
 from bot.adapters.slack_outbox import SlackOutbox
 from bot.adapters.slack_progress import SlackReporter
+from bot.adapters.slack_triage import LoggedTriageReplies, SlackTriageReplies
 from bot.adapters.source import GitSource
 from bot.adapters.store import SqlJobStore
 from bot.bootstrap.parts import build_diagnoser, build_reports
 from bot.config import Catalog, Settings, load_catalog
 from bot.domain.access import Access, RateLimiter
 from bot.domain.checks.model import Report
+from bot.domain.home import HomeView
 from bot.domain.pipeline import PushPipeline
 from bot.domain.ports import (
+    AuditLog,
+    Destination,
     Directory,
     Engine,
     JobQueue,
@@ -50,8 +57,10 @@ from bot.runtime.metrics import Metrics
 from bot.runtime.scheduler import ReportScheduler
 from bot.runtime.worker import Worker
 from bot.services.diagnose import Diagnoser, DiagnoseService, Post
+from bot.services.home import HomeService
 from bot.services.jobs import JobService, QueueLimits
 from bot.services.reports import ReportRunner
+from bot.services.triage import TriageService
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +84,9 @@ class Services:
     slack: WebClient | None
     outbox: SlackOutbox | None
     ack_first: AckFirst
+    triage: TriageService
+    home: HomeService
+    audit: AuditLog
 
     def readiness(self) -> dict[str, str]:
         """What /readyz reports: each dependency `ok`, or why not."""
@@ -106,6 +118,7 @@ class Services:
         self.jobs.stop(self.settings.drain_s if grace_s is None else grace_s)
         if self.outbox is not None:
             self.outbox.stop()
+        self.audit.flush(timeout=5.0)  # the last requests' entries, written behind their acks
 
 
 def job_queue(
@@ -160,6 +173,7 @@ def build_services(
     reporter: Reporter | None = None,
     workflows: WorkflowSource | None = None,
     worker_name: str | None = None,
+    audit: AuditLog | None = None,
 ) -> Services:
     """Build the services; tests pass fakes for any port."""
     catalog = catalog or load_catalog(settings.config_path)
@@ -167,6 +181,7 @@ def build_services(
     executors = Executors(Concurrency(builds=settings.workers))
     ack_first = AckFirst()
     store = store or SqlJobStore(settings.database_url)
+    audit = audit if audit is not None else _audit_log(store)
     engine = engine or DockerEngine(settings.docker_host)
     registry = registry or EcrRegistry(
         catalog.registry_spec,
@@ -263,12 +278,53 @@ def build_services(
         slack,
         outbox,
         ack_first,
+        triage=build_triage(catalog, store, slack, outbox, executors),
+        home=HomeService(
+            jobs.recent,
+            reports.service.history,
+            catalog.all_apps,
+            access,
+            SlackHome(slack, outbox).publish if slack and outbox else _log_home,
+            executors.pool("triage"),
+            commit=git.resolve,
+        ),
+        audit=audit,
     )
+
+
+def build_triage(
+    catalog: Catalog,
+    store: JobStore,
+    slack: WebClient | None,
+    outbox: SlackOutbox | None,
+    executors: Executors,
+) -> TriageService:
+    """Support-channel triage; the ledger lives in the shared database when there is one."""
+    ledger = SqlEventLedger(store.engine) if isinstance(store, SqlJobStore) else MemoryEventLedger()
+    replies = (
+        SlackTriageReplies(slack, outbox)
+        if slack is not None and outbox is not None
+        else LoggedTriageReplies()
+    )
+    return TriageService(
+        catalog.all_apps, catalog.slack.triaged_channels, ledger, replies, executors.pool("triage")
+    )
+
+
+def _audit_log(store: JobStore) -> AuditLog:
+    """The audit log in the job store's database, on its engine (and SQLite's one writer)."""
+    if not isinstance(store, SqlJobStore):
+        raise ValueError("no audit log: pass one with a job store that is not SqlJobStore")
+    return SqlAuditLog(store.engine, writer=store.writer)
 
 
 def _raise(message: str) -> None:
     raise RuntimeError(message)
 
 
-def _log_report(report: Report, user: str, channel: str | None, reply_url: str | None) -> None:
+def _log_home(view: HomeView) -> None:
+    log.info("App Home of %s: %d jobs", view.user, len(view.mine))
+
+
+def _log_report(report: Report, user: str, where: Destination) -> None:
     log.info("diagnose %s for %s: %s", report.subject, user, report.verdict)

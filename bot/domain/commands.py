@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
+from datetime import timedelta
 
+from bot.domain.audit import parse_duration
 from bot.domain.errors import UsageError
 from bot.domain.text import code
 
@@ -42,11 +44,18 @@ class Report:
 
 
 @dataclass(frozen=True)
+class Audit:
+    app: str | None = None
+    user: str | None = None  # a Slack user id
+    since: timedelta | None = None
+
+
+@dataclass(frozen=True)
 class Help:
     pass
 
 
-Command = Push | Jobs | Cancel | Diagnose | Report | Help
+Command = Push | Jobs | Cancel | Diagnose | Report | Audit | Help
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,12 @@ USAGES = (
     ),
     Usage("jobs", "/ecr jobs", "List recent jobs: state, app, SHA, who, duration.", "/ecr jobs"),
     Usage("cancel", "/ecr cancel <job>", "Stop a queued or running job.", "/ecr cancel 42"),
+    Usage(
+        "audit",
+        "/ecr audit [app] [--user @someone] [--since 7d]",
+        "The latest audit log entries: who asked for what, where, and how it ended (admins).",
+        "/ecr audit my-app --since 7d",
+    ),
     Usage("help", "/ecr help", "This list.", "/ecr help"),
 )
 _BY_NAME = {usage.name: usage for usage in USAGES}
@@ -94,6 +109,9 @@ SHA = re.compile(r"[0-9a-f]{7,40}")
 BRANCH = re.compile(r"(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]{1,255}(?<![/.])")
 ENVIRONMENT = re.compile(r"[A-Za-z0-9._ -]{1,255}")
 JOB_ID = re.compile(r"#?([0-9]{1,9})")
+# A user as Slack sends a mention (`<@U123|alice>`, `<@U123>`) or as a raw id.
+USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+USER_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^<>|]{0,80})?>")
 
 
 def parse(text: str) -> Command:
@@ -125,6 +143,8 @@ def parse(text: str) -> Command:
     if name == "cancel":
         _expect(name, args, 1, 1)
         return Cancel(_job_id(args[0]))
+    if name == "audit":
+        return _audit(args)
     raise UsageError(f"{code(name)} is not an /ecr command.", _usage_line())
 
 
@@ -180,6 +200,42 @@ def _diagnose(args: list[str]) -> Diagnose:
     if "environment" in options and not ENVIRONMENT.fullmatch(options["environment"]):
         raise UsageError(f"{code(options['environment'])} is not an environment name.", usage)
     return Diagnose(app=app, **options)
+
+
+AUDIT_OPTIONS = {"--user": "user", "--since": "since"}
+
+
+def _audit(args: list[str]) -> Audit:
+    usage = _usage_of("audit")
+    app: str | None = None
+    options: dict[str, str] = {}
+    while args:
+        word = args.pop(0)
+        flag, _, inline = word.partition("=")
+        if flag in AUDIT_OPTIONS:
+            if not inline and not args:
+                raise UsageError(f"{code(flag)} needs a value.", usage)
+            options[AUDIT_OPTIONS[flag]] = inline or args.pop(0)
+        elif word.startswith("-") or app is not None:
+            raise UsageError(f"{code(word)} is not an audit option.", usage)
+        else:
+            app = _app_name(word, "audit")
+    user = options.get("user")
+    if user is not None:
+        user = _user(user, usage)
+    since = options.get("since")
+    return Audit(app, user, parse_duration(since) if since is not None else None)
+
+
+def _user(word: str, usage: str) -> str:
+    mentioned = USER_MENTION.fullmatch(word)
+    if mentioned is not None:
+        return mentioned.group(1)
+    if USER_ID.fullmatch(word):
+        return word
+    raise UsageError(
+        f"{code(word, 100)} is not a Slack user.", f"Mention them (`@someone`). {usage}"
+    )
 
 
 def job_id(word: str) -> int:

@@ -6,8 +6,12 @@ A line shows an error when the signature's phrase
   2. follows an error marker on that line (`Error:`, `ERROR:`, `[error]`, `...Exception:`,
      `denied:`, `fatal:`, `failed:`, `Error response from daemon:`,
      `An error occurred (Code) when calling the X operation:`, `message: '...`), or
-  3. is itself a registry error code (`denied: ...`, `name unknown: ...`, `tag invalid: ...`,
-     `toomanyrequests`, `unauthorized: `);
+  3. is an error code in its code form: followed by or holding a colon (`toomanyrequests: ...`,
+     `name unknown: ...`, `denied: requested access...`) or in parentheses
+     (`An error occurred (RepositoryNotFoundException) ...`). A code in prose
+     ("toomanyrequests is Docker Hub's code") is not an error, not even at the line's start;
+  and a few loose phrases (`docker engine`, `docker.sock`, `Dockerfile ... not found`) count
+  only after an error marker (rule 2);
 and the line is neither a question (it ends with `?`) nor says it recovered (`succeeded`,
 `recovered`, `refreshed`, `resolved`, `retrying`, `fixed`, `works now`...).
 So "how do I avoid 'no basic auth credentials'?" and "token expired, refreshed, push succeeded"
@@ -38,7 +42,7 @@ MAX_DETAIL = 200  # characters of one extracted detail kept
 _ERROR_MARK = re.compile(
     r"(?:error|exception|fatal|failed|failure|denied)(?::|\]| response from daemon:)"
     r"|error occurred \(\w{1,60}\) when calling the \w{1,60} operation:"
-    r"|\bmessage['\"]?\s{0,3}[:=]",
+    r"|\bmessage['\"]?\s{0,3}[:=]\s{0,3}['\"]",  # a log's "message": "..." (JSON, YAML)
     re.IGNORECASE,
 )
 _RECOVERED = re.compile(
@@ -86,8 +90,8 @@ def match(text: str, *, known_failure: bool = False) -> list[Match]:
         for signature in CATALOGUE[1:]:
             if signature.id in found:
                 continue
-            hit = signature.pattern.search(line)
-            if hit and (known_failure or _shows_error(signature, line, hit.start())):
+            hit = _hit(signature, line, known_failure)
+            if hit is not None:
                 found[signature.id] = _make(signature, _groups(hit), line)
         shows_error = shows_error or marked or bool(found)
     if known_failure or shows_error:
@@ -104,18 +108,36 @@ def first_match(text: str, *, known_failure: bool = False) -> Match | None:
     return matches[0] if matches else None
 
 
+def _hit(signature: Signature, line: str, known_failure: bool) -> re.Match[str] | None:
+    """The signature on this line, if the line shows it as an error (or it is known to be one)."""
+    hit = signature.pattern.search(line)
+    if hit and (known_failure or _shows_error(signature, line, hit.start(), hit.end())):
+        return hit
+    loose = signature.loose.search(line) if signature.loose else None
+    if loose and (known_failure or _ERROR_MARK.search(line[: loose.start()])):
+        return loose
+    return None
+
+
 def _is_question_or_recovery(line: str) -> bool:
     return line.rstrip().endswith("?") or _RECOVERED.search(line) is not None
 
 
-def _shows_error(signature: Signature, line: str, start: int) -> bool:
+def _shows_error(signature: Signature, line: str, start: int, end: int) -> bool:
     """Whether the phrase at `start` is an error on this line (the module's rule, 1 to 3)."""
-    if signature.coded:
-        return True
     before = line[:start]
     if _ERROR_MARK.search(before):
         return True
+    if signature.coded:
+        return _in_code_form(line, start, end)
     return not any(char.isalpha() for char in _NOISE.sub("", before))
+
+
+def _in_code_form(line: str, start: int, end: int) -> bool:
+    """`code: message`, `code` holding its colon, or `(Code)`: how tools print error codes."""
+    if ":" in line[start:end] or line[end : end + 1] == ":":
+        return True
+    return line[:start].rstrip().endswith("(") and line[end:].lstrip().startswith(")")
 
 
 def _groups(hit: re.Match[str]) -> dict[str, str]:

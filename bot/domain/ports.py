@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from bot.domain.audit import AuditEntry, AuditQuery
 from bot.domain.cancel import CancelToken
 from bot.domain.checks.model import Fact, Image, KeyUser, OidcProvider, Repository, Role
 from bot.domain.errors import UserError
@@ -25,6 +26,7 @@ from bot.domain.models import (
 from bot.domain.report import AccessFinding, HealthReport, ReportFigures
 from bot.domain.report import RepositoryInfo as ScannedRepository
 from bot.domain.text import code
+from bot.domain.triage import TriageAnswer
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,27 @@ class JobStore(Protocol):
     def ping(self) -> None: ...
 
 
+class AuditLog(Protocol):
+    """Who did what, where, when and how it ended; append-only."""
+
+    def record(self, entry: AuditEntry) -> None:
+        """Append an entry behind the caller's back: never raises, never waits for the database."""
+        ...
+
+    def entries(self, query: AuditQuery) -> list[AuditEntry]:
+        """The entries that match, newest first (those recorded and not yet written included
+        only after `flush`)."""
+        ...
+
+    def count(self, query: AuditQuery) -> int:
+        """How many entries match, ignoring `query.limit`."""
+        ...
+
+    def flush(self, timeout: float = 2.0) -> None:
+        """Wait, at most `timeout` seconds, until the entries recorded so far are written."""
+        ...
+
+
 class Directory(Protocol):
     """Who belongs to which user group (Slack user groups, or a static map)."""
 
@@ -261,6 +284,16 @@ class Published:
     detail_csv: str
 
 
+@dataclass(frozen=True)
+class Destination:
+    """Where an answer goes: a channel (None: the catalog's), as a new message or into an
+    existing thread; `reply_url` reaches the asker if the channel refuses the bot."""
+
+    channel: str | None
+    thread_ts: str | None = None
+    reply_url: str | None = None
+
+
 # (the report, channel, response_url to tell the asker if the channel refuses us)
 Publish = Callable[[Published, str | None, str | None], None]
 
@@ -310,3 +343,28 @@ class JobQueue(Protocol):
 
     @property
     def queue_depth(self) -> int: ...
+
+
+class EventLedger(Protocol):
+    """What Slack already delivered and which threads the bot already answered, in the database
+    every replica shares, so a retried event or a second replica never answers twice."""
+
+    def first_time(self, event_id: str) -> bool:
+        """Record an Events API event id; False when it was recorded before (a retry)."""
+        ...
+
+    def claim_thread(self, channel: str, thread_ts: str) -> bool:
+        """Claim the one triage answer of a thread; False when it was answered already."""
+        ...
+
+
+class TriageReplies(Protocol):
+    """Where triage reads a thread and answers in it (Slack, or the console's stand-in)."""
+
+    def thread_text(self, channel: str, thread_ts: str) -> str:
+        """The thread's messages' text, bounded (to see which app it is about)."""
+        ...
+
+    def answer(self, channel: str, thread_ts: str, answer: TriageAnswer) -> None:
+        """Post the answer in the thread (queued: never raises, never blocks on Slack)."""
+        ...

@@ -46,7 +46,9 @@ class Signature:
     fix: str  # a template too
     details: tuple[str, ...] = ()  # the pattern's named groups worth showing
     defaults: dict[str, str] = field(default_factory=dict)  # plain words for a missing detail
-    coded: bool = False  # the phrase carries its own error code (`denied:`, `tag invalid:`)
+    coded: bool = False  # the phrase is an error code: it counts in its code form (matcher)
+    # Loose phrases of the same error (`docker engine`): they count only after an error marker.
+    loose: re.Pattern[str] | None = None
 
 
 def _sig(
@@ -57,11 +59,20 @@ def _sig(
     fix: str,
     *,
     coded: bool = False,
+    loose: str | None = None,
     **defaults: str,
 ) -> Signature:
     compiled = re.compile(pattern, re.IGNORECASE)
     return Signature(
-        id, compiled, title, explanation, fix, tuple(compiled.groupindex), defaults, coded
+        id,
+        compiled,
+        title,
+        explanation,
+        fix,
+        tuple(compiled.groupindex),
+        defaults,
+        coded,
+        re.compile(loose, re.IGNORECASE) if loose else None,
     )
 
 
@@ -239,20 +250,21 @@ CATALOGUE: tuple[Signature, ...] = (
     ),
     _sig(
         "dockerfile_missing",
-        r"Cannot locate specified Dockerfile|unable to prepare context"
-        r"|Dockerfile[^\n]{0,100}not found",
+        r"Cannot locate specified Dockerfile|unable to prepare context",
         "The Dockerfile was not found",
         "The build context has no Dockerfile at the path the catalog names.",
         "Check `dockerfile` and `context` for this app in the catalog against the repository.",
+        loose=r"Dockerfile[^\n]{0,100}not found",
     ),
     _sig(
         "engine_unreachable",
-        r"docker engine|Error while fetching server API version|docker\.sock"
+        r"Error while fetching server API version"
         r"|Connection (?:refused|aborted|broken)|Cannot connect to the Docker daemon",
         "The Docker engine is unreachable",
         "ecrbot could not talk to the Docker engine that builds images.",
         "Check that dockerd is running and that `DOCKER_HOST` points at it "
         "(`docker info` on the bot's host), then retry.",
+        loose=r"docker engine|docker\.sock",
     ),
 )
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot import __version__
 from bot.entrypoints import push
 from bot.render import job_list as jobs
 
-DESCRIPTION = "Serve the ecrbot Slack bot, or push, diagnose, report and list jobs from a shell."
+DESCRIPTION = (
+    "Serve the ecrbot Slack bot, or push, diagnose, report, list jobs and export the audit log "
+    "from a shell."
+)
 EPILOG = """\
 Settings come from the environment (SLACK_BOT_TOKEN, ECRBOT_CONFIG, ECRBOT_DATABASE_URL, ...:
 see the README's Configuration section). `ecrbot <command> --help` explains a command.
@@ -87,6 +91,7 @@ def build() -> tuple[Parser, dict[str, Parser]]:
         "diagnose": _diagnose(sub),
         "report": _report(sub),
         "jobs": _jobs(sub),
+        "audit": _audit(sub),
     }
     for name, summary in DELEGATED.items():
         commands[name] = sub.add_parser(name, help=summary, add_help=False)
@@ -182,6 +187,50 @@ def _jobs(sub: Commands) -> Parser:
         help="an aligned table, or a JSON list of objects (default: text)",
     )
     return parser
+
+
+AUDIT_LIMIT = 1000  # entries exported by default
+AUDIT_MAX = 100_000
+
+
+def _audit(sub: Commands) -> Parser:
+    parser = _command(
+        sub,
+        "audit",
+        "export the audit log (who asked for what, where, when, and how it ended)",
+        "Print the newest audit log entries in the database (ECRBOT_DATABASE_URL), newest\n"
+        "first: at (UTC), user, kind, action, app, channel, outcome, reason and detail. Every\n"
+        "command, button, shortcut, modal, triage answer and refusal is recorded; the table\n"
+        "is append-only. CSV cells that a spreadsheet would run as a formula start with '.",
+    )
+    parser.add_argument("--app", help="only this app's entries")
+    parser.add_argument("--user", help="only this Slack user's (U123 or <@U123|name>)")
+    parser.add_argument("--since", metavar="AGE", help="only the last 30m, 12h, 7d, 2w...")
+    parser.add_argument(
+        "--limit",
+        type=_up_to(AUDIT_MAX),
+        default=AUDIT_LIMIT,
+        metavar="N",
+        help=f"how many (1 to {AUDIT_MAX:,}; default: {AUDIT_LIMIT:,})",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("json", "csv"),
+        default="json",
+        help="a JSON list of objects, or CSV with a header row (default: json)",
+    )
+    return parser
+
+
+def _up_to(maximum: int) -> Callable[[str], int]:
+    def count(word: str) -> int:
+        if not (len(word) <= 6 and word.isascii() and word.isdigit()) or not (
+            1 <= int(word) <= maximum
+        ):
+            raise argparse.ArgumentTypeError(f"takes a number from 1 to {maximum}")
+        return int(word)
+
+    return count
 
 
 def _limit(word: str) -> int:

@@ -1,4 +1,5 @@
-"""`ecrbot`: serve the Slack bot, or push, diagnose, report and list jobs from a terminal or CI."""
+"""`ecrbot`: serve the Slack bot, or push, diagnose, report, list jobs and export the audit log
+from a terminal or CI."""
 
 from __future__ import annotations
 
@@ -105,6 +106,8 @@ def main(
         return _diagnose(args, loaded, adapters(loaded))
     if command == "report":
         return _report(args, loaded, adapters(loaded))
+    if command == "audit":
+        return _audit(args, loaded, adapters(loaded))
     return _jobs(args, loaded, adapters(loaded))
 
 
@@ -188,19 +191,26 @@ def _report(args: argparse.Namespace, settings: Settings, adapters: CliAdapters)
     return 0
 
 
-def _jobs(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) -> int:
+def _no_database(settings: Settings) -> bool:
+    """True (and said) when the URL names a SQLite file that is not there: opening it would
+    create an empty database and answer "nothing yet"."""
     from sqlalchemy.engine import make_url
-
-    from bot.adapters.schema import SchemaError
 
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
-        # Opening it would create an empty database and answer "no jobs": say where we looked.
         where = Path(url.database).resolve() if url.database else "(in memory)"
         print(
             f"Error: no SQLite database at {where}: set ECRBOT_DATABASE_URL to the bot's",
             file=sys.stderr,
         )
+        return True
+    return False
+
+
+def _jobs(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) -> int:
+    from bot.adapters.schema import SchemaError
+
+    if _no_database(settings):
         return 2
     configure("WARNING")
     try:
@@ -209,4 +219,37 @@ def _jobs(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) -
         print(f"Error: {error}", file=sys.stderr)
         return 2
     print(jobs.as_json(recent) if args.format == "json" else jobs.as_table(recent))
+    return 0
+
+
+def _audit(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) -> int:
+    from bot.adapters.schema import SchemaError
+    from bot.domain import commands
+    from bot.render import audit as render
+    from bot.services.audit import latest
+
+    # The filters go through the /ecr grammar, so a terminal accepts exactly what Slack does.
+    words = ["audit", *([args.app] if args.app is not None else [])]
+    flags = {"--user": args.user, "--since": args.since}
+    words += [f"{flag}={value}" for flag, value in flags.items() if value is not None]
+    try:
+        parsed = commands.parse(shlex.join(words))
+    except UserError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 2
+    assert isinstance(parsed, commands.Audit)
+    if _no_database(settings):
+        return 2
+    configure("WARNING")
+    try:
+        page = latest(adapters.audit(), parsed.app, parsed.user, parsed.since, limit=args.limit)
+    except SchemaError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 2
+    out = (
+        render.as_json(page.entries) + "\n"
+        if args.format == "json"
+        else render.as_csv(page.entries)
+    )
+    sys.stdout.write(out)
     return 0

@@ -8,9 +8,12 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    ConfirmObject,
     ContextBlock,
     MarkdownTextObject,
+    Option,
     SectionBlock,
+    StaticSelectElement,
 )
 
 SECTION_LIMIT = 3000
@@ -26,11 +29,33 @@ def context(text: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=clip(text, SECTION_LIMIT))])
 
 
-def button(text: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:
-    return ButtonElement(text=text, action_id=action_id, value=value, style=style)
+def button(
+    text: str,
+    action_id: str,
+    value: str,
+    style: str | None = None,
+    confirm: ConfirmObject | None = None,
+) -> ButtonElement:
+    return ButtonElement(text=text, action_id=action_id, value=value, style=style, confirm=confirm)
 
 
-def actions(*buttons: ButtonElement, block_id: str | None = None) -> ActionsBlock:
+def confirm(title: str, text: str, yes: str, no: str = "Keep it") -> ConfirmObject:
+    """Slack's are-you-sure dialog before a button acts."""
+    return ConfirmObject(title=title, text=text, confirm=yes, deny=no, style="danger")
+
+
+def select(placeholder: str, action_id: str, options: list[tuple[str, str]]) -> StaticSelectElement:
+    """A static select of (label, value) pairs; Slack takes at most 100 options."""
+    return StaticSelectElement(
+        placeholder=placeholder,
+        action_id=action_id,
+        options=[Option(text=label[:75], value=value) for label, value in options[:100]],
+    )
+
+
+def actions(
+    *buttons: ButtonElement | StaticSelectElement, block_id: str | None = None
+) -> ActionsBlock:
     return ActionsBlock(elements=list(buttons), block_id=block_id)
 
 

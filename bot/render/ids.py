@@ -6,4 +6,16 @@ from enum import StrEnum
 class ActionId(StrEnum):
     RETRY = "ecr_retry"
     CANCEL = "ecr_cancel"
-    DIAGNOSE = "ecr_run_diagnose"
+    DIAGNOSE = "ecr_run_diagnose"  # value: the app
+    DIAGNOSE_PICK = "ecr_pick_diagnose"  # a select of apps, where a message named several
+    HOME_PUSH = "ecr_home_push"  # App Home: open the push modal
+    HOME_DIAGNOSE = "ecr_home_diagnose"  # App Home: open the diagnose modal
+    HOME_REPORT = "ecr_home_report"  # App Home: a report preview in the bot's DM
+
+
+class CallbackId(StrEnum):
+    """Shortcuts' and modals' callback ids."""
+
+    DIAGNOSE_MESSAGE = "diagnose_message"  # the message shortcut "Diagnose with ecrbot"
+    DIAGNOSE_MODAL = "ecr_diagnose_modal"  # pick an app, then diagnose
+    PUSH_MODAL = "ecr_push_modal"  # App Home's push form

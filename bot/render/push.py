@@ -8,7 +8,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block, ButtonElement
 
 from bot.domain.models import Job, JobState, LayerProgress, ProgressEvent, Step
-from bot.render.blocks import Blocks, actions, button, context, section, to_dicts
+from bot.render.blocks import Blocks, actions, button, confirm, context, section, to_dicts
 from bot.render.escape import code, code_block, mention, mrkdwn, text
 from bot.render.ids import ActionId
 
@@ -66,8 +66,17 @@ def parent(job: Job, waiting_behind: int | None = None) -> Blocks:
     else:
         note = f"waiting for job {waiting_behind} (same app) to finish · " if waiting_behind else ""
         blocks.append(context(f"Job {job.id} · {note}progress in the thread"))
-        blocks.append(actions(button("Cancel", ActionId.CANCEL, str(job.id), style="danger")))
+        blocks.append(actions(_cancel(job)))
     return to_dicts(blocks)
+
+
+def _cancel(job: Job) -> ButtonElement:
+    sure = confirm(
+        f"Cancel job {job.id}?",
+        f"This stops the {text(job.app)} push at the step it is on; nothing is pushed after.",
+        "Cancel the push",
+    )
+    return button("Cancel", ActionId.CANCEL, str(job.id), style="danger", confirm=sure)
 
 
 def _succeeded(job: Job) -> list[Block]:

@@ -23,6 +23,7 @@ class Concurrency:
     checks: int = 4  # one diagnose's concurrent reads (git, Docker, AWS)
     aws_calls: int = 8  # AWS calls in flight for one snapshot
     notices: int = 1  # "waiting behind job N" notices, off the enqueuing thread
+    triage: int = 2  # support messages matched against known errors, off the ack path
 
 
 class Executors:

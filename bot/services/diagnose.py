@@ -12,7 +12,7 @@ from bot.domain.checks import check_app, check_platform
 from bot.domain.checks.model import AppFacts, CheckResult, Fact, PlatformFacts, Report, Status
 from bot.domain.errors import UnknownApp, UserError, new_error_id
 from bot.domain.models import AppSpec, RegistrySpec
-from bot.domain.ports import AccountFacts, Engine, WorkflowSource
+from bot.domain.ports import AccountFacts, Destination, Engine, WorkflowSource
 from bot.domain.text import code
 from bot.domain.workflow.analysis import WorkflowReport, analyse_workflows
 
@@ -146,8 +146,8 @@ def _workflow_regions(reports: tuple[WorkflowReport, ...]) -> list[str]:
     return sorted(regions | {"us-east-1", "eu-west-1", "eu-west-2", "us-west-2"})
 
 
-# (report, requested by, channel, response_url to tell the asker if the channel refuses us)
-Post = Callable[[Report, str, str | None, str | None], None]
+# (report, requested by, where it goes)
+Post = Callable[[Report, str, Destination], None]
 
 
 class DiagnoseService:
@@ -184,20 +184,12 @@ class DiagnoseService:
         self._limiter.take(user, Action.DIAGNOSE)
         return app
 
-    def submit(
-        self,
-        request: DiagnoseRequest,
-        user: str,
-        channel: str | None,
-        reply_url: str | None = None,
-    ) -> None:
+    def submit(self, request: DiagnoseRequest, user: str, where: Destination) -> None:
         """Authorize now, then run in the background and post the checklist."""
         self.authorize(request, user)
-        self._pool.submit(self._run, request, user, channel, reply_url)
+        self._pool.submit(self._run, request, user, where)
 
-    def _run(
-        self, request: DiagnoseRequest, user: str, channel: str | None, reply_url: str | None
-    ) -> None:
+    def _run(self, request: DiagnoseRequest, user: str, where: Destination) -> None:
         try:
             report = self._diagnoser.run(request)
         except Exception:
@@ -210,4 +202,4 @@ class DiagnoseService:
                 "Tell #platform-team the error id.",
             )
             report = Report(request.app or "ecrbot platform", "Diagnose did not run.", (failed,))
-        self._post(report, user, channel, reply_url)
+        self._post(report, user, where)

@@ -130,6 +130,11 @@ def test_sandbox_without_test_services_diagnoses_reports_and_says_what_push_need
     child.sendline("report --dry-run")
     child.expect(r"3 repositories · 4 images")
 
+    # A pasted error is a message in the support channel: triage answers it in its thread.
+    child.sendline("Error response from daemon: no basic auth credentials")
+    child.expect_exact("Docker had no credentials for the registry")
+    child.expect_exact("get-login-password")
+
     child.sendline("push hello-web 1234567")
     child.expect_exact("push needs a Docker engine")
 

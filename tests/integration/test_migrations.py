@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from bot.adapters.report_store import SqlReportHistory
-from bot.adapters.schema import SchemaError, head, metadata, revision, upgrade
+from bot.adapters.schema import SchemaError, audit_log, head, metadata, revision, upgrade
 from bot.adapters.store import SqlJobStore
 from bot.domain.models import JobState
 from tests.databases import database
@@ -127,3 +127,71 @@ def test_a_database_upgraded_by_a_newer_ecrbot_is_refused(url: str) -> None:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
     with pytest.raises(SchemaError, match="upgraded by a newer ecrbot"):
         SqlJobStore(url)
+
+
+def upgrade_to(url: str, target: str) -> None:
+    from alembic import command
+
+    from bot.adapters.schema import alembic_config
+
+    with sa.create_engine(url).begin() as conn:
+        config = alembic_config(url)
+        config.attributes["connection"] = conn
+        command.upgrade(config, target)
+
+
+def assert_append_only(engine: sa.Engine) -> None:
+    """An audit row goes in; no UPDATE or DELETE takes it out again."""
+    with engine.begin() as conn:
+        conn.execute(
+            audit_log.insert().values(
+                at=datetime.now(UTC), user="U1", kind="command", action="push", outcome="ok"
+            )
+        )
+    for statement in (audit_log.update().values(outcome="error"), audit_log.delete()):
+        with pytest.raises(sa.exc.DBAPIError, match="audit_log is append-only"):  # noqa: SIM117
+            with engine.begin() as conn:
+                conn.execute(statement)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(audit_log.c.outcome)).scalars().all() == ["ok"]
+
+
+def test_0003_adds_the_audit_log_and_the_event_ledger_to_a_0002_database(url: str) -> None:
+    upgrade_to(url, "0002")
+    engine = sa.create_engine(url)
+    with pytest.raises(SchemaError, match=r"at revision 0002, older than .*ecrbot db upgrade"):
+        SqlJobStore(url)
+    assert {"audit_log", "slack_events", "triage_threads"}.isdisjoint(
+        sa.inspect(engine).get_table_names()
+    )
+
+    assert upgrade(engine) == ("0002", head())
+    assert {"audit_log", "slack_events", "triage_threads"} <= set(
+        sa.inspect(engine).get_table_names()
+    )
+    assert differences(engine) == []
+    indexed = {tuple(i["column_names"]) for i in sa.inspect(engine).get_indexes("audit_log")}
+    assert {("at",), ("app",)} <= indexed
+    assert_append_only(engine)
+    SqlJobStore(url)
+
+
+def test_an_empty_database_created_at_head_has_the_append_only_triggers(url: str) -> None:
+    SqlJobStore(url)
+    assert_append_only(sa.create_engine(url))
+
+
+def test_0003_downgrades_cleanly(url: str) -> None:
+    from alembic import command
+
+    from bot.adapters.schema import alembic_config
+
+    engine = sa.create_engine(url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        config = alembic_config(url)
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0002")
+    assert "audit_log" not in sa.inspect(engine).get_table_names()
+    assert upgrade(engine) == ("0002", head())
+    assert_append_only(engine)

@@ -8,7 +8,9 @@ It is as strict as Slack is with a bot token about scopes and channels:
 - channels live in a registry (``add_channel``): an unknown channel, a private channel or a DM the
   bot is not in is ``channel_not_found``; a public channel the bot is not in takes
   ``chat.postMessage`` only with ``chat:write.public``; an archived one refuses posts;
-- message limits Slack enforces (blocks, section text, text length) are checked.
+- message limits Slack enforces (blocks, section text, text length) are checked;
+- views.open takes a modal and a trigger_id (or interactivity_pointer) once; views.publish takes
+  a home view for a user_id, and only when the manifest enables the Home tab.
 """
 
 from __future__ import annotations
@@ -84,6 +86,13 @@ def manifest_bot_scopes(path: Path = MANIFEST_PATH) -> tuple[str, ...]:
     return tuple(str(scope) for scope in data["oauth_config"]["scopes"]["bot"])
 
 
+@functools.cache
+def manifest_home_tab_enabled(path: Path = MANIFEST_PATH) -> bool:
+    """Whether the shipped manifest enables the App Home tab (views.publish of a home view)."""
+    data: dict[str, Any] = yaml.safe_load(path.read_text())
+    return bool((data.get("features") or {}).get("app_home", {}).get("home_tab_enabled", False))
+
+
 @dataclass
 class Channel:
     """One conversation as the bot sees it."""
@@ -115,6 +124,11 @@ class Channel:
 def _error(code: str, **extra: Any) -> JSON:
     """A Slack error body."""
     return {"ok": False, "error": code, **extra}
+
+
+def _invalid_arguments(problem: str) -> JSON:
+    """Slack's answer to a missing or malformed argument, with its `[ERROR]` detail."""
+    return _error("invalid_arguments", response_metadata={"messages": [f"[ERROR] {problem}"]})
 
 
 def _content_error(params: JSON) -> JSON | None:
@@ -315,11 +329,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
 class SlackStandIn:
     """Slack Web API + Socket Mode server on localhost, recording every call."""
 
-    def __init__(self, scopes: Iterable[str] | None = None) -> None:
+    def __init__(self, scopes: Iterable[str] | None = None, home_tab: bool | None = None) -> None:
         # The bot scopes the app was granted: the shipped manifest's unless a test says otherwise.
         self.scopes: tuple[str, ...] = (
             manifest_bot_scopes() if scopes is None else tuple(dict.fromkeys(scopes))
         )
+        # Whether the app's Home tab is on (views.publish answers not_enabled otherwise).
+        self.home_tab = manifest_home_tab_enabled() if home_tab is None else home_tab
+        self._exchanged_triggers: set[str] = set()
         self.method_scopes = load_method_scopes()
         self.usergroups: dict[str, list[str]] = {}
         self.channel_names: dict[str, str] = {DEFAULT_CHANNEL: "platform"}
@@ -361,8 +378,8 @@ class SlackStandIn:
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
             "reactions.add": self._reactions_add,
-            "views.open": self._views,
-            "views.publish": self._views,
+            "views.open": self._views_open,
+            "views.publish": self._views_publish,
             "views.update": self._views_update,
         }
         self.add_channel(DEFAULT_CHANNEL, name="platform")
@@ -1048,11 +1065,43 @@ class SlackStandIn:
         reactions.append({"name": name, "users": [BOT_USER_ID], "count": 1})
         return {"ok": True}
 
-    def _views(self, params: JSON, token: str | None) -> JSON:
+    @staticmethod
+    def _opened(view: JSON) -> JSON:
+        return {"ok": True, "view": {"id": "V0" + uuid.uuid4().hex[:9].upper(), **view}}
+
+    def _views_open(self, params: JSON, token: str | None) -> JSON:
+        # https://docs.slack.dev/reference/methods/views.open: a modal, opened by exchanging a
+        # trigger_id (or interactivity_pointer) once: exchanged_trigger_id for a second use. A
+        # view of another type is `must be a valid enum value` (slackapi/node-slack-sdk#925);
+        # no trigger at all is assumed to be invalid_arguments too.
+        view = params.get("view")
+        trigger = str(params.get("trigger_id") or params.get("interactivity_pointer") or "")
+        if not isinstance(view, dict):
+            return _invalid_arguments("missing required field: view [json-pointer:/view]")
+        if not trigger:
+            return _invalid_arguments(
+                "missing required field: trigger_id [json-pointer:/trigger_id]"
+            )
+        if view.get("type") != "modal":
+            return _invalid_arguments("must be a valid enum value [json-pointer:/view/type]")
+        if trigger in self._exchanged_triggers:
+            return _error("exchanged_trigger_id")
+        self._exchanged_triggers.add(trigger)
+        return self._opened(view)
+
+    def _views_publish(self, params: JSON, token: str | None) -> JSON:
+        # https://docs.slack.dev/reference/methods/views.publish: user_id and view are required;
+        # not_enabled "if a home view is published but the Home tab isn't enabled for the app".
         view = params.get("view")
         if not isinstance(view, dict):
-            return {"ok": False, "error": "invalid_arguments"}
-        return {"ok": True, "view": {"id": "V0" + uuid.uuid4().hex[:9].upper(), **view}}
+            return _invalid_arguments("missing required field: view [json-pointer:/view]")
+        if not params.get("user_id"):
+            return _invalid_arguments("missing required field: user_id [json-pointer:/user_id]")
+        if view.get("type") != "home":
+            return _invalid_arguments("must be a valid enum value [json-pointer:/view/type]")
+        if not self.home_tab:
+            return _error("not_enabled")
+        return self._opened(view)
 
     def _views_update(self, params: JSON, token: str | None) -> JSON:
         view = params.get("view")

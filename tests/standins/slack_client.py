@@ -123,6 +123,103 @@ def block_actions_payload(
     }
 
 
+def message_action_payload(
+    callback_id: str,
+    message: JSON,
+    *,
+    user_id: str = "U0ALICE",
+    user_name: str = "alice",
+    channel_id: str = "C0PLATFORM",
+    response_url: str = OFFLINE_RESPONSE_URL,
+) -> JSON:
+    """A message shortcut (`message_action`), as in Slack's "Message shortcuts" reference."""
+    return {
+        "type": "message_action",
+        "token": VERIFICATION_TOKEN,
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "user": {"id": user_id, "name": user_name},
+        "channel": {"id": channel_id, "name": _channel_name(channel_id)},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": _trigger_id(),
+        "response_url": response_url,
+        "message_ts": message["ts"],
+        "message": message,
+    }
+
+
+def view_submission_payload(
+    callback_id: str,
+    values: JSON,
+    *,
+    view_id: str | None = None,
+    private_metadata: str = "",
+    user_id: str = "U0ALICE",
+    user_name: str = "alice",
+) -> JSON:
+    """A modal's `view_submission`; `values` is view.state.values (block -> action -> value)."""
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": TEAM_ID},
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "trigger_id": _trigger_id(),
+        "view": {
+            "id": view_id or "V" + uuid.uuid4().hex[:10].upper(),
+            "team_id": TEAM_ID,
+            "type": "modal",
+            "blocks": [],
+            "private_metadata": private_metadata,
+            "callback_id": callback_id,
+            "state": {"values": values},
+            "hash": f"{int(time.time())}.{uuid.uuid4().hex[:8]}",
+            "title": {"type": "plain_text", "text": "ecrbot"},
+            "clear_on_close": False,
+            "notify_on_close": False,
+            "close": None,
+            "submit": None,
+            "previous_view_id": None,
+            "root_view_id": None,
+            "app_id": APP_ID,
+            "external_id": "",
+            "app_installed_team_id": TEAM_ID,
+            "bot_id": BOT_ID,
+        },
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+
+
+def home_action_payload(action_id: str, value: str, *, user_id: str = "U0ALICE") -> JSON:
+    """A button click on the App Home tab: a `view` container, no channel, no response_url."""
+    return {
+        "type": "block_actions",
+        "user": {"id": user_id, "username": "u", "name": "u", "team_id": TEAM_ID},
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "container": {"type": "view", "view_id": "VHOME" + user_id},
+        "trigger_id": _trigger_id(),
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": {"id": "VHOME" + user_id, "type": "home", "callback_id": "", "state": {}},
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "home-actions",
+                "text": {"type": "plain_text", "text": action_id, "emoji": True},
+                "value": value,
+                "type": "button",
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+
+
 def event_callback_body(event: JSON, *, event_id: str | None = None) -> JSON:
     """An Events API `event_callback` envelope around `event`."""
     return {
@@ -290,6 +387,20 @@ class SlackSender:
             timestamp=timestamp,
             signature=signature,
             retry_num=retry_num,
+        )
+
+    def interaction(self, payload: JSON, *, retry_num: int | None = None) -> requests.Response:
+        """Send any interactivity payload (shortcut, view submission...) as Slack does."""
+        return self.send(
+            urlencode({"payload": json.dumps(payload)}).encode(),
+            "application/x-www-form-urlencoded",
+            retry_num=retry_num,
+        )
+
+    def message_shortcut(self, callback_id: str, message: JSON, **kwargs: Any) -> requests.Response:
+        url = self._response_url("shortcut", None)
+        return self.interaction(
+            message_action_payload(callback_id, message, response_url=url, **kwargs)
         )
 
     def url_verification(self, challenge: str = "standin-challenge") -> requests.Response:

@@ -21,8 +21,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.domain.audit import AuditEntry, AuditPage, AuditQuery
 from bot.domain.checks.model import CheckResult, Report, Status
 from bot.domain.errors import UserError
+from bot.domain.home import HomeView
+from bot.domain.matcher import Match
 from bot.domain.models import (
     Failure,
     Job,
@@ -35,7 +38,8 @@ from bot.domain.models import (
 from bot.domain.report import HealthReport, Item, Level, Section
 from bot.domain.report.model import Changes, ReportFigures, SectionId
 from bot.domain.text import TICK, code, plain
-from bot.render import common, diagnose, escape, push, report
+from bot.domain.triage import TriageAnswer
+from bot.render import audit, common, diagnose, escape, home, push, report, triage
 from bot.render.escape import code_block, mention, mrkdwn, principal, text
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -78,6 +82,9 @@ DOMAIN_TEXT = {
     (UserError, "message"),
     (UserError, "next_step"),
     (push.LiveState, "build_done"),
+    (Match, "title"),
+    (Match, "explanation"),
+    (Match, "fix"),
 }
 
 
@@ -131,6 +138,17 @@ def live_state() -> push.LiveState:
     return push.LiveState((1, 3), "RUN make", "", layers, "")
 
 
+def triage_answer() -> TriageAnswer:
+    found = Match("no_basic_auth", "title", "explained", "fixed", (("action", "a"),), "line")
+    return TriageAnswer((found, found), ("app",))
+
+
+def home_view() -> HomeView:
+    jobs = (job(JobState.RUNNING), job(JobState.FAILED))
+    figures = ReportFigures(NOW, 1, 2, 3, 4, 5, {}, {})
+    return HomeView("U0ALICE", jobs, jobs, figures, ("app",), ("app",), True)
+
+
 # name -> (benign object, render function to the mrkdwn strings it produces)
 RENDERERS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     **{
@@ -151,6 +169,17 @@ RENDERERS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "common.user_error": (UserError("message", "next step"), common.user_error),
     "common.queued": ("app", lambda app: common.queued(1, app, True)),
     "common.diagnosing": ("app", common.diagnosing),
+    "audit.slack_blocks": (
+        AuditEntry("U0ALICE", "command", "push", "ok", "app", "C0P", "push app 1a2b3c4", "r", NOW),
+        lambda e: audit.slack_blocks(AuditPage(AuditQuery(), [e, e], 3)),
+    ),
+    "audit.slack_blocks.query": (
+        AuditQuery(app="app", user="U0ALICE", since=NOW),
+        lambda q: audit.slack_blocks(AuditPage(q, [], 0)),
+    ),
+    "triage.blocks": (triage_answer(), triage.blocks),
+    "triage.headline": (triage_answer(), triage.headline),
+    "home.home": (home_view(), lambda v: home.home(v, lambda job: None)["blocks"]),
 }
 
 

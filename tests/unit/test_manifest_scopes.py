@@ -6,7 +6,8 @@ Web API method (``chat_postMessage``, ``files_upload_v2``, ...) is resolved to t
 sends by reading that WebClient method's source: ``api_call("chat.postMessage", ...)``, and the
 WebClient methods it calls in turn (``files_upload_v2`` -> ``files_getUploadURLExternal`` and
 ``files_completeUploadExternal``). The scopes come from tests/data/slack/method_scopes.json, the
-table the Slack stand-in enforces.
+table the Slack stand-in enforces. The manifest's bot events need scopes too
+(tests/data/slack/event_scopes.json): a scope only an event needs is used, not spare.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from slack_sdk.web.client import WebClient
 ROOT = Path(__file__).resolve().parents[2]
 CODE_DIRS = ("bot", "handlers")
 SCOPES_FILE = ROOT / "tests/data/slack/method_scopes.json"
+EVENT_SCOPES_FILE = ROOT / "tests/data/slack/event_scopes.json"
 SLASH_COMMAND_SCOPE = "commands"
 
 # api_call( "chat.postMessage" ...), allowing comment lines between the parenthesis and the name.
@@ -51,6 +53,22 @@ def scope_table() -> dict[str, Any]:
 
 def method_scopes(table: Mapping[str, Any]) -> dict[str, list[str]]:
     return {name: list(scopes) for name, scopes in table.items() if not name.startswith("_")}
+
+
+def event_table() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(EVENT_SCOPES_FILE.read_text())
+    return data
+
+
+def bot_events() -> list[str]:
+    subscriptions = manifest().get("settings", {}).get("event_subscriptions", {})
+    return [str(event) for event in subscriptions.get("bot_events", [])]
+
+
+def event_scopes(events: Iterable[str], table: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Subscribed bot event -> the scopes that allow it (any one; [] when none is needed)."""
+    scopes = method_scopes(table)
+    return {event: scopes.get(event, []) for event in events}
 
 
 @functools.cache
@@ -123,11 +141,17 @@ def missing_scopes(uses: Uses, table: Mapping[str, Any], granted: Iterable[str])
 
 
 def unused_scopes(
-    uses: Uses, table: Mapping[str, Any], granted: Iterable[str], slash_commands: bool
+    uses: Uses,
+    table: Mapping[str, Any],
+    granted: Iterable[str],
+    slash_commands: bool,
+    events: Mapping[str, Iterable[str]] | None = None,
 ) -> list[str]:
-    """Granted scopes that no called method (nor the slash command) needs."""
+    """Granted scopes that no called method, subscribed event (nor the slash command) needs."""
     scopes = method_scopes(table)
     used = {SLASH_COMMAND_SCOPE} if slash_commands else set()
+    for event_needs in (events or {}).values():
+        used |= set(event_needs)
     for method in uses:
         used |= set(scopes.get(method, ()))
     modifiers: dict[str, Any] = table.get("_modifiers", {})
@@ -169,11 +193,13 @@ def test_the_manifest_grants_every_scope_the_code_needs() -> None:
 def test_the_manifest_grants_no_scope_the_code_does_not_use() -> None:
     slash_commands = bool(manifest()["features"].get("slash_commands"))
 
-    unused = unused_scopes(code_uses(), scope_table(), granted_scopes(), slash_commands)
+    events = event_scopes(bot_events(), event_table())
+
+    unused = unused_scopes(code_uses(), scope_table(), granted_scopes(), slash_commands, events)
 
     assert unused == [], (
-        f"manifest.yml grants bot scopes no Web API call of bot/ or handlers/ needs: {unused}; "
-        f"the code calls {sorted(code_uses())}"
+        f"manifest.yml grants bot scopes no Web API call of bot/ or handlers/ nor any subscribed "
+        f"event needs: {unused}; the code calls {sorted(code_uses())}, the events are {events}"
     )
 
 
@@ -197,3 +223,43 @@ def test_the_checks_name_the_method_and_the_scope() -> None:
     assert len(problems) == 2
     # chat:write.public only widens chat.postMessage, which these uses do not call.
     assert unused == ["chat:write.public", "users:read"]
+
+
+def test_every_subscribed_bot_event_has_its_scope_granted() -> None:
+    table = method_scopes(event_table())
+    granted = set(granted_scopes())
+    events = bot_events()
+
+    unknown = [event for event in events if event not in table]
+    missing = [
+        f"{event} needs {' or '.join(needs)}"
+        for event, needs in event_scopes(events, event_table()).items()
+        if needs and not granted & set(needs)
+    ]
+
+    assert {"message.channels", "app_mention", "app_home_opened"} <= set(events)
+    assert unknown == [], (
+        f"bot events without an entry in {EVENT_SCOPES_FILE.relative_to(ROOT)}: {unknown}; "
+        "look their required scopes up on docs.slack.dev and add them"
+    )
+    assert missing == [], f"manifest.yml lacks the scopes its bot events need: {missing}"
+
+
+def test_the_event_table_cites_a_source_for_every_event() -> None:
+    data = event_table()
+    sources: dict[str, Any] = data["_sources"]
+
+    assert set(sources) == set(method_scopes(data))
+    for event, source in sources.items():
+        assert str(source["url"]).startswith("https://"), event
+        assert source["confirmed"], event
+
+
+def test_a_scope_only_an_event_needs_is_not_unused() -> None:
+    events = {"app_mention": ["app_mentions:read"], "app_home_opened": []}
+
+    unused = unused_scopes({}, scope_table(), ["commands", "app_mentions:read"], True, events)
+    without = unused_scopes({}, scope_table(), ["commands", "app_mentions:read"], True)
+
+    assert unused == []
+    assert without == ["app_mentions:read"]

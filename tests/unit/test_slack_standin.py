@@ -552,3 +552,75 @@ def test_reading_threads_reactions_and_permalinks() -> None:
     assert standin.messages("C0PLATFORM")[0]["reactions"][0]["count"] == 1
     assert link["permalink"].endswith(f"?thread_ts={parent['ts']}&cid=C0PLATFORM")
     assert no_link["error"] == "message_not_found"
+
+
+# -- what the triage, the shortcut and App Home call --------------------------------------------
+
+
+def test_reading_a_public_thread_needs_channels_history() -> None:
+    with started(["chat:write"]) as (_, client):
+        parent = client.chat_postMessage(channel="C0PLATFORM", text="my push is broken")
+        refused = slack_error(
+            lambda: client.conversations_replies(channel="C0PLATFORM", ts=parent["ts"])
+        )
+    with started() as (_, client):  # the shipped manifest's scopes
+        parent = client.chat_postMessage(channel="C0PLATFORM", text="my push is broken")
+        thread = client.conversations_replies(channel="C0PLATFORM", ts=parent["ts"])
+
+    assert (refused["error"], refused["needed"]) == ("missing_scope", "channels:history")
+    assert [m["text"] for m in thread["messages"]] == ["my push is broken"]
+
+
+def answer_of(call: Callable[[], Any]) -> dict[str, Any]:
+    """The body Slack answered `call` with, ok or not."""
+    try:
+        body = call().data
+    except SlackApiError as error:
+        body = error.response.data
+    assert isinstance(body, dict)
+    return body
+
+
+def test_every_method_with_a_scope_is_refused_without_it() -> None:
+    with started([]) as (_, client):
+        answers = {
+            method: answer_of(partial(client.api_call, method, json={"channel": "C0PLATFORM"}))
+            for method in load_method_scopes()
+        }
+
+    for method, scopes in load_method_scopes().items():
+        if scopes:
+            assert answers[method]["error"] == "missing_scope", method
+            assert answers[method]["needed"] in scopes, method
+        else:
+            assert answers[method].get("error") != "missing_scope", method
+
+
+def test_views_need_no_scope_but_a_trigger_used_once_and_the_right_view() -> None:
+    modal = {"type": "modal", "title": {"type": "plain_text", "text": "Diagnose"}, "blocks": []}
+    home = {"type": "home", "blocks": []}
+    with started([]) as (_, client):
+        opened = client.views_open(trigger_id="1.2.abc", view=modal)
+        again = slack_error(lambda: client.views_open(trigger_id="1.2.abc", view=modal))
+        untriggered = slack_error(lambda: client.api_call("views.open", json={"view": modal}))
+        home_as_modal = slack_error(lambda: client.views_open(trigger_id="1.3.abc", view=home))
+        published = client.views_publish(user_id="U0ALICE", view=home)
+        nobody = slack_error(lambda: client.views_publish(user_id="", view=home))
+        modal_as_home = slack_error(lambda: client.views_publish(user_id="U0ALICE", view=modal))
+
+    assert opened["view"]["type"] == "modal" and opened["view"]["id"].startswith("V")
+    assert again["error"] == "exchanged_trigger_id"
+    assert untriggered["error"] == home_as_modal["error"] == "invalid_arguments"
+    assert published["view"]["type"] == "home"
+    assert nobody["error"] == modal_as_home["error"] == "invalid_arguments"
+
+
+def test_publishing_home_needs_the_home_tab_enabled() -> None:
+    with SlackStandIn(home_tab=False) as standin:
+        client = WebClient(token="xoxb-test", base_url=standin.api_url)
+        refused = slack_error(
+            lambda: client.views_publish(user_id="U0ALICE", view={"type": "home", "blocks": []})
+        )
+
+    assert refused["error"] == "not_enabled"
+    assert SlackStandIn().home_tab is True  # the shipped manifest enables it

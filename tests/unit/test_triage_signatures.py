@@ -3,6 +3,7 @@ near-misses, and the push pipeline's explain() giving the same words for the sam
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -13,10 +14,11 @@ from hypothesis import strategies as st
 from bot.domain.failures import explain, token_expired
 from bot.domain.matcher import MAX_TEXT, first_match, match
 from bot.domain.models import Step
-from bot.domain.signatures import CATALOGUE
+from bot.domain.signatures import CATALOGUE, REGION
 
 DATA = Path(__file__).parent.parent / "data" / "triage"
-EXAMPLES = sorted(DATA.glob("*.txt"))
+# Examples are named <signature>__<source>.txt; chatter.txt beside them is ordinary chat.
+EXAMPLES = sorted(path for path in DATA.glob("*.txt") if "__" in path.name)
 NEAR_MISSES = sorted((DATA / "near_miss").glob("*.txt"))
 
 
@@ -198,3 +200,45 @@ def test_no_detail_lands_inside_a_code_span(signature: object) -> None:
     for template in (signature.explanation, signature.fix):  # type: ignore[attr-defined]
         for at in [i for i, char in enumerate(template) if char == "$"]:
             assert template[:at].count("`") % 2 == 0, template
+
+
+# -- chatter: ordinary chat in the support channel must never be answered -----------------------
+
+CHATTER = DATA / "chatter.txt"
+# Words of the signatures a tricky chatter line uses without showing an error.
+SIGNATURE_WORDS = re.compile(
+    r"credential|denied|denial|expired|rate limit|pull limit|immutab|buildkit|--mount"
+    rf"|{REGION}|assumerolewithwebidentity|id-token|audience|does not exist|toomanyrequests"
+    r"|unauthori|authori[sz]ation token|authentication required|basic auth|not authorized"
+    r"|name unknown|oidc|trust policy|\b429\b|exception|docker engine|docker\.sock|not found",
+    re.IGNORECASE,
+)
+
+
+def chatter_lines() -> list[str]:
+    """The chat messages of chatter.txt: every line but its `#` header."""
+    lines = CHATTER.read_text().splitlines()
+    assert lines[0].startswith("# source: "), "chatter.txt must cite its sources"
+    assert any(line.startswith("# note: ") for line in lines)
+    return [line for line in lines if line.strip() and not line.startswith("#")]
+
+
+def test_the_chatter_corpus_is_large_varied_and_tricky() -> None:
+    lines = chatter_lines()
+
+    assert len(lines) >= 220
+    assert len(set(lines)) == len(lines), "a line appears twice"
+    assert sum(1 for line in lines if SIGNATURE_WORDS.search(line)) >= 60
+
+
+@pytest.mark.parametrize("line", chatter_lines())
+def test_a_chatter_line_matches_nothing(line: str) -> None:
+    assert [m.id for m in match(line)] == []
+
+
+def test_chatter_joined_as_one_message_matches_nothing() -> None:
+    joined = "\n".join(chatter_lines())
+
+    assert len(joined) <= MAX_TEXT, "the matcher would not read the whole corpus: split it"
+    # Also no region mismatch between the corpus's registry hosts and its other regions.
+    assert [m.id for m in match(joined)] == []

@@ -26,6 +26,8 @@ from slack_bolt.request import BoltRequest
 
 from bot.bootstrap import Services, build_services
 from bot.config import Catalog, Settings
+from bot.domain.commands import USAGES
+from bot.domain.matcher import first_match
 from bot.entrypoints.app import build_app
 from bot.entrypoints.console.printer import Printer
 from bot.entrypoints.console.slack import TEAM, ConsoleSlack
@@ -34,6 +36,8 @@ from bot.render.ids import ActionId
 CONSOLE_USER = "U0CONSOLE"
 CONSOLE_CHANNEL = "C0CONSOLE"
 EXIT = ("exit", "quit", "q")
+# The first words that make a line a command; any other line is a chat message.
+SUBCOMMANDS = frozenset({usage.name for usage in USAGES} | {"retry", "-h", "--help"})
 QUIET_S = 3.0  # scripted input: the bot is done when Slack has been quiet this long
 
 
@@ -136,8 +140,34 @@ class ConsoleSession:
         if words[0].lower() == "push" and self.push_unavailable:
             self.printer.error(self.push_unavailable)
             return True
+        if words[0].lower() not in SUBCOMMANDS:
+            self.say(line.strip())
+            return True
         self.slash(text)
         return True
+
+    def say(self, text: str) -> None:
+        """Anything but a command is a message in the support channel, delivered as the Events
+        API does; the bot's triage answers it in its thread when it shows a known error."""
+        assert self.slack is not None
+        ts = self.slack.next_ts()
+        event = {"type": "message", "channel": self.channel, "user": self.user, "text": text}
+        envelope = {
+            "type": "event_callback",
+            "team_id": TEAM,
+            "api_app_id": "ACONSOLE",
+            "event": {**event, "ts": ts, "event_ts": ts, "channel_type": "channel"},
+            "event_id": "Ev" + uuid.uuid4().hex[:12].upper(),
+            "event_time": int(time.time()),
+        }
+        status, body = self._dispatch(json.dumps(envelope), "application/json")
+        if status != 200:
+            self.printer.error(f"The bot answered HTTP {status}: {body[:200]}")
+        elif first_match(text) is None:
+            self.printer.note(
+                "(a message, not a command: ecrbot answers messages that show a known error; "
+                "`help` lists the commands)"
+            )
 
     def slash(self, text: str) -> None:
         """`/ecr <text>` as Slack sends it: a signed form body, answered by the ack."""
@@ -201,7 +231,9 @@ class ConsoleSession:
         assert self.slack is not None
         return self.slack.response_url(name)
 
-    def _dispatch(self, body: str) -> tuple[int, str]:
+    def _dispatch(
+        self, body: str, content_type: str = "application/x-www-form-urlencoded"
+    ) -> tuple[int, str]:
         assert self.app is not None, "start() first"
         timestamp = str(int(time.time()))
         base = f"v0:{timestamp}:{body}".encode()
@@ -209,7 +241,7 @@ class ConsoleSession:
         request = BoltRequest(
             body=body,
             headers={
-                "content-type": "application/x-www-form-urlencoded",
+                "content-type": content_type,
                 "x-slack-request-timestamp": timestamp,
                 "x-slack-signature": signature,
             },

@@ -170,7 +170,7 @@ class ConsoleSlack:
             answer = self._update(params)
         elif method == "chat.postEphemeral":
             self.sink.responded(str(params.get("text") or ""), _list(params.get("blocks")))
-            answer = {"ok": True, "message_ts": self._next_ts()}
+            answer = {"ok": True, "message_ts": self.next_ts()}
         elif method == "usergroups.users.list":
             answer = {"ok": True, "users": self._groups.get(str(params.get("usergroup")), [])}
         elif method == "users.info":
@@ -187,7 +187,7 @@ class ConsoleSlack:
             answer = {"ok": False, "error": "unknown_method"}
         return answer
 
-    def _next_ts(self) -> str:
+    def next_ts(self) -> str:
         n = next(self._ts)
         return f"{int(time.time())}.{n:06d}"
 
@@ -195,7 +195,7 @@ class ConsoleSlack:
         channel = str(params.get("channel") or "")
         if not channel:
             return {"ok": False, "error": "channel_not_found"}
-        ts = self._next_ts()
+        ts = self.next_ts()
         message = Message(
             channel,
             ts,

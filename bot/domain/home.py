@@ -1,0 +1,19 @@
+"""What a person's App Home tab shows (the service gathers it, the render layer draws it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.domain.models import Job
+from bot.domain.report import ReportFigures
+
+
+@dataclass(frozen=True)
+class HomeView:
+    user: str
+    mine: tuple[Job, ...]
+    active: tuple[Job, ...]  # queued and running now, that this person may see
+    last_report: ReportFigures | None
+    pushable: tuple[str, ...]  # apps this person may push
+    diagnosable: tuple[str, ...]  # apps this person may diagnose
+    may_preview_report: bool

@@ -1,0 +1,89 @@
+"""App Home: a person's jobs, what runs now, the last report, and what they may start."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from bot.domain.access import Access, Action
+from bot.domain.home import HomeView
+from bot.domain.models import AppSpec, Job
+from bot.domain.report import ReportFigures
+
+log = logging.getLogger(__name__)
+
+MINE = 10  # the person's recent jobs shown
+ACTIVE = 15  # queued and running jobs shown
+COMMIT_CHECK_S = 2.0  # of Slack's 3 s for a modal submission
+
+
+class HomeService:
+    def __init__(
+        self,
+        recent: Callable[[str, int], list[Job]],
+        history: Callable[[], list[ReportFigures]],
+        apps: Callable[[], list[AppSpec]],
+        access: Access,
+        publish: Callable[[HomeView], None],
+        pool: Executor,
+        commit: Callable[[AppSpec, str], str] | None = None,
+    ) -> None:
+        self._recent = recent
+        self._history = history
+        self._apps = apps
+        self._access = access
+        self._publish = publish
+        self._pool = pool
+        self._commit = commit  # the full SHA of a commit in the app's repository, or UserError
+
+    def show(self, user: str) -> None:
+        """Build and publish `user`'s Home tab in the background (never on the ack path)."""
+        self._pool.submit(self._show, user)
+
+    def _show(self, user: str) -> None:
+        try:
+            self._publish(self.view(user))
+        except Exception:
+            log.exception("publishing the App Home failed")
+
+    def view(self, user: str) -> HomeView:
+        jobs = self._recent(user, 100)
+        apps = self._apps()
+        try:
+            history = self._history()
+        except Exception:  # the report's history is a nicety here, never a reason to fail
+            log.warning("reading the report history for App Home failed", exc_info=True)
+            history = []
+        return HomeView(
+            user,
+            tuple(job for job in jobs if job.requested_by == user)[:MINE],
+            tuple(job for job in jobs if not job.state.finished)[:ACTIVE],
+            history[-1] if history else None,  # oldest first
+            tuple(app.name for app in apps if self._access.may_push(user, app)),
+            tuple(app.name for app in apps if self._access.allows(user, Action.DIAGNOSE, app)),
+            self._access.allows(user, Action.REPORT),
+        )
+
+    def pushable(self, user: str) -> list[str]:
+        return [app.name for app in self._apps() if self._access.may_push(user, app)]
+
+    def diagnosable(self, user: str) -> list[str]:
+        return [app.name for app in self._apps() if self._access.allows(user, Action.DIAGNOSE, app)]
+
+    def check_commit(self, app_name: str, sha: str, timeout_s: float = COMMIT_CHECK_S) -> None:
+        """Raise the source's UserError when `sha` is no commit of the app's repository.
+
+        Slack closes a modal's submission after 3 s, so a slow fetch is not waited for: the
+        push then checks the commit itself and says so in its thread."""
+        app = next((a for a in self._apps() if a.name == app_name), None)
+        if app is None or self._commit is None:
+            return
+        future = self._pool.submit(self._commit, app, sha)
+        try:
+            future.result(timeout=timeout_s)
+        except FutureTimeout:
+            log.info(
+                "checking %s@%s took over %.1f s: the push will check it", app_name, sha, timeout_s
+            )

@@ -1,0 +1,79 @@
+"""Support requests in the channel: answer known errors in their thread, once, off the ack path.
+
+Slack wants every event acknowledged within 3 s and retries it otherwise, so `accept` only
+filters (cheap, no I/O) and hands the message to a pool. There the matcher decides; only a
+match touches the database: the event id (a retry of a delivered event is dropped, across
+restarts and replicas) and the thread's one answer are claimed *before* posting, so a crash
+between the two loses an answer rather than posting it twice: noise is the worse failure here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
+
+from bot.domain.models import AppSpec
+from bot.domain.ports import EventLedger, TriageReplies
+from bot.domain.triage import ChatMessage, TriageAnswer, apps_named, spoken_by_a_person, triage
+
+log = logging.getLogger(__name__)
+
+# (the message, the answer given) for the audit log; never raises
+Answered = Callable[[ChatMessage, TriageAnswer], None]
+
+
+class TriageService:
+    def __init__(
+        self,
+        apps: Callable[[], Iterable[AppSpec]],
+        channels: tuple[str, ...],
+        ledger: EventLedger,
+        replies: TriageReplies,
+        pool: Executor,
+        answered: Answered = lambda message, answer: None,
+    ) -> None:
+        self._apps = apps
+        self._channels = frozenset(channels)
+        self._ledger = ledger
+        self._replies = replies
+        self._pool = pool
+        self._answered = answered
+
+    def accept(
+        self, event_id: str, message: ChatMessage, *, bot_user: str | None, mentioned: bool
+    ) -> bool:
+        """Take a message event (on the ack path): True when it is looked at in the background.
+
+        `mentioned`: the event is an `app_mention`, answered in any channel the bot is in;
+        plain messages only in the support channels.
+        """
+        if not spoken_by_a_person(message, bot_user):
+            return False
+        if not mentioned and message.channel not in self._channels:
+            return False
+        self._pool.submit(self._look_at, event_id, message)
+        return True
+
+    def _look_at(self, event_id: str, message: ChatMessage) -> None:
+        try:
+            answer = triage(message.text)
+            if answer is None:
+                return
+            if not self._ledger.first_time(event_id):
+                return
+            if not self._ledger.claim_thread(message.channel, message.root):
+                return
+            answer = TriageAnswer(answer.matches, self._apps_in(message))
+            self._replies.answer(message.channel, message.root, answer)
+            self._answered(message, answer)
+        except Exception:  # one message's trouble never stops the next one's answer
+            log.exception("triage of a message in %s failed", message.channel)
+
+    def _apps_in(self, message: ChatMessage) -> tuple[str, ...]:
+        apps = list(self._apps())
+        named = apps_named(message.text, apps)
+        if named or message.thread_ts is None:
+            return named
+        # A reply that doesn't say which app: the thread it belongs to may.
+        return apps_named(self._replies.thread_text(message.channel, message.root), apps)

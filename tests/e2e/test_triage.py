@@ -1,0 +1,214 @@
+"""Support requests end to end: signed Events API callbacks in, one threaded answer out.
+
+Messages are seeded in the Slack stand-in first (as if people posted them), then delivered the
+way Slack delivers them: `event_callback` envelopes with an `event_id`, retries with
+`X-Slack-Retry-Num`, and both `message` and `app_mention` for a message that mentions the bot.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from tests.e2e.harness import ALICE, MALLORY, wait_until
+from tests.e2e.world import World
+from tests.standins.slack_client import BOT_ID, BOT_USER_ID, view_submission_payload
+
+JSON = dict[str, Any]
+CHANNEL = "C0PLATFORM"
+ERROR = (
+    "my push is broken since this morning :(\n"
+    "Run docker push 123456789012.dkr.ecr.eu-west-2.amazonaws.com/{app}:1a2b3c4\n"
+    "The push refers to repository [123456789012.dkr.ecr.eu-west-2.amazonaws.com/{app}]\n"
+    "no basic auth credentials\n"
+)
+
+
+def posted(world: World, text: str, user: str = ALICE, thread_ts: str | None = None) -> JSON:
+    """A message someone posts: in the stand-in's channel, and as the event Slack sends."""
+    ts = world.slack.add_message(CHANNEL, text, user=user, thread_ts=thread_ts)
+    event: JSON = {
+        "type": "message",
+        "channel": CHANNEL,
+        "channel_type": "channel",
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "event_ts": ts,
+    }
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def answers(world: World, thread_ts: str) -> list[JSON]:
+    return [
+        m
+        for m in world.slack.messages(CHANNEL)
+        if m.get("thread_ts") == thread_ts and m.get("bot_id") == BOT_ID
+    ]
+
+
+def settle(world: World, seconds: float = 1.5) -> None:
+    """Give the bot time to (wrongly) answer, then let its outbox drain."""
+    time.sleep(seconds)
+
+
+def test_a_pasted_error_is_answered_once_in_its_thread_and_its_button_diagnoses(
+    world: World,
+) -> None:
+    world.start_bot()
+    sender = world.sender
+    assert sender is not None
+    event = posted(world, ERROR.format(app=world.app))
+
+    first = sender.event(event, event_id="EvTRIAGE1")
+    assert first.status_code == 200 and first.elapsed.total_seconds() < 3
+    [answer] = wait_until(lambda: answers(world, event["ts"]) or None, timeout=20)
+    body = str(answer["blocks"])
+    assert "no basic auth credentials" in answer["text"].lower() or "login" in body.lower()
+    assert "get-login-password" in body  # the runbook's fix
+    button = answer["blocks"][-1]["elements"][0]
+    assert button["action_id"] == "ecr_run_diagnose" and button["value"] == world.app
+
+    # Slack retries the same delivery, and the same message arrives as an app_mention too.
+    sender.event(event, event_id="EvTRIAGE1", retry_num=1)
+    sender.event({**event, "type": "app_mention"}, event_id="EvTRIAGE2")
+    # Someone pastes the error again in the same thread.
+    sender.event(posted(world, "still: no basic auth credentials", thread_ts=event["ts"]))
+    settle(world)
+    assert len(answers(world, event["ts"])) == 1
+
+    # The button runs diagnose into the same thread.
+    thread_message = {**answer, "thread_ts": event["ts"]}
+    clicked = sender.block_action(
+        "ecr_run_diagnose", world.app, message=thread_message, message_ts=answer["ts"]
+    )
+    assert clicked.status_code == 200
+    wait_until(
+        lambda: any(f"Diagnose *{world.app}*" in m["text"] for m in answers(world, event["ts"])),
+        timeout=60,
+    )
+
+
+def test_a_retried_event_is_answered_once_across_a_restart(world: World) -> None:
+    world.start_bot()
+    event = posted(world, ERROR.format(app=world.app))
+    assert world.sender is not None
+    world.sender.event(event, event_id="EvRESTART1")
+    wait_until(lambda: answers(world, event["ts"]) or None, timeout=20)
+
+    world.restart_bot(15)  # SIGTERM, then the same database
+    assert world.sender is not None
+    world.sender.event(event, event_id="EvRESTART1", retry_num=2)
+    settle(world)
+    assert len(answers(world, event["ts"])) == 1
+
+
+def test_chatter_bots_edits_and_other_channels_get_no_answer(world: World) -> None:
+    world.slack.add_channel("C0RANDOM", member=True)
+    world.start_bot()
+    sender = world.sender
+    assert sender is not None
+    chatter = posted(world, "how do I avoid 'no basic auth credentials' when pushing?")
+    own = {**posted(world, "no basic auth credentials"), "user": BOT_USER_ID, "bot_id": BOT_ID}
+    other_bot = {**posted(world, "no basic auth credentials"), "bot_id": "B0OTHER"}
+    edited = {**posted(world, "x"), "subtype": "message_changed"}
+    elsewhere_ts = world.slack.add_message("C0RANDOM", "no basic auth credentials")
+    elsewhere = {
+        "type": "message",
+        "channel": "C0RANDOM",
+        "user": ALICE,
+        "text": "no basic auth credentials",
+        "ts": elsewhere_ts,
+    }
+    for event in (chatter, own, other_bot, edited, elsewhere):
+        assert sender.event(event).status_code == 200
+    settle(world)
+    bot_replies = [m for m in world.slack.messages() if m.get("bot_id") == BOT_ID]
+    assert bot_replies == []
+
+    # In another channel the bot answers only when mentioned.
+    mention = {**elsewhere, "type": "app_mention", "text": f"<@{BOT_USER_ID}> " + ERROR}
+    sender.event(mention)
+    wait_until(
+        lambda: (
+            [m for m in world.slack.messages("C0RANDOM") if m.get("thread_ts") == elsewhere_ts]
+            or None
+        ),
+        timeout=20,
+    )
+
+
+def test_an_app_named_earlier_in_the_thread_and_several_apps_get_a_select(world: World) -> None:
+    other = "other-" + world.app
+    world.apps[other] = {"source": str(world.sample.path), "pushers": [ALICE]}
+    world.start_bot()
+    sender = world.sender
+    assert sender is not None
+
+    parent = posted(world, f"help with {world.app} please")
+    reply = posted(world, "Error: no basic auth credentials", thread_ts=parent["ts"])
+    sender.event(reply)
+    [answer] = wait_until(lambda: answers(world, parent["ts"]) or None, timeout=20)
+    assert answer["blocks"][-1]["elements"][0]["value"] == world.app
+
+    both = posted(
+        world, f"{world.app} and {other}: denied: requested access to the resource is denied"
+    )
+    sender.event(both)
+    [answer] = wait_until(lambda: answers(world, both["ts"]) or None, timeout=20)
+    picker = answer["blocks"][-1]["elements"][0]
+    assert picker["type"] == "static_select"
+    assert {o["value"] for o in picker["options"]} == {world.app, other}
+
+
+def test_the_diagnose_button_is_refused_to_an_outsider(world: World) -> None:
+    world.start_bot()
+    assert world.sender is not None
+    world.sender.block_action("ecr_run_diagnose", world.app, user_id=MALLORY)
+    said = wait_until(lambda: world.slack.calls("response_url") or None, timeout=10)
+    assert "may not diagnose" in str(said[0].params)
+
+
+def test_the_message_shortcut_diagnoses_into_the_messages_thread(world: World) -> None:
+    world.start_bot()
+    sender = world.sender
+    assert sender is not None
+    named = posted(world, f"is {world.app} set up right?")
+    answer = sender.message_shortcut("diagnose_message", named)
+    assert answer.status_code == 200 and answer.elapsed.total_seconds() < 3
+    wait_until(
+        lambda: any(f"Diagnose *{world.app}*" in m["text"] for m in answers(world, named["ts"])),
+        timeout=60,
+    )
+
+    # No app named: a modal asks, and its submission diagnoses into that thread.
+    unnamed = posted(world, "is my push set up right?")
+    sender.message_shortcut("diagnose_message", unnamed)
+    opened = world.slack.wait_for("views.open")
+    modal = opened.params["view"]
+    modal = json.loads(modal) if isinstance(modal, str) else modal
+    options = modal["blocks"][0]["element"]["options"]
+    assert [o["value"] for o in options] == [world.app]
+    values = {"app": {"app": {"type": "static_select", "selected_option": options[0]}}}
+    submitted = sender.interaction(
+        view_submission_payload(
+            "ecr_diagnose_modal", values, private_metadata=modal["private_metadata"]
+        )
+    )
+    assert submitted.status_code == 200 and submitted.text in ("", "{}")  # the modal closes
+    wait_until(
+        lambda: any(f"Diagnose *{world.app}*" in m["text"] for m in answers(world, unnamed["ts"])),
+        timeout=60,
+    )
+
+
+def test_the_shortcut_is_refused_to_someone_who_may_diagnose_nothing(world: World) -> None:
+    world.start_bot()
+    assert world.sender is not None
+    world.sender.message_shortcut("diagnose_message", posted(world, world.app), user_id=MALLORY)
+    said = wait_until(lambda: world.slack.calls("response_url") or None, timeout=10)
+    assert "may not diagnose" in str(said[0].params)
+    assert world.slack.count("views.open") == 0
