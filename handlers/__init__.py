@@ -7,6 +7,9 @@ from slack_bolt import App
 from bot.bootstrap import Services
 from bot.render.ids import ActionId, CallbackId
 from handlers import actions, commands, errors, events, home, middleware, views
+from handlers.middleware import around_dispatch
+
+__all__ = ["around_dispatch", "register"]
 
 
 def register(app: App, services: Services) -> None:

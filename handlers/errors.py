@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.domain.errors import UserError, new_error_id
 from bot.render import common
+from handlers import auditing
 
 log = logging.getLogger("ecrbot.handlers")
 
@@ -21,9 +22,12 @@ def replying(reply: Reply) -> Iterator[None]:
     try:
         yield
     except UserError as error:
+        auditing.answered_with(error)
         reply(common.user_error(error))
     except Exception as error:
-        reply(common.unexpected(log_unexpected(error)))
+        error_id = log_unexpected(error)
+        auditing.failed(error_id)
+        reply(common.unexpected(error_id))
 
 
 def log_unexpected(error: BaseException) -> str:

@@ -20,6 +20,7 @@ from bot.render import common
 from bot.render import home as render
 from bot.render.escape import CHANNEL_ID, unescape
 from bot.services.diagnose import DiagnoseRequest
+from handlers import auditing
 from handlers.errors import replying
 from handlers.middleware import services_of
 
@@ -56,6 +57,7 @@ def diagnose_message(
         ]
         where = Destination(channel, thread, shortcut.get("response_url"))
         if len(named) == 1:
+            auditing.about(named[0])
             services.diagnose.submit(DiagnoseRequest(named[0]), user, where)
             respond(text=common.diagnosing(named[0]), response_type="ephemeral")
             return
@@ -75,6 +77,7 @@ def diagnose_submitted(
     try:
         services.diagnose.submit(DiagnoseRequest(app), user, _destination(view, user))
     except UserError as error:
+        auditing.answered_with(error)
         ack(response_action="errors", errors={render.APP: _field_error(error)})
         return
     ack()
@@ -102,6 +105,7 @@ def push_submitted(
         try:
             check()
         except UserError as error:
+            auditing.answered_with(error)
             ack(response_action="errors", errors={field: _field_error(error)})
             return
     ack()

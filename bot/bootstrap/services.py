@@ -34,6 +34,7 @@ from bot.adapters.store import SqlJobStore
 from bot.bootstrap.parts import build_diagnoser, build_reports
 from bot.config import Catalog, Settings, load_catalog
 from bot.domain.access import Access, RateLimiter
+from bot.domain.audit import BOT, AuditEntry, Kind, Outcome
 from bot.domain.checks.model import Report
 from bot.domain.home import HomeView
 from bot.domain.pipeline import PushPipeline
@@ -50,6 +51,7 @@ from bot.domain.ports import (
     Source,
     WorkflowSource,
 )
+from bot.domain.triage import ChatMessage, TriageAnswer
 from bot.runtime.ack_first import AckFirst
 from bot.runtime.celery_queue import CeleryQueue, celery_app
 from bot.runtime.executors import Concurrency, Executors
@@ -278,7 +280,7 @@ def build_services(
         slack,
         outbox,
         ack_first,
-        triage=build_triage(catalog, store, slack, outbox, executors),
+        triage=build_triage(catalog, store, slack, outbox, executors, audit),
         home=HomeService(
             jobs.recent,
             reports.service.history,
@@ -298,6 +300,7 @@ def build_triage(
     slack: WebClient | None,
     outbox: SlackOutbox | None,
     executors: Executors,
+    audit: AuditLog,
 ) -> TriageService:
     """Support-channel triage; the ledger lives in the shared database when there is one."""
     ledger = SqlEventLedger(store.engine) if isinstance(store, SqlJobStore) else MemoryEventLedger()
@@ -306,8 +309,27 @@ def build_triage(
         if slack is not None and outbox is not None
         else LoggedTriageReplies()
     )
+
+    def answered(message: ChatMessage, answer: TriageAnswer) -> None:
+        audit.record(
+            AuditEntry(
+                message.user or BOT,
+                Kind.TRIAGE,
+                "triage_answer",
+                Outcome.OK,
+                ",".join(answer.apps) or None,
+                message.channel,
+                "answered " + ", ".join(answer.signature_ids),
+            )
+        )
+
     return TriageService(
-        catalog.all_apps, catalog.slack.triaged_channels, ledger, replies, executors.pool("triage")
+        catalog.all_apps,
+        catalog.slack.triaged_channels,
+        ledger,
+        replies,
+        executors.pool("triage"),
+        answered,
     )
 
 
