@@ -18,7 +18,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.e2e.harness import ROOT, SERVICES_ENV
+from tests.e2e.harness import ROOT, SERVICES_ENV, ecr, unique
 
 PROMPT = "ecr> "
 
@@ -76,6 +76,8 @@ def eof_at_prompt(child: pexpect.spawn) -> None:
 def test_sandbox_push_diagnose_report(
     spawn: list[pexpect.spawn], tmp_path: Path, services: dict[str, str]
 ) -> None:
+    leftover = ecr(services).create_repository(repositoryName=unique("leftover"))
+    assert leftover  # something in the test services' moto the sandbox must not show
     child = console(
         spawn, tmp_path, ECRBOT_WORK_DIR=str(tmp_path), ECRBOT_TEST_SERVICES_ENV=str(SERVICES_ENV)
     )
@@ -97,7 +99,9 @@ def test_sandbox_push_diagnose_report(
 
     child.sendline("report --dry-run")
     child.expect(r"Registry health · 123456789012 eu-west-2")
-    child.expect(r"\d+ repositories · \d+ images")
+    # The sandbox's own moto: its three sample repositories, none of the suite's leftovers.
+    child.expect(r"3 repositories · 4 images")
+    child.expect_exact("Catalog drift: 1 difference")
 
     child.sendline(f"push hello-web {sha}")
     child.expect(r"Queued hello-web as job (\d+)")

@@ -12,7 +12,11 @@ control plane would know, the way the real ECR front end does:
   "upload_reset", "times": N}``, ``DELETE /faults/<name>``, ``DELETE /faults``, ``GET /faults``,
   ``GET /healthz``) answer as ECR does in those cases. ``upload_error`` answers a layer upload
   with 500, ``upload_reset`` cuts its connection; with ``times`` a fault clears itself after
-  answering that many requests (a transient fault), without it it stays until deleted.
+  answering that many requests (a transient fault), without it it stays until deleted;
+* routes, also over the control server (``PUT /routes/<name>`` with ``{"aws_endpoint":
+  "http://127.0.0.1:<port>"}``, ``DELETE /routes/<name>``, ``GET /routes``): that repository's
+  control plane is another loopback moto, the console sandbox's own, so the sandbox pushes
+  through this edge without sharing the test services' moto (and its test leftovers).
 
 Everything else, the real Basic auth included (htpasswd ``AWS`` / ``<account>-auth-token``, which
 is what moto's ``get_authorization_token`` hands out), is passed through to the registry. Bodies
@@ -147,10 +151,37 @@ class Faults:
             return dict(self._faults)
 
 
+class Routes:
+    """Repositories whose control plane is another moto (the console sandbox's own), set over
+    the control server; every other repository uses the edge's moto."""
+
+    def __init__(self, cache_seconds: float) -> None:
+        self._cache_seconds = cache_seconds
+        self._lock = threading.Lock()
+        self._motos: dict[str, Moto] = {}
+
+    def set(self, repository: str, endpoint: str) -> None:
+        with self._lock:
+            self._motos[repository] = Moto(endpoint, self._cache_seconds)
+
+    def clear(self, repository: str) -> None:
+        with self._lock:
+            self._motos.pop(repository, None)
+
+    def get(self, repository: str) -> Moto | None:
+        with self._lock:
+            return self._motos.get(repository)
+
+    def snapshot(self) -> dict[str, str]:
+        with self._lock:
+            return {name: moto.endpoint for name, moto in self._motos.items()}
+
+
 class Moto:
     """ECR's control plane as moto server knows it, one boto3 client per region."""
 
     def __init__(self, endpoint: str, cache_seconds: float) -> None:
+        self.endpoint = endpoint
         self._endpoint = endpoint
         self._cache_seconds = cache_seconds
         self._lock = threading.Lock()
@@ -263,7 +294,7 @@ class EdgeHandler(BaseHTTPRequestHandler):
             self.forward()
             return
         try:
-            exists = self.server.moto.repository_exists(account, region, name)
+            exists = self.server.moto_for(name).repository_exists(account, region, name)
         except (BotoCoreError, ClientError) as error:
             LOG.exception("moto lookup of %s failed", name)
             self.send_registry_error(500, "UNKNOWN", f"ECR edge: moto lookup failed: {error}")
@@ -364,7 +395,7 @@ class EdgeHandler(BaseHTTPRequestHandler):
             params["imageManifestMediaType"] = media_type
         recorded = False
         try:
-            self.server.moto.client(region).put_image(**params)
+            self.server.moto_for(name).client(region).put_image(**params)
             recorded = True
         except ClientError as error:
             code = aws_error_code(error)
@@ -374,7 +405,7 @@ class EdgeHandler(BaseHTTPRequestHandler):
                 return
             # moto raises the same exception for "this exact image and tag again" (a no-op in
             # ECR) and for an immutable tag that would move: the tag's digest tells them apart.
-            if self.server.moto.tag_digest(account, region, name, tag) != digest:
+            if self.server.moto_for(name).tag_digest(account, region, name, tag) != digest:
                 self.send_registry_error(
                     400,
                     "TAG_INVALID",
@@ -397,7 +428,7 @@ class EdgeHandler(BaseHTTPRequestHandler):
             elif recorded:
                 # The registry refused what moto already took: take the tag back out of moto.
                 try:
-                    self.server.moto.client(region).batch_delete_image(
+                    self.server.moto_for(name).client(region).batch_delete_image(
                         registryId=account, repositoryName=name, imageIds=[{"imageTag": tag}]
                     )
                 except (BotoCoreError, ClientError):
@@ -591,6 +622,7 @@ class EdgeServer(ThreadingHTTPServer):
         upstream: str,
         moto: Moto,
         faults: Faults,
+        routes: Routes | None = None,
     ) -> None:
         self.context = context
         parts = urlsplit(upstream)
@@ -598,7 +630,11 @@ class EdgeServer(ThreadingHTTPServer):
         self.upstream_port = parts.port or 80
         self.moto = moto
         self.faults = faults
+        self.routes = routes or Routes(1.0)
         super().__init__(address, EdgeHandler)
+
+    def moto_for(self, repository: str) -> Moto:
+        return self.routes.get(repository) or self.moto
 
     def upstream_connection(self) -> http.client.HTTPConnection:
         # A connection per request: the registry is on loopback, so this costs next to nothing
@@ -650,12 +686,17 @@ class ControlHandler(BaseHTTPRequestHandler):
             self.reply(200, {"status": "ok"})
         elif self.path == "/faults":
             self.reply(200, self.server.faults.snapshot())
+        elif self.path == "/routes":
+            self.reply(200, self.server.routes.snapshot())
         else:
             self.reply(404, {"error": f"no such endpoint: {self.path}"})
 
     def do_PUT(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
+        if self.path.startswith("/routes/") and len(self.path) > len("/routes/"):
+            self._route(unquote(self.path[len("/routes/") :]), raw)
+            return
         if not self.path.startswith("/faults/") or len(self.path) <= len("/faults/"):
             self.reply(404, {"error": "PUT /faults/<repository> only"})
             return
@@ -672,7 +713,23 @@ class ControlHandler(BaseHTTPRequestHandler):
         self.server.faults.set(repository, fault, times)
         self.reply(200, {"repository": repository, "fault": fault, "times": times})
 
+    def _route(self, repository: str, raw: bytes) -> None:
+        """`PUT /routes/<repository>` {"aws_endpoint": "http://127.0.0.1:PORT"}: a loopback moto."""
+        try:
+            endpoint = str(json.loads(raw or b"{}").get("aws_endpoint") or "")
+        except (ValueError, AttributeError):
+            endpoint = ""
+        if not re.fullmatch(r"http://127\.0\.0\.1:\d{1,5}", endpoint):
+            self.reply(400, {"error": 'body must be {"aws_endpoint": "http://127.0.0.1:<port>"}'})
+            return
+        self.server.routes.set(repository, endpoint)
+        self.reply(200, self.server.routes.snapshot())
+
     def do_DELETE(self) -> None:
+        if self.path.startswith("/routes/"):
+            self.server.routes.clear(unquote(self.path[len("/routes/") :]))
+            self.reply(200, self.server.routes.snapshot())
+            return
         if self.path == "/faults":
             self.server.faults.clear()
         elif self.path.startswith("/faults/"):
@@ -686,8 +743,9 @@ class ControlHandler(BaseHTTPRequestHandler):
 class ControlServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], faults: Faults) -> None:
+    def __init__(self, address: tuple[str, int], faults: Faults, routes: Routes) -> None:
         self.faults = faults
+        self.routes = routes
         super().__init__(address, ControlHandler)
 
 
@@ -721,8 +779,9 @@ def main(argv: list[str] | None = None) -> int:
         args.upstream,
         Moto(args.aws_endpoint, args.cache_seconds),
         faults,
+        routes := Routes(args.cache_seconds),
     )
-    control = ControlServer(parse_address(args.control), faults)
+    control = ControlServer(parse_address(args.control), faults, routes)
     threading.Thread(target=control.serve_forever, name="control", daemon=True).start()
 
     def stop(signum: int, frame: FrameType | None) -> None:

@@ -1,13 +1,17 @@
 """Where the sandbox's AWS, Docker engine and registry come from, and what is missing.
 
-The test services (`scripts/test-services up`: dockerd, Debian's docker-registry behind a TLS
-"ECR edge" at the real ECR hostname, moto) give a sandbox in which `/ecr push` really builds and
-pushes. Without them the sandbox starts its own moto, so diagnose and report still work, and
-says which packages and commands push needs.
+AWS is always the sandbox's own moto, started in this process and seeded with the sample
+apps, so diagnose and report show the sandbox and nothing else (the test services' moto holds
+whatever the test suite left behind). The test services (`scripts/test-services up`: dockerd,
+Debian's docker-registry behind a TLS "ECR edge" at the real ECR hostname) make `/ecr push`
+really build and push: the edge is told to ask the sandbox's moto about the sandbox's
+repositories (its control server's routes). Without them push says which packages and commands
+it needs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -15,7 +19,9 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
+
+import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES_ENV = ROOT / "var" / "test-services.env"
@@ -38,27 +44,46 @@ class Backend:
     busybox: Path | None = None
     push_unavailable: str | None = None
     stop: Callable[[], None] = field(default=lambda: None)
+    edge_control: str | None = None  # the ECR edge's control URL, to route repositories
+
+    def route(self, repositories: list[str]) -> Callable[[], None]:
+        """Send the edge's questions about these repositories to this moto; returns the undo."""
+        if self.edge_control is None:
+            return lambda: None
+        control = self.edge_control.rstrip("/")
+        for name in repositories:
+            _control("PUT", f"{control}/routes/{quote(name, safe='')}", self.endpoint_url)
+
+        def undo() -> None:
+            for name in repositories:
+                # The edge went away first: nothing left to undo.
+                with contextlib.suppress(requests.RequestException):
+                    _control("DELETE", f"{control}/routes/{quote(name, safe='')}")
+
+        return undo
 
 
 def choose(notes: list[str]) -> Backend:
-    """The test services when they answer, else an embedded moto (push then unavailable)."""
+    """The sandbox's own moto, with the test services' engine and ECR edge when they answer."""
     services = test_services()
+    url, stop = embedded_moto()
     if services is not None:
         down = [name for name, ok in _probe(services).items() if not ok]
         if not down:
             given = services.get("BUSYBOX_STATIC")
             return Backend(
-                services["AWS_ENDPOINT_URL"],
-                f"the test services' moto at {services['AWS_ENDPOINT_URL']}",
+                url,
+                f"an embedded moto at {url}, pushing through the test services' ECR edge",
                 services.get("DOCKER_HOST"),
                 services.get("ECR_EDGE_CA_CERT"),
                 Path(given) if given and Path(given).is_file() else static_busybox(),
+                stop=stop,
+                edge_control=services.get("ECR_EDGE_CONTROL_URL"),
             )
         notes.append(
             f"The test services ({SERVICES_ENV.name}) don't answer ({', '.join(down)}): "
             "`scripts/test-services up` starts them."
         )
-    url, stop = embedded_moto()
     return Backend(
         url,
         f"an embedded moto at {url}",
@@ -66,6 +91,11 @@ def choose(notes: list[str]) -> Backend:
         push_unavailable=push_needs(),
         stop=stop,
     )
+
+
+def _control(method: str, url: str, endpoint: str | None = None) -> None:
+    body = {"aws_endpoint": endpoint} if endpoint else None
+    requests.request(method, url, json=body, timeout=5).raise_for_status()
 
 
 def test_services() -> dict[str, str] | None:

@@ -88,6 +88,8 @@ def start(work_dir: Path | None = None) -> Sandbox:
     try:
         _aws_environment(backend.endpoint_url)
         apps = seed(_clients(backend.endpoint_url), root / "src", backend.busybox, sandbox.shas)
+        repositories = [str(app.get("repository") or name) for name, app in apps.items()]
+        sandbox._cleanup.append(backend.route(repositories))
         catalog = root / "ecrbot.yml"
         catalog.write_text(yaml.safe_dump(_catalog(apps), sort_keys=False))
     except BaseException as error:
