@@ -15,13 +15,13 @@ from bot.domain.errors import NotAuthorized, UserError
 from bot.domain.models import PushRequest
 from bot.domain.pipeline import validate_sha, validate_version
 from bot.domain.ports import Destination
-from bot.domain.triage import apps_named
 from bot.render import common
 from bot.render import home as render
-from bot.render.escape import CHANNEL_ID, unescape
+from bot.render.escape import CHANNEL_ID
 from bot.services.diagnose import DiagnoseRequest
 from handlers import auditing
 from handlers.errors import replying
+from handlers.events import chat_message
 from handlers.middleware import services_of
 
 TS = re.compile(r"[0-9]{1,12}\.[0-9]{1,9}")
@@ -48,13 +48,9 @@ def diagnose_message(
             raise NotAuthorized(
                 "You may not diagnose any app.", "An app's pushers and the admins may."
             )
-        named = [
-            app
-            for app in apps_named(
-                unescape(str(message.get("text") or "")), services.catalog.all_apps()
-            )
-            if app in allowed
-        ]
+        # The message names the app, or its thread does (as triage reads them).
+        said = chat_message({**message, "channel": channel})
+        named = [app for app in services.triage.apps_in(said) if app in allowed]
         where = Destination(channel, thread, shortcut.get("response_url"))
         if len(named) == 1:
             auditing.about(named[0])

@@ -64,13 +64,14 @@ class TriageService:
                 return
             if not self._ledger.claim_thread(message.channel, message.root):
                 return
-            answer = TriageAnswer(answer.matches, self._apps_in(message))
+            answer = TriageAnswer(answer.matches, self.apps_in(message))
             self._replies.answer(message.channel, message.root, answer)
             self._answered(message, answer)
         except Exception:  # one message's trouble never stops the next one's answer
             log.exception("triage of a message in %s failed", message.channel)
 
-    def _apps_in(self, message: ChatMessage) -> tuple[str, ...]:
+    def apps_in(self, message: ChatMessage) -> tuple[str, ...]:
+        """The catalog apps a message names, or else its thread does."""
         apps = list(self._apps())
         named = apps_named(message.text, apps)
         if named or message.thread_ts is None:

@@ -3,7 +3,7 @@ is clicked, and a stale Cancel says the job already ended."""
 
 from __future__ import annotations
 
-from tests.e2e.harness import ALICE, wait_until
+from tests.e2e.harness import ADMIN, ALICE, wait_until
 from tests.e2e.world import World
 
 
@@ -31,3 +31,11 @@ def test_a_double_clicked_retry_starts_one_push_and_a_stale_cancel_says_so(world
     sender.block_action("ecr_cancel", str(job), user_id=ALICE, message_ts=parent["ts"])
     told = wait_until(lambda: world.slack.calls("response_url") or None, timeout=10)
     assert f"Job {job} already succeeded" in str(told[0].params)
+
+
+def test_a_diagnose_button_for_an_app_that_left_the_catalog_says_so(world: World) -> None:
+    world.start_bot()
+    assert world.sender is not None
+    world.sender.block_action("ecr_run_diagnose", "gone-app", user_id=ADMIN)
+    told = wait_until(lambda: world.slack.calls("response_url") or None, timeout=10)
+    assert "There is no app called `gone-app`" in str(told[0].params)

@@ -184,6 +184,13 @@ def test_the_message_shortcut_diagnoses_into_the_messages_thread(world: World) -
         timeout=60,
     )
 
+    # A reply that names no app, in a thread whose first message does.
+    reply = posted(world, "same here, please check", thread_ts=named["ts"])
+    world.slack.clear()
+    sender.message_shortcut("diagnose_message", reply)
+    wait_until(lambda: world.slack.calls("response_url") or None, timeout=10)
+    assert world.slack.count("views.open") == 0  # it knew the app: no modal
+
     # No app named: a modal asks, and its submission diagnoses into that thread.
     unnamed = posted(world, "is my push set up right?")
     sender.message_shortcut("diagnose_message", unnamed)
