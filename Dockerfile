@@ -7,7 +7,16 @@ COPY bot ./bot
 COPY handlers ./handlers
 RUN pip install --no-cache-dir --prefix=/install ".[postgres,celery]"
 
+# BuildKit builds run the docker CLI (bot/adapters/buildkit.py). Only the client is taken from
+# Debian's docker.io (20.10: BuildKit built in, no buildx needed); the engine is DOCKER_HOST's.
+FROM python:3.11-slim-bookworm AS docker-cli
+RUN apt-get update \
+    && cd /tmp && apt-get download docker.io \
+    && dpkg-deb -x docker.io_*.deb /x \
+    && test -x /x/usr/bin/docker
+
 FROM python:3.11-slim-bookworm
+COPY --from=docker-cli /x/usr/bin/docker /usr/local/bin/docker
 RUN apt-get update \
     && apt-get install -y --no-install-recommends git ca-certificates tini \
     && rm -rf /var/lib/apt/lists/* \

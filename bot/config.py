@@ -22,8 +22,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.domain.access import NEVER_EVERYONE, Action, Audience, ChannelRule, Limit
 from bot.domain.bounded_yaml import Limits, TooBig, decode, load, strict_values
+from bot.domain.build_rules import (
+    PLATFORM,
+    SECRET_ID,
+    STAGE,
+    build_arg_problem,
+    secret_env_problem,
+)
 from bot.domain.errors import ConfigError
-from bot.domain.models import AppSpec, RegistrySpec
+from bot.domain.models import AppSpec, BuildSecret, BuildSettings, RegistrySpec
+from bot.domain.workflow.subjects import checked_keys
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
 
@@ -95,8 +103,25 @@ class Settings(BaseSettings):
     docker_host: str | None = _setting(
         None, "DOCKER_HOST", "the Docker engine (default: local socket)"
     )
+    docker_cli: str | None = _setting(
+        None,
+        "ECRBOT_DOCKER_CLI",
+        "the `docker` CLI that runs BuildKit builds (default: the first on `PATH` that can: "
+        "19.03 to 22.x, or newer with the buildx plugin)",
+    )
     registry_ca_bundle: str | None = _setting(
         None, "ECRBOT_REGISTRY_CA_BUNDLE", "CA bundle for the registry API (private endpoints)"
+    )
+    github_token: SecretStr | None = _setting(
+        None,
+        "GITHUB_TOKEN",
+        "token diagnose reads repositories' OIDC subject templates with (Actions OIDC settings: "
+        "read); unset, the catalog's `oidc_subject_keys` or GitHub's default is used",
+    )
+    github_api_url: str = _setting(
+        "https://api.github.com",
+        "GITHUB_API_URL",
+        "GitHub's REST API (GitHub Enterprise Server: `https://HOST/api/v3`)",
     )
     drain_s: float = _setting(
         25.0,
@@ -113,7 +138,9 @@ class Settings(BaseSettings):
         "auto", "ECRBOT_LOG_FORMAT", "`json`, `text`, or `auto` (JSON unless stderr is a terminal)"
     )
 
-    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
+    @field_validator(
+        "slack_bot_token", "slack_signing_secret", "slack_app_token", "github_token", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -214,6 +241,21 @@ class SlackConfig(_Strict):
         return ChannelRule(self.allowed_channels, self.restrict_to_channels)
 
 
+class SecretConfig(_Strict):
+    env: str | None = Field(None, description="environment variable of the bot holding it")
+    file: str | None = Field(None, description="file on the bot's host holding it")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SecretConfig:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("give exactly one of `env` (a variable) or `file` (a path)")
+        if self.env is not None and (problem := secret_env_problem(self.env)):
+            raise ValueError(f"env `{self.env}` {problem}")
+        if self.file is not None and not self.file.startswith("/"):
+            raise ValueError("`file` must be an absolute path on the bot's host")
+        return self
+
+
 class AppConfig(_Strict):
     source: str = Field(description="anything `git clone` takes, local paths too")
     repository: str | None = Field(
@@ -250,6 +292,70 @@ class AppConfig(_Strict):
     owner: str | None = Field(
         None, description="who the report names (default: the first of pushers)"
     )
+    oidc_subject_keys: tuple[str, ...] | None = Field(
+        None,
+        description="the claim keys of the repository's OIDC `sub` when GitHub's API can't be "
+        "read (e.g. `[repo, context, job_workflow_ref]`; default: GitHub's `[repo, context]`)",
+    )
+    builder: Literal["buildkit", "classic"] = Field(
+        "buildkit", description="`buildkit`, or `classic` for the legacy builder (no `RUN --mount`)"
+    )
+    target: str | None = Field(
+        None, pattern=f"^{STAGE.pattern}$", description="the Dockerfile stage to build (`--target`)"
+    )
+    build_args: dict[str, str] = Field(
+        {}, description="`--build-arg`s; names or values that look like credentials are refused"
+    )
+    secrets: dict[str, SecretConfig] = Field(
+        {},
+        description="BuildKit secret mounts by id: `{env: VAR}` or `{file: /path}` on the bot's "
+        "host; never in the image, its history, logs or Slack",
+    )
+    platforms: tuple[str, ...] = Field(
+        (), description="target platforms, e.g. `[linux/arm64]` (default: the engine's own)"
+    )
+    registry_cache: bool = Field(
+        True,
+        description="inline cache metadata in pushed images, and reuse of the newest image's "
+        "layers from ECR (BuildKit)",
+    )
+
+    @field_validator("build_args")
+    @classmethod
+    def _no_secrets_in_build_args(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, arg in value.items():
+            if problem := build_arg_problem(name, str(arg)):
+                raise ValueError(f"`{name}` {problem}")
+        return value
+
+    @field_validator("secrets")
+    @classmethod
+    def _secret_ids(cls, value: dict[str, SecretConfig]) -> dict[str, SecretConfig]:
+        for name in value:
+            if not SECRET_ID.fullmatch(name):
+                raise ValueError(f"secret id `{name}`: letters, digits, `_`, `.`, `-` (at most 64)")
+        return value
+
+    @field_validator("platforms")
+    @classmethod
+    def _platforms(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for platform in value:
+            if not PLATFORM.fullmatch(platform):
+                raise ValueError(f"`{platform}` is not a platform such as linux/amd64")
+        return value
+
+    @model_validator(mode="after")
+    def _classic_limits(self) -> AppConfig:
+        if self.builder == "classic" and self.secrets:
+            raise ValueError("`secrets` need BuildKit: remove `builder: classic`")
+        if self.builder == "classic" and len(self.platforms) > 1:
+            raise ValueError("the classic builder builds one platform: remove `builder: classic`")
+        return self
+
+    @field_validator("oidc_subject_keys")
+    @classmethod
+    def _claim_keys(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        return None if value is None else checked_keys(list(value))
 
     @field_validator("dockerfile", "context")
     @classmethod
@@ -324,6 +430,18 @@ class Catalog(_Strict):
             sha_tag=config.sha_tag,
             tag_latest=config.tag_latest,
             queue=config.queue,
+            oidc_subject_keys=config.oidc_subject_keys,
+            build=BuildSettings(
+                builder=config.builder,
+                target=config.target,
+                build_args=tuple(config.build_args.items()),
+                secrets=tuple(
+                    BuildSecret(id, secret.env, secret.file)
+                    for id, secret in sorted(config.secrets.items())
+                ),
+                platforms=config.platforms,
+                registry_cache=config.registry_cache,
+            ),
         )
 
 

@@ -81,6 +81,16 @@ def push_policy(resource: str, actions: list[str] | None = None) -> dict[str, An
     }
 
 
+def allow_role_on_repository(role_arn: str) -> dict[str, Any]:
+    """A repository policy letting one role push (what a cross-account push needs)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "PushFromCi", "Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": PUSH}
+        ],
+    }
+
+
 class MotoSession:
     """boto3 clients that talk to the moto server, with its dummy credentials."""
 
@@ -127,22 +137,46 @@ class Platform:
         trust_aud: bool = True,
         policy: dict[str, Any] | None = None,
         role: bool = True,
+        trust_document: dict[str, Any] | None = None,
+        repository_policy: dict[str, Any] | bool | None = None,
+        boundary: dict[str, Any] | bool | None = None,
+        role_arn: str | None = None,
     ) -> SeededApp:
+        """One app; `repository_policy`/`boundary` True seed ones that allow the push, a dict
+        seeds that document; `role_arn` names a role that is not created (another account)."""
         name = unique(label)
         github = f"acme/{name}"
         role_name = f"gha-{name}"
-        role_arn = f"arn:aws:iam::{ACCOUNT}:role/{role_name}"
+        role_arn = role_arn or f"arn:aws:iam::{ACCOUNT}:role/{role_name}"
+        repo_arn = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{name}"
         if repo_region:
-            self.session.client("ecr", region_name=repo_region).create_repository(
+            ecr = self.session.client("ecr", region_name=repo_region)
+            ecr.create_repository(
                 repositoryName=name,
                 imageTagMutability="IMMUTABLE" if immutable else "MUTABLE",
             )
-        repo_arn = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{name}"
+            if repository_policy:
+                document = (
+                    repository_policy
+                    if isinstance(repository_policy, dict)
+                    else allow_role_on_repository(role_arn)
+                )
+                ecr.set_repository_policy(repositoryName=name, policyText=json.dumps(document))
         if role:
             subject = trust_subject or f"repo:{github}:ref:refs/heads/main"
+            extra: dict[str, Any] = {}
+            if boundary:
+                document = boundary if isinstance(boundary, dict) else push_policy(repo_arn)
+                created = self.iam.create_policy(
+                    PolicyName=f"boundary-{name}", PolicyDocument=json.dumps(document)
+                )
+                extra["PermissionsBoundary"] = created["Policy"]["Arn"]
             self.iam.create_role(
                 RoleName=role_name,
-                AssumeRolePolicyDocument=json.dumps(trust(subject, trust_operator, trust_aud)),
+                AssumeRolePolicyDocument=json.dumps(
+                    trust_document or trust(subject, trust_operator, trust_aud)
+                ),
+                **extra,
             )
             self.iam.put_role_policy(
                 RoleName=role_name,
@@ -216,8 +250,8 @@ def diagnoser_for(services: dict[str, str], work_dir: Path, app: SeededApp) -> D
     return build_diagnoser(
         settings,
         catalog,
-        DockerEngine(),
-        registry,
+        DockerEngine,
+        lambda: registry,
         GitSource(work_dir / "src"),
         Executors(Concurrency()),
     )

@@ -17,6 +17,7 @@ from bot.domain.errors import Cancelled, StepError
 from bot.domain.models import AppSpec, Job, LayerProgress, ProgressEvent, Step
 from bot.domain.ports import (
     BuildSpec,
+    BuiltImage,
     Checkout,
     PushedImage,
     RegistryCredentials,
@@ -73,11 +74,17 @@ class FakeEngine:
         self.block_build: threading.Event | None = None
         self.building = threading.Event()
         self.layers = 3
+        self.cached_steps = 0
+        self.cache_fetches: list[str] = []
+        self.cache_error: str | None = None
+        self.local_images: set[str] = set()  # references fetch_cache finds without a download
 
     def ping(self) -> None:
         return None
 
-    def build(self, spec: BuildSpec, on_line: Callable[[str], None], cancel: CancelToken) -> str:
+    def build(
+        self, spec: BuildSpec, on_line: Callable[[str], None], cancel: CancelToken
+    ) -> BuiltImage:
         self.builds.append(spec)
         self.building.set()
         for line in self.build_lines:
@@ -89,7 +96,16 @@ class FakeEngine:
                 raise Cancelled
         if self.build_error:
             raise StepError(Step.BUILD, self.build_error)
-        return "sha256:" + hashlib.sha256(spec.tag.encode()).hexdigest()
+        image_id = "sha256:" + hashlib.sha256(spec.tag.encode()).hexdigest()
+        return BuiltImage(image_id, len(self.build_lines), self.cached_steps)
+
+    def fetch_cache(
+        self, reference: str, credentials: RegistryCredentials, cancel: CancelToken
+    ) -> bool:
+        self.cache_fetches.append(reference)
+        if self.cache_error:
+            raise StepError(Step.BUILD, self.cache_error)
+        return reference not in self.local_images
 
     def tag(self, image_id: str, repository_uri: str, tag: str) -> None:
         self.tags.append((repository_uri, tag))
@@ -124,6 +140,7 @@ class FakeRegistry:
         self.engine = engine
         self.calls: list[str] = []
         self.retags: list[tuple[str, str, str]] = []
+        self.newest: dict[str, RemoteImage] = {}  # repository -> its newest image
 
     def repository(self, name: str) -> RepositoryInfo:
         self.calls.append("repository")
@@ -147,6 +164,10 @@ class FakeRegistry:
                     revision = build.labels["org.opencontainers.image.revision"]
                     return RemoteImage(_digest(uri), (tag,), 1234, revision)
         return self.images.get((repository.name, tag))
+
+    def newest_image(self, repository: RepositoryInfo) -> RemoteImage | None:
+        self.calls.append("newest_image")
+        return self.newest.get(repository.name)
 
     def add_tag(self, repository: RepositoryInfo, existing_tag: str, new_tag: str) -> None:
         self.retags.append((repository.name, existing_tag, new_tag))

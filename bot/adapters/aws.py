@@ -26,6 +26,8 @@ TOKEN_MARGIN = timedelta(minutes=30)
 # ECR's tokens last 12 h. When the answer's expiry is already past (clock skew, or a stand-in
 # such as moto that answers 2015), trust the token this long instead of refetching in a loop.
 FALLBACK_TOKEN_TTL = timedelta(minutes=15)
+# Images looked at to find a repository's newest (its layers seed the build cache).
+NEWEST_IMAGE_SCAN = 5000
 BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5)
 
 
@@ -110,6 +112,32 @@ class EcrRegistry:
             tags=tuple(image.get("imageTags") or ()),
             size_bytes=int(image.get("imageSizeInBytes") or 0),
             revision=labels.get("org.opencontainers.image.revision"),
+        )
+
+    def newest_image(self, repository: RepositoryInfo) -> RemoteImage | None:
+        # ECR lists images in no order: the newest is found over the pages (bounded).
+        newest: dict[str, Any] | None = None
+        pages = self._ecr.get_paginator("describe_images").paginate(
+            registryId=self._registry.account_id,
+            repositoryName=repository.name,
+            filter={"tagStatus": "TAGGED"},
+            PaginationConfig={"PageSize": 1000, "MaxItems": NEWEST_IMAGE_SCAN},
+        )
+        try:
+            for page in pages:
+                for image in page.get("imageDetails") or ():
+                    if newest is None or image["imagePushedAt"] > newest["imagePushedAt"]:
+                        newest = image
+        except ClientError as error:
+            raise StepError(Step.BUILD, _client_error_text(error)) from error
+        except BotoCoreError as error:
+            raise StepError(Step.BUILD, f"AWS unreachable: {error}") from error
+        if newest is None:
+            return None
+        return RemoteImage(
+            digest=newest["imageDigest"],
+            tags=tuple(newest.get("imageTags") or ()),
+            size_bytes=int(newest.get("imageSizeInBytes") or 0),
         )
 
     def add_tag(self, repository: RepositoryInfo, existing_tag: str, new_tag: str) -> None:

@@ -12,23 +12,39 @@ from typing import Any, TypeVar
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from bot.adapters.aws_hooks import OnAwsError, report_errors
-from bot.adapters.registry_api import RegistryApi
-from bot.domain.checks.model import Fact, Image, KeyUser, OidcProvider, Repository, Role
-from bot.domain.iam.trust import Policy, parse_policy
+from bot.adapters.aws_org import ScpReader
+from bot.domain.checks.model import (
+    Boundary,
+    Fact,
+    Image,
+    KeyUser,
+    OidcProvider,
+    Organization,
+    Repository,
+    Role,
+    Simulation,
+)
+from bot.domain.iam.conditions import PolicyError
+from bot.domain.iam.evaluation import OrgLevel
+from bot.domain.iam.policy import Policy, Unreadable, parse_policy, read_policies
 from bot.domain.ports import Registry, RepositoryInfo
 
 T = TypeVar("T")
 GITHUB_PROVIDER = "token.actions.githubusercontent.com"
 CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=10)
+# IAM and Organizations are global: their endpoints live in us-east-1.
+_GLOBAL = {"iam": "us-east-1", "organizations": "us-east-1"}
 
 
 class AwsFacts:
     """Read-only AWS lookups for diagnose, memoized per instance (one instance per diagnose).
 
     `calls` counts the AWS API calls made here; image lookups and tokens go through the bot's
-    Registry adapter, which caches its login token.
+    Registry adapter, which caches its login token. Clients are created on first use, from one
+    session: a client costs 5-35 ms of CPU, and a diagnose of one app needs three or four.
     """
 
     def __init__(
@@ -40,22 +56,21 @@ class AwsFacts:
         ca_bundle: str | None = None,
         session: boto3.session.Session | None = None,
         pool: ThreadPoolExecutor | None = None,
-        registry: Registry | None = None,
+        registry: Callable[[], Registry] | None = None,
         on_error: OnAwsError | None = None,
     ) -> None:
         self.region, self.account_id = region, account_id
-        self._session = session or boto3.session.Session()
+        self._session = session
         self._endpoint = endpoint_url
-        self._api = RegistryApi(ca_bundle)
+        self._ca_bundle = ca_bundle
         self._registry = registry
         self._on_error = on_error
         self._pool = pool or ThreadPoolExecutor(max_workers=8, thread_name_prefix="ecrbot-facts")
         self._memo: dict[tuple[Any, ...], Future[Any]] = {}
         self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._client_lock = threading.Lock()  # a boto3 session is not thread-safe
         self.calls: dict[str, int] = {}
-        self._iam = self._client("iam", "us-east-1")
-        self._sts = self._client("sts", region)
-        self._ecr = self._client("ecr", region)
 
     @property
     def call_count(self) -> int:
@@ -64,10 +79,18 @@ class AwsFacts:
     # -- facts (each returns a Future so callers can start many at once) ------------------------
 
     def caller(self) -> Future[Fact[str]]:
-        return self._fact(("caller",), lambda: self._sts.get_caller_identity()["Arn"])
+        def who() -> str:
+            sts = self._client("sts")
+            return str(sts.get_caller_identity()["Arn"])
+
+        return self._fact(("caller",), who)
 
     def repository(self, name: str) -> Future[Fact[Repository | None]]:
         return self._fact(("repository", self.region, name), lambda: self._repository(name))
+
+    def repository_policy(self, name: str) -> Future[Fact[Policy | Unreadable | None]]:
+        """The repository policy (None: the repository has none, or does not exist)."""
+        return self._fact(("repository_policy", name), lambda: self._repository_policy(name))
 
     def elsewhere(self, name: str, regions: list[str]) -> Future[Fact[tuple[str, ...]]]:
         def probe() -> tuple[str, ...]:
@@ -84,28 +107,50 @@ class AwsFacts:
         return self._fact(("provider",), self._provider)
 
     def role(self, arn: str) -> Future[Fact[Role | None]]:
-        return self._fact(("role", arn), lambda: self._role(arn.rsplit("/", 1)[-1]))
+        return self._fact(("role", arn), lambda: self._role(arn))
 
     def key_users(self) -> Future[Fact[tuple[KeyUser, ...]]]:
         return self._fact(("key_users",), self._key_users)
+
+    def user_boundary(self, name: str) -> Future[Fact[Boundary | None]]:
+        """A user's permissions boundary. ListUsers leaves it out ("does not return ...
+        PermissionsBoundary"), so it takes GetUser: asked only for users who could push."""
+        return self._fact(("user_boundary", name), lambda: self._user_boundary(name))
+
+    def organization(self) -> Future[Fact[Organization | None]]:
+        """The account's organization (None: it is in none); members may read this."""
+        return self._fact(("organization",), self._organization)
+
+    def scps(self, account: str) -> Future[Fact[tuple[OrgLevel, ...] | None]]:
+        """The SCPs from the root down to `account`; None when no SCP restricts it."""
+        return self._fact(("scps", account), lambda: self._scps(account))
+
+    def simulate(
+        self, role_arn: str, actions: tuple[str, ...], resource: str
+    ) -> Future[Fact[Simulation | None]]:
+        """AWS's policy simulator on the role's own policies (iam:SimulatePrincipalPolicy)."""
+        return self._fact(
+            ("simulate", role_arn, actions, resource),
+            lambda: self._simulate(role_arn, actions, resource),
+        )
 
     def image(self, repository: str, tag: str) -> Future[Fact[Image | None]]:
         return self._fact(("image", repository, tag), lambda: self._image(repository, tag))
 
     def token(self) -> Future[Fact[str]]:
-        assert self._registry is not None
-        registry = self._registry
-        return self._fact(("token",), lambda: registry.credentials().endpoint)
+        registry = self._need_registry()
+        return self._fact(("token",), lambda: registry().credentials().endpoint)
 
     def login(self) -> Future[Fact[str]]:
         """The registry answers `GET /v2/` with the ECR token as Basic auth."""
-        assert self._registry is not None
-        registry = self._registry
+        registry = self._need_registry()
 
         def check() -> str:
-            creds = registry.credentials()
+            from bot.adapters.registry_api import RegistryApi  # requests: only for this check
+
+            creds = registry().credentials()
             host = creds.endpoint.removeprefix("https://").rstrip("/")
-            self._api.ping(host, creds)
+            RegistryApi(self._ca_bundle).ping(host, creds)
             return host
 
         return self._fact(("login",), check)
@@ -113,10 +158,9 @@ class AwsFacts:
     # -- the lookups ------------------------------------------------------------------------
 
     def _repository(self, name: str) -> Repository | None:
+        ecr = self._client("ecr")
         answer = _or_none(
-            lambda: self._ecr.describe_repositories(
-                registryId=self.account_id, repositoryNames=[name]
-            ),
+            lambda: ecr.describe_repositories(registryId=self.account_id, repositoryNames=[name]),
             "RepositoryNotFoundException",
         )
         if answer is None:
@@ -129,44 +173,85 @@ class AwsFacts:
             repo.get("imageTagMutability", "MUTABLE").startswith("IMMUTABLE"),
         )
 
+    def _repository_policy(self, name: str) -> Policy | Unreadable | None:
+        ecr = self._client("ecr")
+        answer = _or_none(
+            lambda: ecr.get_repository_policy(registryId=self.account_id, repositoryName=name),
+            "RepositoryPolicyNotFoundException",
+            "RepositoryNotFoundException",  # registry.repository says so
+        )
+        if answer is None:
+            return None
+        return _read("the repository policy", answer.get("policyText") or "")
+
     def _provider(self) -> OidcProvider | None:
-        for entry in self._iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
+        iam = self._client("iam")
+        for entry in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
             arn = entry["Arn"]
             if arn.endswith("/" + GITHUB_PROVIDER):
-                details = self._iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+                details = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
                 return OidcProvider(arn, tuple(details.get("ClientIDList", ())))
         return None
 
-    def _role(self, name: str) -> Role | None:
-        answer = _or_none(lambda: self._iam.get_role(RoleName=name), "NoSuchEntity")
+    def _role(self, arn: str) -> Role | None:
+        account = arn.split(":")[4] if arn.count(":") >= 5 else ""
+        if account != self.account_id:
+            # GetRole takes a name and reads the caller's own account: asked here, it would
+            # describe a same-named role of this account, not the one the workflow assumes.
+            raise _Unreachable(
+                f"the role is in account {account}; ecrbot's credentials read IAM in account "
+                f"{self.account_id}"
+            )
+        name = arn.rsplit("/", 1)[-1]
+        iam = self._client("iam")
+        answer = _or_none(lambda: iam.get_role(RoleName=name), "NoSuchEntity")
         if answer is None:
             return None
         role = answer["Role"]
-        policies: dict[str, Policy] = {}
-        for policy_name in self._iam.list_role_policies(RoleName=name)["PolicyNames"]:
-            document = self._iam.get_role_policy(RoleName=name, PolicyName=policy_name)
-            policies[f"inline:{policy_name}"] = parse_policy(document["PolicyDocument"])
-        attached = self._iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
-        policies.update(self._managed([p["PolicyArn"] for p in attached]))
-        return Role(role["Arn"], parse_policy(role["AssumeRolePolicyDocument"]), policies)
+        documents: dict[str, Any] = {}
+        for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+            document = iam.get_role_policy(RoleName=name, PolicyName=policy_name)
+            documents[f"inline:{policy_name}"] = document["PolicyDocument"]
+        policies, skipped = read_policies(documents)
+        attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+        managed, unread = self._managed([p["PolicyArn"] for p in attached])
+        policies.update(managed)
+        boundary, unread_boundary = self._boundary(role.get("PermissionsBoundary"))
+        return Role(
+            role["Arn"],
+            _read("the trust policy", role["AssumeRolePolicyDocument"]),
+            policies,
+            boundary,
+            (*skipped, *unread, *unread_boundary),
+            {t["Key"]: t["Value"] for t in role.get("Tags") or ()},
+        )
 
     def _key_users(self) -> tuple[KeyUser, ...]:
+        iam = self._client("iam")
         users = []
-        for page in self._iam.get_paginator("list_users").paginate():
+        for page in iam.get_paginator("list_users").paginate():
             for user in page["Users"]:
                 name = user["UserName"]
-                keys = self._iam.list_access_keys(UserName=name)["AccessKeyMetadata"]
+                keys = iam.list_access_keys(UserName=name)["AccessKeyMetadata"]
                 active = tuple(k["AccessKeyId"] for k in keys if k["Status"] == "Active")
                 if active:
-                    users.append(KeyUser(name, active, self._user_policies(name)))
+                    policies, skipped = self._user_policies(name)
+                    users.append(
+                        KeyUser(name, active, policies, skipped=skipped, arn=user.get("Arn", ""))
+                    )
         return tuple(users)
 
-    def _user_policies(self, name: str) -> dict[str, Policy]:
-        iam = self._iam
-        policies: dict[str, Policy] = {}
+    def _user_boundary(self, name: str) -> Boundary | None:
+        iam = self._client("iam")
+        user = iam.get_user(UserName=name)["User"]
+        return self._boundary(user.get("PermissionsBoundary"))[0]
+
+    def _user_policies(self, name: str) -> tuple[dict[str, Policy], tuple[Unreadable, ...]]:
+        iam = self._client("iam")
+        documents: dict[str, Any] = {}
         for policy_name in iam.list_user_policies(UserName=name)["PolicyNames"]:
             document = iam.get_user_policy(UserName=name, PolicyName=policy_name)
-            policies[f"inline:{policy_name}"] = parse_policy(document["PolicyDocument"])
+            documents[f"inline:{policy_name}"] = document["PolicyDocument"]
         arns = [
             p["PolicyArn"]
             for p in iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]
@@ -175,30 +260,77 @@ class AwsFacts:
             group_name = group["GroupName"]
             for policy_name in iam.list_group_policies(GroupName=group_name)["PolicyNames"]:
                 document = iam.get_group_policy(GroupName=group_name, PolicyName=policy_name)
-                policies[f"group:{group_name}:{policy_name}"] = parse_policy(
-                    document["PolicyDocument"]
-                )
+                documents[f"group:{group_name}:{policy_name}"] = document["PolicyDocument"]
             arns += [
                 p["PolicyArn"]
                 for p in iam.list_attached_group_policies(GroupName=group_name)["AttachedPolicies"]
             ]
-        policies.update(self._managed(arns))
-        return policies
+        policies, skipped = read_policies(documents)
+        managed, unread = self._managed(arns)
+        policies.update(managed)
+        return policies, (*skipped, *unread)
 
-    def _managed(self, arns: list[str]) -> dict[str, Policy]:
-        """Managed policies' default versions; each fetched once however many principals use it."""
-        return {
-            arn: self._fact(("managed", arn), partial(self._default_version, arn), inline=True)
-            .result()
-            .value
-            or Policy(())
-            for arn in arns
-        }
+    def _boundary(
+        self, attached: dict[str, Any] | None
+    ) -> tuple[Boundary | None, tuple[Unreadable, ...]]:
+        arn = (attached or {}).get("PermissionsBoundaryArn")
+        if not arn:
+            return None, ()
+        managed, unread = self._managed([arn])
+        return Boundary(arn, managed.get(arn)), unread
 
-    def _default_version(self, arn: str) -> Policy:
-        version = self._iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
-        document = self._iam.get_policy_version(PolicyArn=arn, VersionId=version)
-        return parse_policy(document["PolicyVersion"]["Document"])
+    def _managed(self, arns: list[str]) -> tuple[dict[str, Policy], tuple[Unreadable, ...]]:
+        """Managed policies' default versions, each fetched once however many principals (or
+        boundaries) use it; one that can't be read (refused, or malformed) is named, and the
+        others are kept."""
+        policies: dict[str, Policy] = {}
+        unread: list[Unreadable] = []
+        for arn in arns:
+            fact = self._fact(("managed", arn), partial(self._default_version, arn), inline=True)
+            value = fact.result()
+            if isinstance(value.value, Policy):
+                policies[arn] = value.value
+            elif isinstance(value.value, Unreadable):
+                unread.append(value.value)
+            else:
+                unread.append(Unreadable(arn, f"could not be fetched: {value.error}"))
+        return policies, tuple(unread)
+
+    def _default_version(self, arn: str) -> Policy | Unreadable:
+        iam = self._client("iam")
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        document = iam.get_policy_version(PolicyArn=arn, VersionId=version)
+        return _read(arn, document["PolicyVersion"]["Document"])
+
+    def _organization(self) -> Organization | None:
+        organizations = self._client("organizations")
+        answer = _or_none(
+            organizations.describe_organization,
+            "AWSOrganizationsNotInUseException",
+        )
+        if answer is None:
+            return None
+        org = answer["Organization"]
+        return Organization(org["Id"], org.get("MasterAccountId", ""))
+
+    def _scps(self, account: str) -> tuple[OrgLevel, ...] | None:
+        org = self._fact(("organization",), self._organization, inline=True).result()
+        if not org.ok:
+            raise _Failed(f"the organization could not be read ({org.error})")
+        if org.value is None or org.value.management_account == account:
+            return None  # SCPs don't restrict the management account's principals
+        return ScpReader(self._client).read(account)
+
+    def _simulate(self, role_arn: str, actions: tuple[str, ...], resource: str) -> Simulation:
+        # Without ResourcePolicy: for a role, the simulator takes one only with a CallerArn that
+        # is an IAM user ("CallerArn is required if you include a ResourcePolicy and the
+        # PolicySourceArn is not the ARN for an IAM user"), which a GitHub session is not. The
+        # repository policy is ecrbot's own evaluation's part.
+        iam = self._client("iam")
+        answer = iam.simulate_principal_policy(
+            PolicySourceArn=role_arn, ActionNames=list(actions), ResourceArns=[resource]
+        )
+        return {r["EvalActionName"]: r["EvalDecision"] for r in answer["EvaluationResults"]}
 
     def _image(self, repository: str, tag: str) -> Image | None:
         repo = (
@@ -212,10 +344,16 @@ class AwsFacts:
         )
         if repo is None or self._registry is None:
             return None
-        found = self._registry.find_image(RepositoryInfo(repo.name, repo.uri, repo.immutable), tag)
+        found = self._registry().find_image(
+            RepositoryInfo(repo.name, repo.uri, repo.immutable), tag
+        )
         return Image(found.digest, found.tags, found.revision) if found else None
 
     # -- plumbing ------------------------------------------------------------------------------
+
+    def _need_registry(self) -> Callable[[], Registry]:
+        assert self._registry is not None, "the platform checks need the Registry adapter"
+        return self._registry
 
     def _fact(
         self, key: tuple[Any, ...], fetch: Callable[[], T], inline: bool = False
@@ -238,12 +376,19 @@ class AwsFacts:
         future.set_result(_as_fact(fetch))
         return future
 
-    def _client(self, service: str, region: str) -> Any:
-        client = self._session.client(
-            service, region_name=region, endpoint_url=self._endpoint, config=CONFIG
-        )
-        client.meta.events.register("before-call", self._count)
-        report_errors(client, self._on_error)
+    def _client(self, service: str, region: str | None = None) -> Any:
+        where = (service, region or _GLOBAL.get(service, self.region))
+        with self._client_lock:
+            client = self._clients.get(where)
+            if client is None:
+                if self._session is None:
+                    self._session = boto3.session.Session()
+                client = self._session.client(
+                    service, region_name=where[1], endpoint_url=self._endpoint, config=CONFIG
+                )
+                client.meta.events.register("before-call", self._count)
+                report_errors(client, self._on_error)
+                self._clients[where] = client
         return client
 
     def _count(self, model: Any, params: Any = None, **_: Any) -> None:
@@ -254,6 +399,21 @@ class AwsFacts:
             self.calls[name] = self.calls.get(name, 0) + 1
 
 
+class _Unreachable(Exception):
+    """A lookup that cannot be made with these credentials: the reason is the fact's error."""
+
+
+class _Failed(Exception):
+    """A nested lookup failed: its error is this fact's error too."""
+
+
+def _read(name: str, document: Any) -> Policy | Unreadable:
+    try:
+        return parse_policy(document)
+    except PolicyError as error:
+        return Unreadable(name, str(error))
+
+
 def _as_fact(fetch: Callable[[], T]) -> Fact[T]:
     try:
         return Fact(fetch())
@@ -261,16 +421,22 @@ def _as_fact(fetch: Callable[[], T]) -> Fact[T]:
         info = error.response.get("Error", {})
         return Fact(error=f"{info.get('Code', 'error')}: {info.get('Message', '')}".strip())
     except (BotoCoreError, OSError) as error:
-        return Fact(error=f"{type(error).__name__}: {error}")
-    except ValueError as error:  # a policy document we could not parse
+        return Fact(error=f"{type(error).__name__}: {str(error)[:300]}")
+    except ResponseParserError:
+        # Not an AWS answer at all: moto, for one, answers HTML 500 to operations it lacks
+        # (iam:SimulatePrincipalPolicy, iam:PutUserPermissionsBoundary).
+        return Fact(error="ResponseParserError: the endpoint's answer is not an AWS answer")
+    except (_Unreachable, _Failed) as error:
+        return Fact(error=str(error))
+    except ValueError as error:  # a document the domain refused past the per-document reads
         return Fact(error=str(error))
 
 
-def _or_none(call: Callable[[], Any], missing: str) -> Any:
+def _or_none(call: Callable[[], Any], *missing: str) -> Any:
     try:
         return call()
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == missing:
+        if error.response.get("Error", {}).get("Code") in missing:
             return None
         raise
 

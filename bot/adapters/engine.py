@@ -3,43 +3,138 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import docker
 import requests
-from docker.errors import DockerException
+from docker.errors import DockerException, NotFound
 from docker.types.daemon import CancellableStream
 from urllib3.exceptions import ProtocolError
 
+from bot.adapters.buildkit import BuildKitCli
 from bot.domain.cancel import CancelToken
-from bot.domain.errors import Cancelled, StepError
+from bot.domain.errors import Cancelled, StepError, UsageError
 from bot.domain.models import LayerProgress, Step
-from bot.domain.ports import BuildSpec, PushedImage, RegistryCredentials
+from bot.domain.ports import BuildSpec, BuiltImage, PushedImage, RegistryCredentials
 
 log = logging.getLogger(__name__)
 
 LOG_TAIL_LINES = 20  # build log lines kept for a failure's explanation
 MAX_LINE = 2000  # characters kept of one log line
+PING_TIMEOUT_S = 5
+# What the docker CLI says when its connection to the engine ends mid-build.
+_CONNECTION_LOST = re.compile(
+    r"server did not provide an image ID|error reading from server|unexpected EOF"
+    r"|connection reset by peer|broken pipe",
+    re.IGNORECASE,
+)
+# A classic step that is not `FROM` (BuildKit counts the Dockerfile's other steps too).
+_CLASSIC_STEP = re.compile(r"^Step \d+/\d+ : (?!FROM\b)", re.IGNORECASE)
 
 
 class DockerEngine:
     """Builds and pushes with docker-py; a fresh client per operation so cancel can close it.
+    BuildKit builds go through the docker CLI (`buildkit.py`); docker-py has no BuildKit.
 
     `timeout` bounds the wait between two chunks of a push stream (builds have none).
     """
 
-    def __init__(self, base_url: str | None = None, timeout: int = 600) -> None:
+    def __init__(
+        self, base_url: str | None = None, timeout: int = 600, docker_cli: str | None = None
+    ) -> None:
         self._base_url = base_url
         self._timeout = timeout
+        self._buildkit = BuildKitCli(docker_cli, base_url)
 
     def ping(self) -> None:
         with self._client() as client:
             client.ping()
 
-    def build(self, spec: BuildSpec, on_line: Callable[[str], None], cancel: CancelToken) -> str:
+    def build(
+        self, spec: BuildSpec, on_line: Callable[[str], None], cancel: CancelToken
+    ) -> BuiltImage:
+        if spec.builder == "classic":
+            return self._classic_build(spec, on_line, cancel)
+        if len(spec.platforms) > 1:
+            self._require_multi_platform(spec.platforms)
+        try:
+            return self._buildkit.build(spec, on_line, cancel)
+        except StepError as error:
+            # A CLI whose engine went away mid-build says something else ("server did not
+            # provide an image ID"): name the cause when the symptom or a failed ping shows it.
+            if _CONNECTION_LOST.search(error.raw) or not self._reachable():
+                raw = f"Docker engine unreachable during the build: {error.raw}"
+                raise StepError(Step.BUILD, raw, error.log_tail) from error
+            raise
+
+    def _reachable(self) -> bool:
+        try:
+            if self._base_url:
+                client = docker.APIClient(base_url=self._base_url, timeout=PING_TIMEOUT_S)
+            else:
+                client = docker.APIClient(timeout=PING_TIMEOUT_S, **_env_kwargs())
+            with client:
+                client.ping()
+            return True
+        except (DockerException, requests.exceptions.RequestException, OSError):
+            return False
+
+    def fetch_cache(
+        self, reference: str, credentials: RegistryCredentials, cancel: CancelToken
+    ) -> bool:
+        # The engine's own pull, not BuildKit's registry import: it honours the engine's
+        # registry settings (certs.d, mirrors) and needs no credentials file for the CLI.
+        # BuildKit then finds the image locally and reads its inline cache metadata.
+        with self._client() as client:
+            try:
+                client.inspect_image(reference)
+                return False
+            except NotFound:
+                pass
+            except DockerException as error:
+                raise StepError(Step.BUILD, f"Docker engine unreachable: {error}") from error
+            auth = {"username": credentials.username, "password": credentials.password}
+            chunks = self._stream(
+                client,
+                cancel,
+                Step.BUILD,
+                lambda: client.pull(reference, stream=True, decode=True, auth_config=auth),
+            )
+            for chunk in chunks:
+                if "errorDetail" in chunk or "error" in chunk:
+                    raise StepError(Step.BUILD, _error_text(chunk))
+        return True
+
+    def _require_multi_platform(self, platforms: tuple[str, ...]) -> None:
+        """Several platforms in one image need an image store that holds image indexes."""
+        with self._client() as client:
+            try:
+                status = dict(client.info().get("DriverStatus") or [])
+            except DockerException as error:
+                raise StepError(Step.BUILD, f"Docker engine unreachable: {error}") from error
+        missing = []
+        if "snapshotter" not in str(status.get("driver-type", "")):
+            missing.append(
+                "the engine's containerd image store (Docker 24+, `containerd-snapshotter`)"
+            )
+        if not self._buildkit.cli().buildx:
+            missing.append("the buildx plugin for the docker CLI")
+        if missing:
+            raise UsageError(
+                f"Building for {len(platforms)} platforms ({', '.join(platforms)}) at once needs "
+                f"{' and '.join(missing)}; this engine can only load one platform's image.",
+                "Build one platform per app (e.g. `platforms: [linux/arm64]`, on a worker queue "
+                "of that architecture), or give the bot an engine that has them.",
+            )
+
+    def _classic_build(
+        self, spec: BuildSpec, on_line: Callable[[str], None], cancel: CancelToken
+    ) -> BuiltImage:
         image_id = None
+        steps = cached = 0
         with self._client() as client:
             chunks = self._stream(
                 client,
@@ -51,6 +146,8 @@ class DockerEngine:
                     tag=spec.tag,
                     buildargs=spec.buildargs,
                     labels=spec.labels,
+                    target=spec.target,
+                    platform=spec.platforms[0] if spec.platforms else None,
                     rm=True,
                     forcerm=True,
                     decode=True,
@@ -64,6 +161,9 @@ class DockerEngine:
                         line = line[:MAX_LINE]
                         lines.append(line)
                         on_line(line)
+                        if _CLASSIC_STEP.match(line):
+                            steps += 1
+                        cached += line.strip() == "---> Using cache"
                 if "aux" in chunk and "ID" in chunk["aux"]:
                     image_id = str(chunk["aux"]["ID"])
                 if "errorDetail" in chunk or "error" in chunk:
@@ -71,7 +171,7 @@ class DockerEngine:
                     raise StepError(Step.BUILD, lines[-1], tuple(lines))
         if image_id is None:
             raise StepError(Step.BUILD, "the build stream ended without an image id")
-        return image_id
+        return BuiltImage(image_id, steps, cached)
 
     def tag(self, image_id: str, repository_uri: str, tag: str) -> None:
         with self._client() as client:

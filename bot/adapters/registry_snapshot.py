@@ -14,7 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.adapters.aws_hooks import OnAwsError, report_errors
-from bot.domain.iam.trust import parse_policy, trust_findings
+from bot.domain.iam.trust import PolicyError, parse_policy, trust_findings
 from bot.domain.report import (
     AccessFinding,
     ImageInfo,
@@ -73,7 +73,11 @@ class RegistryReader:
         return tuple(infos), self._registry_scanning(gaps)
 
     def access(self, gaps: list[str]) -> tuple[AccessFinding, ...]:
-        """GitHub OIDC roles with loose trust (org wildcard, repo:*, no sub/aud)."""
+        """GitHub OIDC roles with loose trust (org wildcard, repo:*, no sub/aud).
+
+        Each trust policy is read on its own: one the evaluator can't read is named in a gap
+        with why, and every other role's findings stay in the report.
+        """
         findings: list[AccessFinding] = []
         provider = f"arn:aws:iam::{self.account_id}:oidc-provider/{GITHUB}"
         try:
@@ -82,7 +86,15 @@ class RegistryReader:
                     document = role.get("AssumeRolePolicyDocument")
                     if not document or GITHUB not in json.dumps(document):
                         continue
-                    for finding in trust_findings(parse_policy(document), provider):
+                    try:
+                        trust = parse_policy(document)
+                    except PolicyError as error:
+                        gaps.append(
+                            f"iam role {role['Arn']}: its trust policy was skipped, AWS would "
+                            f"refuse it as written ({error}); the other roles were checked"
+                        )
+                        continue
+                    for finding in trust_findings(trust, provider):
                         findings.append(
                             AccessFinding(
                                 role["Arn"],
@@ -92,8 +104,6 @@ class RegistryReader:
                         )
         except (ClientError, BotoCoreError) as error:
             gaps.append(f"iam roles: {_why(error)}")
-        except ValueError as error:
-            gaps.append(f"iam roles: a trust policy could not be read ({error})")
         return tuple(findings)
 
     def _repository(self, repo: dict[str, Any], gaps: list[str]) -> RepositoryInfo:

@@ -85,7 +85,9 @@ class GitSource:
         found = _commits_named(mirror, sha)
         if not found:
             _git(mirror, "remote", "set-url", "origin", app.source)
-            _git(mirror, "fetch", "--prune", "--quiet", "origin")
+            # Keep what arrives as a pack: unpacking a push's few objects to loose ones
+            # recompresses each (about 0.2 s for an 8 MB layer's file); git gc packs them anyway.
+            _git(mirror, "-c", "fetch.unpackLimit=1", "fetch", "--prune", "--quiet", "origin")
             found = _commits_named(mirror, sha)
         if not found:
             raise ShaNotFound(
@@ -219,7 +221,8 @@ def _run_git(cwd: Path | None, *args: str) -> subprocess.CompletedProcess[str]:
 def _git(cwd: Path | None, *args: str) -> str:
     result = _run_git(cwd, *args)
     if result.returncode != 0:
-        raise StepError(Step.CHECKOUT, f"git {args[0]} failed: {_redact(result.stderr.strip())}")
+        command = next(arg for arg in args if not arg.startswith("-") and "=" not in arg)
+        raise StepError(Step.CHECKOUT, f"git {command} failed: {_redact(result.stderr.strip())}")
     return result.stdout
 
 

@@ -1,30 +1,28 @@
-"""The terminal commands' composition root (`ecrbot push|diagnose|report|jobs|audit`)."""
+"""The terminal commands' composition root (`ecrbot push|diagnose|report|jobs|audit`).
+
+Each adapter module is imported by the method that builds it: one command needs one or two of
+them, and a CI job runs `ecrbot diagnose` on every pull request (docker, SQLAlchemy, Alembic
+and matplotlib cost it about 0.5 s of imports it never uses).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.adapters.audit_store import SqlAuditLog
-from bot.adapters.aws import EcrRegistry
-from bot.adapters.engine import DockerEngine
-from bot.adapters.source import DirectorySource, GitSource
-from bot.adapters.store import SqlJobStore
-from bot.bootstrap.parts import build_diagnoser, build_reports
 from bot.config import Catalog, Settings
 from bot.domain.models import RegistrySpec
-from bot.domain.pipeline import PushPipeline
-from bot.domain.ports import (
-    AuditLog,
-    Engine,
-    JobStore,
-    Registry,
-    Source,
-)
+from bot.domain.ports import AuditLog, Engine, JobStore, Registry, Source
 from bot.runtime.executors import Concurrency, Executors
-from bot.services.diagnose import Diagnoser
-from bot.services.reports import ReportRunner
+
+if TYPE_CHECKING:
+    from bot.adapters.source import GitSource
+    from bot.domain.pipeline import PushPipeline
+    from bot.services.diagnose import Diagnoser
+    from bot.services.reports import ReportRunner
 
 
 @dataclass(frozen=True)
@@ -38,6 +36,8 @@ class CliAdapters:
 
     def registry(self, spec: RegistrySpec) -> Registry:
         """ECR in the spec's account and region (no metrics: a command is not scraped)."""
+        from bot.adapters.aws import EcrRegistry
+
         return EcrRegistry(
             spec,
             endpoint_url=self.settings.aws_endpoint_url,
@@ -45,36 +45,59 @@ class CliAdapters:
         )
 
     def engine(self) -> Engine:
-        return DockerEngine(self.settings.docker_host)
+        from bot.adapters.engine import DockerEngine
+
+        return DockerEngine(self.settings.docker_host, docker_cli=self.settings.docker_cli)
 
     def git(self) -> GitSource:
         """The catalog apps' git mirrors, under ECRBOT_WORK_DIR."""
+        from bot.adapters.source import GitSource
+
         return GitSource(Path(self.settings.work_dir) / "sources")
 
     def directory(self, path: Path) -> Source:
         """A directory as it is, like ecr-build-push.sh builds the current one."""
+        from bot.adapters.source import DirectorySource
+
         return DirectorySource(path)
 
     def store(self) -> JobStore:
+        from bot.adapters.store import SqlJobStore
+
         return SqlJobStore(self.settings.database_url)
 
     def audit(self) -> AuditLog:
         """The audit log, to read: on the job store's engine, as the bot's is."""
+        from bot.adapters.audit_store import SqlAuditLog
+        from bot.adapters.store import SqlJobStore
+
         return SqlAuditLog(SqlJobStore(self.settings.database_url).engine)
 
     def pipeline(self, spec: RegistrySpec, source: Source) -> PushPipeline:
+        from bot.domain.pipeline import PushPipeline
+
         return PushPipeline(
             source, self.engine(), self.registry(spec), clock=lambda: datetime.now(UTC)
         )
 
     def diagnoser(self, catalog: Catalog) -> Diagnoser:
-        registry = self.registry(catalog.registry_spec)
+        """The engine and the ECR registry adapter are built only if a check asks for them:
+        an app's checklist needs neither unless it is given --sha."""
+        from bot.bootstrap.parts import build_diagnoser
+
         return build_diagnoser(
-            self.settings, catalog, self.engine(), registry, self.git(), self.executors
+            self.settings,
+            catalog,
+            cache(self.engine),
+            cache(lambda: self.registry(catalog.registry_spec)),
+            self.git(),
+            self.executors,
         )
 
     def reports(self, catalog: Catalog) -> ReportRunner:
         """The report without Slack: it is printed, never posted."""
+        from bot.bootstrap.parts import build_reports
+
         return build_reports(
             self.settings,
             catalog,

@@ -1,31 +1,35 @@
-"""What the bot and the terminal commands build the same way: diagnose, reports, AWS facts."""
+"""What the bot and the terminal commands build the same way: diagnose, reports, AWS facts.
+
+The report's modules (matplotlib, Slack, SQLAlchemy) are imported by `build_reports` only:
+`ecrbot diagnose` builds a Diagnoser and nothing else.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from slack_sdk import WebClient
-
-from bot.adapters.aws_facts import AwsFacts
 from bot.adapters.aws_hooks import OnAwsError
-from bot.adapters.registry_snapshot import RegistryReader
-from bot.adapters.report_store import SqlReportHistory
-from bot.adapters.slack_outbox import SlackOutbox
-from bot.adapters.slack_report import SlackReportPoster
 from bot.config import Catalog, Settings
 from bot.domain.access import Access, RateLimiter
 from bot.domain.ports import (
     Engine,
     JobStore,
-    Publish,
     Published,
     Registry,
+    SubjectTemplates,
     WorkflowSource,
 )
 from bot.runtime.executors import Executors
 from bot.services.diagnose import Diagnoser
-from bot.services.reports import ReportRunner, ReportService
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+    from bot.adapters.aws_facts import AwsFacts
+    from bot.adapters.slack_outbox import SlackOutbox
+    from bot.services.reports import ReportRunner
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,12 @@ def build_reports(
     limiter: RateLimiter | None = None,
 ) -> ReportRunner:
     """The health report: an ECR/IAM reader, the job store, figures history, and a publisher."""
+    from bot.adapters.registry_snapshot import RegistryReader
+    from bot.adapters.report_store import SqlReportHistory
+    from bot.adapters.slack_report import SlackReportPoster
+    from bot.domain.ports import Publish
+    from bot.services.reports import ReportRunner, ReportService
+
     spec = catalog.registry_spec
 
     def reader() -> RegistryReader:
@@ -53,7 +63,7 @@ def build_reports(
     service = ReportService(
         catalog,
         reader,
-        aws_facts(settings, catalog, registry, executors, on_error),
+        aws_facts(settings, catalog, lambda: registry, executors, on_error),
         store,
         SqlReportHistory(settings.database_url),
     )
@@ -68,27 +78,45 @@ def build_reports(
 def build_diagnoser(
     settings: Settings,
     catalog: Catalog,
-    engine: Engine,
-    registry: Registry,
+    engine: Callable[[], Engine],
+    registry: Callable[[], Registry],
     workflows: WorkflowSource,
     executors: Executors,
     on_error: OnAwsError | None = None,
 ) -> Diagnoser:
-    """Diagnose's snapshot comes from AWS (boto3) and the apps' git sources."""
+    """Diagnose's snapshot comes from AWS (boto3), the apps' git sources and, with a token,
+    GitHub's API. The engine and the registry adapter are factories: built on first use."""
     facts = aws_facts(settings, catalog, registry, executors, on_error)
     return Diagnoser(
-        catalog.registry_spec, catalog.app, workflows, engine, facts, executors.pool("checks")
+        catalog.registry_spec,
+        catalog.app,
+        workflows,
+        engine,
+        facts,
+        executors.pool("checks"),
+        subject_templates(settings),
     )
+
+
+def subject_templates(settings: Settings) -> SubjectTemplates | None:
+    """GitHub's API when a token is set (GITHUB_TOKEN; GITHUB_API_URL for GHES)."""
+    if settings.github_token is None:
+        return None
+    from bot.adapters.github_api import GitHubApi
+
+    return GitHubApi(settings.github_api_url, settings.github_token.get_secret_value())
 
 
 def aws_facts(
     settings: Settings,
     catalog: Catalog,
-    registry: Registry,
+    registry: Callable[[], Registry],
     executors: Executors,
     on_error: OnAwsError | None = None,
 ) -> Callable[[], AwsFacts]:
     """A factory of per-run AWS lookups sharing one thread pool."""
+    from bot.adapters.aws_facts import AwsFacts
+
     spec = catalog.registry_spec
     pool = executors.pool("aws_calls")
 

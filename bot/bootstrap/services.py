@@ -184,7 +184,7 @@ def build_services(
     ack_first = AckFirst()
     store = store or SqlJobStore(settings.database_url)
     audit = audit if audit is not None else _audit_log(store)
-    engine = engine or DockerEngine(settings.docker_host)
+    engine = engine or DockerEngine(settings.docker_host, docker_cli=settings.docker_cli)
     registry = registry or EcrRegistry(
         catalog.registry_spec,
         endpoint_url=settings.aws_endpoint_url,
@@ -231,7 +231,13 @@ def build_services(
         lambda: outbox.stats if outbox is not None else None,
     )
     diagnoser = build_diagnoser(
-        settings, catalog, engine, registry, workflows or git, executors, metrics.aws_error
+        settings,
+        catalog,
+        lambda: engine,
+        lambda: registry,
+        workflows or git,
+        executors,
+        metrics.aws_error,
     )
     post: Post = (
         SlackDiagnosePoster(slack, outbox, catalog.slack.channel)

@@ -4,7 +4,7 @@ The rule for a pasted text (triage): a signature matches only on a line that *sh
 A line shows an error when the signature's phrase
   1. starts the line (after log noise: timestamps, `[tags]`, `>` quotes, step numbers), or
   2. follows an error marker on that line (`Error:`, `ERROR:`, `[error]`, `...Exception:`,
-     `denied:`, `fatal:`, `failed:`, `Error response from daemon:`,
+     `denied:`, `fatal:`, `failed:`, `Error response from daemon:`, BuildKit's `failed to solve:`,
      `An error occurred (Code) when calling the X operation:`, `message: '...`), or
   3. is an error code in its code form: followed by or holding a colon (`toomanyrequests: ...`,
      `name unknown: ...`, `denied: requested access...`) or in parentheses
@@ -42,7 +42,8 @@ MAX_DETAIL = 200  # characters of one extracted detail kept
 _ERROR_MARK = re.compile(
     r"(?:error|exception|fatal|failed|failure|denied)(?::|\]| response from daemon:)"
     r"|error occurred \(\w{1,60}\) when calling the \w{1,60} operation:"
-    r"|\bmessage['\"]?\s{0,3}[:=]\s{0,3}['\"]",  # a log's "message": "..." (JSON, YAML)
+    r"|\bmessage['\"]?\s{0,3}[:=]\s{0,3}['\"]"  # a log's "message": "..." (JSON, YAML)
+    r"|\bfailed to solve(?: with frontend [\w.]{1,40})?:",  # how BuildKit reports an error
     re.IGNORECASE,
 )
 _RECOVERED = re.compile(

@@ -14,6 +14,29 @@ SHA_PATTERN = re.compile(r"[0-9a-f]{7,40}")  # use fullmatch: `$` also matches b
 
 
 @dataclass(frozen=True)
+class BuildSecret:
+    """A BuildKit secret mount (`RUN --mount=type=secret,id=...`): the value comes from an
+    environment variable or a file on the bot's host, never from the catalog itself."""
+
+    id: str
+    env: str | None = None
+    file: str | None = None
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """How an app's image is built: the builder, the stage, build args, secrets, platforms,
+    and whether layers are reused from the app's newest image in ECR."""
+
+    builder: Literal["buildkit", "classic"] = "buildkit"
+    target: str | None = None
+    build_args: tuple[tuple[str, str], ...] = ()  # never secrets: the catalog refuses them
+    secrets: tuple[BuildSecret, ...] = ()
+    platforms: tuple[str, ...] = ()
+    registry_cache: bool = True
+
+
+@dataclass(frozen=True)
 class AppSpec:
     """One app of the catalog: where its source lives and where its image goes."""
 
@@ -29,6 +52,9 @@ class AppSpec:
     sha_tag: Literal["full", "short"] = "full"
     tag_latest: bool = False
     queue: str | None = None  # the Celery queue whose workers build it (scaled-out backend)
+    build: BuildSettings = BuildSettings()
+    # The claim keys of the repository's OIDC `sub` when GitHub's API can't be asked.
+    oidc_subject_keys: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from bot.domain.models import (
 )
 from bot.domain.ports import (
     BuildSpec,
+    BuiltImage,
     Checkout,
     Engine,
     PushedImage,
@@ -45,6 +46,8 @@ from bot.domain.text import code, plain
 # Docker's reference grammar for a tag.
 TAG_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 BUILD_STEP = re.compile(r"^Step (\d+)/(\d+) :")
+# BuildKit's plain progress names a Dockerfile step `#7 [stage 2/5] RUN ...` when it starts.
+BUILDKIT_STEP = re.compile(r"^#\d{1,6} \[(?:[^\]\s]{1,128} )?(\d{1,6})/(\d{1,6})\] ")
 REVISION_LABEL = "org.opencontainers.image.revision"
 LOG_TAIL_LINES = 20
 
@@ -117,7 +120,7 @@ class _Progress:
         if not text:
             return
         self.log.append(text)
-        step = BUILD_STEP.match(text)
+        step = BUILD_STEP.match(text) or BUILDKIT_STEP.match(text)
         if step:
             current, total = int(step.group(1)), int(step.group(2))
             self.emit(ProgressEvent(Step.BUILD, "progress", text, build_step=(current, total)))
@@ -173,9 +176,14 @@ class PushPipeline:
 
                 step = Step.BUILD
                 spec = self._build_spec(app, checkout, repository, tags, request.version)
-                emit(ProgressEvent(step, "started", f"Building {plain(app.dockerfile)}"))
-                image_id = self._engine.build(spec, progress.line, cancel)
-                emit(ProgressEvent(step, "finished", f"Built {image_id[:19]}"))
+                builder = "BuildKit" if spec.builder == "buildkit" else "the classic builder"
+                emit(
+                    ProgressEvent(step, "started", f"Building {plain(app.dockerfile)} ({builder})")
+                )
+                spec, cache_note = self._registry_cache(app, spec, repository, credentials, cancel)
+                built = self._engine.build(spec, progress.line, cancel)
+                image_id = built.image_id
+                emit(ProgressEvent(step, "finished", _describe_build(built, cache_note)))
                 cancel.raise_if_cancelled()
 
                 step = Step.PUSH
@@ -295,14 +303,52 @@ class PushPipeline:
     ) -> BuildSpec:
         context = checkout.inside(app.context, "context")
         dockerfile = checkout.inside(str(Path(app.context) / app.dockerfile), "dockerfile")
+        settings = app.build
+        buildkit = settings.builder == "buildkit"
         return BuildSpec(
             context=context,
             # Relative to the context as the engine expects; it may step up within the checkout.
             dockerfile=os.path.relpath(dockerfile, context),
             tag=f"{repository.uri}:{tags[0]}",
-            buildargs={"GIT_SHA": checkout.full_sha, "VERSION": version or ""},
+            # The catalog refuses GIT_SHA and VERSION as build args: these two are the commit's.
+            buildargs={
+                **dict(settings.build_args),
+                "GIT_SHA": checkout.full_sha,
+                "VERSION": version or "",
+            },
             labels=oci_labels(app, checkout.full_sha, version, self._clock()),
+            builder=settings.builder,
+            target=settings.target,
+            secrets=settings.secrets,
+            platforms=settings.platforms,
+            inline_cache=buildkit and settings.registry_cache,
         )
+
+    def _registry_cache(
+        self,
+        app: AppSpec,
+        spec: BuildSpec,
+        repository: RepositoryInfo,
+        credentials: RegistryCredentials,
+        cancel: CancelToken,
+    ) -> tuple[BuildSpec, str]:
+        """Reuse layers of the app's newest image in ECR: an engine that never built the app
+        downloads unchanged layers instead of rebuilding them. Never fails the push."""
+        if not spec.inline_cache:
+            return spec, ""
+        try:
+            newest = self._registry.newest_image(repository)
+            if newest is None:
+                return spec, ""
+            reference = f"{repository.uri}@{newest.digest}"
+            downloaded = self._engine.fetch_cache(reference, credentials, cancel)
+        except (StepError, UserError) as error:
+            # A cache that can't be read only makes the build slower: say so and build.
+            reason = error.raw if isinstance(error, StepError) else error.message
+            return spec, f"; no layers from ECR ({plain(reason, 200)})"
+        short = newest.digest.removeprefix("sha256:")[:12]
+        where = "downloaded from ECR" if downloaded else "already on this engine"
+        return replace(spec, cache_from=(reference,)), f"; cache: ECR image {short} ({where})"
 
     def _verify(
         self,
@@ -341,6 +387,11 @@ class _Plan:
     reusable_tag: str | None = None
     to_tag: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+
+def _describe_build(built: BuiltImage, cache_note: str) -> str:
+    steps = f": {built.cached} of {built.steps} steps cached" if built.steps else ""
+    return f"Built {built.image_id[:19]}{steps}{cache_note}"
 
 
 def _describe_commit(checkout: Checkout) -> str:

@@ -8,14 +8,26 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
-from bot.domain.audit import AuditEntry, AuditQuery
 from bot.domain.cancel import CancelToken
-from bot.domain.checks.model import Fact, Image, KeyUser, OidcProvider, Repository, Role
+from bot.domain.checks.model import (
+    Boundary,
+    Fact,
+    Image,
+    KeyUser,
+    OidcProvider,
+    Organization,
+    Repository,
+    Role,
+    Simulation,
+)
 from bot.domain.errors import UserError
+from bot.domain.iam.evaluation import OrgLevel
+from bot.domain.iam.policy import Policy, Unreadable
 from bot.domain.models import (
     AppSpec,
+    BuildSecret,
     Failure,
     Job,
     JobState,
@@ -23,10 +35,14 @@ from bot.domain.models import (
     ProgressEvent,
     PushResult,
 )
-from bot.domain.report import AccessFinding, HealthReport, ReportFigures
-from bot.domain.report import RepositoryInfo as ScannedRepository
 from bot.domain.text import code
-from bot.domain.triage import TriageAnswer
+from bot.domain.workflow.subjects import SubjectTemplate
+
+if TYPE_CHECKING:  # annotations only: `ecrbot diagnose` never loads the report or triage
+    from bot.domain.audit import AuditEntry, AuditQuery
+    from bot.domain.report import AccessFinding, HealthReport, ReportFigures
+    from bot.domain.report import RepositoryInfo as ScannedRepository
+    from bot.domain.triage import TriageAnswer
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,23 @@ class BuildSpec:
     tag: str
     buildargs: dict[str, str]
     labels: dict[str, str]
+    builder: Literal["buildkit", "classic"] = "buildkit"
+    target: str | None = None
+    secrets: tuple[BuildSecret, ...] = ()
+    platforms: tuple[str, ...] = ()
+    # Images whose inline cache metadata the build may reuse layers from (BuildKit only).
+    cache_from: tuple[str, ...] = ()
+    # Write BuildKit's cache metadata into the image, so a later build elsewhere can reuse it.
+    inline_cache: bool = False
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    """What a build produced: the image id, its Dockerfile steps and how many came from cache."""
+
+    image_id: str
+    steps: int = 0
+    cached: int = 0
 
 
 @dataclass(frozen=True)
@@ -118,7 +151,14 @@ class Engine(Protocol):
 
     def build(
         self, spec: BuildSpec, on_line: Callable[[str], None], cancel: CancelToken
-    ) -> str: ...
+    ) -> BuiltImage: ...
+
+    def fetch_cache(
+        self, reference: str, credentials: RegistryCredentials, cancel: CancelToken
+    ) -> bool:
+        """Make `reference` (an image in the registry) available as a build cache source;
+        True when it had to be downloaded, False when the engine already had it."""
+        ...
 
     def tag(self, image_id: str, repository_uri: str, tag: str) -> None: ...
 
@@ -142,6 +182,10 @@ class Registry(Protocol):
     def credentials(self, fresh: bool = False) -> RegistryCredentials: ...
 
     def find_image(self, repository: RepositoryInfo, tag: str) -> RemoteImage | None: ...
+
+    def newest_image(self, repository: RepositoryInfo) -> RemoteImage | None:
+        """The repository's most recently pushed tagged image (revision not read), or None."""
+        ...
 
     def add_tag(self, repository: RepositoryInfo, existing_tag: str, new_tag: str) -> None: ...
 
@@ -232,6 +276,14 @@ class Reporter(Protocol):
         ...
 
 
+class SubjectTemplates(Protocol):
+    """Where GitHub says which claims make up a repository's OIDC `sub` (for diagnose)."""
+
+    def subject_template(self, repo: str) -> SubjectTemplate:
+        """The template for "owner/repo"; raises TemplateUnavailable saying why not."""
+        ...
+
+
 class AccountFacts(Protocol):
     """Diagnose's view of one AWS account: each fact fetched once, concurrently."""
 
@@ -248,6 +300,18 @@ class AccountFacts(Protocol):
     def role(self, arn: str) -> Future[Fact[Role | None]]: ...
 
     def key_users(self) -> Future[Fact[tuple[KeyUser, ...]]]: ...
+
+    def user_boundary(self, name: str) -> Future[Fact[Boundary | None]]: ...
+
+    def repository_policy(self, name: str) -> Future[Fact[Policy | Unreadable | None]]: ...
+
+    def organization(self) -> Future[Fact[Organization | None]]: ...
+
+    def scps(self, account: str) -> Future[Fact[tuple[OrgLevel, ...] | None]]: ...
+
+    def simulate(
+        self, role_arn: str, actions: tuple[str, ...], resource: str
+    ) -> Future[Fact[Simulation | None]]: ...
 
     def image(self, repository: str, tag: str) -> Future[Fact[Image | None]]: ...
 

@@ -222,13 +222,59 @@ CATALOGUE: tuple[Signature, ...] = (
         coded=True,
     ),
     _sig(
+        "buildx_missing",
+        r"BuildKit is enabled but the buildx component is missing or broken",
+        "The docker CLI can't build with BuildKit: buildx is missing",
+        "From Docker 23.0 on, the `docker` CLI builds with BuildKit only through its buildx "
+        "plugin, and this one has none.",
+        "Install the buildx plugin (Debian and Ubuntu: `docker-buildx`; Docker's own packages: "
+        "`docker-buildx-plugin`). For ecrbot, `ECRBOT_DOCKER_CLI` may instead name a docker "
+        "CLI 20.10, which has BuildKit built in.",
+    ),
+    _sig(
         "buildkit_required",
         r"the --mount option requires BuildKit",
         "The Dockerfile needs BuildKit",
-        "`RUN --mount` is a BuildKit feature; the classic builder refuses it. ecrbot's builder "
-        "(the Docker SDK) is the classic one.",
-        "Build with BuildKit (`DOCKER_BUILDKIT=1 docker build .` or `docker buildx build .`), "
-        "or replace `RUN --mount` with `COPY` so RB-0023 step 1 (`docker build`) works as is.",
+        "`RUN --mount` (cache, secret and bind mounts) is a BuildKit feature; the classic "
+        "builder refuses it. ecrbot builds with BuildKit unless the app says `builder: classic`.",
+        "Build with BuildKit (`DOCKER_BUILDKIT=1 docker build .` or `docker buildx build .`); "
+        "for ecrbot, remove `builder: classic` from the app in the catalog.",
+    ),
+    _sig(
+        "target_missing",
+        r"(?:target stage \"?|failed to reach build target )(?P<target>[A-Za-z0-9_.-]{1,128})\"?"
+        r"(?: could not be found| in Dockerfile)",
+        "The Dockerfile has no stage of that name",
+        "The build was asked for the stage $target (`--target`), and the Dockerfile at this "
+        "commit has no `FROM ... AS` of that name.",
+        "Name the stage in the Dockerfile (`FROM <image> AS <name>`), or fix `target` for the "
+        "app in the catalog (ecrbot) or `--target` (runbook step 1).",
+        target="you asked for",
+    ),
+    _sig(
+        "copy_source_missing",
+        r"(?:failed to compute cache key: (?:failed to calculate checksum of ref \S{1,200}: )?"
+        r"|COPY failed: file not found in build context or excluded by \.dockerignore: stat )"
+        r"\"?(?P<path>[^\"\n:]{1,300})\"?:? (?:not found|file does not exist)",
+        "A file the Dockerfile copies is not in the build context",
+        "`COPY` or `ADD` names $path, which the build context does not hold: it is not in the "
+        "repository at this commit, lies outside the build context, or `.dockerignore` leaves "
+        "it out.",
+        "Check the path against the repository at this commit and the build context (`context` "
+        "in ecrbot's catalog), and that `.dockerignore` does not exclude it; ecrbot honours "
+        "`.dockerignore` as `docker build` does.",
+        path="a path",
+    ),
+    _sig(
+        "exec_format_error",
+        r"exec /[^\s:]{1,200}: exec format error"
+        r"|(?:standard_init_linux\.go:\d{1,6}: )?exec user process caused:? \"?exec format error",
+        "A RUN step ran a program built for another platform",
+        "The build runs a program for a CPU the engine's host does not have (e.g. an arm64 "
+        "base image on an amd64 host); without emulation the kernel refuses it.",
+        "Build for the engine's own platform (ecrbot: remove `platforms`, or route the app to "
+        "workers of that architecture with `queue`), or install QEMU emulation on the engine's "
+        "host (Debian: `qemu-user-static` with `binfmt-support`).",
     ),
     _sig(
         "registry_unauthorized",
@@ -242,7 +288,8 @@ CATALOGUE: tuple[Signature, ...] = (
     ),
     _sig(
         "run_step_failed",
-        r"returned a non-zero code|executor failed running",
+        r"returned a non-zero code|executor failed running"
+        r"|did not complete successfully: exit code",
         "A RUN step in the Dockerfile failed",
         "A command in the Dockerfile exited with an error; the build log below shows which.",
         "Reproduce it at the same commit with `docker build .` (runbook step 1) and fix the "

@@ -155,7 +155,7 @@ def _serve(settings: Settings) -> int:
 
 def _diagnose(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) -> int:
     from bot.domain import commands
-    from bot.render import diagnose as render
+    from bot.render import diagnose_text as render
     from bot.services.diagnose import DiagnoseRequest
 
     # The words go through the /ecr grammar, so a terminal accepts exactly what Slack does.

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.adapters.terminal_progress import TerminalProgress
 from bot.config import Settings, load_catalog
 from bot.domain.cancel import CancelToken
 from bot.domain.errors import Cancelled, ConfigError, PipelineError, UserError
@@ -87,7 +86,11 @@ def run(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) -> 
     configure("WARNING")
     pipeline = adapters.pipeline(registry, source)
     request = PushRequest(app.name, args.sha.lower(), args.version, "cli")
-    progress = TerminalProgress()
+    from bot.adapters.terminal_progress import TerminalProgress  # rich: only for a push
+
+    # The streams of now: TerminalProgress's defaults are bound when its module is first
+    # imported, which is no longer at start.
+    progress = TerminalProgress(sys.stdout, sys.stderr)
     try:
         result = pipeline.run(app, request, progress, CancelToken())
     except PipelineError as error:

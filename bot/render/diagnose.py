@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
-
 from slack_sdk.models.blocks import Block
 
 from bot.domain.checks.model import CheckResult, Report, Status
 from bot.render.blocks import Blocks, context, section, to_dicts
+from bot.render.diagnose_text import TERMINAL as TERMINAL
+from bot.render.diagnose_text import as_json as as_json
+from bot.render.diagnose_text import as_text as as_text
+from bot.render.diagnose_text import ordered as _ordered
 from bot.render.escape import code, code_block, mention, mrkdwn, text
 
 ICONS = {
@@ -17,13 +18,6 @@ ICONS = {
     Status.FAIL: "❌",
     Status.SKIP: "➖",  # noqa: RUF001 (the checklist's "skipped" sign)
     Status.ERROR: "❔",
-}
-TERMINAL = {
-    Status.PASS: "PASS",
-    Status.WARN: "WARN",
-    Status.FAIL: "FAIL",
-    Status.SKIP: "SKIP",
-    Status.ERROR: "ERROR",
 }
 BLOCKS_PER_MESSAGE = 45  # Slack allows 50; leave room
 # A diagnose posts at most this many thread messages; the rest of a long checklist (a workflow
@@ -78,27 +72,3 @@ def _line(result: CheckResult) -> str:
     if result.remediation and result.status in (Status.WARN, Status.FAIL, Status.ERROR):
         line += "\n*Fix:*\n" + code_block(result.remediation.splitlines(), 2400, tail=False)
     return line
-
-
-def _ordered(report: Report) -> list[CheckResult]:
-    # Problems first, in checklist order within each status.
-    rank = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2, Status.PASS: 3, Status.SKIP: 4}
-    return sorted(report.results, key=lambda r: rank[r.status])
-
-
-def as_text(report: Report) -> str:
-    """For `ecrbot diagnose`: the verdict, then one line per check with its fix indented."""
-    lines = [f"{report.subject}: {report.verdict}"]
-    for result in _ordered(report):
-        lines.append(f"{TERMINAL[result.status]:5} {result.id:22} {result.summary}")
-        if result.remediation and result.status in (Status.WARN, Status.FAIL, Status.ERROR):
-            lines += [f"{'':28}{line}" for line in result.remediation.splitlines()]
-    return "\n".join(lines)
-
-
-def as_json(report: Report) -> str:
-    """For `ecrbot diagnose --format json`: {subject, verdict, checks: [...]}."""
-    checks = [{**asdict(r), "status": r.status.value} for r in report.results]
-    return json.dumps(
-        {"subject": report.subject, "verdict": report.verdict, "checks": checks}, indent=2
-    )

@@ -5,16 +5,28 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.domain.access import Access, Action, RateLimiter
 from bot.domain.checks import check_app, check_platform
-from bot.domain.checks.model import AppFacts, CheckResult, Fact, PlatformFacts, Report, Status
+from bot.domain.checks.common import repository_arn
+from bot.domain.checks.model import (
+    AppFacts,
+    CheckResult,
+    Fact,
+    KeyUser,
+    PlatformFacts,
+    Report,
+    Status,
+)
+from bot.domain.checks.privilege import REPOSITORY_ACTIONS, account_of
 from bot.domain.errors import UnknownApp, UserError, new_error_id
+from bot.domain.iam.permissions import evaluate_permissions
 from bot.domain.models import AppSpec, RegistrySpec
-from bot.domain.ports import AccountFacts, Destination, Engine, WorkflowSource
+from bot.domain.ports import AccountFacts, Destination, Engine, SubjectTemplates, WorkflowSource
 from bot.domain.text import code
 from bot.domain.workflow.analysis import WorkflowReport, analyse_workflows
+from bot.domain.workflow.subjects import SubjectTemplate, resolve_template
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +49,18 @@ class Diagnoser:
         registry: RegistrySpec,
         apps: Callable[[str], AppSpec | None],
         workflows: WorkflowSource,
-        engine: Engine,
+        engine: Callable[[], Engine],
         facts: Callable[[], AccountFacts],
         pool: Executor,
+        templates: SubjectTemplates | None = None,
     ) -> None:
         self._registry = registry
         self._apps = apps
         self._workflows = workflows
-        self._engine = engine
+        self._engine = engine  # built on first use: only the platform checks ping it
         self._facts = facts
         self._pool = pool  # the reads of one diagnose, concurrent
+        self._templates = templates  # GitHub's API, when ecrbot has a token
         self.last_calls: dict[str, int] = {}
 
     @property
@@ -68,12 +82,24 @@ class Diagnoser:
     def app(self, app: AppSpec, request: DiagnoseRequest) -> Report:
         aws = self._facts()
         branch = request.branch or app.branch
+        spec = self._registry
+        repo_arn = repository_arn(spec.region, spec.account_id, app.repository)
+        role_account = account_of(app.role) if app.role else spec.account_id
         # Start every independent lookup at once; the checks then read finished futures.
         caller, repository = aws.caller(), aws.repository(app.repository)
         provider, users = aws.provider(), aws.key_users()
+        repository_policy, organization = aws.repository_policy(app.repository), aws.organization()
         role = aws.role(app.role) if app.role else None
+        scps = aws.scps(role_account) if app.role else None
+        # The simulator reads the caller's own account only.
+        simulation = (
+            aws.simulate(app.role, REPOSITORY_ACTIONS, repo_arn)
+            if app.role and role_account == spec.account_id
+            else None
+        )
         image = aws.image(app.repository, request.sha) if request.sha else None
         workflows = self._pool.submit(self._read_workflows, app, branch)
+        template = self._pool.submit(self._subject_template, app)
         repo_fact = repository.result()
         workflow_fact = workflows.result()
         elsewhere: Fact[tuple[str, ...]] = Fact(())
@@ -85,8 +111,8 @@ class Diagnoser:
             github=app.github,
             branch=branch,
             environment=request.environment,
-            region=self._registry.region,
-            account_id=self._registry.account_id,
+            region=spec.region,
+            account_id=spec.account_id,
             role_arn=app.role,
             repository_name=app.repository,
             caller=caller.result(),
@@ -95,12 +121,49 @@ class Diagnoser:
             workflows=workflow_fact,
             provider=provider.result(),
             role=role.result() if role else Fact(None),
-            key_users=users.result(),
+            key_users=self._with_boundaries(aws, users.result(), repo_arn),
             sha=request.sha,
             image=image.result() if image else Fact(None),
+            repository_policy=repository_policy.result(),
+            organization=organization.result(),
+            scps=scps.result() if scps else Fact(None),
+            simulation=simulation.result() if simulation else Fact(None),
+            subject_template=template.result(),
         )
         self.last_calls = dict(aws.calls)
         return check_app(facts)
+
+    def _with_boundaries(
+        self, aws: AccountFacts, users: Fact[tuple[KeyUser, ...]], repo_arn: str
+    ) -> Fact[tuple[KeyUser, ...]]:
+        """Key users with their permissions boundaries, read only for those whose policies
+        allow a push: a boundary only ever takes permissions away (and a grant in the
+        repository policy to a user is not capped by it), so for the others it can't matter.
+        This keeps GetUser off every healthy diagnose."""
+        if not users.ok:
+            return users
+        could_push = [
+            user
+            for user in users.value or ()
+            if any(d.allowed for d in evaluate_permissions(
+                user.policies, REPOSITORY_ACTIONS, repo_arn).values())
+        ]  # fmt: skip
+        boundaries = {user.name: aws.user_boundary(user.name) for user in could_push}
+        updated = []
+        for user in users.value or ():
+            if user.name in boundaries:
+                found = boundaries[user.name].result()
+                if not found.ok:
+                    return Fact(error=f"the permissions boundary of {user.name}: {found.error}")
+                user = replace(user, boundary=found.value)
+            updated.append(user)
+        return Fact(tuple(updated))
+
+    def _subject_template(self, app: AppSpec) -> SubjectTemplate:
+        """GitHub's API when ecrbot has a token, else the catalog's keys, else the default."""
+        templates, repo = self._templates, app.github
+        read = (lambda: templates.subject_template(repo)) if templates and repo else None
+        return resolve_template(app.oidc_subject_keys, read)
 
     def platform(self) -> Report:
         aws = self._facts()
@@ -128,7 +191,7 @@ class Diagnoser:
 
     def _docker(self) -> Fact[str]:
         try:
-            self._engine.ping()
+            self._engine().ping()
             return Fact("the configured engine")
         except Exception as error:
             return Fact(error=f"{type(error).__name__}: {str(error)[:200]}")

@@ -175,6 +175,23 @@ class BotProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
+def processes(*words: str) -> list[int]:
+    """Ids of this machine's processes whose command line holds `words` in order (the engine
+    runs here, so BuildKit's RUN steps, which are not containers, are in its process table)."""
+    found = []
+    wanted = " ".join(words)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # gone meanwhile
+            continue
+        if wanted in command and int(entry.name) != os.getpid():
+            found.append(int(entry.name))
+    return found
+
+
 def wait_until(check: Callable[[], Any], timeout: float = 60.0, interval: float = 0.2) -> Any:
     """Poll `check` until it returns something truthy."""
     deadline = time.monotonic() + timeout

@@ -24,8 +24,18 @@ def failure_of(world: World, job: int) -> str:
     return text_of(parent)
 
 
-def test_a_failing_run_step_shows_the_step_the_fix_and_the_log(world: World) -> None:
+@pytest.mark.parametrize(
+    ("builder", "engine_says"),
+    [
+        ("buildkit", "exit code: 3"),  # `executor failed running [...]: exit code: 3`
+        ("classic", "returned a non-zero code: 3"),
+    ],
+)
+def test_a_failing_run_step_shows_the_step_the_fix_and_the_log(
+    world: World, builder: str, engine_says: str
+) -> None:
     world.create_repository()
+    world.apps[world.app]["builder"] = builder
     sha = world.sample.commit(
         'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "sh", "-c", '
         '"echo compiling; exit 3"]\n',
@@ -36,7 +46,7 @@ def test_a_failing_run_step_shows_the_step_the_fix_and_the_log(world: World) -> 
     assert "Failed at *build*: A RUN step in the Dockerfile failed" in shown
     assert "docker build ." in shown  # the runbook's fix
     assert "compiling" in shown  # the last lines of the build log
-    assert "returned a non-zero code: 3" in shown
+    assert engine_says in shown
     assert '"Retry"' in shown
     assert world.registry_tags() == {}
 

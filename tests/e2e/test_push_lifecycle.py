@@ -8,7 +8,7 @@ import time
 import docker
 import requests
 
-from tests.e2e.harness import ALICE, APP_TOKEN, wait_until
+from tests.e2e.harness import ALICE, APP_TOKEN, processes, wait_until
 from tests.e2e.world import World, assert_succeeded, job_id, text_of
 from tests.standins.slack_client import slash_command_payload
 
@@ -19,9 +19,12 @@ SLOW = (
 
 
 def sleeping_build_containers() -> list[str]:
+    """RUN steps sleeping on the engine: the classic builder runs them in containers, BuildKit
+    in runc processes of its own (not containers), found in the process table."""
     client = docker.from_env()
     running = client.containers.list(filters={"status": "running"})
-    return [c.id for c in running if "sleep" in " ".join(c.attrs["Config"].get("Cmd") or [])]
+    found = [c.id for c in running if "sleep" in " ".join(c.attrs["Config"].get("Cmd") or [])]
+    return found + [str(pid) for pid in processes("/bin/busybox", "sleep")]
 
 
 def test_cancel_mid_build_stops_the_build_and_says_so(world: World) -> None:

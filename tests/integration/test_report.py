@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from bot.adapters.aws import EcrRegistry
+from bot.adapters.registry_snapshot import RegistryReader
 from bot.adapters.store import SqlJobStore
 from bot.bootstrap import build_reports
 from bot.config import Catalog, Settings
@@ -14,7 +16,7 @@ from bot.domain.models import JobState
 from bot.domain.ports import Published
 from bot.domain.report import HealthReport, SectionId
 from bot.runtime.executors import Concurrency, Executors
-from tests.diagnose_seed import MotoSession
+from tests.diagnose_seed import PROVIDER_ARN, MotoSession
 from tests.e2e.harness import ACCOUNT, REGION, service_env, unique
 from tests.report_seed import seed_registry
 
@@ -99,3 +101,37 @@ def test_a_seeded_registry_reports_each_kind_of_problem(
     assert posted[0].chart_png.startswith(b"\x89PNG") and "," in posted[0].detail_csv
     assert first.gaps == () or all("scan" not in g for g in first.gaps), first.gaps
     assert pipeline
+
+
+def test_one_unreadable_trust_policy_never_hides_the_other_roles(env: dict[str, str]) -> None:
+    # Issue #12: evaluated per document. moto saves a trust policy IAM would refuse
+    # ("Invalid Condition type"); the report names that role in a gap and keeps the others.
+    iam = MotoSession(env["AWS_ENDPOINT_URL"]).client("iam", "us-east-1")
+
+    def github_trust(operator: str, subject: str) -> str:
+        statement = {
+            "Effect": "Allow",
+            "Principal": {"Federated": PROVIDER_ARN},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {operator: {"token.actions.githubusercontent.com:sub": subject}},
+        }
+        return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+    broken, loose = unique("rpt-broken-trust"), unique("rpt-any-repo")
+    iam.create_role(
+        RoleName=broken, AssumeRolePolicyDocument=github_trust("ForAllValuesStringLike", "repo:a/*")
+    )
+    iam.create_role(RoleName=loose, AssumeRolePolicyDocument=github_trust("StringLike", "repo:*"))
+    try:
+        gaps: list[str] = []
+        findings = RegistryReader(REGION, ACCOUNT, endpoint_url=env["AWS_ENDPOINT_URL"]).access(
+            gaps
+        )
+        assert any(f.principal.endswith(f"role/{loose}") for f in findings), findings
+        [gap] = [g for g in gaps if broken in g]
+        assert "AWS would refuse it as written" in gap
+        assert "unknown condition operator 'ForAllValuesStringLike'" in gap
+        assert not any(g.startswith("iam roles:") for g in gaps)  # the part was read
+    finally:
+        iam.delete_role(RoleName=broken)
+        iam.delete_role(RoleName=loose)

@@ -93,3 +93,66 @@ def test_report_schedule_and_timezone_are_validated(tmp_path: Path) -> None:
         load_catalog(write(tmp_path, GOOD + 'report: {schedule: "every monday"}\n'))
     with pytest.raises(ConfigError, match=r"report\.timezone"):
         load_catalog(write(tmp_path, GOOD + "report: {timezone: Mars/Olympus}\n"))
+
+
+# -- build settings (issue #11) -------------------------------------------------------------
+
+
+def with_build(settings: str) -> str:
+    return GOOD + "".join(f"    {line}\n" for line in settings.strip().splitlines())
+
+
+def test_build_settings_reach_the_app(tmp_path: Path) -> None:
+    text = with_build(
+        "target: release\nbuild_args: {NODE_ENV: production, AUTHOR: me}\n"
+        "secrets: {npm: {env: NPM_TOKEN}, pip: {file: /run/secrets/pip}}\n"
+        "platforms: [linux/arm64]\nregistry_cache: false"
+    )
+    app = load_catalog(write(tmp_path, text)).app("my-app")
+    assert app is not None
+    build = app.build
+    assert (build.builder, build.target, build.platforms) == (
+        "buildkit",
+        "release",
+        ("linux/arm64",),
+    )
+    assert build.build_args == (("NODE_ENV", "production"), ("AUTHOR", "me"))
+    assert [(s.id, s.env, s.file) for s in build.secrets] == [
+        ("npm", "NPM_TOKEN", None),
+        ("pip", None, "/run/secrets/pip"),
+    ]
+    assert build.registry_cache is False
+
+
+def test_builds_default_to_buildkit_with_the_registry_cache(tmp_path: Path) -> None:
+    app = load_catalog(write(tmp_path, GOOD)).app("my-app")
+    assert app is not None and app.build.builder == "buildkit" and app.build.registry_cache
+
+
+@pytest.mark.parametrize(
+    ("settings", "says"),
+    [
+        ("build_args: {NPM_TOKEN: x}", "`NPM_TOKEN` looks like a secret"),
+        ("build_args: {GITHUB_PAT: x}", "looks like a secret"),
+        ("build_args: {SSH_KEY: x}", "looks like a secret"),
+        ("build_args: {DB_PASSWORD: x}", "looks like a secret"),
+        ("build_args: {EXTRA: ghp_0123456789abcdefghij0123456789}", "shaped like a credential"),
+        ("build_args: {EXTRA: AKIAABCDEFGHIJKLMNOP}", "shaped like a credential"),
+        ("build_args: {GIT_SHA: main}", "set by ecrbot itself"),
+        ("build_args: {BUILDKIT_INLINE_CACHE: '0'}", "set by ecrbot itself"),
+        ("secrets: {npm: {env: SLACK_BOT_TOKEN}}", "one of ecrbot's own variables"),
+        ("secrets: {aws: {env: AWS_SECRET_ACCESS_KEY}}", "one of ecrbot's own variables"),
+        ("secrets: {npm: {}}", "exactly one of `env`"),
+        ("secrets: {npm: {file: relative/path}}", "absolute path"),
+        ("builder: classic\nsecrets: {npm: {env: NPM_TOKEN}}", "`secrets` need BuildKit"),
+        ("platforms: [arm64]", "is not a platform"),
+        ("target: 'a b'", "apps.my-app.target"),
+    ],
+)
+def test_build_settings_that_would_leak_or_cannot_work_are_refused(
+    tmp_path: Path, settings: str, says: str
+) -> None:
+    with pytest.raises(ConfigError, match=None) as raised:
+        load_catalog(write(tmp_path, with_build(settings)))
+    assert says in str(raised.value)
+    assert "ghp_0123" not in str(raised.value) and "AKIAABCD" not in str(raised.value)

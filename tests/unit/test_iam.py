@@ -108,7 +108,7 @@ def test_a_single_statement_object_and_json_scalars_are_accepted() -> None:
         ({"Statement": [{"Effect": "Allow", "Action": "a", "Principal": ["x"]}]}, "Principal"),
         (
             {"Statement": [{"Effect": "Allow", "Action": "a", "Condition": {"StringSorta": {}}}]},
-            "unsupported condition operator 'StringSorta'",
+            "unknown condition operator 'StringSorta'",
         ),
         (
             {

@@ -91,11 +91,20 @@ def test_the_collector_finds_each_way_the_code_reaches_aws(collected: set[str]) 
         "iam:GetPolicyVersion",
         "iam:GetGroupPolicy",  # through the alias `iam = self._iam`
         "sts:GetCallerIdentity",
+        # Issue #12: the repository policy, boundaries of users who could push, the simulator,
+        # and the SCPs (through an Organizations client a factory makes).
+        "ecr:GetRepositoryPolicy",
+        "iam:GetUser",
+        "iam:SimulatePrincipalPolicy",
+        "organizations:DescribeOrganization",
+        "organizations:ListParents",
+        "organizations:ListPoliciesForTarget",  # a paginator
+        "organizations:DescribePolicy",
     }
     assert expected <= collected
     assert set(PUSH_ACTIONS) <= collected  # docker push through the ECR token
     assert {"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"} <= collected  # registry API reads
-    assert {a.split(":")[0] for a in collected} == {"ecr", "iam", "sts"}
+    assert {a.split(":")[0] for a in collected} == {"ecr", "iam", "organizations", "sts"}
 
 
 def test_the_collector_reads_every_pattern(script: ModuleType, tmp_path: Path) -> None:
@@ -206,7 +215,12 @@ def test_nothing_write_like_on_iam_and_no_wildcard_actions(policy: dict[str, Any
         for pattern in IAM_WRITES + ECR_WRITES_BEYOND_PUSH:
             assert not wildcard_match(pattern, action, ignore_case=True), f"{action} is a write"
         if action.startswith("iam:"):
-            assert action.split(":")[1].startswith(("Get", "List")), action
+            # SimulatePrincipalPolicy only evaluates: its access level is Read (Service
+            # Authorization Reference, "Actions defined by AWS Identity and Access Management").
+            name = action.split(":")[1]
+            assert name.startswith(("Get", "List")) or name == "SimulatePrincipalPolicy", action
+        if action.startswith("organizations:"):
+            assert action.split(":")[1].startswith(("Describe", "List")), action
     parsed = {"ecrbot": parse_policy(policy)}
     for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "ecr:*"):
         assert not evaluate_permissions(parsed, [action], "*")[action].allowed

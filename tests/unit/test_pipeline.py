@@ -10,7 +10,7 @@ import pytest
 
 from bot.domain.cancel import CancelToken
 from bot.domain.errors import Cancelled, PipelineError, UsageError
-from bot.domain.models import ProgressEvent, PushRequest, Step
+from bot.domain.models import BuildSecret, BuildSettings, ProgressEvent, PushRequest, Step
 from bot.domain.pipeline import PushPipeline, plan_tags
 from bot.domain.ports import RemoteImage
 from tests.fakes import HOST, OTHER_SHA, SHA, FakeEngine, FakeRegistry, FakeSource, app_spec
@@ -286,3 +286,94 @@ def test_a_login_refused_twice_fails_in_plain_words(
         run(pipeline)
     assert failed.value.failure.title == "The ECR login token has expired"
     assert len(engine.pushes) == 2
+
+
+# -- BuildKit settings and the registry cache (issue #11) ---------------------------------------
+
+
+def build_finished(events: list[ProgressEvent]) -> str:
+    return next(e.message for e in events if e.step is Step.BUILD and e.kind == "finished")
+
+
+def test_the_app_build_settings_reach_the_engine(
+    pipeline: PushPipeline, engine: FakeEngine
+) -> None:
+    secret = BuildSecret("npm", env="NPM_TOKEN")
+    settings = BuildSettings(
+        target="release",
+        build_args=(("NODE_ENV", "production"),),
+        secrets=(secret,),
+        platforms=("linux/arm64",),
+    )
+    run(pipeline, build=settings)
+
+    spec = engine.builds[0]
+    assert spec.builder == "buildkit" and spec.inline_cache
+    assert spec.buildargs == {"NODE_ENV": "production", "GIT_SHA": SHA, "VERSION": "1.4.0"}
+    assert (spec.target, spec.secrets, spec.platforms) == ("release", (secret,), ("linux/arm64",))
+
+
+def test_the_newest_image_in_ecr_seeds_the_build_cache(
+    pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry
+) -> None:
+    registry.newest["my-app"] = RemoteImage("sha256:" + "ab" * 32, (OTHER_SHA,), 10)
+    engine.cached_steps = 1
+
+    _, events = run(pipeline)
+
+    reference = f"{HOST}/my-app@sha256:{'ab' * 32}"
+    assert engine.cache_fetches == [reference]
+    assert engine.builds[0].cache_from == (reference,)
+    shown = build_finished(events)
+    assert "1 of 2 steps cached" in shown
+    assert "cache: ECR image abababababab (downloaded from ECR)" in shown
+
+
+def test_a_cache_already_on_the_engine_is_not_downloaded_again(
+    pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry
+) -> None:
+    registry.newest["my-app"] = RemoteImage("sha256:" + "cd" * 32, (OTHER_SHA,), 10)
+    engine.local_images.add(f"{HOST}/my-app@sha256:{'cd' * 32}")
+
+    _, events = run(pipeline)
+
+    assert "(already on this engine)" in build_finished(events)
+
+
+def test_a_cache_that_cannot_be_read_only_makes_the_build_slower(
+    pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry
+) -> None:
+    registry.newest["my-app"] = RemoteImage("sha256:" + "ef" * 32, (OTHER_SHA,), 10)
+    engine.cache_error = "manifest unknown"
+
+    result, events = run(pipeline)
+
+    assert result.pushed  # type: ignore[attr-defined]
+    assert engine.builds[0].cache_from == ()
+    assert "no layers from ECR (manifest unknown)" in build_finished(events)
+
+
+def test_no_registry_cache_for_the_classic_builder_or_when_turned_off(
+    pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry
+) -> None:
+    registry.newest["my-app"] = RemoteImage("sha256:" + "ab" * 32, (OTHER_SHA,), 10)
+
+    run(pipeline, build=BuildSettings(builder="classic"))
+    run(pipeline, sha=OTHER_SHA, version=None, build=BuildSettings(registry_cache=False))
+
+    assert "newest_image" not in registry.calls and engine.cache_fetches == []
+    assert [spec.inline_cache for spec in engine.builds] == [False, False]
+    assert engine.builds[0].builder == "classic"
+
+
+def test_buildkit_progress_lines_are_build_steps(
+    pipeline: PushPipeline, engine: FakeEngine
+) -> None:
+    engine.build_lines = [
+        "#1 [internal] load build definition from Dockerfile",
+        "#5 [build 2/3] RUN make",
+        "#5 0.21 compiling",
+        "#7 [3/4] COPY --from=build /out /app",
+    ]
+    _, events = run(pipeline)
+    assert [e.build_step for e in events if e.build_step] == [(2, 3), (3, 4)]

@@ -351,10 +351,43 @@ def test_latest_and_missing_sha_are_noted() -> None:
     assert any("without --sha" in note for note in script.notes)
 
 
-def test_build_push_action_is_not_standard_tooling() -> None:
+def test_build_push_action_after_amazon_ecr_login_is_standard_tooling() -> None:
     job = job_of("tag_release.yml")
-    assert not job.uses_standard_tooling
+    assert job.uses_standard_tooling
     assert any("(Generate image metadata) tags `latest`" in note for note in job.notes)
+
+
+def test_build_push_action_alone_or_without_push_is_not_standard_tooling() -> None:
+    steps = (
+        "on: push\njobs:\n  a:\n    steps:\n"
+        "      - uses: aws-actions/configure-aws-credentials@v4\n"
+        "        with: {role-to-assume: arn:aws:iam::123456789012:role/r, aws-region: eu-west-2}\n"
+    )
+    login = "      - uses: aws-actions/amazon-ecr-login@v2\n"
+    build = "      - uses: docker/build-push-action@v6\n        with: {{push: {push}}}\n"
+    assert not inline(steps + build.format(push="true")).uses_standard_tooling
+    assert not inline(steps + login + build.format(push="false")).uses_standard_tooling
+    assert inline(steps + login + build.format(push="true")).uses_standard_tooling
+    expression = "\"${{ github.event_name != 'pull_request' }}\""
+    assert inline(steps + login + build.format(push=expression)).uses_standard_tooling
+
+
+def test_a_secret_passed_as_a_build_arg_is_noted() -> None:
+    job = inline(
+        "on: push\njobs:\n  a:\n    steps:\n"
+        "      - uses: aws-actions/configure-aws-credentials@v4\n"
+        "        with: {role-to-assume: arn:aws:iam::123456789012:role/r, aws-region: eu-west-2}\n"
+        "      - name: Build\n"
+        "        uses: docker/build-push-action@v6\n"
+        "        with:\n"
+        "          push: true\n"
+        "          build-args: |\n"
+        "            NPM_TOKEN=${{ secrets.NPM_TOKEN }}\n"
+        "      - run: docker build --build-arg GH=${{ secrets.GH_PAT }} .\n"
+        "      - run: docker build --build-arg SHA=${{ github.sha }} .\n"
+    )
+    noted = [note for note in job.notes if "passes a secret as a build arg" in note]
+    assert [note.split(" passes")[0] for note in noted] == ["step 2 (Build)", "step 3"]
 
 
 def test_ecrbot_push_is_standard_tooling() -> None:

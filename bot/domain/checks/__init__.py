@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.domain.checks.iam_access import (
-    least_privilege,
-    long_lived_keys,
-    oidc_provider,
-    trust_policy,
-)
+from bot.domain.checks.iam_access import oidc_provider, subject_template, trust_policy
 from bot.domain.checks.identity import caller_identity, repository_region
 from bot.domain.checks.model import AppFacts, CheckResult, PlatformFacts, Report, Status
 from bot.domain.checks.platform import platform_checks
+from bot.domain.checks.privilege import (
+    least_privilege,
+    long_lived_keys,
+    scp_check,
+    simulator_check,
+)
 from bot.domain.checks.tags import tag_checks
 from bot.domain.checks.workflow import workflow_checks
 
@@ -21,8 +22,11 @@ APP_CHECKS: tuple[Callable[[AppFacts], list[CheckResult]], ...] = (
     repository_region,
     workflow_checks,
     oidc_provider,
+    subject_template,
     trust_policy,
     least_privilege,
+    scp_check,
+    simulator_check,
     long_lived_keys,
     tag_checks,
 )
@@ -39,12 +43,20 @@ CHECK_IDS: dict[str, str] = {
     "workflow.tooling": "jobs push with the standard tooling",
     "workflow.notes": "caveats: fork pull requests, Dependabot, dynamic environments, latest tags",
     "oidc.provider": "token.actions.githubusercontent.com exists and lists sts.amazonaws.com",
+    "oidc.subject": "which claims make up the jobs' `sub`: GitHub's API, the catalog, or the "
+    "default assumed",
     "trust.role": "the app's CI role exists",
-    "trust.subject": "the role's trust policy accepts each subject the jobs present",
+    "trust.subject": "the role's trust policy accepts each subject the jobs present (and is a "
+    "policy AWS would save)",
     "trust.hygiene": "trust statements have `aud` and `sub` conditions and no org/repo wildcards",
-    "privilege.push": "the role may run every push action on the app's repository",
+    "privilege.push": "the role may run every push action on the app's repository, under its "
+    "identity policies, permissions boundary, the repository policy and SCPs; names the "
+    "document that decided",
     "privilege.scope": "push actions are not granted on `*` or through `ecr:*`",
-    "keys.long_lived": "no IAM user with active access keys can push to the repository",
+    "privilege.scp": "the organization's SCPs allow the push (or: could not check: SCPs)",
+    "privilege.simulator": "AWS's policy simulator agrees (or one line saying it is unavailable)",
+    "keys.long_lived": "no IAM user with active access keys can push to the repository (its "
+    "boundary and the repository policy included)",
     "tags.immutability": "the repository's tags are immutable (SHAs over latest)",
     "tags.image": "with --sha: whether that image exists and what a push would do",
     "platform.identity": "the bot's AWS identity",

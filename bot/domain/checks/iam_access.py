@@ -1,22 +1,23 @@
-"""AWS access: the OIDC provider, the role's trust policy, least privilege, long-lived keys."""
+"""AWS access: the OIDC provider, the subjects jobs present, and the role's trust policy.
+
+What the role may do once assumed (and IAM users with keys) is in `privilege.py`.
+"""
 
 from __future__ import annotations
 
 import json
 
-from bot.domain.checks.common import could_not, provider_arn, repository_arn, skipped
+from bot.domain.checks.common import could_not, provider_arn, skipped
 from bot.domain.checks.model import AppFacts, CheckResult, Status
 from bot.domain.checks.workflow import aws_jobs
+from bot.domain.iam.policy import Unreadable
 from bot.domain.iam.trust import (
-    PUSH_ACTIONS,
     OidcRequest,
-    broad_push_grants,
-    evaluate_permissions,
     evaluate_trust,
-    least_privilege_policy,
     suggest_trust_statement,
     trust_findings,
 )
+from bot.domain.workflow.subjects import Subject, job_subjects
 
 AUDIENCE = "sts.amazonaws.com"
 GITHUB = "token.actions.githubusercontent.com"
@@ -60,9 +61,48 @@ def oidc_provider(facts: AppFacts) -> list[CheckResult]:
     ]
 
 
-def subjects(facts: AppFacts) -> list[tuple[str, str | None]]:
+def subject_template(facts: AppFacts) -> list[CheckResult]:
+    """oidc.subject: which claims make up the jobs' `sub`, and how ecrbot knows."""
+    if not facts.github:
+        return []
+    template = facts.subject_template
+    keys = ", ".join(template.keys)
+    where = facts.github
+    if template.problem:
+        return [
+            CheckResult(
+                "oidc.subject",
+                Status.WARN,
+                f"The subject template of {where} could not be read ({template.problem}): "
+                f"{template.source} ({keys}) is used.",
+                "Give ecrbot a GITHUB_TOKEN that may read the repository's Actions OIDC "
+                "settings, or set `oidc_subject_keys` on the app in the catalog.",
+                where,
+            )
+        ]
+    if template.assumed:
+        return [
+            skipped(
+                "oidc.subject",
+                f"Jobs are assumed to present GitHub's default subject ({keys}): ecrbot has no "
+                "GITHUB_TOKEN to read the repository's template, and the catalog sets no "
+                "`oidc_subject_keys` for the app.",
+                where,
+            )
+        ]
+    return [
+        CheckResult(
+            "oidc.subject",
+            Status.PASS,
+            f"Jobs of {where} present `sub` as {keys} ({template.source}).",
+            resource=where,
+        )
+    ]
+
+
+def subjects(facts: AppFacts) -> list[tuple[Subject, str | None]]:
     """The `sub` claims the app's role must accept, with the job presenting each."""
-    found: dict[str, str | None] = {}
+    found: dict[str, tuple[Subject, str | None]] = {}
     if facts.github:
         for job in aws_jobs(facts):
             if facts.role_arn and any(
@@ -71,13 +111,17 @@ def subjects(facts: AppFacts) -> list[tuple[str, str | None]]:
                 for s in job.aws_steps
             ):
                 continue  # that job assumes another role
-            for subject in job.subjects(facts.github, facts.branch):
-                found.setdefault(subject, f"{job.workflow}#{job.job_id}")
-        if facts.environment:
-            found.setdefault(f"repo:{facts.github}:environment:{facts.environment}", None)
-        if not found:
-            found[f"repo:{facts.github}:ref:refs/heads/{facts.branch}"] = None
-    return list(found.items())
+            if job.never_token:
+                continue  # it never gets a token: workflow.id_token says so
+            for subject in job_subjects(job, facts.github, facts.branch, facts.subject_template):
+                found.setdefault(subject.value, (subject, f"{job.workflow}#{job.job_id}"))
+        if facts.environment and facts.subject_template.is_default:
+            env = f"repo:{facts.github}:environment:{facts.environment}"
+            found.setdefault(env, (Subject(env), None))
+        if not found and facts.subject_template.is_default:
+            default = f"repo:{facts.github}:ref:refs/heads/{facts.branch}"
+            found[default] = (Subject(default), None)
+    return list(found.values())
 
 
 def trust_policy(facts: AppFacts) -> list[CheckResult]:
@@ -104,17 +148,40 @@ def trust_policy(facts: AppFacts) -> list[CheckResult]:
         ]
     arn = provider_arn(facts.account_id)
     wanted = subjects(facts)
-    statement = json.dumps(suggest_trust_statement(arn, [s for s, _ in wanted], AUDIENCE), indent=2)
+    listed = [s.value for s, _ in wanted] or [f"repo:{facts.github}:ref:refs/heads/{facts.branch}"]
+    statement = json.dumps(suggest_trust_statement(arn, listed, AUDIENCE), indent=2)
+    if isinstance(role.trust, Unreadable):
+        # AWS refuses to save a document like this one (MalformedPolicyDocument): whatever it
+        # was meant to say, no job can assume the role through it as written.
+        return [
+            CheckResult(
+                "trust.subject",
+                Status.FAIL,
+                f"The trust policy of {role.arn} can't be saved as written: AWS would refuse it "
+                f"({role.trust.reason}), so no job can assume the role through it.",
+                f"Replace the trust policy's statement for GitHub with this one:\n{statement}",
+                role.arn,
+            )
+        ]
     results = []
     for subject, job in wanted:
-        decision = evaluate_trust(role.trust, OidcRequest(arn, subject, AUDIENCE))
+        decision = evaluate_trust(role.trust, OidcRequest(arn, subject.value, AUDIENCE))
         misses = "".join(f" Near miss: {miss}" for miss in decision.near_misses)
+        status = Status.PASS if decision.allowed else Status.FAIL
+        caveat = ""
+        if subject.run_time:
+            # A claim only a run knows (actor, sha...) is shown as `*`: a refusal may be ours.
+            status = Status.PASS if decision.allowed else Status.WARN
+            caveat = (
+                f" The subject holds {', '.join(subject.run_time)}, known only when the job "
+                "runs: ecrbot checked it as `*`."
+            )
         results.append(
             CheckResult(
                 "trust.subject",
-                Status.PASS if decision.allowed else Status.FAIL,
-                f"{role.arn} {'trusts' if decision.allowed else 'does not trust'} {subject}"
-                f"{f' ({job})' if job else ''}: {decision.reason}{misses}",
+                status,
+                f"{role.arn} {'trusts' if decision.allowed else 'does not trust'} {subject.value}"
+                f"{f' ({job})' if job else ''}: {decision.reason}{misses}{caveat}",
                 ""
                 if decision.allowed
                 else f"Add this statement to the role's trust policy:\n{statement}",
@@ -133,68 +200,3 @@ def trust_policy(facts: AppFacts) -> list[CheckResult]:
             )
         )
     return results
-
-
-def least_privilege(facts: AppFacts) -> list[CheckResult]:
-    if not facts.role_arn or not facts.role.ok or facts.role.value is None:
-        return []  # trust.role already says why
-    role = facts.role.value
-    repo = repository_arn(facts.region, facts.account_id, facts.repository_name)
-    decisions = evaluate_permissions(role.policies, PUSH_ACTIONS, repo)
-    missing = [a for a in PUSH_ACTIONS if not decisions[a].allowed]
-    fix = json.dumps(least_privilege_policy(repo), indent=2)
-    results = [
-        CheckResult(
-            "privilege.push",
-            Status.FAIL if missing else Status.PASS,
-            f"{role.arn} may not {', '.join(missing)} on {repo}."
-            if missing
-            else f"{role.arn} may push to {repo}.",
-            f"Attach this policy to the role:\n{fix}" if missing else "",
-            role.arn,
-        )
-    ]
-    for grant in broad_push_grants(role.policies, PUSH_ACTIONS):
-        results.append(
-            CheckResult(
-                "privilege.scope",
-                Status.WARN,
-                f"{role.arn}: {grant}",
-                f"Scope the push actions to {repo}:\n{fix}",
-                role.arn,
-            )
-        )
-    return results
-
-
-def long_lived_keys(facts: AppFacts) -> list[CheckResult]:
-    if not facts.key_users.ok:
-        return [could_not("keys.long_lived", facts.key_users)]
-    repo = repository_arn(facts.region, facts.account_id, facts.repository_name)
-    results = []
-    for user in facts.key_users.value or ():
-        decisions = evaluate_permissions(user.policies, PUSH_ACTIONS[1:], repo)
-        if any(d.allowed for d in decisions.values()):
-            keys = ", ".join(user.active_keys)
-            results.append(
-                CheckResult(
-                    "keys.long_lived",
-                    Status.FAIL,
-                    f"IAM user {user.name} has active access keys ({keys}) and can push to {repo}.",
-                    "Move the pipeline to OIDC (id-token: write + role-to-assume), then: "
-                    + "; ".join(
-                        f"aws iam update-access-key --user-name {user.name} "
-                        f"--access-key-id {key} --status Inactive"
-                        for key in user.active_keys
-                    ),
-                    f"user/{user.name}",
-                )
-            )
-    return results or [
-        CheckResult(
-            "keys.long_lived",
-            Status.PASS,
-            f"No IAM user with active access keys can push to {repo}.",
-            resource=repo,
-        )
-    ]

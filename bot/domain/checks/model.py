@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, TypeVar
 
-from bot.domain.iam.trust import Policy
+from bot.domain.iam.evaluation import OrgLevel
+from bot.domain.iam.policy import Policy, Unreadable
 from bot.domain.workflow.analysis import WorkflowReport
+from bot.domain.workflow.subjects import SubjectTemplate
 
 T = TypeVar("T")
 
@@ -59,10 +61,24 @@ class OidcProvider:
 
 
 @dataclass(frozen=True)
-class Role:
+class Boundary:
+    """A permissions boundary: the managed policy capping a role's or user's permissions."""
+
     arn: str
-    trust: Policy
+    policy: Policy | None  # None: it could not be read (the principal's `skipped` says why)
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role, each of its documents read on its own: one that can't be read is named in
+    `skipped` (or is the `trust` itself) and never hides the others."""
+
+    arn: str
+    trust: Policy | Unreadable
     policies: dict[str, Policy]
+    boundary: Boundary | None = None
+    skipped: tuple[Unreadable, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,22 @@ class KeyUser:
     name: str
     active_keys: tuple[str, ...]
     policies: dict[str, Policy]
+    boundary: Boundary | None = None
+    skipped: tuple[Unreadable, ...] = ()
+    arn: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Organization:
+    """The AWS Organization the account is in (DescribeOrganization, readable by members)."""
+
+    id: str
+    management_account: str
+
+
+# What AWS's policy simulator answered per action: "allowed", "explicitDeny", "implicitDeny".
+Simulation = dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -102,6 +134,17 @@ class AppFacts:
     key_users: Fact[tuple[KeyUser, ...]]
     sha: str | None = None
     image: Fact[Image | None] = field(default_factory=Fact)
+    # The repository policy (None: it has none), read with get_repository_policy.
+    repository_policy: Fact[Policy | Unreadable | None] = field(default_factory=Fact)
+    # None: the account is in no organization.
+    organization: Fact[Organization | None] = field(default_factory=Fact)
+    # The SCPs above the role's account, root first; None when none apply (no organization,
+    # or the management account, which SCPs never restrict).
+    scps: Fact[tuple[OrgLevel, ...] | None] = field(default_factory=Fact)
+    # AWS's policy simulator on the push actions; an error says why it is unavailable.
+    simulation: Fact[Simulation | None] = field(default_factory=Fact)
+    # The `sub` template GitHub applies to the app's repository, and where it was learnt.
+    subject_template: SubjectTemplate = field(default_factory=SubjectTemplate)
 
 
 @dataclass(frozen=True)

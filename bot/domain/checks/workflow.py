@@ -108,7 +108,8 @@ def _job_checks(facts: AppFacts, job: JobAnalysis) -> list[CheckResult]:
                 "workflow.tooling",
                 Status.WARN,
                 f"{plain(where)} does not push with the standard tooling "
-                "(ecr-build-push.sh or ecrbot push).",
+                "(ecr-build-push.sh, ecrbot push, or aws-actions/amazon-ecr-login with "
+                "docker/build-push-action).",
                 "- run: ecrbot push --registry <registry> --name <app> --sha ${{ github.sha }}",
                 where,
                 job.job_id,
@@ -131,11 +132,19 @@ def _id_token(job: JobAnalysis, where: str) -> CheckResult:
             where,
             job.job_id,
         )
+    fix = permissions_fix(job)
+    if job.never_token:
+        # No `permissions:` block helps: GitHub withholds the token from these runs.
+        fix = (
+            "Push from a run GitHub gives a token to: `on: push` to the default branch, a tag, "
+            "or `workflow_dispatch`; keep forks and Dependabot out of the AWS job with `if: "
+            "github.actor != 'dependabot[bot]' && !github.event.pull_request.head.repo.fork`."
+        )
     return CheckResult(
         "workflow.id_token",
         Status.FAIL,
         f"{plain(where)} gets no OIDC token: {job.id_token_reason}.",
-        permissions_fix(job),
+        fix,
         where,
         job.job_id,
     )

@@ -1,4 +1,7 @@
-"""IAM policy wildcards and Condition blocks, evaluated the way IAM does, and explained."""
+"""IAM policy wildcards and Condition blocks, evaluated the way IAM does.
+
+Why a GitHub subject fails a condition, in words, is in `near_misses.py`.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,16 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Literal
 
+from bot.domain.iam.variables import literal, lookup, referenced_keys, substitute
+
 Conditions = Mapping[str, Mapping[str, Sequence[str]]]
 Context = Mapping[str, str | Sequence[str]]
 Entry = tuple[str, str, tuple[str, ...]]  # operator, key, values
 
 
 class PolicyError(ValueError):
-    """A policy document that cannot be read, or a condition operator we cannot evaluate."""
+    """A policy document IAM would refuse as written (MalformedPolicyDocument): bad JSON, an
+    unknown condition operator or key, a statement without Effect or Action..."""
 
 
 # `${*}`, `${?}` and `${$}` are IAM's escapes for a literal star, question mark and dollar.
@@ -146,7 +152,11 @@ _SET_PREFIXES = {"foranyvalue": "ForAnyValue", "forallvalues": "ForAllValues"}
 
 
 def parse_operator(operator: str) -> tuple[str | None, str, bool]:
-    """Split an operator into (set prefix or None, base operator, IfExists?)."""
+    """Split an operator into (set prefix or None, base operator, IfExists?).
+
+    An operator IAM does not know makes the whole document invalid: IAM refuses to save it
+    ("MalformedPolicyDocument: Invalid Condition type"), so PolicyError says so.
+    """
     prefix: str | None = None
     name = operator.strip()
     if ":" in name:
@@ -158,28 +168,77 @@ def parse_operator(operator: str) -> tuple[str | None, str, bool]:
     if if_exists:
         name = name[: -len("IfExists")]
     base = _CANONICAL.get(name.lower())
-    if base is None or (base == "Null" and (if_exists or prefix)):
-        raise PolicyError(f"unsupported condition operator '{operator}'")
+    if base is None or (base == "Null" and if_exists):
+        joined = next(
+            (p for p in _SET_PREFIXES.values() if operator.lower().startswith(p.lower())), None
+        )
+        hint = (
+            f" (a set operator is joined to its operator by a colon: "
+            f"{joined}:{operator[len(joined) :]})"
+            if joined and ":" not in operator
+            else " (IfExists can follow any operator except Null)"
+            if base == "Null"
+            else ""
+        )
+        raise PolicyError(f"unknown condition operator '{operator}'{hint}")
     return prefix, base, if_exists
 
 
+def is_negated(base: str) -> bool:
+    """Whether a base operator holds when the value matches none of the policy's values."""
+    return base != "Null" and _MATCHERS[base][1]
+
+
 def context_values(context: Context, key: str) -> tuple[str, ...] | None:
-    """The request's values for a condition key (keys are case-insensitive), or None if absent."""
-    wanted = key.lower()
-    for name, value in context.items():
-        if name.lower() == wanted:
-            return (value,) if isinstance(value, str) else tuple(value)
-    return None
+    """The request's values for a condition key (keys are case-insensitive), or None if absent.
+
+    An empty tuple is a key known to be absent; to `condition_holds` both mean absent.
+    """
+    return lookup(context, key)
 
 
-def condition_holds(operator: str, key: str, values: Sequence[str], context: Context) -> bool:
-    """Whether one operator/key/values entry of a Condition block holds for the request."""
+# Operators whose values may hold policy variables, and those whose values are patterns.
+_VARIABLE_OPERATORS = frozenset(name for name in _MATCHERS if name.startswith(("String", "Arn")))
+_PATTERN_OPERATORS = frozenset(
+    name for name in _VARIABLE_OPERATORS if "Like" in name or name.startswith("Arn")
+)
+
+
+def resolve_values(
+    base: str, values: Sequence[str], context: Context, variables: bool
+) -> tuple[str, ...] | None:
+    """The policy's values with their variables substituted; None if one cannot be resolved."""
+    if base not in _VARIABLE_OPERATORS:
+        return tuple(values)
+    pattern = base in _PATTERN_OPERATORS
+    if not variables:
+        return tuple(literal(value) if pattern else value for value in values)
+    resolved = [substitute(value, context, pattern=pattern) for value in values]
+    if any(value is None for value in resolved):
+        return None
+    return tuple(value for value in resolved if value is not None)
+
+
+def condition_holds(
+    operator: str,
+    key: str,
+    values: Sequence[str],
+    context: Context,
+    *,
+    variables: bool = True,
+) -> bool:
+    """Whether one operator/key/values entry of a Condition block holds for the request.
+
+    `variables`: the policy's Version is 2012-10-17, so `${...}` in values are substituted.
+    """
     prefix, base, if_exists = parse_operator(operator)
     present = context_values(context, key)
     values = (values,) if isinstance(values, str) else values  # a lone string is one value
     if base == "Null":
-        # Null "true" asks for the key to be absent, "false" for it to be present.
-        return any((value.lower() == "true") == (not present) for value in values)
+        return _null_holds(prefix, values, present)
+    resolved = resolve_values(base, values, context, variables)
+    if resolved is None:
+        return False  # AWS: a variable it cannot resolve makes the statement invalid
     fn, negated = _MATCHERS[base]
     if not present:
         if if_exists or prefix == "ForAllValues":
@@ -189,30 +248,70 @@ def condition_holds(operator: str, key: str, values: Sequence[str], context: Con
         return negated  # a missing key never matches, so a negated operator holds
 
     def satisfied(value: str) -> bool:
-        matched = any(fn(wanted, value) for wanted in values)
+        matched = any(fn(wanted, value) for wanted in resolved)
         return not matched if negated else matched
 
-    if prefix == "ForAllValues" or (prefix is None and negated):
-        return all(satisfied(value) for value in present)
-    return any(satisfied(value) for value in present)
+    # A plain operator over a key with several values: AWS says a multivalued key "requires a
+    # condition set operator" and documents no result without one ("Single-valued vs.
+    # multivalued context keys", reference_policies_condition-single-vs-multi-valued-context-
+    # keys.html). We read it as ForAllValues over the values present: it never holds just
+    # because one of the values matches. For one value this is the plain comparison.
+    if prefix == "ForAnyValue":
+        return any(satisfied(value) for value in present)
+    return all(satisfied(value) for value in present)
 
 
-def conditions_match(conditions: Conditions, context: Context) -> bool:
+def _null_holds(prefix: str | None, values: Sequence[str], present: tuple[str, ...] | None) -> bool:
+    # Null "true" asks for the key to be absent, "false" for it to be present ("Condition
+    # operator to check existence of condition keys"). Under a set operator, each request value
+    # is tested on its own, and a value that is there is never null: "false" holds for it,
+    # "true" does not. Over no values ForAllValues is true and ForAnyValue false, as for every
+    # operator ("Multivalued context keys": ForAllValues "also returns true if there are no
+    # context keys in the request"), so ForAllValues:Null "false" holds for a missing key.
+    wants_absent = [value.lower() == "true" for value in values]
+    if prefix is None:
+        return any(wanted == (not present) for wanted in wants_absent)
+    if not present:
+        return prefix == "ForAllValues"
+    return any(not wanted for wanted in wants_absent)
+
+
+def conditions_match(conditions: Conditions, context: Context, *, variables: bool = True) -> bool:
     """True if every operator and key of a Condition block holds for the request context."""
     return all(
-        condition_holds(operator, key, values, context)
+        condition_holds(operator, key, values, context, variables=variables)
         for operator, entries in conditions.items()
         for key, values in entries.items()
     )
 
 
-def failing_conditions(conditions: Conditions, context: Context) -> list[Entry]:
+def conditions_state(
+    conditions: Conditions, context: Context, *, variables: bool = True
+) -> bool | None:
+    """Like `conditions_match` over a partly known request: None when the answer depends on a
+    key the context does not name. The context names the keys it knows; `()` is a key known
+    to be absent. False wins over None: one entry that cannot hold decides."""
+    unknown = False
+    for operator, entries in conditions.items():
+        for key, values in entries.items():
+            listed = (values,) if isinstance(values, str) else values
+            needed = [key, *(referenced_keys(listed) if variables else [])]
+            if any(context_values(context, name) is None for name in needed):
+                unknown = True
+            elif not condition_holds(operator, key, values, context, variables=variables):
+                return False
+    return None if unknown else True
+
+
+def failing_conditions(
+    conditions: Conditions, context: Context, *, variables: bool = True
+) -> list[Entry]:
     """The (operator, key, values) entries of a Condition block that do not hold."""
     return [
         (operator, key, tuple(values))
         for operator, entries in conditions.items()
         for key, values in entries.items()
-        if not condition_holds(operator, key, values, context)
+        if not condition_holds(operator, key, values, context, variables=variables)
     ]
 
 
@@ -246,161 +345,3 @@ def subject_breadth(pattern: str) -> tuple[Literal["warn", "fail"], str] | None:
             f"name the repository."
         )
     return None
-
-
-# --- Why a GitHub subject does not match: the sentences behind `/ecr diagnose` near misses ---
-
-IMMUTABLE_SINCE = "2026-07-15"
-_IDS = re.compile(r"^repo:([^/:@]+)@[^/:]*/([^/:@]+)@[^/:]*")
-_KINDS = (
-    ("ref:refs/heads/", "branch", "a branch ref"),
-    ("ref:refs/tags/", "tag", "a tag ref"),
-    ("environment:", "environment", "an environment subject"),
-    ("pull_request", "pull_request", "a pull_request subject"),
-    ("ref:", "ref", "a git ref"),
-)
-
-
-def _without_ids(subject: str) -> str:
-    return _IDS.sub(r"repo:\1/\2", subject)
-
-
-def _has_ids(subject: str) -> bool:
-    return _IDS.match(subject) is not None
-
-
-def _split(subject: str) -> tuple[str | None, str | None]:
-    """`repo:ORG/REPO:CONTEXT` -> ("ORG/REPO", "CONTEXT"); context None when absent."""
-    if not subject.startswith("repo:"):
-        return None, None
-    repo, colon, context = subject[len("repo:") :].partition(":")
-    return repo, (context if colon else None)
-
-
-def _kind(context: str) -> tuple[str, str]:
-    if context.startswith(("*", "?")):
-        return "any", "any subject"
-    for prefix, kind, words in _KINDS:
-        if context.startswith(prefix):
-            return kind, words
-    return "other", f"a '{context.split(':')[0]}' subject"
-
-
-def explain_subject(base: str, pattern: str, subject: str) -> list[str]:
-    """Why `subject` fails one pattern of a positive string operator, most telling reason first."""
-    reasons: list[str] = []
-    if base in ("StringEquals", "StringEqualsIgnoreCase") and has_wildcard(pattern):
-        reasons.append(
-            f"uses a wildcard under {base}, which IAM compares literally: use StringLike "
-            f"for '{pattern}'"
-        )
-        if wildcard_match(pattern, subject, ignore_case=base.endswith("IgnoreCase")):
-            return reasons
-    # From here on the pattern is read as its author meant it: as a StringLike pattern.
-    if wildcard_match(pattern, subject, ignore_case=True):
-        return [
-            *reasons,
-            f"matches only if case is ignored: pattern '{pattern}' vs subject '{subject}'",
-        ]
-    if _has_ids(subject) != _has_ids(pattern) and wildcard_match(
-        _without_ids(pattern), _without_ids(subject)
-    ):
-        if _has_ids(subject):
-            return [
-                *reasons,
-                f"uses the name-only pattern '{pattern}' but the subject is GitHub's immutable "
-                f"form repo:OWNER@ID/REPO@ID:... (repositories created after {IMMUTABLE_SINCE}, "
-                f"or renamed, transferred or opted in since): trust '{subject}'",
-            ]
-        return [
-            *reasons,
-            f"expects GitHub's immutable form repo:OWNER@ID/REPO@ID:... but the job presents the "
-            f"name-only subject '{subject}' (the repository has not moved to immutable subjects)",
-        ]
-    if (
-        _has_ids(subject)
-        and _has_ids(pattern)
-        and wildcard_match(_without_ids(pattern), _without_ids(subject))
-    ):
-        return [
-            *reasons,
-            f"names the same owner and repository with other IDs: pattern '{pattern}' vs "
-            f"subject '{subject}' (was the repository or owner recreated, or its name reused?)",
-        ]
-    return [
-        *reasons,
-        _explain_structure(_without_ids(pattern), _without_ids(subject), pattern, subject),
-    ]
-
-
-def _explain_structure(pattern: str, subject: str, shown_pattern: str, shown_subject: str) -> str:
-    p_repo, p_context = _split(pattern)
-    s_repo, s_context = _split(subject)
-    if not p_repo or not s_repo or s_context is None:
-        return f"does not match subject '{shown_subject}': pattern '{shown_pattern}'"
-    # A pattern like "repo:org/*" has no context part: its wildcard spans the rest of the subject.
-    spans = p_context is None and has_wildcard(p_repo)
-    if not wildcard_match(p_repo, f"{s_repo}:{s_context}" if spans else s_repo):
-        return f"allows a different repository: '{p_repo}', not '{s_repo}' ({shown_subject})"
-    if p_context is None:
-        return (
-            f"names the repository but no ref, environment or pull_request part, which GitHub's "
-            f"subject always has ('{shown_subject}'): use StringLike 'repo:{p_repo}:*' or the "
-            f"exact subject"
-        )
-    (p_kind, p_words), (s_kind, s_words) = _kind(p_context), _kind(s_context)
-    if p_kind in ("branch", "tag", "ref") and s_kind == "environment":
-        return (
-            f"expects {p_words} but the job presents an environment subject ({shown_subject}): "
-            f"a job that names an environment gets repo:ORG/REPO:environment:NAME, not its ref"
-        )
-    if p_kind == "environment" and s_kind != "environment":
-        return (
-            f"expects an environment subject but the job presents {s_words} ({shown_subject}): "
-            f"give the job `environment: {p_context.partition(':')[2]}` or trust its subject"
-        )
-    if p_kind not in (s_kind, "any") and not (p_kind == "ref" and s_kind in ("branch", "tag")):
-        return f"expects {p_words} but the job presents {s_words} ({shown_subject})"
-    what = {"branch": "branch", "tag": "tag", "environment": "environment"}.get(s_kind, "subject")
-    return f"allows a different {what}: pattern '{shown_pattern}' vs subject '{shown_subject}'"
-
-
-def explain_entry(
-    entry: Entry, context: Context, *, subject_key: str, audience_key: str
-) -> list[str]:
-    """Human reasons why one failing (operator, key, values) entry does not hold."""
-    operator, key, values = entry
-    _, base, _ = parse_operator(operator)
-    present = context_values(context, key)
-    shown = ", ".join(f"'{value}'" for value in values)
-    if base == "Null":
-        state = "absent" if any(v.lower() == "true" for v in values) else "present"
-        return [f"requires {key} to be {state} (Null)"]
-    if not present:
-        return [
-            f"requires {key}, which this request does not carry (IAM only sees the token claims "
-            f"it supports as condition keys)"
-        ]
-    negated = _MATCHERS[base][1]
-    if negated:
-        return [f"excludes {key} '{present[0]}' with {operator} {shown}"]
-    if key.lower() == audience_key.lower():
-        hint = ""
-        if any(value.startswith("https://") for value in values):
-            hint = (
-                " (GitHub's old docs used the owner's URL; aws-actions/configure-aws-credentials "
-                "requests 'sts.amazonaws.com')"
-            )
-        return [f"audience '{present[0]}' not allowed: the statement expects {shown}{hint}"]
-    if key.lower() == subject_key.lower() and base in (
-        "StringEquals",
-        "StringEqualsIgnoreCase",
-        "StringLike",
-    ):
-        reasons: list[str] = []
-        for pattern in values:
-            for reason in explain_subject(base, pattern, present[0]):
-                if reason not in reasons:
-                    reasons.append(reason)
-        return reasons
-    return [f"requires {key} {operator} {shown} but the request has '{present[0]}'"]

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json
 import reprlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from bot.domain.iam.conditions import PolicyError, parse_operator, wildcard_match
+from bot.domain.iam.conditions import Context, PolicyError, parse_operator, wildcard_match
+from bot.domain.iam.variables import literal, substitute
+
+# Only this version of the policy language has policy variables ("IAM JSON policy elements:
+# Version"); without a Version element a document is read as 2008-10-17.
+VARIABLES_VERSION = "2012-10-17"
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,7 @@ class Statement:
     not_resources: tuple[str, ...]
     conditions: dict[str, dict[str, tuple[str, ...]]]  # operator -> key -> values
     not_principal: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    variables: bool = True  # its document's Version is 2012-10-17: `${...}` are substituted
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,32 @@ class Policy:
     """A parsed policy document."""
 
     statements: tuple[Statement, ...]
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A policy document the evaluator could not read, and why.
+
+    Everything `parse_policy` refuses, AWS refuses too (MalformedPolicyDocument): a document
+    like this can't be saved as written, so it is named, never silently skipped.
+    """
+
+    name: str
+    reason: str
+
+
+def read_policies(
+    documents: Mapping[str, dict[str, Any] | str],
+) -> tuple[dict[str, Policy], tuple[Unreadable, ...]]:
+    """Each document parsed on its own: one that can't be read never hides the others."""
+    policies: dict[str, Policy] = {}
+    unreadable: list[Unreadable] = []
+    for name, document in documents.items():
+        try:
+            policies[name] = parse_policy(document)
+        except PolicyError as error:
+            unreadable.append(Unreadable(name, str(error)))
+    return policies, tuple(unreadable)
 
 
 def parse_policy(document: dict[str, Any] | str) -> Policy:
@@ -54,7 +87,13 @@ def parse_policy(document: dict[str, Any] | str) -> Policy:
     raw_statements = [raw] if isinstance(raw, dict) else raw
     if not isinstance(raw_statements, list):
         raise PolicyError("Statement must be an object or a list of objects")
-    return Policy(tuple(_statement(item, index) for index, item in enumerate(raw_statements)))
+    version = document.get("Version")
+    if version not in (None, "2008-10-17", VARIABLES_VERSION):
+        raise PolicyError(f'Version must be "{VARIABLES_VERSION}" or "2008-10-17", not {version!r}')
+    variables = version == VARIABLES_VERSION
+    return Policy(
+        tuple(_statement(item, index, variables) for index, item in enumerate(raw_statements))
+    )
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:
@@ -83,7 +122,7 @@ def _principal(value: Any, where: str) -> dict[str, tuple[str, ...]]:
     return {kind: _strings(ids, f"{where}.{kind}") for kind, ids in value.items()}
 
 
-def _statement(raw: Any, index: int) -> Statement:
+def _statement(raw: Any, index: int, variables: bool) -> Statement:
     where = f"statement {index + 1}"
     if not isinstance(raw, dict):
         raise PolicyError(f"{where} must be an object")
@@ -102,8 +141,10 @@ def _statement(raw: Any, index: int) -> Statement:
         isinstance(v, dict) for v in conditions.values()
     ):
         raise PolicyError(f'{where}: Condition must look like {{"StringEquals": {{"key": "v"}}}}')
-    for operator in conditions:
-        parse_operator(operator)  # refuse operators we could not evaluate, naming them now
+    for operator, keys in conditions.items():
+        parse_operator(operator)  # refuse operators IAM would refuse, naming them now
+        for key in keys:
+            _check_key(key, f"{where}: {operator}")
     sid = raw.get("Sid")
     return Statement(
         sid=str(sid) if sid not in (None, "") else None,
@@ -118,7 +159,20 @@ def _statement(raw: Any, index: int) -> Statement:
             for operator, keys in conditions.items()
         },
         not_principal=_principal(raw.get("NotPrincipal"), f"{where}: NotPrincipal"),
+        variables=variables,
     )
+
+
+def _check_key(key: str, where: str) -> None:
+    # A condition key is `prefix:name`; an OIDC provider's prefix is its URL without the
+    # scheme (token.actions.githubusercontent.com:sub). A key holding a URL is a key IAM
+    # refuses: the document can't be saved with it.
+    if "://" in key or not key.strip() or key != key.strip():
+        shown = reprlib.repr(key)
+        hint = ""
+        if "://" in key:
+            hint = f" (name the provider without its scheme: '{key.split('://', 1)[1]}')"
+        raise PolicyError(f"{where}: condition key {shown} is not a valid key{hint}")
 
 
 def statement_label(statement: Statement, index: int) -> str:
@@ -136,9 +190,25 @@ def covers_action(statement: Statement, action: str) -> bool:
     return not any(wildcard_match(p, action, ignore_case=True) for p in statement.not_actions)
 
 
-def covers_resource(statement: Statement, resource: str) -> bool:
+def covers_resource(statement: Statement, resource: str, context: Context | None = None) -> bool:
+    """Whether the statement's Resource (or NotResource) covers `resource`.
+
+    Policy variables are substituted from `context`; a pattern whose variable can't be
+    resolved covers nothing (AWS: the statement is invalid for that request).
+    """
     if statement.resources:
-        return any(wildcard_match(p, resource) for p in statement.resources)
+        return any(_resource_matches(statement, p, resource, context) for p in statement.resources)
     if statement.not_resources:
-        return not any(wildcard_match(p, resource) for p in statement.not_resources)
+        return not any(
+            _resource_matches(statement, p, resource, context) for p in statement.not_resources
+        )
     return True  # no Resource: a trust or resource policy, which applies to its own resource
+
+
+def _resource_matches(
+    statement: Statement, pattern: str, resource: str, context: Context | None
+) -> bool:
+    if not statement.variables:
+        return wildcard_match(literal(pattern), resource)
+    resolved = substitute(pattern, context or {}, pattern=True)
+    return resolved is not None and wildcard_match(resolved, resource)

@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 from bot.domain.iam.conditions import (
     Context,
-    explain_entry,
     failing_conditions,
     has_wildcard,
     required_values,
@@ -21,6 +20,7 @@ from bot.domain.iam.conditions import (
 )
 from bot.domain.iam.conditions import PolicyError as PolicyError  # re-exported for callers
 from bot.domain.iam.conditions import conditions_match as conditions_match  # re-exported
+from bot.domain.iam.near_misses import explain_entry
 from bot.domain.iam.permissions import (
     PREFLIGHT_ACTIONS as PREFLIGHT_ACTIONS,
 )
@@ -31,6 +31,7 @@ from bot.domain.iam.permissions import evaluate_permissions as evaluate_permissi
 from bot.domain.iam.permissions import least_privilege_policy as least_privilege_policy
 from bot.domain.iam.policy import Policy as Policy
 from bot.domain.iam.policy import Statement as Statement
+from bot.domain.iam.policy import Unreadable as Unreadable
 from bot.domain.iam.policy import capital, covers_action, statement_label
 from bot.domain.iam.policy import parse_policy as parse_policy
 
@@ -101,7 +102,7 @@ def evaluate_trust(policy: Policy, request: OidcRequest) -> TrustDecision:
         if not (
             covers_action(statement, WEB_IDENTITY_ACTION)
             and _trusts(statement, request.provider_arn)
-            and conditions_match(statement.conditions, context)
+            and conditions_match(statement.conditions, context, variables=statement.variables)
         ):
             continue
         label = statement_label(statement, index)
@@ -148,9 +149,16 @@ def _near_misses(policy: Policy, request: OidcRequest, context: Context) -> tupl
             if not federated:
                 misses.append(f"{label} trusts no web identity provider")
         else:
-            for entry in failing_conditions(statement.conditions, context):
+            failing = failing_conditions(
+                statement.conditions, context, variables=statement.variables
+            )
+            for entry in failing:
                 reasons = explain_entry(
-                    entry, context, subject_key=f"{host}:sub", audience_key=f"{host}:aud"
+                    entry,
+                    context,
+                    subject_key=f"{host}:sub",
+                    audience_key=f"{host}:aud",
+                    variables=statement.variables,
                 )
                 misses.extend(f"{label} {reason}" for reason in reasons)
     return tuple(dict.fromkeys(misses))

@@ -36,6 +36,12 @@ from bot.domain.workflow.permissions import (
 CONFIGURE_AWS = "aws-actions/configure-aws-credentials"
 MAX_NESTING = 4  # GitHub: "You can connect up to four levels of workflows."
 _STANDARD = re.compile(r"ecr-build-push\.sh|\becrbot\s+push\b")
+# The standard GitHub Actions pair: amazon-ecr-login logs Docker in, build-push-action pushes.
+ECR_LOGIN = "aws-actions/amazon-ecr-login"
+BUILD_PUSH = "docker/build-push-action"
+# A secret's value passed as a build arg (`${{ secrets.X }}`): it stays in the image's history.
+_SECRET_EXPR = re.compile(r"\$\{\{\s*secrets\.", re.IGNORECASE)
+_BUILD_ARG_FLAG = re.compile(r"--build-arg[\s=][^\n]*?\$\{\{\s*secrets\.", re.IGNORECASE)
 _PUSHES = re.compile(r"docker\s+(?:image\s+)?push\b|--push\b|ecr-build-push\.sh|\becrbot\s+push\b")
 _LATEST = re.compile(r":latest\b|value=latest\b|latest=true\b")
 _SHA_ARG = re.compile(r"""--sha(?:=|\s+)("[^"]*"|'[^']*'|\$\{\{.*?\}\}|\S+)""")
@@ -75,6 +81,9 @@ class JobAnalysis:
     ref_rules: tuple[RefRule, ...] = ()
     declared: Grant | None = None  # the block its own file applies to it (job, else workflow)
     caller: JobAnalysis | None = None  # the job calling this one's (reusable) workflow
+    workflow_name: str | None = None  # its file's `name:` (the `workflow` claim)
+    # Why its runs never get an OIDC token whatever `permissions:` says (forks, Dependabot).
+    never_token: str | None = None
 
     def subjects(self, repo: str, branch: str) -> tuple[str, ...]:
         """The OIDC `sub` claims this job can present; `repo` is "org/repo" as GitHub writes it."""
@@ -216,6 +225,7 @@ class _Workflow:
     env: dict[str, object]
     jobs: tuple[tuple[str, dict[str, object]], ...]
     unread_jobs: int = 0
+    name: str | None = None
 
 
 def _parse(path: str, raw: bytes | str, limits: Limits) -> _Workflow | str:
@@ -248,8 +258,16 @@ def _parse(path: str, raw: bytes | str, limits: Limits) -> _Workflow | str:
     block = parse_permissions(data["permissions"]) if "permissions" in data else None
     job_list = tuple((str(job_id), job) for job_id, job in jobs.items())
     unread = max(0, len(job_list) - limits.jobs)
+    name = data.get("name")
     return _Workflow(
-        path, triggers, rules, block, mapping_of(data.get("env")), job_list[: limits.jobs], unread
+        path,
+        triggers,
+        rules,
+        block,
+        mapping_of(data.get("env")),
+        job_list[: limits.jobs],
+        unread,
+        plain(str(name), 200) if isinstance(name, str | int | float) else None,
     )
 
 
@@ -269,6 +287,9 @@ def _analyse_job(
         ceiling = (f"{caller.workflow} job `{caller.job_id}`", caller.id_token) if caller else None
         verdict = decide(job_block, wf.block, ceiling)
     triggers, rules = (caller.triggers, caller.ref_rules) if caller else (wf.triggers, wf.rules)
+    never = caller.never_token if caller else _never_token(triggers, rules, str(job.get("if", "")))
+    if never is not None and verdict.id_token == "write":  # noqa: S105 (a permission level)
+        verdict = Verdict("none", f"{never}, whose runs never get an OIDC token", verdict.source)
     raw_env = job.get("environment")
     env_name = mapping_of(raw_env).get("name") if isinstance(raw_env, dict) else raw_env
     environment = None if env_name is None else str(env_name)
@@ -285,7 +306,9 @@ def _analyse_job(
         for i, step in enumerate(steps)
         if str(step.get("uses", "")).lower().startswith(CONFIGURE_AWS)
     )
-    standard = any(_STANDARD.search(str(step.get("run", ""))) for step in steps)
+    standard = _pushes_with_actions(steps) or any(
+        _STANDARD.search(str(step.get("run", ""))) for step in steps
+    )
     notes: list[str] = []
     if calls is not None and not calls.startswith("./"):
         notes.append(
@@ -312,6 +335,7 @@ def _analyse_job(
         elif step.role_to_assume is None:
             notes.append(f"{label} has no role-to-assume, so it cannot use OIDC")
     notes += _tag_notes(steps, standard)
+    notes += _secret_build_arg_notes(steps)
     return JobAnalysis(
         wf.path,
         job_id,
@@ -327,7 +351,43 @@ def _analyse_job(
         rules,
         declared,
         caller,
+        wf.name if caller is None else caller.workflow_name,
+        never,
     )
+
+
+_FORKS_ONLY = re.compile(
+    r"github\.event\.pull_request\.head\.repo\.fork\s*(?:==\s*true\b|$|\)|&&)"
+    r"|github\.event\.pull_request\.head\.repo\.full_name\s*!=\s*github\.repository\b"
+)
+_PR_EVENTS = frozenset({"pull_request"})
+
+
+def _never_token(
+    triggers: tuple[str, ...], rules: tuple[RefRule, ...], condition: str
+) -> str | None:
+    """Why no run of a job can get an OIDC token, or None when some can.
+
+    GitHub gives runs triggered by Dependabot, and `pull_request` runs from forks, a read-only
+    GITHUB_TOKEN without `id-token: write` whatever the workflow asks ("Automating Dependabot
+    with GitHub Actions"; "Events that trigger workflows" > pull_request, "Workflows in forked
+    repositories"). A job that runs only for them has no token to present.
+    """
+    # pull_request_target and workflow_run run in the base repository's context, token included.
+    base_context = {"pull_request_target", "workflow_run"} & set(triggers)
+    if _FOR_DEPENDABOT.search(condition) and not base_context:
+        return "it only runs for Dependabot (`github.actor == 'dependabot[bot]'`)"
+    if set(triggers) <= _PR_EVENTS and triggers and _FORKS_ONLY.search(condition.strip()):
+        return "it only runs for pull requests from forks"
+    pushes = [rule for rule in rules if rule.event == "push"]
+    if (
+        pushes
+        and set(triggers) == {"push"}
+        and all(rule.kind == "heads" for rule in pushes)
+        and all(p.startswith("dependabot/") for rule in pushes for p in rule.include)
+    ):
+        return "it only runs on pushes to Dependabot's `dependabot/...` branches"
+    return None
 
 
 def _aws_step(index: int, step: dict[str, object], env: dict[str, object]) -> AwsStep:
@@ -403,6 +463,37 @@ def _tag_notes(steps: list[dict[str, object]], standard: bool) -> list[str]:
                 notes.append(f"{_label(i, step)} passes --sha {value}, not the commit SHA")
         if (pushes and _LATEST.search(run)) or _LATEST.search(tags):
             notes.append(f"{_label(i, step)} tags `latest`; the runbook says SHAs over latest")
+    return notes
+
+
+def _pushes_with_actions(steps: list[dict[str, object]]) -> bool:
+    """amazon-ecr-login, then docker/build-push-action with `push` on (or an expression)."""
+    uses = [str(step.get("uses", "")).lower() for step in steps]
+    if not any(action.startswith(ECR_LOGIN) for action in uses):
+        return False
+    for action, step in zip(uses, steps, strict=True):
+        push = mapping_of(step.get("with")).get("push")
+        if action.startswith(BUILD_PUSH) and (
+            push is True or "true" in str(push).lower() or "${{" in str(push)
+        ):
+            return True
+    return False
+
+
+def _secret_build_arg_notes(steps: list[dict[str, object]]) -> list[str]:
+    """Secrets passed as build args end up in the image's history, for anyone who pulls it."""
+    notes = []
+    for i, step in enumerate(steps):
+        build_args = str(mapping_of(step.get("with")).get("build-args", ""))
+        action = str(step.get("uses", "")).lower().startswith(BUILD_PUSH)
+        if (action and _SECRET_EXPR.search(build_args)) or _BUILD_ARG_FLAG.search(
+            str(step.get("run", ""))
+        ):
+            notes.append(
+                f"{_label(i, step)} passes a secret as a build arg, which stays in the image's "
+                "history: pass it as a BuildKit secret (`secrets:` of build-push-action, or "
+                "`--secret`) and read it with `RUN --mount=type=secret`"
+            )
     return notes
 
 

@@ -1,0 +1,79 @@
+"""`ecrbot diagnose APP --format json` as a whole process (what CI runs on every pull request).
+
+The app is seeded healthy in the local moto server (with a repository policy and a permissions
+boundary, so the extra reads of issue #12 are timed too). Each run is a fresh `python -m bot`
+process: interpreter start, imports, client creation, the AWS reads and the checks. The first
+run clones the app's git mirror and is reported apart. Floor (issue #12): median under 1.0 s.
+Run: `python -m benchmarks.bench_diagnose_cli [--runs 15]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.diagnose_seed import MotoSession, Platform
+from tests.e2e.harness import service_env, write_catalog
+
+FLOOR_S = 1.0
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    services = service_env()
+    with tempfile.TemporaryDirectory(prefix="ecrbot-bench-cli-") as tmp:
+        root = Path(tmp)
+        platform = Platform(MotoSession(services["AWS_ENDPOINT_URL"]), root / "apps")
+        app = platform.app("bench-cli", repository_policy=True, boundary=True)
+        catalog = write_catalog(root / "ecrbot.yml", {app.name: app.catalog})
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": services["AWS_ENDPOINT_URL"],
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "ECRBOT_CONFIG": str(catalog),
+            "ECRBOT_WORK_DIR": str(root / "work"),
+            "ECRBOT_REGISTRY_CA_BUNDLE": services["ECR_EDGE_CA_CERT"],
+        }
+        for name in ("GITHUB_TOKEN", "GITHUB_API_URL"):
+            env.pop(name, None)  # the default subject is assumed: no network beyond moto
+        command = [sys.executable, "-m", "bot", "diagnose", app.name, "--format", "json"]
+        walls, cpus, checks = [], [], 0
+        for _ in range(args.runs + 1):
+            cpu_before, started = _children_cpu(), time.perf_counter()
+            done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+            walls.append(time.perf_counter() - started)
+            cpus.append(_children_cpu() - cpu_before)
+            if done.returncode not in (0, 1):
+                print(done.stderr, file=sys.stderr)
+                return 2
+            checks = len(json.loads(done.stdout)["checks"])
+    first, warm, warm_cpu = walls[0], walls[1:], cpus[1:]
+    median = statistics.median(warm)
+    print(f"checks: {checks}; first run (clones the git mirror): {first:.3f} s")
+    print(
+        f"runs: {len(warm)}, median {median:.3f} s (CPU {statistics.median(warm_cpu):.3f} s), "
+        f"min {min(warm):.3f} s, max {max(warm):.3f} s"
+    )
+    ok = median < FLOOR_S
+    print(f"{'PASS' if ok else 'FAIL'}: median {median:.3f} s (floor: under {FLOOR_S} s)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,107 @@
+"""GitHub's REST API, for the one thing diagnose asks it: a repository's OIDC subject template.
+
+Endpoints (docs.github.com, "REST API endpoints for GitHub Actions OIDC"):
+`GET /repos/{owner}/{repo}/actions/oidc/customization/sub` answers `use_default` and maybe
+`include_claim_keys`; `GET /orgs/{org}/actions/oidc/customization/sub` answers the org's
+`include_claim_keys`; `GET /repos/{owner}/{repo}` gives the ids and visibility some templates
+name. `GITHUB_API_URL` points at GitHub Enterprise Server (`https://HOST/api/v3`).
+Everything GitHub answers is bounded and validated before it is used.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import quote
+
+from bot.domain.workflow.subjects import (
+    DEFAULT_KEYS,
+    SubjectTemplate,
+    TemplateUnavailable,
+    checked_keys,
+)
+
+MAX_ANSWER = 64 * 1024  # the answers are a few hundred bytes
+API_VERSION = "2022-11-28"
+# Template keys whose values only the repository's own record holds.
+_FROM_REPOSITORY = {"repository_id", "repository_owner_id", "repository_visibility"}
+
+
+class GitHubError(TemplateUnavailable):
+    """GitHub refused or failed to answer; the message says which endpoint and how."""
+
+
+class GitHubApi:
+    """A read-only client authenticated with a token (GITHUB_TOKEN or a GitHub App's)."""
+
+    def __init__(self, base_url: str, token: str, timeout: float = 5.0) -> None:
+        self._base = base_url.rstrip("/")
+        self._token = token
+        self._timeout = timeout
+
+    def subject_template(self, repo: str) -> SubjectTemplate:
+        """The template GitHub applies to `repo` ("owner/name"), and the claims it needs."""
+        owner, name = repo.split("/", 1)
+        path = f"/repos/{quote(owner)}/{quote(name)}/actions/oidc/customization/sub"
+        answer = self._get(path)
+        keys: Any = answer.get("include_claim_keys")
+        if answer.get("use_default") is True:
+            keys, source = DEFAULT_KEYS, "GitHub's API: the repository uses GitHub's default"
+        elif keys:
+            source = "GitHub's API: the repository's own template"
+        else:
+            org = self._get(f"/orgs/{quote(owner)}/actions/oidc/customization/sub", missing_ok=True)
+            keys = org.get("include_claim_keys") if org else None
+            source = (
+                f"GitHub's API: the organization {owner}'s template"
+                if keys
+                else "GitHub's API: no template set, so GitHub's default"
+            )
+            keys = keys or DEFAULT_KEYS
+        try:
+            keys = checked_keys(keys)
+        except ValueError as error:
+            raise GitHubError(f"{path} answered a template ecrbot can't use: {error}") from None
+        claims: dict[str, str] = {}
+        if _FROM_REPOSITORY & set(keys):
+            record = self._get(f"/repos/{quote(owner)}/{quote(name)}")
+            owner_record = record.get("owner") if isinstance(record.get("owner"), dict) else {}
+            for key, value in (
+                ("repository_id", record.get("id")),
+                ("repository_owner_id", (owner_record or {}).get("id")),
+                ("repository_visibility", record.get("visibility")),
+            ):
+                if isinstance(value, int | str) and len(str(value)) <= 64:
+                    claims[key] = str(value)
+        return SubjectTemplate(keys, source, assumed=False, claims=claims)
+
+    def _get(self, path: str, *, missing_ok: bool = False) -> dict[str, Any]:
+        request = urllib.request.Request(  # noqa: S310 (the URL's scheme comes from settings)
+            self._base + path,
+            headers={
+                "Accept": "application/vnd.github+json",
+                "Authorization": f"Bearer {self._token}",
+                "X-GitHub-Api-Version": API_VERSION,
+                "User-Agent": "ecrbot-diagnose",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+                body = response.read(MAX_ANSWER + 1)
+        except urllib.error.HTTPError as error:
+            if missing_ok and error.code == 404:
+                return {}
+            raise GitHubError(f"GET {path} answered HTTP {error.code}") from None
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            raise GitHubError(f"GET {path} failed: {type(error).__name__}") from None
+        if len(body) > MAX_ANSWER:
+            raise GitHubError(f"GET {path} answered more than {MAX_ANSWER // 1024} KiB")
+        try:
+            parsed = json.loads(body)
+        except (ValueError, RecursionError):
+            raise GitHubError(f"GET {path} answered something that is not JSON") from None
+        if not isinstance(parsed, dict):
+            raise GitHubError(f"GET {path} answered JSON that is not an object")
+        return parsed

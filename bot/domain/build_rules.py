@@ -1,0 +1,64 @@
+"""What the catalog may say about a build: build args that are not secrets, secrets that are
+not the bot's own, stage and platform names. Pure rules; `config.py` applies them at start."""
+
+from __future__ import annotations
+
+import re
+
+# Build args land in the image's history (`docker history --no-trunc` shows them): a name that
+# says it holds a credential is refused, whatever its value.
+_SECRET_WORDS = re.compile(
+    r"TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|APIKEY|ACCESSKEY", re.IGNORECASE
+)
+# Whole words of a name (split at `_`): NPM_AUTH and SSH_KEY, but not AUTHOR or MONKEY.
+_SECRET_PARTS = {"KEY", "PASS", "PWD", "PAT", "JWT", "CREDS", "DSN", "AUTH", "COOKIE"}
+# Values in the shape of well-known credentials, whatever the name says.
+_SECRET_VALUES = re.compile(
+    r"gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|glpat-[\w-]{20}|xox[abposr]-[\w-]{10,}"
+    r"|xapp-[\w-]{10,}|(?:AKIA|ASIA)[A-Z0-9]{16}|npm_[A-Za-z0-9]{36}|-----BEGIN [A-Z ]{0,30}KEY"
+    r"|sk-[A-Za-z0-9_-]{20,}|eyJ[\w-]{10,}\.eyJ[\w-]{10,}"
+)
+# ecrbot sets these itself: the commit, the version, and BuildKit's own switches.
+RESERVED_ARGS = ("GIT_SHA", "VERSION")
+ARG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+# Variables of the bot's own process: a Dockerfile (written by an app team) must never read
+# the bot's Slack tokens, its AWS credentials or its database URL through a secret mount.
+BOT_ENV_PREFIXES = ("SLACK_", "ECRBOT_", "AWS_", "DOCKER_", "PG", "CELERY_")
+BOT_ENV_NAMES = ("PATH", "HOME", "DATABASE_URL", "REDIS_URL", "BROKER_URL")
+SECRET_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+STAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+PLATFORM = re.compile(r"[a-z0-9]{1,32}/[a-z0-9_]{1,32}(?:/[a-z0-9]{1,16})?")
+
+
+def build_arg_problem(name: str, value: str) -> str | None:
+    """Why `name=value` may not be a build arg, or None when it may."""
+    if not ARG_NAME.fullmatch(name):
+        return "is not a build arg name (letters, digits and _, not starting with a digit)"
+    if name.upper() in RESERVED_ARGS or name.upper().startswith("BUILDKIT_"):
+        return "is set by ecrbot itself (the commit, the version and BuildKit's switches)"
+    parts = set(name.upper().split("_"))
+    if _SECRET_WORDS.search(name) or parts & _SECRET_PARTS:
+        return (
+            "looks like a secret: build args are kept in the image's history; "
+            "use `secrets:` (a BuildKit secret mount) instead"
+        )
+    if _SECRET_VALUES.search(value):
+        return (
+            "has a value shaped like a credential: build args are kept in the image's history; "
+            "use `secrets:` (a BuildKit secret mount) instead"
+        )
+    return None
+
+
+def secret_env_problem(name: str) -> str | None:
+    """Why a secret may not be read from the environment variable `name`, or None."""
+    if not ENV_NAME.fullmatch(name):
+        return "is not an environment variable name"
+    upper = name.upper()
+    if upper in BOT_ENV_NAMES or upper.startswith(BOT_ENV_PREFIXES):
+        return (
+            "is one of ecrbot's own variables (Slack, AWS, Docker, database): a Dockerfile must "
+            "never read them; give the secret its own variable"
+        )
+    return None

@@ -1,0 +1,424 @@
+"""May the role (and may IAM users with keys) push? Every document AWS evaluates, in its order:
+SCPs, the repository policy, identity policies and the permissions boundary; then AWS's own
+policy simulator as a cross-check when it answers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from bot.domain.checks.common import could_not, repository_arn
+from bot.domain.checks.model import AppFacts, CheckResult, KeyUser, Status
+from bot.domain.iam.evaluation import (
+    Decision,
+    Documents,
+    Principal,
+    close_tags,
+    decide,
+    push_context,
+)
+from bot.domain.iam.permissions import PUSH_ACTIONS, broad_push_grants, least_privilege_policy
+from bot.domain.iam.policy import Policy, Statement, Unreadable
+
+TOKEN = PUSH_ACTIONS[0]  # ecr:GetAuthorizationToken: no resource, identity policies only
+REPOSITORY_ACTIONS = PUSH_ACTIONS[1:]
+
+
+def account_of(arn: str) -> str:
+    return arn.split(":")[4] if arn.count(":") >= 5 else ""
+
+
+def role_request(facts: AppFacts) -> tuple[Principal, Documents, list[str]] | None:
+    """The CI role as AWS sees its pushes, every document that applies, and what is missing."""
+    if not facts.role_arn:
+        return None
+    cross = account_of(facts.role_arn) != facts.account_id
+    role = facts.role.value if facts.role.ok else None
+    if role is None and not cross:
+        return None  # trust.role says why
+    missing = []
+    repository = facts.repository_policy.value if facts.repository_policy.ok else None
+    if not facts.repository_policy.ok:
+        missing.append(f"the repository policy could not be read ({facts.repository_policy.error})")
+    unreadable: list[Unreadable] = list(role.skipped) if role else []
+    if isinstance(repository, Unreadable):
+        unreadable.append(repository)
+        repository = None
+    org = facts.organization
+    org_id: str | None = (org.value.id if org.value else None) if org.ok else "unknown"
+    context = push_context(
+        facts.role_arn,
+        "role",
+        region=facts.region,
+        resource_account=facts.account_id,
+        org_id="unknown" if cross else org_id,
+        tags=role.tags if role else None,
+    )
+    boundary = role.boundary if role else None
+    documents = Documents(
+        identity=role.policies if role else None,
+        boundary=(boundary.arn, boundary.policy) if boundary and boundary.policy else None,
+        repository=repository,
+        scps=facts.scps.value if facts.scps.ok else None,
+        unreadable=tuple(unreadable),
+    )
+    known = close_tags(context, documents) if role is not None else context
+    principal = Principal(facts.role_arn, "role", known, boundary=boundary is not None)
+    return principal, documents, missing
+
+
+def decisions_for(
+    principal: Principal, documents: Documents, facts: AppFacts, actions: tuple[str, ...]
+) -> dict[str, Decision]:
+    repo = repository_arn(facts.region, facts.account_id, facts.repository_name)
+    decisions = {}
+    for action in actions:
+        resource = None if action == TOKEN else repo  # the token takes no resource
+        decisions[action] = decide(principal, documents, action, resource, facts.account_id)
+    return decisions
+
+
+def least_privilege(facts: AppFacts) -> list[CheckResult]:
+    """privilege.push (which document decided each push action) and privilege.scope."""
+    request = role_request(facts)
+    if request is None:
+        return []
+    principal, documents, missing = request
+    role = facts.role.value if facts.role.ok else None
+    repo = repository_arn(facts.region, facts.account_id, facts.repository_name)
+    if role is not None and role.boundary is not None and role.boundary.policy is None:
+        return [
+            CheckResult(
+                "privilege.push",
+                Status.ERROR,
+                f"could not check: the permissions boundary {role.boundary.arn} of "
+                f"{principal.arn} could not be read, and it caps every permission.",
+                resource=principal.arn,
+            )
+        ]
+    decisions = decisions_for(principal, documents, facts, PUSH_ACTIONS)
+    simulated = facts.simulation.value if facts.simulation.ok else None
+    for action, decision in decisions.items():
+        answer = (simulated or {}).get(action)
+        if decision.allowed and answer in ("explicitDeny", "implicitDeny"):
+            # Trust the simulator's deny: it sees what ecrbot may have misread.
+            decisions[action] = replace(
+                decision,
+                allowed=False,
+                decided_by=f"AWS's policy simulator says {answer} (ecrbot's own evaluation: "
+                f"{decision.decided_by})",
+                source="simulator",
+            )
+    boundary = documents.boundary[0] if documents.boundary else None
+    results = [_push_result(principal, decisions, missing, repo, boundary)]
+    if role is not None:
+        for grant in broad_push_grants(role.policies, PUSH_ACTIONS):
+            fix = json.dumps(least_privilege_policy(repo), indent=2)
+            results.append(
+                CheckResult(
+                    "privilege.scope",
+                    Status.WARN,
+                    f"{role.arn}: {grant}",
+                    f"Scope the push actions to {repo}:\n{fix}",
+                    role.arn,
+                )
+            )
+    return results
+
+
+def _push_result(
+    principal: Principal,
+    decisions: dict[str, Decision],
+    missing: list[str],
+    repo: str,
+    boundary: str | None,
+) -> CheckResult:
+    denied = [d for d in decisions.values() if d.allowed is False]
+    unknown = [d for d in decisions.values() if d.allowed is None]
+    caveats = list(dict.fromkeys(c for d in decisions.values() for c in d.caveats))
+    shown = "; ".join(_grouped(denied or unknown or list(decisions.values())))
+    tail = "".join(f" Note: {item}." for item in [*missing, *caveats])
+    if denied:
+        return CheckResult(
+            "privilege.push",
+            Status.FAIL,
+            f"{principal.arn} may not push to {repo}: {shown}.{tail}",
+            _fix(denied, principal, repo, boundary),
+            principal.arn,
+        )
+    if unknown:
+        return CheckResult(
+            "privilege.push",
+            Status.ERROR,
+            f"could not check: {shown}.{tail}",
+            resource=principal.arn,
+        )
+    status = Status.WARN if missing or any("was not read" in c for c in caveats) else Status.PASS
+    return CheckResult(
+        "privilege.push",
+        status,
+        f"{principal.arn} may push to {repo}: {shown}.{tail}",
+        "" if status is Status.PASS else "Read the documents named above, then run diagnose again.",
+        principal.arn,
+    )
+
+
+def _grouped(decisions: list[Decision]) -> list[str]:
+    """Actions that the same document decided, in one clause each."""
+    groups: dict[str, list[str]] = {}
+    for decision in decisions:
+        groups.setdefault(decision.decided_by, []).append(decision.action)
+    return [f"{', '.join(actions)}: {why}" for why, actions in groups.items()]
+
+
+def _fix(
+    denied: list[Decision], principal: Principal, repo: str, boundary: str | None = None
+) -> str:
+    sources = {d.source for d in denied}
+    name = repo.rsplit("/", 1)[-1]
+    account = repo.split(":")[4]
+    fixes = []
+    if "repository" in sources:
+        statement = {
+            "Sid": "PushFromCi",
+            "Effect": "Allow",
+            "Principal": {"AWS": principal.arn},
+            "Action": list(REPOSITORY_ACTIONS),
+        }
+        fixes.append(
+            "Allow the role in the repository policy, and remove any Deny that matches it "
+            f"(aws ecr get-repository-policy --repository-name {name} --registry-id {account}; "
+            f"then set-repository-policy with this statement added):\n"
+            + json.dumps(statement, indent=2)
+        )
+    if "boundary" in sources and boundary is not None:
+        fixes.append(
+            f"Allow the push actions in the permissions boundary {boundary} too (a boundary "
+            "only ever removes permissions): add these statements to a new default version "
+            f"(aws iam create-policy-version --policy-arn {boundary} --set-as-default "
+            "--policy-document file://boundary.json):\n"
+            + json.dumps(least_privilege_policy(repo)["Statement"], indent=2)
+        )
+    if "scp" in sources:
+        fixes.append(
+            "An SCP of the organization stops it: ask the organization's administrators to "
+            "allow the push actions for this role (for example with an exception on "
+            "aws:PrincipalArn)."
+        )
+    if "simulator" in sources:
+        fixes.append("Run `aws iam simulate-principal-policy` to see which document denies.")
+    if sources & {"none", "identity"} or not fixes:
+        fixes.append(
+            "Attach this policy to the role:\n" + json.dumps(least_privilege_policy(repo), indent=2)
+        )
+    return "\n\n".join(fixes)
+
+
+def scp_check(facts: AppFacts) -> list[CheckResult]:
+    """privilege.scp: the organization's SCPs, or an explicit "could not check: SCPs"."""
+    if not facts.role_arn:
+        return []
+    account = account_of(facts.role_arn)
+    org = facts.organization
+    if not org.ok and account == facts.account_id:
+        return [could_not("privilege.scp", org, f"account {account}")]
+    if account != facts.account_id and (not org.ok or org.value is None):
+        return [
+            CheckResult(
+                "privilege.scp",
+                Status.ERROR,
+                f"could not check: SCPs (the role is in account {account}, whose organization "
+                f"ecrbot can't see from account {facts.account_id}).",
+                "Check the SCPs on that account, its OUs and its root by hand.",
+                f"account {account}",
+            )
+        ]
+    if org.ok and org.value is None:
+        return [
+            CheckResult(
+                "privilege.scp",
+                Status.PASS,
+                f"Account {account} is in no AWS Organization: no SCPs apply.",
+                resource=f"account {account}",
+            )
+        ]
+    if not facts.scps.ok:
+        return [
+            CheckResult(
+                "privilege.scp",
+                Status.ERROR,
+                f"could not check: SCPs (they are readable only from the organization's "
+                f"management account or a delegated administrator: {facts.scps.error}).",
+                "Run `ecrbot diagnose` with credentials of the management account, or check "
+                "the SCPs on the account, its OUs and the root by hand.",
+                f"account {account}",
+            )
+        ]
+    levels = facts.scps.value
+    if levels is None:
+        return [
+            CheckResult(
+                "privilege.scp",
+                Status.PASS,
+                f"Account {account} is the organization's management account: SCPs don't "
+                "restrict its roles.",
+                resource=f"account {account}",
+            )
+        ]
+    request = role_request(facts)
+    principal = request[0] if request else Principal(facts.role_arn, "role")
+    allow_all = {"everything": _ALLOW_ALL}
+    documents = Documents(identity=allow_all, scps=levels)
+    decisions = decisions_for(principal, documents, facts, PUSH_ACTIONS)
+    denied = [d for d in decisions.values() if d.allowed is not True]
+    where = ", ".join(level.target for level in levels)
+    if denied:
+        return [
+            CheckResult(
+                "privilege.scp",
+                Status.FAIL if any(d.allowed is False for d in denied) else Status.ERROR,
+                f"The SCPs stop pushes from {principal.arn}: {'; '.join(_grouped(denied))}.",
+                _fix(
+                    [replace(d, source="scp") for d in denied],
+                    principal,
+                    repository_arn(facts.region, facts.account_id, facts.repository_name),
+                ),
+                f"account {account}",
+            )
+        ]
+    return [
+        CheckResult(
+            "privilege.scp",
+            Status.PASS,
+            f"The SCPs on {where} allow the push actions.",
+            resource=f"account {account}",
+        )
+    ]
+
+
+# An identity side that allows everything, to see what the SCPs alone decide.
+_ALLOW_ALL = Policy((Statement(None, "Allow", {}, ("*",), (), ("*",), (), {}),))
+
+
+def simulator_check(facts: AppFacts) -> list[CheckResult]:
+    """privilege.simulator: AWS's policy simulator on the role's own policies, compared."""
+    request = role_request(facts)
+    if request is None or facts.role.value is None:
+        return []
+    principal, documents, _ = request
+    if not facts.simulation.ok:
+        return [
+            CheckResult(
+                "privilege.simulator",
+                Status.SKIP,
+                f"AWS's policy simulator is not available here ({_short(facts.simulation.error)}):"
+                " privilege.push is ecrbot's own evaluation.",
+                resource=principal.arn,
+            )
+        ]
+    if facts.simulation.value is None:
+        return []  # not asked (the role is in another account)
+    simulated = facts.simulation.value
+    # The simulator saw the role's identity policies, boundary and SCPs, not the repository
+    # policy (see AwsFacts.simulate): compare with ecrbot's verdict on the same documents.
+    own = decisions_for(principal, replace(documents, repository=None), facts, REPOSITORY_ACTIONS)
+    disagree = [
+        (action, answer, own[action])
+        for action, answer in simulated.items()
+        if action in own and own[action].allowed is not None
+        and (answer == "allowed") != own[action].allowed
+    ]  # fmt: skip
+    if not disagree:
+        return [
+            CheckResult(
+                "privilege.simulator",
+                Status.PASS,
+                f"AWS's policy simulator agrees with ecrbot on the role's own policies for "
+                f"{len(simulated)} push actions.",
+                resource=principal.arn,
+            )
+        ]
+    sim_denies = [d for d in disagree if d[1] != "allowed"]
+    shown = "; ".join(
+        f"{action}: the simulator says {answer}, ecrbot says "
+        f"{'allowed' if mine.allowed else 'denied'} ({mine.decided_by})"
+        for action, answer, mine in disagree
+    )
+    return [
+        CheckResult(
+            "privilege.simulator",
+            Status.FAIL if sim_denies else Status.WARN,
+            f"AWS's policy simulator and ecrbot disagree: {shown}."
+            + (" ecrbot trusts the simulator's deny." if sim_denies else ""),
+            f"aws iam simulate-principal-policy --policy-source-arn {principal.arn} "
+            f"--action-names {' '.join(a for a, _, _ in disagree)}",
+            principal.arn,
+        )
+    ]
+
+
+def _short(error: str | None) -> str:
+    text = (error or "no answer").split(":", 1)
+    code = text[0].strip()
+    return code if len(code) <= 60 else code[:60] + "…"
+
+
+def long_lived_keys(facts: AppFacts) -> list[CheckResult]:
+    if not facts.key_users.ok:
+        return [could_not("keys.long_lived", facts.key_users)]
+    repo = repository_arn(facts.region, facts.account_id, facts.repository_name)
+    results = []
+    for user in facts.key_users.value or ():
+        decisions = decisions_for(*_user_request(facts, user), facts, REPOSITORY_ACTIONS)
+        allowed = [d for d in decisions.values() if d.allowed]
+        if allowed:
+            keys = ", ".join(user.active_keys)
+            results.append(
+                CheckResult(
+                    "keys.long_lived",
+                    Status.FAIL,
+                    f"IAM user {user.name} has active access keys ({keys}) and can push to {repo} "
+                    f"({'; '.join(_grouped(allowed))}).",
+                    "Move the pipeline to OIDC (id-token: write + role-to-assume), then: "
+                    + "; ".join(
+                        f"aws iam update-access-key --user-name {user.name} "
+                        f"--access-key-id {key} --status Inactive"
+                        for key in user.active_keys
+                    ),
+                    f"user/{user.name}",
+                )
+            )
+    return results or [
+        CheckResult(
+            "keys.long_lived",
+            Status.PASS,
+            f"No IAM user with active access keys can push to {repo}.",
+            resource=repo,
+        )
+    ]
+
+
+def _user_request(facts: AppFacts, user: KeyUser) -> tuple[Principal, Documents]:
+    arn = user.arn or f"arn:aws:iam::{facts.account_id}:user/{user.name}"
+    repository = facts.repository_policy.value if facts.repository_policy.ok else None
+    org = facts.organization
+    # The SCPs were read for the role's account: they are the users' too when it is this one.
+    same_account = account_of(facts.role_arn or "") == facts.account_id
+    boundary = user.boundary
+    documents = Documents(
+        identity=user.policies,
+        boundary=(boundary.arn, boundary.policy) if boundary and boundary.policy else None,
+        repository=repository if isinstance(repository, Policy) else None,
+        scps=facts.scps.value if facts.scps.ok and same_account else None,
+        unreadable=user.skipped,
+    )
+    context = push_context(
+        arn,
+        "user",
+        region=facts.region,
+        resource_account=facts.account_id,
+        org_id=((org.value.id if org.value else None) if org.ok else "unknown"),
+        tags=user.tags,
+    )
+    principal = Principal(arn, "user", close_tags(context, documents), user.boundary is not None)
+    return principal, documents
