@@ -92,6 +92,10 @@ class BuildKitCli:
             try:
                 tail, steps = self._follow(process, on_line, redact)
                 code_ = process.wait()
+            except BaseException:
+                process.kill()  # never leave a build running behind an error of ours
+                process.wait()
+                raise
             finally:
                 unregister()
             if cancel.cancelled:

@@ -342,9 +342,15 @@ class PushPipeline:
                 return spec, ""
             reference = f"{repository.uri}@{newest.digest}"
             downloaded = self._engine.fetch_cache(reference, credentials, cancel)
-        except (StepError, UserError) as error:
-            # A cache that can't be read only makes the build slower: say so and build.
-            reason = error.raw if isinstance(error, StepError) else error.message
+        except Cancelled:
+            raise
+        except Exception as error:  # a cache that can't be read only makes the build slower
+            if isinstance(error, StepError):
+                reason = error.raw
+            elif isinstance(error, UserError):
+                reason = error.message
+            else:  # an adapter's own error: its kind only, never its raw text
+                reason = type(error).__name__
             return spec, f"; no layers from ECR ({plain(reason, 200)})"
         short = newest.digest.removeprefix("sha256:")[:12]
         where = "downloaded from ECR" if downloaded else "already on this engine"
