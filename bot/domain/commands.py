@@ -175,24 +175,34 @@ def _usage_of(command: str) -> str:
     return f"Usage: `{usage.usage}`, e.g. `{usage.example}`"
 
 
+def _app_and_options(
+    args: list[str], command: str, known: dict[str, str], usage: str
+) -> tuple[str | None, dict[str, str]]:
+    """An optional app name and `--flag value` / `--flag=value` options, in any order."""
+    app: str | None = None
+    options: dict[str, str] = {}
+    words = list(args)
+    while words:
+        word = words.pop(0)
+        flag, _, inline = word.partition("=")
+        if flag in known:
+            if not inline and not words:
+                raise UsageError(f"{code(flag)} needs a value.", usage)
+            options[known[flag]] = inline or words.pop(0)
+        elif word.startswith("-") or app is not None:
+            article = "an" if command[0] in "aeiou" else "a"
+            raise UsageError(f"{code(word)} is not {article} {command} option.", usage)
+        else:
+            app = _app_name(word, command)
+    return app, options
+
+
 DIAGNOSE_OPTIONS = {"--branch": "branch", "--env": "environment", "--sha": "sha"}
 
 
 def _diagnose(args: list[str]) -> Diagnose:
     usage = f"Usage: `{_BY_NAME['diagnose'].usage}`, e.g. `{_BY_NAME['diagnose'].example}`"
-    app: str | None = None
-    options: dict[str, str] = {}
-    while args:
-        word = args.pop(0)
-        flag, _, inline = word.partition("=")
-        if flag in DIAGNOSE_OPTIONS:
-            if not inline and not args:
-                raise UsageError(f"{code(flag)} needs a value.", usage)
-            options[DIAGNOSE_OPTIONS[flag]] = inline or args.pop(0)
-        elif word.startswith("-") or app is not None:
-            raise UsageError(f"{code(word)} is not a diagnose option.", usage)
-        else:
-            app = _app_name(word, "diagnose")
+    app, options = _app_and_options(args, "diagnose", DIAGNOSE_OPTIONS, usage)
     if "sha" in options:
         options["sha"] = _sha(options["sha"], "diagnose")
     if "branch" in options and not BRANCH.fullmatch(options["branch"]):
@@ -207,19 +217,7 @@ AUDIT_OPTIONS = {"--user": "user", "--since": "since"}
 
 def _audit(args: list[str]) -> Audit:
     usage = _usage_of("audit")
-    app: str | None = None
-    options: dict[str, str] = {}
-    while args:
-        word = args.pop(0)
-        flag, _, inline = word.partition("=")
-        if flag in AUDIT_OPTIONS:
-            if not inline and not args:
-                raise UsageError(f"{code(flag)} needs a value.", usage)
-            options[AUDIT_OPTIONS[flag]] = inline or args.pop(0)
-        elif word.startswith("-") or app is not None:
-            raise UsageError(f"{code(word)} is not an audit option.", usage)
-        else:
-            app = _app_name(word, "audit")
+    app, options = _app_and_options(args, "audit", AUDIT_OPTIONS, usage)
     user = options.get("user")
     if user is not None:
         user = _user(user, usage)

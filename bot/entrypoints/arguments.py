@@ -175,7 +175,7 @@ def _jobs(sub: Commands) -> Parser:
     )
     parser.add_argument(
         "--limit",
-        type=_limit,
+        type=_up_to(jobs.MAX_LIMIT),
         default=jobs.DEFAULT_LIMIT,
         metavar="N",
         help=f"how many (1 to {jobs.MAX_LIMIT}; default: {jobs.DEFAULT_LIMIT})",
@@ -231,11 +231,3 @@ def _up_to(maximum: int) -> Callable[[str], int]:
         return int(word)
 
     return count
-
-
-def _limit(word: str) -> int:
-    if not (len(word) <= 6 and word.isascii() and word.isdigit()) or not (
-        1 <= int(word) <= jobs.MAX_LIMIT
-    ):
-        raise argparse.ArgumentTypeError(f"takes a number from 1 to {jobs.MAX_LIMIT}")
-    return int(word)

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.domain.checks.guardrails import scp_check, simulator_check
 from bot.domain.checks.iam_access import oidc_provider, subject_template, trust_policy
 from bot.domain.checks.identity import caller_identity, repository_region
 from bot.domain.checks.model import AppFacts, CheckResult, PlatformFacts, Report, Status
 from bot.domain.checks.platform import platform_checks
-from bot.domain.checks.privilege import (
-    least_privilege,
-    long_lived_keys,
-    scp_check,
-    simulator_check,
-)
+from bot.domain.checks.privilege import least_privilege, long_lived_keys
 from bot.domain.checks.tags import tag_checks
 from bot.domain.checks.workflow import workflow_checks
 

@@ -1,6 +1,6 @@
-"""May the role (and may IAM users with keys) push? Every document AWS evaluates, in its order:
-SCPs, the repository policy, identity policies and the permissions boundary; then AWS's own
-policy simulator as a cross-check when it answers."""
+"""May the role (and may IAM users with keys) push? The documents AWS evaluates, in its order:
+the repository policy, identity policies and the permissions boundary. The organization's SCPs
+and AWS's policy simulator are `guardrails.py`'s, on the helpers here."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from bot.domain.iam.evaluation import (
     push_context,
 )
 from bot.domain.iam.permissions import PUSH_ACTIONS, broad_push_grants, least_privilege_policy
-from bot.domain.iam.policy import Policy, Statement, Unreadable
+from bot.domain.iam.policy import Policy, Unreadable
 
 TOKEN = PUSH_ACTIONS[0]  # ecr:GetAuthorizationToken: no resource, identity policies only
 REPOSITORY_ACTIONS = PUSH_ACTIONS[1:]
@@ -136,14 +136,14 @@ def _push_result(
     denied = [d for d in decisions.values() if d.allowed is False]
     unknown = [d for d in decisions.values() if d.allowed is None]
     caveats = list(dict.fromkeys(c for d in decisions.values() for c in d.caveats))
-    shown = "; ".join(_grouped(denied or unknown or list(decisions.values())))
+    shown = "; ".join(grouped(denied or unknown or list(decisions.values())))
     tail = "".join(f" Note: {item}." for item in [*missing, *caveats])
     if denied:
         return CheckResult(
             "privilege.push",
             Status.FAIL,
             f"{principal.arn} may not push to {repo}: {shown}.{tail}",
-            _fix(denied, principal, repo, boundary),
+            fix_for(denied, principal, repo, boundary),
             principal.arn,
         )
     if unknown:
@@ -163,7 +163,7 @@ def _push_result(
     )
 
 
-def _grouped(decisions: list[Decision]) -> list[str]:
+def grouped(decisions: list[Decision]) -> list[str]:
     """Actions that the same document decided, in one clause each."""
     groups: dict[str, list[str]] = {}
     for decision in decisions:
@@ -171,7 +171,7 @@ def _grouped(decisions: list[Decision]) -> list[str]:
     return [f"{', '.join(actions)}: {why}" for why, actions in groups.items()]
 
 
-def _fix(
+def fix_for(
     denied: list[Decision], principal: Principal, repo: str, boundary: str | None = None
 ) -> str:
     sources = {d.source for d in denied}
@@ -214,155 +214,6 @@ def _fix(
     return "\n\n".join(fixes)
 
 
-def scp_check(facts: AppFacts) -> list[CheckResult]:
-    """privilege.scp: the organization's SCPs, or an explicit "could not check: SCPs"."""
-    if not facts.role_arn:
-        return []
-    account = account_of(facts.role_arn)
-    org = facts.organization
-    if not org.ok and account == facts.account_id:
-        return [could_not("privilege.scp", org, f"account {account}")]
-    if account != facts.account_id and (not org.ok or org.value is None):
-        return [
-            CheckResult(
-                "privilege.scp",
-                Status.ERROR,
-                f"could not check: SCPs (the role is in account {account}, whose organization "
-                f"ecrbot can't see from account {facts.account_id}).",
-                "Check the SCPs on that account, its OUs and its root by hand.",
-                f"account {account}",
-            )
-        ]
-    if org.ok and org.value is None:
-        return [
-            CheckResult(
-                "privilege.scp",
-                Status.PASS,
-                f"Account {account} is in no AWS Organization: no SCPs apply.",
-                resource=f"account {account}",
-            )
-        ]
-    if not facts.scps.ok:
-        return [
-            CheckResult(
-                "privilege.scp",
-                Status.ERROR,
-                f"could not check: SCPs (they are readable only from the organization's "
-                f"management account or a delegated administrator: {facts.scps.error}).",
-                "Run `ecrbot diagnose` with credentials of the management account, or check "
-                "the SCPs on the account, its OUs and the root by hand.",
-                f"account {account}",
-            )
-        ]
-    levels = facts.scps.value
-    if levels is None:
-        return [
-            CheckResult(
-                "privilege.scp",
-                Status.PASS,
-                f"Account {account} is the organization's management account: SCPs don't "
-                "restrict its roles.",
-                resource=f"account {account}",
-            )
-        ]
-    request = role_request(facts)
-    principal = request[0] if request else Principal(facts.role_arn, "role")
-    allow_all = {"everything": _ALLOW_ALL}
-    documents = Documents(identity=allow_all, scps=levels)
-    decisions = decisions_for(principal, documents, facts, PUSH_ACTIONS)
-    denied = [d for d in decisions.values() if d.allowed is not True]
-    where = ", ".join(level.target for level in levels)
-    if denied:
-        return [
-            CheckResult(
-                "privilege.scp",
-                Status.FAIL if any(d.allowed is False for d in denied) else Status.ERROR,
-                f"The SCPs stop pushes from {principal.arn}: {'; '.join(_grouped(denied))}.",
-                _fix(
-                    [replace(d, source="scp") for d in denied],
-                    principal,
-                    repository_arn(facts.region, facts.account_id, facts.repository_name),
-                ),
-                f"account {account}",
-            )
-        ]
-    return [
-        CheckResult(
-            "privilege.scp",
-            Status.PASS,
-            f"The SCPs on {where} allow the push actions.",
-            resource=f"account {account}",
-        )
-    ]
-
-
-# An identity side that allows everything, to see what the SCPs alone decide.
-_ALLOW_ALL = Policy((Statement(None, "Allow", {}, ("*",), (), ("*",), (), {}),))
-
-
-def simulator_check(facts: AppFacts) -> list[CheckResult]:
-    """privilege.simulator: AWS's policy simulator on the role's own policies, compared."""
-    request = role_request(facts)
-    if request is None or facts.role.value is None:
-        return []
-    principal, documents, _ = request
-    if not facts.simulation.ok:
-        return [
-            CheckResult(
-                "privilege.simulator",
-                Status.SKIP,
-                f"AWS's policy simulator is not available here ({_short(facts.simulation.error)}):"
-                " privilege.push is ecrbot's own evaluation.",
-                resource=principal.arn,
-            )
-        ]
-    if facts.simulation.value is None:
-        return []  # not asked (the role is in another account)
-    simulated = facts.simulation.value
-    # The simulator saw the role's identity policies, boundary and SCPs, not the repository
-    # policy (see AwsFacts.simulate): compare with ecrbot's verdict on the same documents.
-    own = decisions_for(principal, replace(documents, repository=None), facts, REPOSITORY_ACTIONS)
-    disagree = [
-        (action, answer, own[action])
-        for action, answer in simulated.items()
-        if action in own and own[action].allowed is not None
-        and (answer == "allowed") != own[action].allowed
-    ]  # fmt: skip
-    if not disagree:
-        return [
-            CheckResult(
-                "privilege.simulator",
-                Status.PASS,
-                f"AWS's policy simulator agrees with ecrbot on the role's own policies for "
-                f"{len(simulated)} push actions.",
-                resource=principal.arn,
-            )
-        ]
-    sim_denies = [d for d in disagree if d[1] != "allowed"]
-    shown = "; ".join(
-        f"{action}: the simulator says {answer}, ecrbot says "
-        f"{'allowed' if mine.allowed else 'denied'} ({mine.decided_by})"
-        for action, answer, mine in disagree
-    )
-    return [
-        CheckResult(
-            "privilege.simulator",
-            Status.FAIL if sim_denies else Status.WARN,
-            f"AWS's policy simulator and ecrbot disagree: {shown}."
-            + (" ecrbot trusts the simulator's deny." if sim_denies else ""),
-            f"aws iam simulate-principal-policy --policy-source-arn {principal.arn} "
-            f"--action-names {' '.join(a for a, _, _ in disagree)}",
-            principal.arn,
-        )
-    ]
-
-
-def _short(error: str | None) -> str:
-    text = (error or "no answer").split(":", 1)
-    code = text[0].strip()
-    return code if len(code) <= 60 else code[:60] + "…"
-
-
 def long_lived_keys(facts: AppFacts) -> list[CheckResult]:
     if not facts.key_users.ok:
         return [could_not("keys.long_lived", facts.key_users)]
@@ -378,7 +229,7 @@ def long_lived_keys(facts: AppFacts) -> list[CheckResult]:
                     "keys.long_lived",
                     Status.FAIL,
                     f"IAM user {user.name} has active access keys ({keys}) and can push to {repo} "
-                    f"({'; '.join(_grouped(allowed))}).",
+                    f"({'; '.join(grouped(allowed))}).",
                     "Move the pipeline to OIDC (id-token: write + role-to-assume), then: "
                     + "; ".join(
                         f"aws iam update-access-key --user-name {user.name} "
