@@ -13,8 +13,8 @@ from slack_sdk import WebClient
 
 from bot.domain.errors import NotAuthorized, UserError
 from bot.domain.models import PushRequest
-from bot.domain.pipeline import validate_sha, validate_version
 from bot.domain.ports import Destination
+from bot.domain.push_rules import validate_sha, validate_version
 from bot.render import common
 from bot.render import home as render
 from bot.render.escape import CHANNEL_ID

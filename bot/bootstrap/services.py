@@ -293,7 +293,7 @@ def build_services(
             catalog.all_apps,
             access,
             SlackHome(slack, outbox).publish if slack and outbox else _log_home,
-            executors.pool("triage"),
+            executors.pool("home"),
             commit=git.resolve,
         ),
         audit=audit,

@@ -24,6 +24,7 @@ class Concurrency:
     aws_calls: int = 8  # AWS calls in flight for one snapshot
     notices: int = 1  # "waiting behind job N" notices, off the enqueuing thread
     triage: int = 2  # support messages matched against known errors, off the ack path
+    home: int = 2  # App Home views and the push form's commit check (a git fetch)
 
 
 class Executors:

@@ -34,8 +34,9 @@ from bot.domain.models import (
     PushResult,
     StepTimer,
 )
-from bot.domain.pipeline import PushPipeline, validate_sha, validate_version
+from bot.domain.pipeline import PushPipeline
 from bot.domain.ports import JobQueue, JobRunner, JobStore, Reporter
+from bot.domain.push_rules import validate_sha, validate_version
 from bot.domain.text import code
 from bot.runtime.logs import job_context
 

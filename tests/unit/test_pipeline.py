@@ -11,8 +11,9 @@ import pytest
 from bot.domain.cancel import CancelToken
 from bot.domain.errors import Cancelled, PipelineError, UsageError
 from bot.domain.models import BuildSecret, BuildSettings, ProgressEvent, PushRequest, Step
-from bot.domain.pipeline import PushPipeline, plan_tags
+from bot.domain.pipeline import PushPipeline
 from bot.domain.ports import RemoteImage
+from bot.domain.push_rules import plan_tags
 from tests.fakes import HOST, OTHER_SHA, SHA, FakeEngine, FakeRegistry, FakeSource, app_spec
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
