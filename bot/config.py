@@ -35,6 +35,9 @@ from bot.domain.workflow.subjects import checked_keys
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
 
+# The Celery queue of an app that names none (`queue:`), and of `ecrbot worker` by default.
+DEFAULT_QUEUE = "ecrbot"
+
 
 def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)

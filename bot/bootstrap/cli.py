@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.bootstrap import extras
 from bot.config import Catalog, Settings
 from bot.domain.models import RegistrySpec
 from bot.domain.ports import AuditLog, Engine, JobStore, Registry, Source
@@ -64,6 +65,7 @@ class CliAdapters:
     def store(self) -> JobStore:
         from bot.adapters.store import SqlJobStore
 
+        extras.require_for_database(self.settings.database_url)
         return SqlJobStore(self.settings.database_url)
 
     def audit(self) -> AuditLog:
@@ -71,6 +73,7 @@ class CliAdapters:
         from bot.adapters.audit_store import SqlAuditLog
         from bot.adapters.store import SqlJobStore
 
+        extras.require_for_database(self.settings.database_url)
         return SqlAuditLog(SqlJobStore(self.settings.database_url).engine)
 
     def pipeline(self, spec: RegistrySpec, source: Source) -> PushPipeline:

@@ -31,6 +31,7 @@ from bot.adapters.slack_progress import SlackReporter
 from bot.adapters.slack_triage import LoggedTriageReplies, SlackTriageReplies
 from bot.adapters.source import GitSource
 from bot.adapters.store import SqlJobStore
+from bot.bootstrap import extras
 from bot.bootstrap.parts import build_diagnoser, build_reports
 from bot.config import Catalog, Settings, load_catalog
 from bot.domain.access import Access, RateLimiter
@@ -53,7 +54,6 @@ from bot.domain.ports import (
 )
 from bot.domain.triage import ChatMessage, TriageAnswer
 from bot.runtime.ack_first import AckFirst
-from bot.runtime.celery_queue import CeleryQueue, celery_app
 from bot.runtime.executors import Concurrency, Executors
 from bot.runtime.metrics import Metrics
 from bot.runtime.scheduler import ReportScheduler
@@ -137,6 +137,8 @@ def job_queue(
     if not isinstance(store, SqlJobStore):
         raise ValueError("the celery backend needs the SQL job store")
     assert settings.broker_url is not None  # Settings refuses celery without one
+    extras.require(extras.CELERY, "ECRBOT_WORKER_BACKEND=celery")
+    from bot.runtime.celery_queue import CeleryQueue, celery_app  # the `celery` extra
 
     def queue_of(name: str) -> str | None:
         app = catalog.app(name)
@@ -178,6 +180,7 @@ def build_services(
     audit: AuditLog | None = None,
 ) -> Services:
     """Build the services; tests pass fakes for any port."""
+    extras.require_for(settings)
     catalog = catalog or load_catalog(settings.config_path)
     metrics = Metrics()
     executors = Executors(Concurrency(builds=settings.workers))

@@ -215,7 +215,7 @@ def _jobs(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) -
     configure("WARNING")
     try:
         recent = adapters.store().recent(args.limit)
-    except SchemaError as error:
+    except (SchemaError, ConfigError) as error:
         print(f"Error: {error}", file=sys.stderr)
         return 2
     print(jobs.as_json(recent) if args.format == "json" else jobs.as_table(recent))
@@ -243,7 +243,7 @@ def _audit(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) 
     configure("WARNING")
     try:
         page = latest(adapters.audit(), parsed.app, parsed.user, parsed.since, limit=args.limit)
-    except SchemaError as error:
+    except (SchemaError, ConfigError) as error:
         print(f"Error: {error}", file=sys.stderr)
         return 2
     out = (

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 import sqlalchemy as sa
 
 from bot.adapters.schema import upgrade
+from bot.bootstrap import extras
 from bot.config import Settings
+from bot.domain.errors import ConfigError
 
 
 def upgrade_database(settings: Settings) -> str:
+    extras.require_for_database(settings.database_url)
     engine = sa.create_engine(settings.database_url)
     try:
         before, after = upgrade(engine)
@@ -29,5 +33,9 @@ def main(argv: list[str]) -> int:
         "upgrade", help="apply the schema migrations not applied yet (ECRBOT_DATABASE_URL)"
     )
     parser.parse_args(argv)
-    print(upgrade_database(Settings()))
+    try:
+        print(upgrade_database(Settings()))
+    except ConfigError as error:
+        print(f"ecrbot db: {error}", file=sys.stderr)
+        return 2
     return 0

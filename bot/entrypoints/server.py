@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot.bootstrap import Services, build_services
+from bot.bootstrap import Services, build_services, extras
 from bot.config import Settings, load_catalog
 from bot.entrypoints.app import build_app
 from bot.runtime.request_guard import RequestGuard
@@ -141,6 +141,7 @@ def _wait_for_signal() -> None:
 
 def serve(settings: Settings) -> None:
     """Run the bot until stopped: Socket Mode when SLACK_APP_TOKEN is set, else HTTP."""
+    extras.require_for(settings)  # said here, not in a gunicorn worker's traceback
     if settings.socket_mode:
         assert settings.slack_app_token is not None
         services = build_services(settings)

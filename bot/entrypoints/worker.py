@@ -16,10 +16,9 @@ from pydantic import ValidationError
 
 from bot.adapters.schema import SchemaError
 from bot.bootstrap import build_services
-from bot.config import Settings
+from bot.config import DEFAULT_QUEUE, Settings
 from bot.domain.errors import ConfigError
 from bot.entrypoints.server import ops_server
-from bot.runtime.celery_queue import DEFAULT_QUEUE, CeleryQueue
 from bot.runtime.logs import configure
 
 log = logging.getLogger(__name__)
@@ -34,7 +33,9 @@ def run_worker(
     if settings.worker_backend != "celery":
         raise SystemExit("ecrbot worker needs ECRBOT_WORKER_BACKEND=celery (and a broker URL).")
     name = name or f"ecrbot@{socket.gethostname()}"
-    services = build_services(settings, worker_name=name)
+    services = build_services(settings, worker_name=name)  # checks the `celery` extra first
+    from bot.runtime.celery_queue import CeleryQueue
+
     queue = services.jobs.worker
     assert isinstance(queue, CeleryQueue)
     queue.serve_tasks()

@@ -24,13 +24,13 @@ from collections.abc import Callable
 from celery import Celery, Task
 
 from bot.adapters.fleet import Claim, SqlFleet
+from bot.config import DEFAULT_QUEUE
 from bot.domain.cancel import CancelToken
 from bot.domain.models import Failure, Job
 from bot.domain.ports import JobRunner
 
 log = logging.getLogger(__name__)
 
-DEFAULT_QUEUE = "ecrbot"
 DISPATCH = "ecrbot.dispatch"
 HEARTBEAT_S = 1.0  # also how soon a cancel reaches a running build
 DEAD_AFTER_S = 30.0
