@@ -132,7 +132,7 @@ def test_a_hostile_api_answer_is_refused(github: GitHubStandIn) -> None:
 
 
 def test_a_trust_policy_written_for_the_custom_subject_passes() -> None:
-    template = SubjectTemplate(tuple(REUSED), "GitHub's API", False)
+    template = SubjectTemplate(tuple(REUSED), "GitHub's API", False, prefix="repo:acme/my-app")
     expected = (
         "repo:acme/my-app:ref:refs/heads/main:job_workflow_ref:"
         "acme/my-app/.github/workflows/push.yml@refs/heads/main"

@@ -18,15 +18,15 @@ from bot.domain.iam.conditions import (
     context_values,
     failing_conditions,
     has_wildcard,
+    is_negated,
+    parse_operator,
     required_values,
     subject_breadth,
 )
 from bot.domain.iam.conditions import PolicyError as PolicyError  # re-exported for callers
 from bot.domain.iam.conditions import conditions_match as conditions_match  # re-exported
-from bot.domain.iam.conditions import is_negated, parse_operator
 from bot.domain.iam.github_claims import claim_of, instead_of, passed_by_sts
 from bot.domain.iam.near_misses import explain_entry
-from bot.domain.iam.variables import referenced_keys
 from bot.domain.iam.permissions import (
     PREFLIGHT_ACTIONS as PREFLIGHT_ACTIONS,
 )
@@ -40,6 +40,7 @@ from bot.domain.iam.policy import Statement as Statement
 from bot.domain.iam.policy import Unreadable as Unreadable
 from bot.domain.iam.policy import capital, covers_action, statement_label
 from bot.domain.iam.policy import parse_policy as parse_policy
+from bot.domain.iam.variables import referenced_keys
 
 GITHUB_PROVIDER_HOST = "token.actions.githubusercontent.com"
 WEB_IDENTITY_ACTION = "sts:AssumeRoleWithWebIdentity"
@@ -105,7 +106,10 @@ def _request_context(
     """The keys STS puts in the request, plus every key the policy tests that the request is
     known not to carry (as `()`), so only the claims in `request.unknown` stay undecided."""
     host = _provider_host(request.provider_arn)
-    context: dict[str, str | tuple[str, ...]] = {f"{host}:sub": request.subject, f"{host}:aud": request.audience}
+    context: dict[str, str | tuple[str, ...]] = {
+        f"{host}:sub": request.subject,
+        f"{host}:aud": request.audience,
+    }
     for key, value in request.extra.items():
         claim = key if ":" not in key else claim_of(key, host)
         if claim is None or passed_by_sts(claim):  # STS drops the others: never in the context
@@ -179,7 +183,7 @@ def _undecided(statement: Statement, request: OidcRequest, label: str) -> list[s
     for operator, entries in statement.conditions.items():
         for key, values in entries.items():
             claim = claim_of(key, host)
-            if claim in request.unknown:
+            if claim is not None and claim in request.unknown:
                 shown = json.dumps(values if isinstance(values, str) else list(values))
                 found.append(
                     f'{label}: "{operator}": {{"{key}": {shown}}} depends on '
