@@ -21,6 +21,7 @@ from bot.domain.workflow.subjects import (
     checked_keys,
     job_subjects,
     resolve_template,
+    with_record,
 )
 from tests.standins.github_api import GitHubStandIn, Repo
 from tests.unit.test_checks import PROVIDER, PUSH, ROLE, TRUST, WORKFLOW, by_id, healthy
@@ -73,7 +74,8 @@ def test_use_default_false_without_keys_takes_the_organizations_template(
     template = api(github).subject_template("acme/my-app")
     assert template.keys == ("repository_owner_id", "context")
     assert template.source == "GitHub's API: the organization acme's template"
-    # The owner's id comes from the repository's own record.
+    # The owner's id comes from the repository's own record (read beside the template).
+    template = with_record(template, api(github).repository_record("acme/my-app"))
     assert template.claims["repository_owner_id"] == "4242"
     [subject] = job_subjects(job(), "acme/my-app", "main", template)  # type: ignore[arg-type]
     assert subject.value == "repository_owner_id:4242:ref:refs/heads/main"

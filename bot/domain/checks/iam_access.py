@@ -8,6 +8,7 @@ from __future__ import annotations
 from bot.domain.checks.common import could_not, provider_arn, skipped
 from bot.domain.checks.model import AppFacts, CheckResult, Status
 from bot.domain.checks.trust import trust_policy as trust_policy  # re-exported for checks
+from bot.domain.workflow.subject_forms import NAME_ONLY, form_of
 
 AUDIENCE = "sts.amazonaws.com"
 GITHUB = "token.actions.githubusercontent.com"
@@ -76,15 +77,28 @@ def subject_template(facts: AppFacts) -> list[CheckResult]:
                 "oidc.subject",
                 f"Jobs are assumed to present GitHub's default subject ({keys}): ecrbot has no "
                 "GITHUB_TOKEN to read the repository's template, and the catalog sets no "
-                "`oidc_subject_keys` for the app.",
+                "`oidc_subject_keys` for the app. Nor does it know which form its `repo:` part "
+                "takes (name-only, or immutable with the owner's and repository's IDs), so "
+                "trust.subject tries both.",
                 where,
             )
         ]
+    prefix = ""
+    if template.prefix:
+        form = form_of(template.prefix)
+        prefix = f"; GitHub's `sub_claim_prefix` is {template.prefix} (the {form} form)"
+        if template.use_immutable_subject is (form == NAME_ONLY):
+            # Seen in the wild (Azure/azure-dev#9382): runs present the prefix, not the flag.
+            prefix += (
+                f", although it answers use_immutable_subject: "
+                f"{str(template.use_immutable_subject).lower()}; ecrbot follows the prefix, "
+                "which is what the runs present"
+            )
     return [
         CheckResult(
             "oidc.subject",
             Status.PASS,
-            f"Jobs of {where} present `sub` as {keys} ({template.source}).",
+            f"Jobs of {where} present `sub` as {keys} ({template.source}){prefix}.",
             resource=where,
         )
     ]
