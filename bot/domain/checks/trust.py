@@ -14,6 +14,7 @@ from bot.domain.checks.common import could_not, provider_arn, skipped
 from bot.domain.checks.model import AppFacts, CheckResult, Status
 from bot.domain.checks.workflow import aws_jobs
 from bot.domain.iam.conditions import required_values
+from bot.domain.iam.github_claims import RUN_TIME_CLAIMS
 from bot.domain.iam.policy import Policy, Unreadable
 from bot.domain.iam.trust import (
     OidcRequest,
@@ -156,10 +157,12 @@ def _run_result(
     depends = [d for d in decisions if d.depends]
     if depends and not all(d.allowed for d in decisions):
         quoted = "; ".join(depends[0].depends)
+        on_runner = all(RUN_TIME_CLAIMS["actor"] in line for line in depends[0].depends)
+        what = "who runs it" if on_runner else "what ecrbot can't know before the run"
         return CheckResult(
             "trust.subject",
             Status.WARN,
-            f"Whether {role} trusts {first.value}{where} depends on who runs it: {quoted}.",
+            f"Whether {role} trusts {first.value}{where} depends on {what}: {quoted}.",
             "Nothing to change if those conditions name the people and runs you mean; "
             "ecrbot can't check them before the run.",
             role,
