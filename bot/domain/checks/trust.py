@@ -108,7 +108,7 @@ def trust_policy(facts: AppFacts) -> list[CheckResult]:
                 Status.FAIL,
                 f"The trust policy of {role.arn} can't be saved as written: AWS would refuse it "
                 f"({role.trust.reason}), so no job can assume the role through it.",
-                f"Replace the trust policy's statement for GitHub with this one:\n{fix}",
+                f"Replace the trust policy's statement for GitHub with this one:{fix}",
                 role.arn,
             )
         ]
@@ -119,7 +119,7 @@ def trust_policy(facts: AppFacts) -> list[CheckResult]:
                 "trust.hygiene",
                 Status.FAIL if finding.severity == "fail" else Status.WARN,
                 f"{role.arn}: {finding.message} ({finding.statement})",
-                f"Narrow the statement to the app's own subjects:\n{fix}",
+                f"Narrow the statement to the app's own subjects:{fix}",
                 role.arn,
             )
         )
@@ -150,7 +150,7 @@ def _run_result(
             "form repo:OWNER@OWNER_ID/REPO@REPO_ID:...; older ones the name-only form "
             f"repo:OWNER/REPO:... ecrbot has no GITHUB_TOKEN to ask which: "
             f"{how_to_find(str(facts.github))}.",
-            f"Trust the form the repository presents, or both while you find out:\n{fix}",
+            f"Trust the form the repository presents, or both while you find out:{fix}",
             role,
             job_id,
         )
@@ -187,32 +187,32 @@ def _run_result(
         status,
         f"{role} {'trusts' if decision.allowed else 'does not trust'} {first.value}{where}: "
         f"{decision.reason}{misses}{caveat}",
-        "" if decision.allowed else f"Add this statement to the role's trust policy:\n{fix}",
+        "" if decision.allowed else f"Add this statement to the role's trust policy:{fix}",
         role,
         job_id,
     )
 
 
 def _fix(facts: AppFacts, arn: str, runs: list[Run]) -> str:
-    """The pasteable statement: the subjects in the form the repository presents; both forms
-    when ecrbot can't tell, or before a rename or transfer moves it to the immutable form."""
+    """The pasteable statement (on the lines after the first): the subjects in the form the
+    repository presents; both forms when ecrbot can't tell, or, before a rename or transfer
+    moves it to the immutable form, a note saying so."""
     listed = [subject.value for group, _ in runs for subject in group]
     if not listed:
         listed = [f"repo:{facts.github}:ref:refs/heads/{facts.branch}"]
-    statement = json.dumps(
-        suggest_trust_statement(arn, list(dict.fromkeys(listed)), AUDIENCE), indent=2
-    )
+    unique = list(dict.fromkeys(listed))
+    statement = json.dumps(suggest_trust_statement(arn, unique, AUDIENCE), indent=2)
     template = facts.subject_template
-    if len({len(group) for group, _ in runs}) == 1 and len(runs[0][0]) == 2:
+    note = ""
+    if runs and all(len(group) == 2 for group, _ in runs):
         found = how_to_find(str(facts.github))
-        return f"{statement}\n(Which form and IDs the repository has: {found}.)"
+        note = f" (It lists both forms; which one the repository has: {found}.)"
     claims = template.claims
     if template.prefix and not prefix_ids(template.prefix) and "repository_id" in claims:
-        later = immutable(
-            str(facts.github), claims.get("repository_owner_id", "?"), claims["repository_id"]
+        owner_id = claims.get("repository_owner_id", "OWNER_ID")
+        later = immutable(str(facts.github), owner_id, claims["repository_id"])
+        note = (
+            f" (Before renaming or transferring the repository, which moves it to the immutable "
+            f"form, add the same subjects starting `{later}:` as well.)"
         )
-        return (
-            f"{statement}\nBefore renaming or transferring the repository (it then presents "
-            f"the immutable form), add the same subjects starting `{later}:` as well."
-        )
-    return statement
+    return f"{note}\n{statement}"
