@@ -5,6 +5,8 @@ organization or repository" and "REST API endpoints for GitHub Actions OIDC"
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -209,3 +211,42 @@ def test_pull_request_target_runs_in_the_base_context() -> None:
 def test_the_provider_constant_is_the_checks_one() -> None:
     assert PROVIDER.endswith("oidc-provider/token.actions.githubusercontent.com")
     assert replace(SubjectTemplate(), keys=("repo",)).is_default is False
+
+
+# --- The stand-in is as strict as GitHub ---
+
+
+def test_the_stand_in_refuses_what_github_refuses(github: GitHubStandIn) -> None:
+    def status(headers: dict[str, str]) -> int:
+        url = f"{github.url}/repos/acme/my-app"
+        request = urllib.request.Request(url, headers=headers)  # noqa: S310 (the stand-in)
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    agent = {"User-Agent": "t"}
+    assert status({**agent, "Authorization": "Bearer ghp_reader"}) == 200
+    assert status(agent) == 401  # no token: "Bad credentials"
+    assert status({"Authorization": "Bearer ghp_reader", "User-Agent": ""}) == 403
+    versioned = {
+        **agent,
+        "Authorization": "Bearer ghp_reader",
+        "X-GitHub-Api-Version": "2099-01-01",
+    }
+    assert status(versioned) == 400  # an API version GitHub does not know
+
+
+def test_the_prefix_needs_api_version_2026_03_10(github: GitHubStandIn) -> None:
+    github.repo("acme/my-app", Repo(id=777, owner_id=4242, immutable=True))
+    template = api(github).subject_template("acme/my-app")
+    assert template.prefix == "repo:acme@4242/my-app@777"
+    assert template.use_immutable_subject is True
+    assert github.state.requests[-1][0].endswith("/customization/sub")
+
+
+def test_a_hostile_prefix_is_refused(github: GitHubStandIn) -> None:
+    github.repo("acme/my-app", Repo(id=777, owner_id=4242, prefix="repo:acme@1/x:*"))
+    with pytest.raises(Exception, match="a prefix ecrbot can't use"):
+        api(github).subject_template("acme/my-app")
