@@ -63,7 +63,9 @@ def subject_runs(facts: AppFacts, policy: Policy | None = None) -> list[Run]:
             job_subjects(job, facts.github, facts.branch, template, prefix) for prefix in prefixes
         ]
         for group in zip(*forms, strict=True):
-            found.setdefault(group[0].value, (group, f"{job.workflow}#{job.job_id}"))
+            # A template without the `repo` key presents the same subject in both forms.
+            unique = tuple({s.value: s for s in group}.values())
+            found.setdefault(group[0].value, (unique, f"{job.workflow}#{job.job_id}"))
     if template.is_default:
         endings = [f"environment:{facts.environment}"] if facts.environment else []
         if not found:
