@@ -118,8 +118,9 @@ class Settings(BaseSettings):
     github_token: SecretStr | None = _setting(
         None,
         "GITHUB_TOKEN",
-        "token diagnose reads repositories' OIDC subject templates with (Actions OIDC settings: "
-        "read); unset, the catalog's `oidc_subject_keys` or GitHub's default is used",
+        "token diagnose reads repositories' OIDC subject settings (template, `sub_claim_prefix`) "
+        "and ids with (Actions OIDC settings and metadata: read); unset, the catalog's "
+        "`oidc_subject_keys` or GitHub's default is used and both subject forms are tried",
     )
     github_api_url: str = _setting(
         "https://api.github.com",

@@ -280,7 +280,13 @@ class SubjectTemplates(Protocol):
     """Where GitHub says which claims make up a repository's OIDC `sub` (for diagnose)."""
 
     def subject_template(self, repo: str) -> SubjectTemplate:
-        """The template for "owner/repo"; raises TemplateUnavailable saying why not."""
+        """The template for "owner/repo" and the `repo:` prefix its tokens carry; raises
+        TemplateUnavailable saying why not."""
+        ...
+
+    def repository_record(self, repo: str) -> Mapping[str, str]:
+        """The repository's ids and visibility as claims (`repository_id`...); raises
+        TemplateUnavailable saying why not."""
         ...
 
 
