@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.bootstrap import Services
 from bot.render.ids import ActionId, CallbackId
 from handlers import actions, commands, errors, events, home, middleware, views
+from handlers.context import HandlerServices
 from handlers.middleware import around_dispatch
 
 __all__ = ["around_dispatch", "register"]
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: HandlerServices) -> None:
     """Every listener, in one list."""
     app.use(middleware.inject(services))
     app.command("/ecr")(commands.ecr)

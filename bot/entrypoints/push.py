@@ -86,11 +86,7 @@ def run(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) -> 
     configure("WARNING")
     pipeline = adapters.pipeline(registry, source)
     request = PushRequest(app.name, args.sha.lower(), args.version, "cli")
-    from bot.adapters.terminal_progress import TerminalProgress  # rich: only for a push
-
-    # The streams of now: TerminalProgress's defaults are bound when its module is first
-    # imported, which is no longer at start.
-    progress = TerminalProgress(sys.stdout, sys.stderr)
+    progress = adapters.progress()
     try:
         result = pipeline.run(app, request, progress, CancelToken())
     except PipelineError as error:

@@ -6,11 +6,10 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
+
+from bot.domain.job_context import current_job
 
 # Slack tokens, ECR login tokens (base64 of "AWS:..."), and HTTP Basic/Bearer credentials.
 SECRET = re.compile(
@@ -19,20 +18,6 @@ SECRET = re.compile(
 )
 # At DEBUG these log whole HTTP bodies, and ECR's answer to get_authorization_token is a login.
 QUIET = ("botocore", "boto3", "urllib3", "docker", "s3transfer")
-
-
-# The job a thread is working on; every log line it writes carries the id.
-current_job: ContextVar[int | None] = ContextVar("current_job", default=None)
-
-
-@contextmanager
-def job_context(job_id: int) -> Iterator[None]:
-    """Tag every log record written inside with `job_id`."""
-    token = current_job.set(job_id)
-    try:
-        yield
-    finally:
-        current_job.reset(token)
 
 
 class JobId(logging.Filter):
