@@ -218,7 +218,10 @@ def build_services(
         raise ValueError("no reporter: set SLACK_BOT_TOKEN or pass one")
     access = Access(catalog.slack.admins, directory or StaticDirectory(), catalog.slack.access)
     limiter = RateLimiter(catalog.slack.limits.rates())
-    pipeline = PushPipeline(source, engine, registry, clock=lambda: datetime.now(UTC))
+    # The store is the pipeline's provenance: only images ecrbot recorded are reused.
+    pipeline = PushPipeline(
+        source, engine, registry, clock=lambda: datetime.now(UTC), records=store
+    )
     limits = catalog.slack.limits
     jobs = JobService(
         catalog.app,
