@@ -43,7 +43,7 @@ def resolve_secret_file(file: str, secrets_dir: Path | str | None) -> str:
     root = os.path.realpath(secrets_dir) if secrets_dir is not None else None
     resolved = os.path.realpath(os.path.join(root or "/", file))
     if problem := secret_file_problem(resolved, root):
-        raise ValueError(f"file `{file}` {problem}")
+        raise ValueError(f"`file` {problem}")
     return resolved
 
 

@@ -8,7 +8,6 @@ import base64
 import os
 import re
 import urllib.parse
-from collections.abc import Callable
 from pathlib import Path
 
 from bot.domain.build_rules import secret_file_problem
@@ -72,27 +71,48 @@ def secret_values(secrets: tuple[BuildSecret, ...], files: dict[str, str]) -> li
     return values
 
 
-def redactor(values: list[str]) -> Callable[[str], str]:
+class Redactor:
     """Replaces every line of every secret (3 characters or more) found in a log line, and the
     base64 and URL-encoded forms of each (what `base64 /run/secrets/x` or a URL would show)."""
-    pieces = {piece.strip() for value in values for piece in value.splitlines() if len(piece) >= 3}
-    encoded: set[str] = set()
-    for text in pieces | {value for value in values if value.strip()}:
-        encoded.update(_encoded_forms(text.encode("utf-8", "replace")))
-        encoded.update(
-            form
-            for form in (urllib.parse.quote(text, safe=""), urllib.parse.quote_plus(text))
-            if form != text
+
+    def __init__(self, values: list[str]) -> None:
+        pieces = {p.strip() for value in values for p in value.splitlines() if len(p) >= 3}
+        encoded: set[str] = set()
+        for text in pieces | {value for value in values if value.strip()}:
+            encoded.update(_encoded_forms(text.encode("utf-8", "replace")))
+            encoded.update(
+                form
+                for form in (urllib.parse.quote(text, safe=""), urllib.parse.quote_plus(text))
+                if form != text
+            )
+        self._forms = sorted((form for form in pieces | encoded if form), key=len, reverse=True)
+        self._pattern = (
+            re.compile("|".join(re.escape(form) for form in self._forms)) if self._forms else None
         )
-    forms = sorted((form for form in pieces | encoded if form), key=len, reverse=True)
-    if not forms:
-        return lambda line: line
-    pattern = re.compile("|".join(re.escape(form) for form in forms))
 
-    def redact(line: str) -> str:
-        return pattern.sub(REDACTED, line)
+    def __call__(self, line: str) -> str:
+        return self._pattern.sub(REDACTED, line) if self._pattern else line
 
-    return redact
+    def cut(self, line: str, limit: int) -> str:
+        """`line` redacted and cut to `limit` characters. Where it was cut (here, or by a
+        bounded read before) a secret may have been cut too: its start is redacted as well."""
+        redacted = self(line)
+        if len(redacted) < limit:  # at the limit: it may have been cut by the bounded read
+            return redacted
+        shown = redacted[:limit]
+        for form in self._forms:
+            start = max(0, len(shown) - len(form) + 1)
+            at = shown.find(form[:3], start)
+            while at != -1:
+                if form.startswith(shown[at:]):
+                    return shown[:at] + REDACTED
+                at = shown.find(form[:3], at + 1)
+        return shown
+
+
+def redactor(values: list[str]) -> Redactor:
+    """The redactor of a build's secret values."""
+    return Redactor(values)
 
 
 def _encoded_forms(value: bytes) -> set[str]:

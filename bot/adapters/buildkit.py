@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from bot.adapters.build_secrets import redactor, resolved_files, secret_values
+from bot.adapters.build_secrets import Redactor, redactor, resolved_files, secret_values
 from bot.domain.cancel import CancelToken
 from bot.domain.errors import Cancelled, StepError, UsageError
 from bot.domain.models import BuildSecret, Step
@@ -169,7 +169,7 @@ class BuildKitCli:
         self,
         process: subprocess.Popen[bytes],
         on_line: Callable[[str], None],
-        redact: Callable[[str], str],
+        redact: Redactor,
     ) -> tuple[deque[str], _Steps]:
         """Read the CLI's progress: every line to `on_line` (secrets redacted), the tail kept."""
         tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)  # a build may print millions of lines
@@ -178,7 +178,8 @@ class BuildKitCli:
         for line in _lines(process.stderr):
             if _DIGEST_LINE.match(line):
                 continue
-            line = redact(line)[:MAX_LINE]
+            # Every line is cut where a secret may be cut with it (the bounded read, MAX_LINE).
+            line = redact.cut(line, MAX_LINE)
             steps.observe(line)
             tail.append(line)
             on_line(line)
@@ -229,7 +230,8 @@ def _lines(stream: object) -> Iterator[str]:
     """Decoded lines, each read with a bound, so one endless line can't exhaust memory.
 
     Only a line's first READ_CHUNK bytes are kept: the rest is read and dropped, never yielded
-    as a line of its own, where a secret cut at the boundary would escape redaction.
+    as a line of its own, where the end of a secret cut at the boundary would escape redaction
+    (its start is redacted by `Redactor.cut`).
     """
     readline = stream.readline  # type: ignore[attr-defined]
     while True:

@@ -87,8 +87,7 @@ def secret_file_problem(resolved: str, root: str | None) -> str | None:
     inside = PurePosixPath(resolved).is_relative_to(PurePosixPath(root))
     if not inside or PurePosixPath(resolved) == PurePosixPath(root):
         return (
-            f"resolves to `{resolved}`, outside the build-secrets directory `{root}` "
-            "(ECRBOT_BUILD_SECRETS_DIR; symlinks are followed): a build may read only files "
-            "put there for builds"
+            "is outside the build-secrets directory (ECRBOT_BUILD_SECRETS_DIR): a build may "
+            f"read only files put there for builds (symlinks are followed: `{resolved}`)"
         )
     return None
