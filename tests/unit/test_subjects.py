@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.adapters.github_api import GitHubApi
+from bot.adapters.github_api import GitHubApi, GitHubError
 from bot.domain.checks import check_app
 from bot.domain.checks.model import Fact, Role, Status
 from bot.domain.iam.trust import parse_policy
@@ -207,3 +207,16 @@ def test_pull_request_target_runs_in_the_base_context() -> None:
 def test_the_provider_constant_is_the_checks_one() -> None:
     assert PROVIDER.endswith("oidc-provider/token.actions.githubusercontent.com")
     assert replace(SubjectTemplate(), keys=("repo",)).is_default is False
+
+
+def test_a_redirect_is_followed_only_within_the_apis_origin(github: GitHubStandIn) -> None:
+    old = "/repos/acme/old-name/actions/oidc/customization/sub"
+    github.redirect(old, "/repos/acme/my-app/actions/oidc/customization/sub")  # a renamed repo
+    assert api(github).subject_template("acme/old-name").keys  # followed: same origin
+
+    with GitHubStandIn() as elsewhere:
+        sub = "/repos/acme/my-app/actions/oidc/customization/sub"
+        github.redirect(sub, f"{elsewhere.url}{sub}")
+        with pytest.raises(GitHubError, match="redirect to another origin"):
+            api(github).subject_template("acme/my-app")
+        assert elsewhere.state.requests == []  # the token never left for the other origin
