@@ -18,7 +18,7 @@ import json
 import urllib.error
 import urllib.request
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from bot.domain.workflow.subject_forms import checked_prefix, name_only
 from bot.domain.workflow.subjects import (
@@ -37,6 +37,35 @@ class GitHubError(TemplateUnavailable):
     """GitHub refused or failed to answer; the message says which endpoint and how."""
 
 
+class CrossOriginRedirect(urllib.error.URLError):
+    """A redirect to another origin, refused before the request is sent."""
+
+
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects within the API's origin only. urllib copies every header, the token
+    included, to wherever a redirect points; GitHub redirects a renamed repository within
+    api.github.com ("Repository moved" in its REST docs, read 2026-12), never elsewhere."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        if _origin(newurl) != _origin(req.full_url):
+            raise CrossOriginRedirect(f"redirect to another origin ({_origin(newurl)[1]})")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+
+
 class GitHubApi:
     """A read-only client authenticated with a token (GITHUB_TOKEN or a GitHub App's)."""
 
@@ -44,6 +73,7 @@ class GitHubApi:
         self._base = base_url.rstrip("/")
         self._token = token
         self._timeout = timeout
+        self._opener = urllib.request.build_opener(_SameOriginRedirects)
 
     def repository_record(self, repo: str) -> dict[str, str]:
         """The repository's `repository_id`, `repository_owner_id` and `repository_visibility`."""
@@ -112,12 +142,14 @@ class GitHubApi:
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+            with self._opener.open(request, timeout=self._timeout) as response:
                 body = response.read(MAX_ANSWER + 1)
         except urllib.error.HTTPError as error:
             if missing_ok and error.code == 404:
                 return {}
             raise GitHubError(f"GET {path} answered HTTP {error.code}") from None
+        except CrossOriginRedirect as error:
+            raise GitHubError(f"GET {path}: {error.reason}, not followed with the token") from None
         except (urllib.error.URLError, OSError, ValueError) as error:
             raise GitHubError(f"GET {path} failed: {type(error).__name__}") from None
         if len(body) > MAX_ANSWER:

@@ -57,7 +57,11 @@ class CliAdapters:
     def engine(self) -> Engine:
         from bot.adapters.engine import DockerEngine
 
-        return DockerEngine(self.settings.docker_host, docker_cli=self.settings.docker_cli)
+        return DockerEngine(
+            self.settings.docker_host,
+            docker_cli=self.settings.docker_cli,
+            secrets_dir=self.settings.build_secrets_dir,
+        )
 
     def git(self) -> GitSource:
         """The catalog apps' git mirrors, under ECRBOT_WORK_DIR."""

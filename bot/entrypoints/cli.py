@@ -164,7 +164,7 @@ def _diagnose(args: argparse.Namespace, settings: Settings, adapters: CliAdapter
     try:
         parsed = commands.parse(shlex.join(words))
         assert isinstance(parsed, commands.Diagnose)
-        catalog = load_catalog(settings.config_path)
+        catalog = load_catalog(settings.config_path, settings.build_secrets_dir)
         configure("WARNING")
         report = adapters.diagnoser(catalog).run(
             DiagnoseRequest(parsed.app, parsed.branch, parsed.environment, parsed.sha)
@@ -180,7 +180,7 @@ def _report(args: argparse.Namespace, settings: Settings, adapters: CliAdapters)
     from bot.render import report as render
 
     try:
-        catalog = load_catalog(settings.config_path)
+        catalog = load_catalog(settings.config_path, settings.build_secrets_dir)
     except ConfigError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 2

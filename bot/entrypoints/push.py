@@ -120,7 +120,7 @@ def _target(
     if not SHA_PATTERN.fullmatch(args.sha.lower()):
         raise PushUsage(f"--sha {args.sha!r} is not a git SHA (7 to 40 hex characters)")
     if args.app is not None:
-        catalog = load_catalog(settings.config_path)
+        catalog = load_catalog(settings.config_path, settings.build_secrets_dir)
         app = catalog.app(args.app)
         if app is None:
             raise PushUsage(f"no app {args.app!r} in {settings.config_path}")

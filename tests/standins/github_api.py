@@ -58,6 +58,8 @@ class GitHubState:
     repos: dict[str, Repo] = field(default_factory=dict)  # "owner/repo" (lowercase)
     orgs: dict[str, list[str]] = field(default_factory=dict)  # org (lowercase) -> keys
     requests: list[tuple[str, str]] = field(default_factory=list)
+    # path (lowercase) -> Location: GitHub answers 301 for a renamed or transferred repository.
+    redirects: dict[str, str] = field(default_factory=dict)
 
 
 class GitHubStandIn:
@@ -81,6 +83,10 @@ class GitHubStandIn:
     def repo(self, name: str, repo: Repo) -> None:
         repo.full_name = name
         self.state.repos[name.lower()] = repo
+
+    def redirect(self, path: str, location: str) -> None:
+        """Answer `path` with 301 to `location` (a path here, or a URL elsewhere)."""
+        self.state.redirects[path.lower()] = location
 
     def org_template(self, org: str, keys: list[str]) -> None:
         self.state.orgs[org.lower()] = keys
@@ -115,6 +121,12 @@ def _handler(state: GitHubState) -> type[BaseHTTPRequestHandler]:
             scheme, _, token = auth.partition(" ")
             if scheme.lower() not in ("bearer", "token") or token not in state.tokens:
                 return self._answer(401, {"message": "Bad credentials"})
+            if (location := state.redirects.get(self.path.lower())) is not None:
+                self.send_response(301)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
             parts = self.path.lower().strip("/").split("/")
             if parts[:1] == ["repos"] and len(parts) == 3:
                 repo = state.repos.get(f"{parts[1]}/{parts[2]}")

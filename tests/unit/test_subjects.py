@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.adapters.github_api import GitHubApi
+from bot.adapters.github_api import GitHubApi, GitHubError
 from bot.domain.checks import check_app
 from bot.domain.checks.model import Fact, Role, Status
 from bot.domain.iam.trust import parse_policy
@@ -250,3 +250,16 @@ def test_a_hostile_prefix_is_refused(github: GitHubStandIn) -> None:
     github.repo("acme/my-app", Repo(id=777, owner_id=4242, prefix="repo:acme@1/x:*"))
     with pytest.raises(Exception, match="a prefix ecrbot can't use"):
         api(github).subject_template("acme/my-app")
+
+
+def test_a_redirect_is_followed_only_within_the_apis_origin(github: GitHubStandIn) -> None:
+    old = "/repos/acme/old-name/actions/oidc/customization/sub"
+    github.redirect(old, "/repos/acme/my-app/actions/oidc/customization/sub")  # a renamed repo
+    assert api(github).subject_template("acme/old-name").keys  # followed: same origin
+
+    with GitHubStandIn() as elsewhere:
+        sub = "/repos/acme/my-app/actions/oidc/customization/sub"
+        github.redirect(sub, f"{elsewhere.url}{sub}")
+        with pytest.raises(GitHubError, match="redirect to another origin"):
+            api(github).subject_template("acme/my-app")
+        assert elsewhere.state.requests == []  # the token never left for the other origin
