@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.adapters.source import ShaNotFound
 from bot.domain.audit import AuditEntry, AuditQuery
 from bot.domain.cancel import CancelToken
+from bot.domain.ecr_features import SigningStatus
 from bot.domain.errors import Cancelled, StepError
 from bot.domain.models import AppSpec, Job, LayerProgress, ProgressEvent, Step
 from bot.domain.ports import (
@@ -141,6 +142,9 @@ class FakeRegistry:
         self.calls: list[str] = []
         self.retags: list[tuple[str, str, str]] = []
         self.newest: dict[str, RemoteImage] = {}  # repository -> its newest image
+        # What DescribeImageSigningStatus says after a push (None: the registry signs nothing).
+        self.signing: tuple[SigningStatus, ...] | None = None
+        self.signing_error: str | None = None
 
     def repository(self, name: str) -> RepositoryInfo:
         self.calls.append("repository")
@@ -172,6 +176,14 @@ class FakeRegistry:
     def add_tag(self, repository: RepositoryInfo, existing_tag: str, new_tag: str) -> None:
         self.retags.append((repository.name, existing_tag, new_tag))
         self.images[(repository.name, new_tag)] = self.images[(repository.name, existing_tag)]
+
+    def signing_status(
+        self, repository: RepositoryInfo, digest: str
+    ) -> tuple[SigningStatus, ...] | None:
+        self.calls.append("signing_status")
+        if self.signing_error:
+            raise StepError(Step.VERIFY, self.signing_error)
+        return self.signing
 
 
 class RecordingReporter:

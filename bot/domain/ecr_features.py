@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 
 from bot.domain.tag_mutability import TagMutability, wildcard_matches
 
+# How long the registry adapter waits for managed signing to leave IN_PROGRESS after a push.
+SIGNING_WAIT_S = 10.0
 MAX_RULES = 50  # a lifecycle policy holds at most 50 rules (ECR quota); more is not ECR's
 
 

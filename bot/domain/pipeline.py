@@ -12,11 +12,12 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from bot.domain.cancel import CancelToken
+from bot.domain.ecr_features import SIGNING_WAIT_S, describe_signing
 from bot.domain.errors import Cancelled, PipelineError, StepError, UserError
 from bot.domain.failures import explain, token_expired
 from bot.domain.models import (
@@ -36,17 +37,17 @@ from bot.domain.ports import (
     PushedImage,
     Registry,
     RegistryCredentials,
-    RemoteImage,
     RepositoryInfo,
     Source,
 )
+from bot.domain.preflight import Plan, plan_push
 from bot.domain.push_rules import (
     oci_labels,
     plan_tags,
     validate_sha,
     validate_version,
 )
-from bot.domain.text import code, plain
+from bot.domain.text import plain
 
 BUILD_STEP = re.compile(r"^Step (\d+)/(\d+) :")
 # BuildKit's plain progress names a Dockerfile step `#7 [stage 2/5] RUN ...` when it starts.
@@ -117,7 +118,7 @@ class PushPipeline:
 
                 step = Step.PREFLIGHT
                 tags = plan_tags(app, checkout.full_sha, request.version)
-                plan = self._preflight(repository, tags, checkout.full_sha, emit)
+                plan = plan_push(self._registry, repository, tags, checkout.full_sha, emit)
                 if plan.reusable is not None:
                     return self._already_there(repository, tags, plan, checkout, started, emit)
                 cancel.raise_if_cancelled()
@@ -183,44 +184,11 @@ class PushPipeline:
         pushed = self._engine.push(repository.uri, tag, credentials, progress.layers, cancel)
         return pushed, credentials
 
-    def _preflight(
-        self, repository: RepositoryInfo, tags: tuple[str, ...], full_sha: str, emit: Emit
-    ) -> _Plan:
-        plan = _Plan()
-        for tag in tags:
-            existing = self._registry.find_image(repository, tag)
-            if existing is not None and existing.revision == full_sha:
-                if plan.reusable is None:
-                    plan.reusable, plan.reusable_tag = existing, tag
-                continue
-            plan.to_tag.append(tag)
-            if existing is None:
-                continue
-            if repository.immutable:
-                raise PipelineError(
-                    Failure(
-                        Step.PREFLIGHT,
-                        f"{code(tag)} already names another image in an immutable repository",
-                        f"{code(f'{repository.name}:{tag}')} is {plain(existing.digest[:19])} "
-                        f"built from {plain((existing.revision or 'an unknown commit')[:12])}, "
-                        f"not {full_sha[:12]}.",
-                        "Tags in an immutable repository name one image forever: "
-                        "push with a new version.",
-                    )
-                )
-            warning = (
-                f"{code(tag)} moves from {plain(existing.digest[:19])} "
-                f"({plain((existing.revision or 'unknown commit')[:12])}) to this build"
-            )
-            plan.warnings.append(warning)
-            emit(ProgressEvent(Step.PREFLIGHT, "warning", warning))
-        return plan
-
     def _already_there(
         self,
         repository: RepositoryInfo,
         tags: tuple[str, ...],
-        plan: _Plan,
+        plan: Plan,
         checkout: Checkout,
         started: float,
         emit: Emit,
@@ -282,7 +250,7 @@ class PushPipeline:
     ) -> tuple[BuildSpec, str]:
         """Reuse layers of the app's newest image in ECR: an engine that never built the app
         downloads unchanged layers instead of rebuilding them. Never fails the push."""
-        if not spec.inline_cache:
+        if not spec.inline_cache or repository.template is not None:
             return spec, ""
         try:
             newest = self._registry.newest_image(repository)
@@ -311,7 +279,7 @@ class PushPipeline:
         checkout: Checkout,
         digest: str,
         started: float,
-        plan: _Plan,
+        plan: Plan,
         emit: Emit,
     ) -> PushResult:
         image = self._registry.find_image(repository, tags[0])
@@ -322,6 +290,7 @@ class PushPipeline:
                 f"ECR reports {seen} for {repository.name}:{tags[0]}, the push sent {digest}",
             )
         emit(ProgressEvent(Step.VERIFY, "finished", f"ECR has {digest}"))
+        signing = self._signing(repository, digest, plan, emit)
         return PushResult(
             image_uris=tuple(f"{repository.uri}:{tag}" for tag in tags),
             digest=digest,
@@ -330,17 +299,25 @@ class PushPipeline:
             revision=checkout.full_sha,
             pushed=True,
             warnings=tuple(plan.warnings),
+            signing=signing,
         )
 
-
-@dataclass
-class _Plan:
-    """What pre-flight found: an image already built from this commit, tags to (re)point."""
-
-    reusable: RemoteImage | None = None
-    reusable_tag: str | None = None
-    to_tag: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    def _signing(self, repository: RepositoryInfo, digest: str, plan: Plan, emit: Emit) -> str:
+        """Managed signing's outcome: the push has landed either way, so this never fails it;
+        a failed signature is a warning (ECR signs as the pusher: signer:SignPayload)."""
+        try:
+            statuses = self._registry.signing_status(repository, digest)
+        except Exception as error:  # an adapter's error: its words if ours, else its kind
+            reason = error.raw if isinstance(error, StepError) else type(error).__name__
+            text = f"Managed signing: the image's signing status could not be read ({reason})"
+            plan.warn(plain(text, 300), emit)
+            return text
+        text = describe_signing(statuses, SIGNING_WAIT_S)
+        if statuses and any(s.status == "FAILED" for s in statuses):
+            plan.warn(plain(text, 500), emit)
+        elif text:
+            emit(ProgressEvent(Step.VERIFY, "finished", plain(text, 500)))
+        return text
 
 
 def _describe_build(built: BuiltImage, cache_note: str) -> str:

@@ -25,12 +25,10 @@ from bot.domain.models import (
 )
 
 # Re-exported: the reading ports live in ports_read.py.
-from bot.domain.ports_read import (  # noqa: F401
-    AccountFacts,
-    RegistryScan,
-    ReportHistory,
-    SubjectTemplates,
-)
+from bot.domain.ports_read import AccountFacts as AccountFacts
+from bot.domain.ports_read import RegistryScan as RegistryScan
+from bot.domain.ports_read import ReportHistory as ReportHistory
+from bot.domain.ports_read import SubjectTemplates as SubjectTemplates
 from bot.domain.tag_mutability import TagMutability
 from bot.domain.text import code
 
