@@ -70,7 +70,7 @@ def plan_push(
             raise PipelineError(_refusal(repository, tag, existing, full_sha))
         why = ""
         if repository.exclusions:
-            why = f"; ECR lets it move: {plain(repository.mutability.why(tag))}"
+            why = f"; ECR lets it move: {repository.mutability.why(tag)}"
         plan.warn(
             f"{code(tag)} moves from {plain(existing.digest[:19])} "
             f"({plain((existing.revision or 'unknown commit')[:12])}) to this build{why}",
@@ -82,7 +82,7 @@ def plan_push(
 def _refusal(repository: RepositoryInfo, tag: str, existing: RemoteImage, full_sha: str) -> Failure:
     where = "an immutable repository"
     if repository.exclusions:
-        where = f"this repository ({plain(repository.mutability.why(tag))})"
+        where = f"this repository ({repository.mutability.why(tag)})"
     return Failure(
         Step.PREFLIGHT,
         f"{code(tag)} already names another image in {where}",

@@ -26,6 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from bot.domain.text import code
+
 SETTINGS = ("MUTABLE", "IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION")
 MAX_FILTERS = 5  # PutImageTagMutability: "Maximum number of 5 items"
 
@@ -103,12 +105,12 @@ class TagMutability:
         return self.base_immutable != (self.excluded(tag) is not None)
 
     def why(self, tag: str) -> str:
-        """Why `tag` is (im)mutable, in a few words for a message."""
+        """Why `tag` is (im)mutable, in a few words for a message (the filter as a code span)."""
         pattern = self.excluded(tag)
         state = "immutable" if self.immutable(tag) else "mutable"
         if pattern is None:
             return f"{state} ({self.setting})"
-        return f"{state}: it matches the exclusion filter `{pattern}` of {self.setting}"
+        return f"{state}: it matches the exclusion filter {code(pattern)} of {self.setting}"
 
     def describe(self) -> str:
         """The setting in words: `IMMUTABLE_WITH_EXCLUSION (latest, dev-*)`."""
