@@ -156,7 +156,7 @@ class AppFacts:
     # Repository creation templates (asked only when the repository is missing; None: the
     # endpoint serves none) and managed signing rules (None: the endpoint serves no signing).
     creation_templates: Fact[tuple[CreationTemplate, ...] | None] = field(default_factory=Fact)
-    signing_rules: Fact[tuple[SigningRule, ...] | None] = field(default_factory=Fact)
+    signing_rules: Fact[tuple[SigningRule, ...] | None] = field(default_factory=lambda: Fact(()))
 
 
 @dataclass(frozen=True)
