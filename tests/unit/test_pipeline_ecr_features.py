@@ -167,3 +167,36 @@ def test_an_unreadable_signing_status_never_fails_the_push(
 
     assert result.pushed  # type: ignore[attr-defined]
     assert "could not be read (AccessDeniedException" in result.signing  # type: ignore[attr-defined]
+
+
+def test_the_report_sees_archived_images_lifecycle_rules_and_per_tag_mutability() -> None:
+    from datetime import timedelta
+
+    from bot.domain.ecr_features import lifecycle_rules
+    from bot.domain.report import ImageInfo, RegistrySnapshot
+    from bot.domain.report import RepositoryInfo as Scanned
+    from bot.domain.report.model import Catalog
+    from bot.domain.report.sections import hygiene
+
+    rules = lifecycle_rules(
+        '{"rules": [{"rulePriority": 1, "selection": {"tagStatus": "any", "countType": '
+        '"sinceImagePulled", "countUnit": "days", "countNumber": 90}, "action": {"type": '
+        '"transition", "targetStorageClass": "archive"}}, {"rulePriority": 2, "selection": '
+        '{"tagStatus": "any", "storageClass": "archive", "countType": "sinceImageTransitioned", '
+        '"countUnit": "days", "countNumber": 180}, "action": {"type": "expire"}}]}'
+    )
+    images = (
+        ImageInfo("sha256:a", ("latest",), NOW - timedelta(days=1), 1, None),
+        ImageInfo("sha256:b", ("0.9",), NOW - timedelta(days=200), 1, None, status="ARCHIVED"),
+    )
+    repo = Scanned("web", "arn", NOW, True, True, "AES256", True, images, 2, ("latest",), rules)
+    snap = RegistrySnapshot(NOW, "1", "eu-west-2", (repo,), True, (), (), (), ())
+    section = hygiene(snap, Catalog.of(()), NOW)
+
+    texts = [i.message for i in section.items]
+    assert any("1 image of 2 archived" in t and "0.9" in t for t in texts)
+    assert any("mutable `latest`" in t for t in texts)  # excluded from IMMUTABLE
+    assert section.notes == (
+        "web lifecycle: rule 1 archives any images not pulled for 90 days; rule 2 expires any "
+        "archived images 180 days after they were archived",
+    )
