@@ -2,11 +2,11 @@
 repository creation templates, managed signing and lifecycle policies.
 
 Shapes follow botocore's ECR service model (GetSigningConfiguration, DescribeImageSigningStatus,
-DescribeRepositoryCreationTemplates, DescribeImages' `filter.imageStatus`; botocore >= 1.40.50
-has them all); tests/unit/test_ecr_features_adapter.py checks every request and answer here
-against that model with botocore's Stubber. moto 5.x serves none of these operations: it
-answers an HTML 500, which `NotServed` names, so a stand-in reads as "no such feature here"
-and never as a clean bill.
+DescribeRepositoryCreationTemplates, DescribeImages' `filter.imageStatus`; checked on botocore
+1.43.11, the floor in pyproject.toml); tests/unit/test_ecr_features_adapter.py checks every
+request and answer here against that model with botocore's Stubber. moto 5.x serves none of
+these operations: it answers an HTML 500, which `NotServed` names, so a stand-in reads as "no
+such feature here" and never as a clean bill.
 """
 
 from __future__ import annotations
