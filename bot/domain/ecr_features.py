@@ -31,6 +31,7 @@ import json
 from dataclasses import dataclass, field
 
 from bot.domain.tag_mutability import TagMutability, wildcard_matches
+from bot.domain.text import code, plain
 
 # How long the registry adapter waits for managed signing to leave IN_PROGRESS after a push.
 SIGNING_WAIT_S = 10.0
@@ -127,14 +128,15 @@ def describe_signing(statuses: tuple[SigningStatus, ...] | None, waited_s: float
     if not statuses:
         return "Not signed: no managed signing rule covers this repository."
     parts = []
-    for s in statuses:
-        profile = s.profile_arn.rsplit("/", 1)[-1]
+    for s in statuses:  # AWS's words enter as code spans or plain text, never as markup
+        profile = code(s.profile_arn.rsplit("/", 1)[-1], 80)
         if s.status == "COMPLETE":
             parts.append(f"signed with profile {profile}")
         elif s.status == "FAILED":
             parts.append(
-                f"signing with profile {profile} FAILED ({s.failure or 'no reason given'}): "
-                f"the pusher needs signer:SignPayload on {s.profile_arn}"
+                f"signing with profile {profile} FAILED "
+                f"({plain(s.failure or 'no reason given', 300)}): "
+                f"the pusher needs signer:SignPayload on {code(s.profile_arn, 200)}"
             )
         else:
             parts.append(f"signing with profile {profile} still in progress after {waited_s:.0f} s")

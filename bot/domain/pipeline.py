@@ -309,14 +309,17 @@ class PushPipeline:
             statuses = self._registry.signing_status(repository, digest)
         except Exception as error:  # an adapter's error: its words if ours, else its kind
             reason = error.raw if isinstance(error, StepError) else type(error).__name__
-            text = f"Managed signing: the image's signing status could not be read ({reason})"
-            plan.warn(plain(text, 300), emit)
+            text = (
+                f"Managed signing: the image's signing status could not be read "
+                f"({plain(reason, 300)})"
+            )
+            plan.warn(text, emit)
             return text
         text = describe_signing(statuses, SIGNING_WAIT_S)
         if statuses and any(s.status == "FAILED" for s in statuses):
-            plan.warn(plain(text, 500), emit)
+            plan.warn(text, emit)
         elif text:
-            emit(ProgressEvent(Step.VERIFY, "finished", plain(text, 500)))
+            emit(ProgressEvent(Step.VERIFY, "finished", text))
         return text
 
 

@@ -132,11 +132,11 @@ def test_create_on_push_builds_and_pushes_without_lookups(
 @pytest.mark.parametrize(
     ("statuses", "said", "warned"),
     [
-        ((SigningStatus(PROFILE, "COMPLETE"),), "signed with profile ecrbot_ci", False),
+        ((SigningStatus(PROFILE, "COMPLETE"),), "signed with profile `ecrbot_ci`", False),
         (
             (SigningStatus(PROFILE, "FAILED", "AccessDenied not authorized"),),
             f"FAILED (AccessDenied not authorized): the pusher needs signer:SignPayload on "
-            f"{PROFILE}",
+            f"`{PROFILE}`",
             True,
         ),
         ((SigningStatus(PROFILE, "IN_PROGRESS"),), "still in progress after 10 s", False),
