@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.adapters.source import ShaNotFound
 from bot.domain.audit import AuditEntry, AuditQuery
 from bot.domain.cancel import CancelToken
+from bot.domain.ecr_features import SigningStatus
 from bot.domain.errors import Cancelled, StepError
 from bot.domain.models import AppSpec, Job, LayerProgress, ProgressEvent, Step
 from bot.domain.ports import (
@@ -140,6 +141,9 @@ class FakeRegistry:
         self.engine = engine
         self.calls: list[str] = []
         self.retags: list[tuple[str, str, str]] = []
+        # What DescribeImageSigningStatus says after a push (None: the registry signs nothing).
+        self.signing: tuple[SigningStatus, ...] | None = None
+        self.signing_error: str | None = None
 
     def repository(self, name: str) -> RepositoryInfo:
         self.calls.append("repository")
@@ -179,6 +183,14 @@ class FakeRegistry:
         self.retags.append((repository.name, source, new_tag))
         image = self.image_by_digest(repository, source) or self.images[(repository.name, source)]
         self.images[(repository.name, new_tag)] = image
+
+    def signing_status(
+        self, repository: RepositoryInfo, digest: str
+    ) -> tuple[SigningStatus, ...] | None:
+        self.calls.append("signing_status")
+        if self.signing_error:
+            raise StepError(Step.VERIFY, self.signing_error)
+        return self.signing
 
 
 class FakeRecords:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,7 +15,14 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.adapters.aws_hooks import OnAwsError, report_errors
+from bot.adapters.ecr_features import (
+    FEATURE_CONFIG,
+    mutability,
+    read_signing_status,
+    read_templates,
+)
 from bot.adapters.registry_api import RegistryApi
+from bot.domain.ecr_features import SIGNING_WAIT_S, SigningStatus, template_for
 from bot.domain.errors import StepError
 from bot.domain.models import RegistrySpec, Step
 from bot.domain.ports import RegistryCredentials, RemoteImage, RepositoryInfo
@@ -41,30 +49,68 @@ class EcrRegistry:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         session: boto3.session.Session | None = None,
         on_error: OnAwsError | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._registry = registry
         self._clock = clock
+        self._sleep = sleep
         session = session or boto3.session.Session()
         self._ecr = session.client(
             "ecr", region_name=registry.region, endpoint_url=endpoint_url, config=BOTO_CONFIG
         )
-        report_errors(self._ecr, on_error)
+        # The newer APIs (signing, templates) on few retries: a stand-in lacking them answers
+        # 500, and their answers only inform a push.
+        self._features = session.client(
+            "ecr", region_name=registry.region, endpoint_url=endpoint_url, config=FEATURE_CONFIG
+        )
+        for client in (self._ecr, self._features):
+            report_errors(client, on_error)
         self._api = RegistryApi(ca_bundle=ca_bundle)
         self._token: tuple[RegistryCredentials, datetime] | None = None
         self._token_lock = threading.Lock()
 
     def repository(self, name: str) -> RepositoryInfo:
-        answer = self._call(
-            Step.AUTHENTICATE,
-            self._ecr.describe_repositories,
-            registryId=self._registry.account_id,
-            repositoryNames=[name],
-        )
+        """The repository; one that does not exist but that a CREATE_ON_PUSH template will
+        create on the push comes back with that `template` (its host from ECR's login)."""
+        try:
+            answer = self._ecr.describe_repositories(
+                registryId=self._registry.account_id, repositoryNames=[name]
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "RepositoryNotFoundException":
+                pending = self._created_on_push(name)
+                if pending is not None:
+                    return pending
+            raise StepError(Step.AUTHENTICATE, _client_error_text(error)) from error
+        except BotoCoreError as error:
+            raise StepError(Step.AUTHENTICATE, f"AWS unreachable: {error}") from error
         repo = answer["repositories"][0]
+        tags = mutability(repo)
         return RepositoryInfo(
             name=repo["repositoryName"],
             uri=repo["repositoryUri"],
-            immutable=repo.get("imageTagMutability", "MUTABLE").startswith("IMMUTABLE"),
+            immutable=tags.base_immutable,
+            exclusions=tags.exclusions if tags.setting.endswith("_WITH_EXCLUSION") else (),
+        )
+
+    def _created_on_push(self, name: str) -> RepositoryInfo | None:
+        try:
+            templates = read_templates(self._features)
+        except (ClientError, BotoCoreError):
+            return None  # the missing repository is the error worth showing
+        template = template_for(name, templates or ())
+        if template is None or not template.creates_on_push:
+            return None
+        # ECR answers no repositoryUri for a repository that does not exist; its own login
+        # endpoint names the registry host the push will go to.
+        host = self.credentials().endpoint.removeprefix("https://").rstrip("/")
+        tags = template.mutability
+        return RepositoryInfo(
+            name,
+            f"{host}/{name}",
+            tags.base_immutable,
+            tags.exclusions if tags.setting.endswith("_WITH_EXCLUSION") else (),
+            template=template,
         )
 
     def credentials(self, fresh: bool = False) -> RegistryCredentials:
@@ -88,10 +134,12 @@ class EcrRegistry:
 
     def find_image(self, repository: RepositoryInfo, tag: str) -> RemoteImage | None:
         try:
+            # ANY: an archived image still holds its tag (DescribeImages' default is ACTIVE).
             answer = self._ecr.describe_images(
                 registryId=self._registry.account_id,
                 repositoryName=repository.name,
                 imageIds=[{"imageTag": tag}],
+                filter={"imageStatus": "ANY"},
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ImageNotFoundException":
@@ -103,6 +151,14 @@ class EcrRegistry:
         if not details:
             return None
         image = details[0]
+        status = str(image.get("imageStatus") or "ACTIVE")
+        if status != "ACTIVE":  # can't be pulled: its manifest answers 404, its labels unread
+            return RemoteImage(
+                digest=image["imageDigest"],
+                tags=tuple(image.get("imageTags") or ()),
+                size_bytes=int(image.get("imageSizeInBytes") or 0),
+                status=status,
+            )
         # By digest: the manifest read is the one ECR described, checked against its digest.
         config = self._api.image_config(repository, image["imageDigest"], self.credentials())
         labels = (config.get("config") or {}).get("Labels") or {}
@@ -119,6 +175,7 @@ class EcrRegistry:
                 registryId=self._registry.account_id,
                 repositoryName=repository.name,
                 imageIds=[{"imageDigest": digest}],
+                filter={"imageStatus": "ANY"},  # ecrbot's own image may have been archived
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ImageNotFoundException":
@@ -132,11 +189,29 @@ class EcrRegistry:
                     digest=digest,
                     tags=tuple(image.get("imageTags") or ()),
                     size_bytes=int(image.get("imageSizeInBytes") or 0),
+                    status=str(image.get("imageStatus") or "ACTIVE"),
                 )
         return None
 
     def add_tag(self, repository: RepositoryInfo, source: str, new_tag: str) -> None:
         self._api.retag(repository, source, new_tag, self.credentials())
+
+    def signing_status(
+        self, repository: RepositoryInfo, digest: str
+    ) -> tuple[SigningStatus, ...] | None:
+        try:
+            return read_signing_status(
+                self._features,
+                self._registry.account_id,
+                repository.name,
+                digest,
+                wait_s=SIGNING_WAIT_S,
+                sleep=self._sleep,
+            )
+        except ClientError as error:
+            raise StepError(Step.VERIFY, _client_error_text(error)) from error
+        except BotoCoreError as error:
+            raise StepError(Step.VERIFY, f"AWS unreachable: {error}") from error
 
     def _call(self, step: Step, method: Callable[..., Any], **kwargs: Any) -> Any:
         try:

@@ -16,6 +16,12 @@ from botocore.parsers import ResponseParserError
 
 from bot.adapters.aws_hooks import OnAwsError, report_errors
 from bot.adapters.aws_org import ScpReader
+from bot.adapters.ecr_features import (
+    FEATURE_CONFIG,
+    mutability,
+    read_signing_rules,
+    read_templates,
+)
 from bot.domain.checks.model import (
     Boundary,
     Fact,
@@ -27,6 +33,7 @@ from bot.domain.checks.model import (
     Role,
     Simulation,
 )
+from bot.domain.ecr_features import CreationTemplate, SigningRule
 from bot.domain.iam.conditions import PolicyError
 from bot.domain.iam.evaluation import OrgLevel
 from bot.domain.iam.policy import Policy, Unreadable, parse_policy, read_policies
@@ -155,6 +162,14 @@ class AwsFacts:
 
         return self._fact(("login",), check)
 
+    def creation_templates(self) -> Future[Fact[tuple[CreationTemplate, ...] | None]]:
+        """Repository creation templates (ecr:DescribeRepositoryCreationTemplates)."""
+        return self._fact(("templates",), lambda: read_templates(self._client("ecr-features")))
+
+    def signing_rules(self) -> Future[Fact[tuple[SigningRule, ...] | None]]:
+        """Managed signing's rules (ecr:GetSigningConfiguration)."""
+        return self._fact(("signing",), lambda: read_signing_rules(self._client("ecr-features")))
+
     # -- the lookups ------------------------------------------------------------------------
 
     def _repository(self, name: str) -> Repository | None:
@@ -166,11 +181,13 @@ class AwsFacts:
         if answer is None:
             return None
         repo = answer["repositories"][0]
+        tags = mutability(repo)
         return Repository(
             repo["repositoryName"],
             repo["repositoryUri"],
             repo["repositoryArn"],
-            repo.get("imageTagMutability", "MUTABLE").startswith("IMMUTABLE"),
+            tags.base_immutable,
+            tags.exclusions if tags.setting.endswith("_WITH_EXCLUSION") else (),
         )
 
     def _repository_policy(self, name: str) -> Policy | Unreadable | None:
@@ -345,9 +362,9 @@ class AwsFacts:
         if repo is None or self._registry is None:
             return None
         found = self._registry().find_image(
-            RepositoryInfo(repo.name, repo.uri, repo.immutable), tag
+            RepositoryInfo(repo.name, repo.uri, repo.immutable, repo.exclusions), tag
         )
-        return Image(found.digest, found.tags, found.revision) if found else None
+        return Image(found.digest, found.tags, found.revision, found.status) if found else None
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -383,8 +400,12 @@ class AwsFacts:
             if client is None:
                 if self._session is None:
                     self._session = boto3.session.Session()
+                # "ecr-features": ECR's newer APIs on few retries (a stand-in answers them 500).
+                real, config = (
+                    ("ecr", FEATURE_CONFIG) if service == "ecr-features" else (service, CONFIG)
+                )
                 client = self._session.client(
-                    service, region_name=where[1], endpoint_url=self._endpoint, config=CONFIG
+                    real, region_name=where[1], endpoint_url=self._endpoint, config=config
                 )
                 client.meta.events.register("before-call", self._count)
                 report_errors(client, self._on_error)

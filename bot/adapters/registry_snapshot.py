@@ -14,6 +14,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.adapters.aws_hooks import OnAwsError, report_errors
+from bot.adapters.ecr_features import mutability
+from bot.domain.ecr_features import LifecycleRule, lifecycle_rules
 from bot.domain.iam.trust import PolicyError, parse_policy, trust_findings
 from bot.domain.report import (
     AccessFinding,
@@ -115,14 +117,18 @@ class RegistryReader:
         # newest image's findings unless it is known to be unscannable.
         if newest is not None and newest.scan_status != "UNSUPPORTED_IMAGE":
             images = tuple(self._with_findings(name, i, gaps) if i is newest else i for i in images)
+        tags = mutability(repo)
+        has_policy, rules = self._lifecycle(name, gaps)
         return RepositoryInfo(
             name=name,
             arn=repo["repositoryArn"],
             created_at=_aware(repo.get("createdAt")),
-            immutable=str(repo.get("imageTagMutability", "MUTABLE")).startswith("IMMUTABLE"),
+            immutable=tags.base_immutable,
+            exclusions=tags.exclusions if tags.setting.endswith("_WITH_EXCLUSION") else (),
+            lifecycle_rules=rules,
             scan_on_push=bool((repo.get("imageScanningConfiguration") or {}).get("scanOnPush")),
             encryption=(repo.get("encryptionConfiguration") or {}).get("encryptionType", "AES256"),
-            lifecycle_policy=self._lifecycle(name, gaps),
+            lifecycle_policy=has_policy,
             images=images,
             image_count=len(images),
         )
@@ -132,7 +138,12 @@ class RegistryReader:
             details = [
                 d
                 for page in self._pages(
-                    self._ecr, "describe_images", registryId=self.account_id, repositoryName=name
+                    self._ecr,
+                    "describe_images",
+                    registryId=self.account_id,
+                    repositoryName=name,
+                    # ANY: DescribeImages lists ACTIVE images only unless asked (archive-image.html)
+                    filter={"imageStatus": "ANY"},
                 )
                 for d in page["imageDetails"]
             ]
@@ -146,6 +157,7 @@ class RegistryReader:
                 pushed_at=_aware(d.get("imagePushedAt")),
                 size_bytes=int(d.get("imageSizeInBytes") or 0),
                 scan_status=(d.get("imageScanStatus") or {}).get("status"),
+                status=str(d.get("imageStatus") or "ACTIVE"),
             )
             for d in details
         )
@@ -179,19 +191,25 @@ class RegistryReader:
             image.digest, image.tags, image.pushed_at, image.size_bytes, status, findings, since
         )
 
-    def _lifecycle(self, name: str, gaps: list[str]) -> bool:
+    def _lifecycle(self, name: str, gaps: list[str]) -> tuple[bool, tuple[LifecycleRule, ...]]:
+        """Whether the repository has a lifecycle policy, and its rules as read."""
         try:
-            self._call(
+            answer = self._call(
                 self._ecr.get_lifecycle_policy, registryId=self.account_id, repositoryName=name
             )
-            return True
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "LifecyclePolicyNotFoundException":
-                return False
+                return False, ()
             self._gap(gaps, f"lifecycle policies: {_why(error)}")
+            return False, ()
         except BotoCoreError as error:
             self._gap(gaps, f"lifecycle policies: {_why(error)}")
-        return False
+            return False, ()
+        try:
+            return True, lifecycle_rules(str(answer.get("lifecyclePolicyText") or "{}"))
+        except (ValueError, TypeError, AttributeError):
+            self._gap(gaps, "lifecycle policies: a policy's rules could not be read")
+            return True, ()
 
     def _registry_scanning(self, gaps: list[str]) -> bool:
         try:

@@ -191,6 +191,8 @@ class PushResult:
     revision: str
     pushed: bool = True
     warnings: tuple[str, ...] = ()
+    # Managed signing's outcome in one sentence ('' when the registry signs nothing).
+    signing: str = ""
 
 
 @dataclass(frozen=True)

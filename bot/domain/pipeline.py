@@ -12,11 +12,12 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from bot.domain.cancel import CancelToken
+from bot.domain.ecr_features import SIGNING_WAIT_S, describe_signing
 from bot.domain.errors import Cancelled, PipelineError, StepError, UserError
 from bot.domain.failures import explain, token_expired
 from bot.domain.models import (
@@ -37,17 +38,17 @@ from bot.domain.ports import (
     PushedImage,
     Registry,
     RegistryCredentials,
-    RemoteImage,
     RepositoryInfo,
     Source,
 )
+from bot.domain.preflight import Plan, plan_push
 from bot.domain.push_rules import (
     oci_labels,
     plan_tags,
     validate_sha,
     validate_version,
 )
-from bot.domain.text import code, plain
+from bot.domain.text import plain
 
 BUILD_STEP = re.compile(r"^Step (\d+)/(\d+) :")
 # BuildKit's plain progress names a Dockerfile step `#7 [stage 2/5] RUN ...` when it starts.
@@ -122,7 +123,14 @@ class PushPipeline:
 
                 step = Step.PREFLIGHT
                 tags = plan_tags(app, checkout.full_sha, request.version)
-                plan = self._preflight(app, repository, tags, checkout.full_sha, emit)
+                recorded = (
+                    self._records.pushed_digest(app.name, checkout.full_sha)
+                    if self._records is not None
+                    else None
+                )
+                plan = plan_push(
+                    self._registry, repository, tags, checkout.full_sha, emit, recorded
+                )
                 if plan.reusable is not None:
                     return self._already_there(repository, tags, plan, checkout, started, emit)
                 cancel.raise_if_cancelled()
@@ -190,53 +198,11 @@ class PushPipeline:
         pushed = self._engine.push(repository.uri, tag, credentials, progress.layers, cancel)
         return pushed, credentials
 
-    def _preflight(
-        self,
-        app: AppSpec,
-        repository: RepositoryInfo,
-        tags: tuple[str, ...],
-        full_sha: str,
-        emit: Emit,
-    ) -> _Plan:
-        """What the push must do. Only an image ecrbot itself built from this commit (its job
-        record) and that ECR still holds is reused; a tag or a revision label in the registry
-        is a claim anyone with push access can write, so it never stands in for a build."""
-        recorded = self._records.pushed_digest(app.name, full_sha) if self._records else None
-        reusable = self._registry.image_by_digest(repository, recorded) if recorded else None
-        plan = _Plan(reusable=reusable)
-        for tag in tags:
-            existing = self._registry.find_image(repository, tag)
-            if existing is not None and reusable is not None and existing.digest == recorded:
-                continue
-            plan.to_tag.append(tag)
-            if existing is None:
-                continue
-            claimed = plain((existing.revision or "no commit")[:12])
-            if repository.immutable:
-                raise PipelineError(
-                    Failure(
-                        Step.PREFLIGHT,
-                        f"{code(tag)} already names another image in an immutable repository",
-                        f"{code(f'{repository.name}:{tag}')} is {plain(existing.digest[:19])} "
-                        f"(labelled {claimed}), not an image ecrbot built from "
-                        f"{full_sha[:12]}.",
-                        "Tags in an immutable repository name one image forever: "
-                        "push with a new version.",
-                    )
-                )
-            warning = (
-                f"{code(tag)} moves from {plain(existing.digest[:19])} "
-                f"(labelled {claimed}) to this build"
-            )
-            plan.warnings.append(warning)
-            emit(ProgressEvent(Step.PREFLIGHT, "warning", warning))
-        return plan
-
     def _already_there(
         self,
         repository: RepositoryInfo,
         tags: tuple[str, ...],
-        plan: _Plan,
+        plan: Plan,
         checkout: Checkout,
         started: float,
         emit: Emit,
@@ -299,12 +265,12 @@ class PushPipeline:
         """Reuse layers of the last image ecrbot itself pushed for the app: an engine that never
         built the app downloads unchanged layers instead of rebuilding them. Never the newest
         image in ECR, whoever pushed it: its layers would become the release's. Never fails."""
-        if not spec.inline_cache or self._records is None:
+        if not spec.inline_cache or self._records is None or repository.template is not None:
             return spec, ""
         try:
             digest = self._records.last_pushed_digest(app.name)
             newest = self._registry.image_by_digest(repository, digest) if digest else None
-            if newest is None:
+            if newest is None or newest.status != "ACTIVE":  # an archived image can't be pulled
                 return spec, ""
             reference = f"{repository.uri}@{newest.digest}"
             downloaded = self._engine.fetch_cache(reference, credentials, cancel)
@@ -329,7 +295,7 @@ class PushPipeline:
         checkout: Checkout,
         digest: str,
         started: float,
-        plan: _Plan,
+        plan: Plan,
         emit: Emit,
     ) -> PushResult:
         image = self._registry.find_image(repository, tags[0])
@@ -340,6 +306,7 @@ class PushPipeline:
                 f"ECR reports {seen} for {repository.name}:{tags[0]}, the push sent {digest}",
             )
         emit(ProgressEvent(Step.VERIFY, "finished", f"ECR has {digest}"))
+        signing = self._signing(repository, digest, plan, emit)
         return PushResult(
             image_uris=tuple(f"{repository.uri}:{tag}" for tag in tags),
             digest=digest,
@@ -348,16 +315,28 @@ class PushPipeline:
             revision=checkout.full_sha,
             pushed=True,
             warnings=tuple(plan.warnings),
+            signing=signing,
         )
 
-
-@dataclass
-class _Plan:
-    """What pre-flight found: an image ecrbot already built from this commit, tags to (re)point."""
-
-    reusable: RemoteImage | None = None
-    to_tag: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    def _signing(self, repository: RepositoryInfo, digest: str, plan: Plan, emit: Emit) -> str:
+        """Managed signing's outcome: the push has landed either way, so this never fails it;
+        a failed signature is a warning (ECR signs as the pusher: signer:SignPayload)."""
+        try:
+            statuses = self._registry.signing_status(repository, digest)
+        except Exception as error:  # an adapter's error: its words if ours, else its kind
+            reason = error.raw if isinstance(error, StepError) else type(error).__name__
+            text = (
+                f"Managed signing: the image's signing status could not be read "
+                f"({plain(reason, 300)})"
+            )
+            plan.warn(text, emit)
+            return text
+        text = describe_signing(statuses, SIGNING_WAIT_S)
+        if statuses and any(s.status == "FAILED" for s in statuses):
+            plan.warn(text, emit)
+        elif text:
+            emit(ProgressEvent(Step.VERIFY, "finished", text))
+        return text
 
 
 def _shown(

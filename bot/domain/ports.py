@@ -11,20 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from bot.domain.cancel import CancelToken
-from bot.domain.checks.model import (
-    Boundary,
-    Fact,
-    Image,
-    KeyUser,
-    OidcProvider,
-    Organization,
-    Repository,
-    Role,
-    Simulation,
-)
+from bot.domain.ecr_features import CreationTemplate, SigningStatus
 from bot.domain.errors import UserError
-from bot.domain.iam.evaluation import OrgLevel
-from bot.domain.iam.policy import Policy, Unreadable
 from bot.domain.models import (
     AppSpec,
     BuildSecret,
@@ -35,13 +23,18 @@ from bot.domain.models import (
     ProgressEvent,
     PushResult,
 )
+
+# Re-exported: the reading ports live in ports_read.py.
+from bot.domain.ports_read import AccountFacts as AccountFacts
+from bot.domain.ports_read import RegistryScan as RegistryScan
+from bot.domain.ports_read import ReportHistory as ReportHistory
+from bot.domain.ports_read import SubjectTemplates as SubjectTemplates
+from bot.domain.tag_mutability import TagMutability
 from bot.domain.text import code
-from bot.domain.workflow.subjects import SubjectTemplate
 
 if TYPE_CHECKING:  # annotations only: `ecrbot diagnose` never loads the report or triage
     from bot.domain.audit import AuditEntry, AuditQuery
-    from bot.domain.report import AccessFinding, HealthReport, ReportFigures
-    from bot.domain.report import RepositoryInfo as ScannedRepository
+    from bot.domain.report import HealthReport
     from bot.domain.triage import TriageAnswer
 
 
@@ -95,15 +88,33 @@ class BuiltImage:
 
 @dataclass(frozen=True)
 class RepositoryInfo:
-    """An ECR repository as ECR describes it; `uri` is ECR's own `repositoryUri`."""
+    """An ECR repository as ECR describes it; `uri` is ECR's own `repositoryUri`.
+
+    `immutable` is the setting's base (IMMUTABLE, IMMUTABLE_WITH_EXCLUSION); `exclusions` are
+    the WILDCARD filters that invert it for the tags they match. `template` is set when the
+    repository does not exist yet and a CREATE_ON_PUSH template will create it on the push.
+    """
 
     name: str
     uri: str
     immutable: bool
+    exclusions: tuple[str, ...] = ()
+    template: CreationTemplate | None = None
 
     @property
     def host(self) -> str:
         return self.uri.split("/", 1)[0]
+
+    @property
+    def mutability(self) -> TagMutability:
+        setting = "IMMUTABLE" if self.immutable else "MUTABLE"
+        return TagMutability(
+            setting + ("_WITH_EXCLUSION" if self.exclusions else ""), self.exclusions
+        )
+
+    def tag_immutable(self, tag: str) -> bool:
+        """Whether ECR refuses to move `tag` here once it exists."""
+        return self.mutability.immutable(tag)
 
 
 @dataclass(frozen=True)
@@ -124,6 +135,8 @@ class RemoteImage:
     tags: tuple[str, ...]
     size_bytes: int
     revision: str | None = None
+    # ACTIVE, ARCHIVED (can't be pulled; a push of the same image restores it) or ACTIVATING.
+    status: str = "ACTIVE"
 
 
 @dataclass(frozen=True)
@@ -189,6 +202,13 @@ class Registry(Protocol):
 
     def add_tag(self, repository: RepositoryInfo, source: str, new_tag: str) -> None:
         """Point `new_tag` at the manifest `source` (a tag or a digest) names."""
+        ...
+
+    def signing_status(
+        self, repository: RepositoryInfo, digest: str
+    ) -> tuple[SigningStatus, ...] | None:
+        """Managed signing's status per profile, waiting briefly while it is in progress;
+        None when the registry has no managed signing; raises StepError when unreadable."""
         ...
 
 
@@ -289,74 +309,6 @@ class Reporter(Protocol):
     def not_recorded(self, job: Job) -> None:
         """The job was acknowledged but could not be stored: it will not run; say so."""
         ...
-
-
-class SubjectTemplates(Protocol):
-    """Where GitHub says which claims make up a repository's OIDC `sub` (for diagnose)."""
-
-    def subject_template(self, repo: str) -> SubjectTemplate:
-        """The template for "owner/repo" and the `repo:` prefix its tokens carry; raises
-        TemplateUnavailable saying why not."""
-        ...
-
-    def repository_record(self, repo: str) -> Mapping[str, str]:
-        """The repository's ids and visibility as claims (`repository_id`...); raises
-        TemplateUnavailable saying why not."""
-        ...
-
-
-class AccountFacts(Protocol):
-    """Diagnose's view of one AWS account: each fact fetched once, concurrently."""
-
-    calls: dict[str, int]
-
-    def caller(self) -> Future[Fact[str]]: ...
-
-    def repository(self, name: str) -> Future[Fact[Repository | None]]: ...
-
-    def elsewhere(self, name: str, regions: list[str]) -> Future[Fact[tuple[str, ...]]]: ...
-
-    def provider(self) -> Future[Fact[OidcProvider | None]]: ...
-
-    def role(self, arn: str) -> Future[Fact[Role | None]]: ...
-
-    def key_users(self) -> Future[Fact[tuple[KeyUser, ...]]]: ...
-
-    def user_boundary(self, name: str) -> Future[Fact[Boundary | None]]: ...
-
-    def repository_policy(self, name: str) -> Future[Fact[Policy | Unreadable | None]]: ...
-
-    def organization(self) -> Future[Fact[Organization | None]]: ...
-
-    def scps(self, account: str) -> Future[Fact[tuple[OrgLevel, ...] | None]]: ...
-
-    def simulate(
-        self, role_arn: str, actions: tuple[str, ...], resource: str
-    ) -> Future[Fact[Simulation | None]]: ...
-
-    def image(self, repository: str, tag: str) -> Future[Fact[Image | None]]: ...
-
-    def token(self) -> Future[Fact[str]]: ...
-
-    def login(self) -> Future[Fact[str]]: ...
-
-
-class RegistryScan(Protocol):
-    """The health report's read of every repository; `gaps` collects what could not be read."""
-
-    calls: int
-
-    def repositories(self, gaps: list[str]) -> tuple[tuple[ScannedRepository, ...], bool]: ...
-
-    def access(self, gaps: list[str]) -> tuple[AccessFinding, ...]: ...
-
-
-class ReportHistory(Protocol):
-    """The figures of past scheduled reports, for "since last time"."""
-
-    def save(self, figures: ReportFigures) -> None: ...
-
-    def history(self, limit: int = 12) -> list[ReportFigures]: ...
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,8 @@ def run(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) -> 
     for uri in result.image_uris:
         print(f"Pushed {uri}")
     print(f"Digest {result.digest}")
+    if result.signing:
+        print(result.signing)
     return 0
 
 

@@ -89,6 +89,8 @@ def _succeeded(job: Job) -> list[Block]:
         f"*Digest* {code(result.digest)}",
         f"*Size* {_size(result.size_bytes)} · *Took* {result.duration_s:.1f} s · {what}",
     ]
+    if result.signing:
+        lines.append(f"*Signing* {mrkdwn(result.signing)}")
     blocks: list[Block] = [section("\n".join(lines))]
     if result.warnings:
         blocks.append(context("⚠️ " + "\n⚠️ ".join(mrkdwn(w) for w in result.warnings)))

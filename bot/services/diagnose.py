@@ -20,6 +20,7 @@ from bot.domain.checks.model import (
     Status,
 )
 from bot.domain.checks.privilege import REPOSITORY_ACTIONS, account_of
+from bot.domain.ecr_features import CreationTemplate
 from bot.domain.errors import UnknownApp, UserError, new_error_id
 from bot.domain.iam.permissions import evaluate_permissions
 from bot.domain.models import AppSpec, RegistrySpec
@@ -103,6 +104,7 @@ class Diagnoser:
             else None
         )
         image = aws.image(app.repository, request.sha) if request.sha else None
+        signing = aws.signing_rules()  # ECR signs as the pusher: its permission matters
         workflows = self._pool.submit(self._read_workflows, app, branch)
         # GitHub's two reads run beside the AWS ones, each endpoint once per diagnose.
         template = self._pool.submit(self._subject_template, app)
@@ -110,9 +112,13 @@ class Diagnoser:
         repo_fact = repository.result()
         workflow_fact = workflows.result()
         elsewhere: Fact[tuple[str, ...]] = Fact(())
+        creation: Fact[tuple[CreationTemplate, ...] | None] = Fact(None)
         if repo_fact.ok and repo_fact.value is None:
+            # A missing repository may be one that a CREATE_ON_PUSH template creates.
+            templates = aws.creation_templates()
             regions = _workflow_regions(workflow_fact.value or ())
             elsewhere = aws.elsewhere(app.repository, regions).result()
+            creation = templates.result()
         facts = AppFacts(
             app=app.name,
             github=app.github,
@@ -136,6 +142,8 @@ class Diagnoser:
             scps=scps.result() if scps else Fact(None),
             simulation=simulation.result() if simulation else Fact(None),
             subject_template=with_record(template.result(), *record.result()),
+            creation_templates=creation,
+            signing_rules=signing.result(),
         )
         self.last_calls = dict(aws.calls)
         return check_app(facts)

@@ -71,6 +71,7 @@ DOMAIN_TEXT = {
     (Failure, "explanation"),
     (Failure, "fix"),
     (PushResult, "warnings"),
+    (PushResult, "signing"),
     (ProgressEvent, "message"),
     (CheckResult, "summary"),
     (Report, "verdict"),

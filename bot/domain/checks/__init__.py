@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.domain.checks.ecr_features import create_on_push, signing
 from bot.domain.checks.guardrails import scp_check, simulator_check
 from bot.domain.checks.iam_access import oidc_provider, subject_template, trust_policy
 from bot.domain.checks.identity import caller_identity, repository_region
@@ -21,6 +22,8 @@ APP_CHECKS: tuple[Callable[[AppFacts], list[CheckResult]], ...] = (
     subject_template,
     trust_policy,
     least_privilege,
+    create_on_push,
+    signing,
     scp_check,
     simulator_check,
     long_lived_keys,
@@ -49,13 +52,20 @@ CHECK_IDS: dict[str, str] = {
     "privilege.push": "the role may run every push action on the app's repository, under its "
     "identity policies, permissions boundary, the repository policy and SCPs; names the "
     "document that decided",
+    "privilege.create_on_push": "when a CREATE_ON_PUSH creation template will create the missing "
+    "repository: the role may do what that needs (ecr:CreateRepository, and PutLifecyclePolicy, "
+    "SetRepositoryPolicy, TagResource when the template sets them)",
+    "privilege.signing": "when managed signing covers the repository: the role may "
+    "signer:SignPayload on each signing profile (ECR signs as the pusher)",
     "privilege.scope": "push actions are not granted on `*` or through `ecr:*`",
     "privilege.scp": "the organization's SCPs allow the push (or: could not check: SCPs)",
     "privilege.simulator": "AWS's policy simulator agrees (or one line saying it is unavailable)",
     "keys.long_lived": "no IAM user with active access keys can push to the repository (its "
     "boundary and the repository policy included)",
-    "tags.immutability": "the repository's tags are immutable (SHAs over latest)",
-    "tags.image": "with --sha: whether that image exists and what a push would do",
+    "tags.immutability": "the repository's tags are immutable (SHAs over latest), per tag when "
+    "it has exclusion filters",
+    "tags.image": "with --sha: whether that image exists (archived included) and what a push "
+    "would do",
     "platform.identity": "the bot's AWS identity",
     "platform.region": "the region ECR calls go to",
     "platform.docker": "the Docker engine answers",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.checks.common import could_not
+from bot.domain.checks.ecr_features import pending_template
 from bot.domain.checks.model import AppFacts, CheckResult, Status
 
 
@@ -63,11 +64,27 @@ def repository_region(facts: AppFacts) -> list[CheckResult]:
                 name,
             )
         ]
+    template = pending_template(facts)
+    if template is not None:
+        return [
+            CheckResult(
+                "registry.repository",
+                Status.PASS,
+                f"Repository {name} does not exist in {region} yet: the first push creates it "
+                f"from the creation template {template.prefix} (CREATE_ON_PUSH) with "
+                f"{template.settings()}.",
+                resource=name,
+            )
+        ]
+    unread = ""
+    if not facts.creation_templates.ok:
+        unread = f" (creation templates could not be read: {facts.creation_templates.error})"
     return [
         CheckResult(
             "registry.repository",
             Status.FAIL,
-            f"Repository {name} does not exist in {region} (account {facts.account_id}).",
+            f"Repository {name} does not exist in {region} (account {facts.account_id}), and no "
+            f"CREATE_ON_PUSH creation template covers it{unread}.",
             f"aws ecr create-repository --repository-name {name} --region {region} "
             "--image-tag-mutability IMMUTABLE",
             name,

@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, TypeVar
 
+from bot.domain.ecr_features import CreationTemplate, SigningRule
 from bot.domain.iam.evaluation import OrgLevel
 from bot.domain.iam.policy import Policy, Unreadable
+from bot.domain.tag_mutability import TagMutability
 from bot.domain.workflow.analysis import WorkflowReport
 from bot.domain.workflow.subjects import SubjectTemplate
 
@@ -51,7 +53,12 @@ class Repository:
     name: str
     uri: str
     arn: str
-    immutable: bool
+    immutable: bool  # the setting's base; `exclusions` invert it for the tags they match
+    exclusions: tuple[str, ...] = ()
+
+    @property
+    def mutability(self) -> TagMutability:
+        return TagMutability.of(self.immutable, self.exclusions)
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,7 @@ class Image:
     digest: str
     tags: tuple[str, ...]
     revision: str | None
+    status: str = "ACTIVE"  # ARCHIVED: described by ECR, but it can't be pulled
 
 
 @dataclass(frozen=True)
@@ -145,6 +153,10 @@ class AppFacts:
     simulation: Fact[Simulation | None] = field(default_factory=Fact)
     # The `sub` template GitHub applies to the app's repository, and where it was learnt.
     subject_template: SubjectTemplate = field(default_factory=SubjectTemplate)
+    # Repository creation templates (asked only when the repository is missing; None: the
+    # endpoint serves none) and managed signing rules (None: the endpoint serves no signing).
+    creation_templates: Fact[tuple[CreationTemplate, ...] | None] = field(default_factory=Fact)
+    signing_rules: Fact[tuple[SigningRule, ...] | None] = field(default_factory=lambda: Fact(()))
 
 
 @dataclass(frozen=True)

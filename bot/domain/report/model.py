@@ -9,6 +9,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
+from bot.domain.ecr_features import LifecycleRule
+from bot.domain.tag_mutability import TagMutability
+
 Risk = Literal["low", "medium", "high"]
 # ECR's finding severities, worst first (the order counts and charts use).
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
@@ -32,6 +35,7 @@ class ImageInfo:
     scan_status: str | None  # COMPLETE | FAILED | UNSUPPORTED_IMAGE | None (never scanned)
     findings: tuple[ScanFinding, ...] = ()
     finding_since: Mapping[str, datetime] = field(default_factory=dict)  # CVE -> first seen
+    status: str = "ACTIVE"  # ARCHIVED: ECR still lists it, but it can't be pulled
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,12 @@ class RepositoryInfo:
     lifecycle_policy: bool
     images: tuple[ImageInfo, ...]
     image_count: int  # ECR's count; more than len(images) when the fetcher truncated the list
+    exclusions: tuple[str, ...] = ()  # tag-mutability exclusion filters (invert `immutable`)
+    lifecycle_rules: tuple[LifecycleRule, ...] = ()
+
+    @property
+    def mutability(self) -> TagMutability:
+        return TagMutability.of(self.immutable, self.exclusions)
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,8 @@ def compliance(snap: RegistrySnapshot, catalog: Catalog) -> Section:
         missing = {
             "scan on push": not (repo.scan_on_push or snap.registry_scanning),
             "lifecycle policy": not repo.lifecycle_policy,
-            "tag immutability": high and not repo.immutable,
+            # Exclusions may leave some tags mutable: what counts is that SHA tags are not.
+            "tag immutability": high and repo.mutability.sha_tags(7) != "all",
             "kms encryption": high and repo.encryption not in KMS,
         }
         why = f"required for {tier} risk" if tier else "no risk tier: judged as low"
@@ -212,6 +213,9 @@ def _unscanned(status: str | None, ref: str) -> tuple[str, Level, str]:
         return "not scannable", Level.INFO, text
     if status is None:
         return "not scanned", Level.MEDIUM, f"{ref} has never been scanned: findings unknown."
+    if status == "IMAGE_ARCHIVED":
+        text = f"{ref} is archived: ECR does not scan it while it is, findings unknown."
+        return "archived", Level.INFO, text
     if status == "FAILED":
         return "scan failed", Level.MEDIUM, f"The scan of {ref} failed: findings unknown."
     return f"scan {status.lower()}", Level.LOW, f"The scan of {ref} is {status}: findings unknown."
@@ -242,7 +246,15 @@ def hygiene(snap: RegistrySnapshot, catalog: Catalog, now: datetime) -> Section:
             text += "; delete it if nothing deploys it any more."
             fix = ecr("delete-repository", name, region)
             out.add(name, "no push" if image else "empty", Level.LOW, text, fix)
-        if not repo.immutable and any("latest" in i.tags for i in repo.images):
+        archived = [i for i in repo.images if i.status != "ACTIVE"]
+        if archived:
+            tags = ", ".join(t for i in archived[:5] for t in i.tags[:1]) or "untagged"
+            text = (
+                f"{name}: {plural(len(archived), 'image')} of {len(repo.images)} archived "
+                f"(can't be pulled; a push of the same image restores it): {tags}."
+            )
+            out.add(name, "archived images", Level.INFO, text)
+        if not repo.mutability.immutable("latest") and any("latest" in i.tags for i in repo.images):
             text = f"{name} has a mutable `latest` tag: what it names can change under a deploy."
             untag = ecr("batch-delete-image", name, region, "--image-ids imageTag=latest")
             lock = ecr("put-image-tag-mutability", name, region, "--image-tag-mutability IMMUTABLE")
@@ -254,9 +266,16 @@ def hygiene(snap: RegistrySnapshot, catalog: Catalog, now: datetime) -> Section:
             out.add(
                 name, "image quota", level, text, _quota(snap) if repo.lifecycle_policy else policy
             )
+    # Rules that archive, or that count pulls or time in archive, change what "stale" means.
+    notes = tuple(
+        f"{repo.name} lifecycle: " + "; ".join(r.describe() for r in repo.lifecycle_rules)
+        for repo in snap.repositories
+        if repo.lifecycle_rules
+    )
     return out.done(
         f"{plural(len(out.items), 'item')} in {plural(out.repositories, 'repository')}.",
         "No untagged images, idle repositories, mutable `latest` or near-quota repositories.",
+        notes[:20],
     )
 
 
