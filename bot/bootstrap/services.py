@@ -89,6 +89,7 @@ class Services:
     triage: TriageService
     home: HomeService
     audit: AuditLog
+    executors: Executors
 
     def readiness(self) -> dict[str, str]:
         """What /readyz reports: each dependency `ok`, or why not."""
@@ -121,6 +122,7 @@ class Services:
         if self.outbox is not None:
             self.outbox.stop()
         self.audit.flush(timeout=5.0)  # the last requests' entries, written behind their acks
+        self.executors.shutdown()  # last: draining the jobs and the outbox may still use a pool
 
 
 def job_queue(
@@ -133,7 +135,7 @@ def job_queue(
     """The embedded pool (`local`), or Celery workers sharing the database (`celery`)."""
     if settings.worker_backend == "local":
         builds, notices = executors.policy.builds, executors.pool("notices")
-        return lambda runner: Worker(runner.run, runner.tell_waiting, builds, notices)
+        return lambda runner: Worker(runner.run, runner.tell_waiting, notices, builds)
     if not isinstance(store, SqlJobStore):
         raise ValueError("the celery backend needs the SQL job store")
     assert settings.broker_url is not None  # Settings refuses celery without one
@@ -300,6 +302,7 @@ def build_services(
             commit=git.resolve,
         ),
         audit=audit,
+        executors=executors,
     )
 
 
