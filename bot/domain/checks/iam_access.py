@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 
 from bot.domain.checks.common import could_not, provider_arn, skipped
-from bot.domain.checks.model import AppFacts, CheckResult, Status
+from bot.domain.checks.model import AppFacts, CheckResult, Role, Status
+from bot.domain.checks.registry import app_check
 from bot.domain.checks.workflow import aws_jobs
 from bot.domain.iam.policy import Unreadable
 from bot.domain.iam.trust import (
@@ -23,6 +24,9 @@ AUDIENCE = "sts.amazonaws.com"
 GITHUB = "token.actions.githubusercontent.com"
 
 
+@app_check(
+    "oidc.provider", "token.actions.githubusercontent.com exists and lists sts.amazonaws.com"
+)
 def oidc_provider(facts: AppFacts) -> list[CheckResult]:
     arn = provider_arn(facts.account_id)
     if not facts.provider.ok:
@@ -61,6 +65,11 @@ def oidc_provider(facts: AppFacts) -> list[CheckResult]:
     ]
 
 
+@app_check(
+    "oidc.subject",
+    "which claims make up the jobs' `sub`: GitHub's API, the catalog's "
+    "`oidc_subject_keys`, or the default assumed",
+)
 def subject_template(facts: AppFacts) -> list[CheckResult]:
     """oidc.subject: which claims make up the jobs' `sub`, and how ecrbot knows."""
     if not facts.github:
@@ -124,13 +133,14 @@ def subjects(facts: AppFacts) -> list[tuple[Subject, str | None]]:
     return list(found.values())
 
 
-def trust_policy(facts: AppFacts) -> list[CheckResult]:
+@app_check("trust.role", "the app's CI role exists")
+def trust_role(facts: AppFacts) -> list[CheckResult]:
+    """Silent when the role exists: trust.subject and trust.hygiene then say what it trusts."""
     if not facts.role_arn:
         return [skipped("trust.role", "The catalog names no CI role for this app.", facts.app)]
     if not facts.role.ok:
         return [could_not("trust.role", facts.role, facts.role_arn)]
-    role = facts.role.value
-    if role is None:
+    if facts.role.value is None:
         return [
             CheckResult(
                 "trust.role",
@@ -140,6 +150,31 @@ def trust_policy(facts: AppFacts) -> list[CheckResult]:
                 facts.role_arn,
             )
         ]
+    return []
+
+
+def _existing_role(facts: AppFacts) -> Role | None:
+    """The CI role, when trust.role found it (else that check has said why)."""
+    return facts.role.value if facts.role_arn and facts.role.ok else None
+
+
+def _suggested_statement(facts: AppFacts) -> str:
+    """The trust statement for the subjects the app's jobs present (the fixes paste it)."""
+    wanted = subjects(facts)
+    listed = [s.value for s, _ in wanted] or [f"repo:{facts.github}:ref:refs/heads/{facts.branch}"]
+    arn = provider_arn(facts.account_id)
+    return json.dumps(suggest_trust_statement(arn, listed, AUDIENCE), indent=2)
+
+
+@app_check(
+    "trust.subject",
+    "the role's trust policy accepts each subject the jobs present (and is a policy AWS "
+    "would save)",
+)
+def trust_subject(facts: AppFacts) -> list[CheckResult]:
+    role = _existing_role(facts)
+    if role is None:
+        return []
     if not facts.github:
         return [
             skipped(
@@ -148,8 +183,7 @@ def trust_policy(facts: AppFacts) -> list[CheckResult]:
         ]
     arn = provider_arn(facts.account_id)
     wanted = subjects(facts)
-    listed = [s.value for s, _ in wanted] or [f"repo:{facts.github}:ref:refs/heads/{facts.branch}"]
-    statement = json.dumps(suggest_trust_statement(arn, listed, AUDIENCE), indent=2)
+    statement = _suggested_statement(facts)
     if isinstance(role.trust, Unreadable):
         # AWS refuses to save a document like this one (MalformedPolicyDocument): whatever it
         # was meant to say, no job can assume the role through it as written.
@@ -189,6 +223,20 @@ def trust_policy(facts: AppFacts) -> list[CheckResult]:
                 job.split("#", 1)[1] if job else None,
             )
         )
+    return results
+
+
+@app_check(
+    "trust.hygiene",
+    "trust statements have `aud` and `sub` conditions and no org/repo wildcards",
+)
+def trust_hygiene(facts: AppFacts) -> list[CheckResult]:
+    role = _existing_role(facts)
+    if role is None or not facts.github or isinstance(role.trust, Unreadable):
+        return []  # trust.role or trust.subject says why
+    arn = provider_arn(facts.account_id)
+    statement = _suggested_statement(facts)
+    results = []
     for finding in trust_findings(role.trust, arn):
         results.append(
             CheckResult(

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from bot.domain.checks.common import could_not
 from bot.domain.checks.model import AppFacts, CheckResult, Status
+from bot.domain.checks.registry import app_check
 
 
-def tag_checks(facts: AppFacts) -> list[CheckResult]:
+@app_check("tags.immutability", "the repository's tags are immutable (SHAs over latest)")
+def tag_immutability(facts: AppFacts) -> list[CheckResult]:
     if not facts.repository.ok or facts.repository.value is None:
         return []  # registry.repository already says why
     repo = facts.repository.value
-    results = [
+    return [
         CheckResult(
             "tags.immutability",
             Status.PASS,
@@ -27,13 +29,17 @@ def tag_checks(facts: AppFacts) -> list[CheckResult]:
             repo.arn,
         )
     ]
-    if facts.sha:
-        results.append(_image(facts))
-    return results
 
 
-def _image(facts: AppFacts) -> CheckResult:
-    sha, where = facts.sha or "", f"{facts.repository_name}:{facts.sha}"
+@app_check("tags.image", "with --sha: whether that image exists and what a push would do")
+def tag_image(facts: AppFacts) -> list[CheckResult]:
+    if not facts.sha or not facts.repository.ok or facts.repository.value is None:
+        return []  # no SHA asked about, or registry.repository says why
+    return [_image(facts, facts.sha)]
+
+
+def _image(facts: AppFacts, sha: str) -> CheckResult:
+    where = f"{facts.repository_name}:{sha}"
     if not facts.image.ok:
         return could_not("tags.image", facts.image, where)
     image = facts.image.value
