@@ -234,6 +234,7 @@ def build_services(
         store.counts,
         lambda: jobs.worker.queue_depth,
         lambda: outbox.stats if outbox is not None else None,
+        lambda: outbox.pending if outbox is not None else None,
     )
     diagnoser = build_diagnoser(
         settings,
@@ -291,7 +292,7 @@ def build_services(
         slack,
         outbox,
         ack_first,
-        triage=build_triage(catalog, store, slack, outbox, executors, audit),
+        triage=build_triage(catalog, store, slack, outbox, executors, audit, metrics.triaged),
         home=HomeService(
             jobs.recent,
             reports.service.history,
@@ -313,6 +314,7 @@ def build_triage(
     outbox: SlackOutbox | None,
     executors: Executors,
     audit: AuditLog,
+    looked_at: Callable[[str], None] = lambda outcome: None,
 ) -> TriageService:
     """Support-channel triage; the ledger lives in the shared database when there is one."""
     ledger = SqlEventLedger(store.engine) if isinstance(store, SqlJobStore) else MemoryEventLedger()
@@ -342,6 +344,7 @@ def build_triage(
         replies,
         executors.pool("triage"),
         answered,
+        looked_at,
     )
 
 
