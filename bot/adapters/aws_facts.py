@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from functools import partial
 from typing import Any, TypeVar
 
@@ -62,7 +62,7 @@ class AwsFacts:
         endpoint_url: str | None = None,
         ca_bundle: str | None = None,
         session: boto3.session.Session | None = None,
-        pool: ThreadPoolExecutor | None = None,
+        pool: Executor,
         registry: Callable[[], Registry] | None = None,
         on_error: OnAwsError | None = None,
     ) -> None:
@@ -72,7 +72,7 @@ class AwsFacts:
         self._ca_bundle = ca_bundle
         self._registry = registry
         self._on_error = on_error
-        self._pool = pool or ThreadPoolExecutor(max_workers=8, thread_name_prefix="ecrbot-facts")
+        self._pool = pool  # the process's `aws_calls` pool (bot.runtime.executors), shared
         self._memo: dict[tuple[Any, ...], Future[Any]] = {}
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], Any] = {}

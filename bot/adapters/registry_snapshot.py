@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,8 +38,8 @@ class RegistryReader:
         account_id: str,
         *,
         endpoint_url: str | None = None,
+        pool: Executor,
         session: boto3.session.Session | None = None,
-        concurrency: int = 8,
         on_error: OnAwsError | None = None,
     ) -> None:
         self.region, self.account_id = region, account_id
@@ -53,7 +53,9 @@ class RegistryReader:
         for client in (self._ecr, self._iam):
             client.meta.events.register("before-call", self._count)
             report_errors(client, on_error)
-        self._concurrency = concurrency
+        # The process's `registry_reads` pool (bot.runtime.executors): one pool for every
+        # report, sized by the policy, not one made and torn down per report.
+        self._pool = pool
         self._lock = threading.Lock()
         self.calls = 0
 
@@ -70,8 +72,7 @@ class RegistryReader:
         except (ClientError, BotoCoreError) as error:
             gaps.append(f"repositories: {_why(error)}")
             return (), False
-        with ThreadPoolExecutor(max_workers=self._concurrency) as pool:
-            infos = list(pool.map(lambda repo: self._repository(repo, gaps), repos))
+        infos = list(self._pool.map(lambda repo: self._repository(repo, gaps), repos))
         return tuple(infos), self._registry_scanning(gaps)
 
     def access(self, gaps: list[str]) -> tuple[AccessFinding, ...]:

@@ -110,6 +110,12 @@ class SlackOutbox:
             heapq.heappush(self._heap, op)
             self._cond.notify()
 
+    @property
+    def pending(self) -> int:
+        """Calls queued or being sent now."""
+        with self._cond:
+            return len(self._heap) + (1 if self._busy else 0)
+
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until everything queued has been sent or given up; False on timeout."""
         deadline = time.monotonic() + timeout

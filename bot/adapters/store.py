@@ -199,21 +199,23 @@ class SqlJobStore:
             return {app: int(n) for app, n in conn.execute(query)}
 
     def get(self, job_id: int) -> Job | None:
+        # The intake first, then the database: a job leaves the intake only once its row is
+        # committed, so one missing from the intake now is in any read that starts after.
+        # (The other order misses a job committed between the two looks: issue #17.)
+        with self._intake:
+            pending = self._uncommitted.get(job_id)
         with self._engine.connect() as conn:
             row = conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).mappings().first()
-        if row is None:
-            with self._intake:
-                return self._uncommitted.get(job_id)
-        return job_from_row(row)
+        return job_from_row(row) if row is not None else pending
 
     def recent(self, limit: int = 10) -> list[Job]:
         """The newest jobs, those accepted a moment ago and not yet committed included."""
+        with self._intake:  # before the database, as in get(): a job leaves it once committed
+            pending = dict(self._uncommitted)
         with self._engine.connect() as conn:
             rows = conn.execute(sa.select(jobs).order_by(jobs.c.id.desc()).limit(limit))
             stored = {job.id: job for job in (job_from_row(row) for row in rows.mappings())}
-        with self._intake:
-            pending = {job_id: job for job_id, job in self._uncommitted.items()}
-        merged = {**pending, **stored}
+        merged = {**pending, **stored}  # a committed row is newer than what was accepted
         return [merged[job_id] for job_id in sorted(merged, reverse=True)[:limit]]
 
     def counts(self) -> dict[tuple[str, str], int]:

@@ -44,6 +44,10 @@ class CliAdapters:
     settings: Settings
     executors: Executors = field(default_factory=lambda: Executors(Concurrency()))
 
+    def close(self) -> None:
+        """The command is done: its pools' threads end (they are shut down, never leaked)."""
+        self.executors.shutdown()
+
     def registry(self, spec: RegistrySpec) -> Registry:
         """ECR in the spec's account and region (no metrics: a command is not scraped)."""
         from bot.adapters.aws import EcrRegistry

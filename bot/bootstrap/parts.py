@@ -55,10 +55,15 @@ def build_reports(
     from bot.services.reports import ReportRunner, ReportService
 
     spec = catalog.registry_spec
+    reads = executors.pool("registry_reads")
 
     def reader() -> RegistryReader:
         return RegistryReader(
-            spec.region, spec.account_id, endpoint_url=settings.aws_endpoint_url, on_error=on_error
+            spec.region,
+            spec.account_id,
+            pool=reads,
+            endpoint_url=settings.aws_endpoint_url,
+            on_error=on_error,
         )
 
     service = ReportService(

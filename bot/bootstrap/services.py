@@ -89,6 +89,7 @@ class Services:
     triage: TriageService
     home: HomeService
     audit: AuditLog
+    executors: Executors
 
     def readiness(self) -> dict[str, str]:
         """What /readyz reports: each dependency `ok`, or why not."""
@@ -121,6 +122,7 @@ class Services:
         if self.outbox is not None:
             self.outbox.stop()
         self.audit.flush(timeout=5.0)  # the last requests' entries, written behind their acks
+        self.executors.shutdown()  # last: draining the jobs and the outbox may still use a pool
 
 
 def job_queue(
@@ -133,7 +135,7 @@ def job_queue(
     """The embedded pool (`local`), or Celery workers sharing the database (`celery`)."""
     if settings.worker_backend == "local":
         builds, notices = executors.policy.builds, executors.pool("notices")
-        return lambda runner: Worker(runner.run, runner.tell_waiting, builds, notices)
+        return lambda runner: Worker(runner.run, runner.tell_waiting, notices, builds)
     if not isinstance(store, SqlJobStore):
         raise ValueError("the celery backend needs the SQL job store")
     assert settings.broker_url is not None  # Settings refuses celery without one
@@ -239,6 +241,7 @@ def build_services(
         store.counts,
         lambda: jobs.worker.queue_depth,
         lambda: outbox.stats if outbox is not None else None,
+        lambda: outbox.pending if outbox is not None else None,
     )
     diagnoser = build_diagnoser(
         settings,
@@ -296,7 +299,7 @@ def build_services(
         slack,
         outbox,
         ack_first,
-        triage=build_triage(catalog, store, slack, outbox, executors, audit),
+        triage=build_triage(catalog, store, slack, outbox, executors, audit, metrics.triaged),
         home=HomeService(
             jobs.recent,
             reports.service.history,
@@ -307,6 +310,7 @@ def build_services(
             commit=git.resolve,
         ),
         audit=audit,
+        executors=executors,
     )
 
 
@@ -317,6 +321,7 @@ def build_triage(
     outbox: SlackOutbox | None,
     executors: Executors,
     audit: AuditLog,
+    looked_at: Callable[[str], None] = lambda outcome: None,
 ) -> TriageService:
     """Support-channel triage; the ledger lives in the shared database when there is one."""
     ledger = SqlEventLedger(store.engine) if isinstance(store, SqlJobStore) else MemoryEventLedger()
@@ -346,6 +351,7 @@ def build_triage(
         replies,
         executors.pool("triage"),
         answered,
+        looked_at,
     )
 
 

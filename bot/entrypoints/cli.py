@@ -99,15 +99,11 @@ def main(
         return USAGE_EXIT
     if command == "serve":
         return _serve(loaded)
-    if command == "push":
-        return push.run(args, loaded, adapters(loaded))
-    if command == "diagnose":
-        return _diagnose(args, loaded, adapters(loaded))
-    if command == "report":
-        return _report(args, loaded, adapters(loaded))
-    if command == "audit":
-        return _audit(args, loaded, adapters(loaded))
-    return _jobs(args, loaded, adapters(loaded))
+    built = adapters(loaded)
+    try:
+        return RUNS[command](args, loaded, built)
+    finally:
+        built.close()
 
 
 def _refuse(parser: argparse.ArgumentParser, message: str) -> int:
@@ -249,3 +245,13 @@ def _audit(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) 
     )
     sys.stdout.write(out)
     return 0
+
+
+# The terminal commands that use adapters; `main` closes those adapters when one returns.
+RUNS: dict[str, Callable[[argparse.Namespace, Settings, CliAdapters], int]] = {
+    "push": push.run,
+    "diagnose": _diagnose,
+    "report": _report,
+    "audit": _audit,
+    "jobs": _jobs,
+}

@@ -22,16 +22,21 @@ class Concurrency:
     reports: int = 1  # report builds (scheduled, /ecr report, previews)
     checks: int = 4  # one diagnose's concurrent reads (git, Docker, AWS)
     aws_calls: int = 8  # AWS calls in flight for one snapshot
+    registry_reads: int = 8  # a report's repositories read at once (ECR's throttling)
     notices: int = 1  # "waiting behind job N" notices, off the enqueuing thread
     triage: int = 2  # support messages matched against known errors, off the ack path
     home: int = 2  # App Home views and the push form's commit check (a git fetch)
 
 
 class Executors:
+    """The process's pools. `shutdown()` when the process stops (Services.stop, the terminal
+    commands, the worker): the pools' threads would otherwise keep it alive past its work."""
+
     def __init__(self, policy: Concurrency) -> None:
         self.policy = policy
         self._pools: dict[str, ThreadPoolExecutor] = {}
         self._guard = threading.Lock()
+        self._closed = False
 
     def pool(self, name: str) -> ThreadPoolExecutor:
         """The pool for one kind of work (a field of `Concurrency`), made on first use."""
@@ -39,14 +44,23 @@ class Executors:
         if name not in sizes:
             raise KeyError(f"no concurrency policy for {name!r}")
         with self._guard:
+            if self._closed:  # a pool made now would never be shut down
+                raise RuntimeError(f"pool {name!r} asked for after shutdown()")
             if name not in self._pools:
                 self._pools[name] = ThreadPoolExecutor(
                     max_workers=sizes[name], thread_name_prefix=f"ecrbot-{name}"
                 )
             return self._pools[name]
 
-    def shutdown(self) -> None:
+    @property
+    def closed(self) -> bool:
         with self._guard:
+            return self._closed
+
+    def shutdown(self) -> None:
+        """Cancel what waits in every pool and let their threads end; running work finishes."""
+        with self._guard:
+            self._closed = True
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             pool.shutdown(wait=False, cancel_futures=True)

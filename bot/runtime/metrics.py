@@ -52,6 +52,16 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.triage = Counter(
+            "ecrbot_triage_messages",
+            "Messages handed to triage, by what became of them.",
+            ["outcome"],
+            registry=self.registry,
+        )
+
+    def triaged(self, outcome: str) -> None:
+        self.triage.labels(outcome=outcome).inc()
+
     def refused_request(self, reason: str) -> None:
         self.refused.labels(reason=reason).inc()
 
@@ -67,9 +77,10 @@ class Metrics:
         jobs_by_state: Callable[[], dict[tuple[str, str], int]],
         queue_depth: Callable[[], int],
         outbox: Callable[[], OutboxStats | None],
+        outbox_pending: Callable[[], int | None] = lambda: None,
     ) -> None:
         """Report live figures at each scrape: jobs per state and app, queue, Slack calls."""
-        self.registry.register(_Live(jobs_by_state, queue_depth, outbox))
+        self.registry.register(_Live(jobs_by_state, queue_depth, outbox, outbox_pending))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
@@ -81,8 +92,10 @@ class _Live(Collector):
         jobs_by_state: Callable[[], dict[tuple[str, str], int]],
         queue_depth: Callable[[], int],
         outbox: Callable[[], OutboxStats | None],
+        outbox_pending: Callable[[], int | None],
     ) -> None:
         self._jobs, self._queue, self._outbox = jobs_by_state, queue_depth, outbox
+        self._outbox_pending = outbox_pending
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         jobs = GaugeMetricFamily(
@@ -102,3 +115,10 @@ class _Live(Collector):
             for outcome in ("sent", "rate_limited", "failed", "dropped"):
                 calls.add_metric([outcome], getattr(stats, outcome))
             yield calls
+        pending = self._outbox_pending()
+        if pending is not None:
+            yield GaugeMetricFamily(
+                "ecrbot_slack_outbox_pending",
+                "Slack calls queued or being sent (a backlog during rate limits or outages).",
+                value=pending,
+            )

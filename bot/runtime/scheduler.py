@@ -8,6 +8,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MISSED,
+    JobExecutionEvent,
+)
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -27,6 +33,9 @@ _scheduler: ReportScheduler | None = None
 
 # (schedule id, fire time) -> True for the one process that may post that run.
 Claim = Callable[[str, datetime], bool]
+# Told of each run once it has ended (ran, raised or was missed): what a test waits for to
+# show that nothing more ran, instead of sleeping.
+OnRunEnded = Callable[[JobExecutionEvent], None]
 
 
 def run_scheduled_report() -> None:
@@ -47,6 +56,7 @@ class ReportScheduler:
         run: Callable[[], None],
         trigger: BaseTrigger | None = None,
         claim: Claim = lambda _id, _time: True,
+        on_run_ended: OnRunEnded | None = None,
     ) -> None:
         self._config = config
         self._run = run
@@ -57,6 +67,9 @@ class ReportScheduler:
         self._scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(url=database_url)}, timezone=self._zone
         )
+        if on_run_ended is not None:
+            ended = EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED
+            self._scheduler.add_listener(on_run_ended, ended)
 
     def fire(self) -> None:
         """Post this run's report, unless another replica's scheduler claimed it first.

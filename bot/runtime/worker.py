@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from bot.domain.cancel import CancelToken
@@ -37,8 +37,8 @@ class Worker:
         self,
         run_job: RunJob,
         on_waiting: OnWaiting,
+        notices: Executor,
         max_parallel: int = 2,
-        notices: Executor | None = None,
     ) -> None:
         self._run_job = run_job
         self._on_waiting = on_waiting
@@ -48,10 +48,12 @@ class Worker:
         self._running: dict[int, tuple[str, CancelToken]] = {}
         self._busy: dict[str, int] = {}  # app -> the job of it running now
         self._threads: list[threading.Thread] = []
+        self._asleep = 0  # threads waiting for a job they may start
         self._stopping = False
         # "Waiting behind job N" notices are told from here, never on the enqueuing thread:
         # enqueue runs inside a slash command's acknowledgement and must stay cheap.
-        self._notices = notices or ThreadPoolExecutor(1, thread_name_prefix="ecrbot-notices")
+        # The pool is the process's `notices` one (bot.runtime.executors).
+        self._notices = notices
 
     def start(self) -> None:
         for index in range(self._max_parallel):
@@ -116,6 +118,17 @@ class Worker:
         return bool(self._threads) and not stopping and all(t.is_alive() for t in self._threads)
 
     @property
+    def settled(self) -> bool:
+        """Every thread runs a job or sleeps with nothing it may start, so what runs now is all
+        that runs until a job ends or is queued: what a test waits for to show that a job did
+        not start, instead of sleeping and hoping."""
+        with self._cond:
+            busy = len(self._running)
+            if busy + self._asleep != len(self._threads):
+                return False  # a thread between jobs, or not yet in its loop
+            return self._asleep == 0 or self._next() is None
+
+    @property
     def queue_depth(self) -> int:
         with self._cond:
             return sum(len(queue) for queue in self._pending.values())
@@ -134,7 +147,11 @@ class Worker:
             with self._cond:
                 picked = self._next()
                 while picked is None and not self._stopping:
-                    self._cond.wait()
+                    self._asleep += 1
+                    try:
+                        self._cond.wait()
+                    finally:
+                        self._asleep -= 1
                     picked = self._next()
                 if self._stopping:
                     return

@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 
 # (the message, the answer given) for the audit log; never raises
 Answered = Callable[[ChatMessage, TriageAnswer], None]
+# What became of each message handed to `accept` (the metrics count it; tests wait on it to
+# know a message was looked at and left unanswered, rather than sleeping):
+# not_for_triage, no_match, retried_event, thread_answered, answered, failed
+LookedAt = Callable[[str], None]
 
 
 class TriageService:
@@ -32,6 +36,7 @@ class TriageService:
         replies: TriageReplies,
         pool: Executor,
         answered: Answered = lambda message, answer: None,
+        looked_at: LookedAt = lambda outcome: None,
     ) -> None:
         self._apps = apps
         self._channels = frozenset(channels)
@@ -39,6 +44,7 @@ class TriageService:
         self._replies = replies
         self._pool = pool
         self._answered = answered
+        self._looked_at = looked_at
 
     def accept(
         self, event_id: str, message: ChatMessage, *, bot_user: str | None, mentioned: bool
@@ -48,27 +54,34 @@ class TriageService:
         `mentioned`: the event is an `app_mention`, answered in any channel the bot is in;
         plain messages only in the support channels.
         """
-        if not spoken_by_a_person(message, bot_user):
-            return False
-        if not mentioned and message.channel not in self._channels:
+        if not spoken_by_a_person(message, bot_user) or (
+            not mentioned and message.channel not in self._channels
+        ):
+            self._looked_at("not_for_triage")
             return False
         self._pool.submit(self._look_at, event_id, message)
         return True
 
     def _look_at(self, event_id: str, message: ChatMessage) -> None:
         try:
-            answer = triage(message.text)
-            if answer is None:
-                return
-            if not self._ledger.first_time(event_id):
-                return
-            if not self._ledger.claim_thread(message.channel, message.root):
-                return
-            answer = TriageAnswer(answer.matches, self.apps_in(message))
-            self._replies.answer(message.channel, message.root, answer)
-            self._answered(message, answer)
+            outcome = self._answer(event_id, message)
         except Exception:  # one message's trouble never stops the next one's answer
             log.exception("triage of a message in %s failed", message.channel)
+            outcome = "failed"
+        self._looked_at(outcome)
+
+    def _answer(self, event_id: str, message: ChatMessage) -> str:
+        answer = triage(message.text)
+        if answer is None:
+            return "no_match"
+        if not self._ledger.first_time(event_id):
+            return "retried_event"
+        if not self._ledger.claim_thread(message.channel, message.root):
+            return "thread_answered"
+        answer = TriageAnswer(answer.matches, self.apps_in(message))
+        self._replies.answer(message.channel, message.root, answer)
+        self._answered(message, answer)
+        return "answered"
 
     def apps_in(self, message: ChatMessage) -> tuple[str, ...]:
         """The catalog apps a message names, or else its thread does."""

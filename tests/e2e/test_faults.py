@@ -120,7 +120,11 @@ def test_a_login_that_expires_between_build_and_push_is_renewed(world: World, ed
         # The login the bot took before the build now counts as expired, until ECR hands out a
         # new one (all moto tokens look alike, so the edge is told when that happens).
         requests.put(edge, json={"fault": "expired_token"}, timeout=5)
-        aws.on_call("GetAuthorizationToken", lambda: requests.delete(edge, timeout=5))
+
+        def end_the_fault() -> None:
+            requests.delete(edge, timeout=5)
+
+        aws.on_call("GetAuthorizationToken", end_the_fault)
         assert_succeeded(world.wait_finished(job, timeout=120))
     assert any("ECR login expired during the build" in m["text"] for m in world.thread(job))
     assert world.registry_tags()

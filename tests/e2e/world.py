@@ -254,7 +254,9 @@ def job_id(response: requests.Response) -> int:
 def text_of(message: dict[str, Any]) -> str:
     """Everything a person reads in a message: its text and its blocks' texts."""
     return (
-        message.get("text", "") + "\n" + json.dumps(message.get("blocks", []), ensure_ascii=False)
+        str(message.get("text", ""))
+        + "\n"
+        + json.dumps(message.get("blocks", []), ensure_ascii=False)
     )
 
 

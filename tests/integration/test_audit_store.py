@@ -135,7 +135,7 @@ def test_the_table_refuses_update_delete_and_truncate(db: Database) -> None:
     log = db.log()
     log.record(entry(0))
     log.flush(10)
-    statements = [
+    statements: list[sa.Executable] = [
         audit_log.update().values(outcome="ok", reason=None),
         audit_log.delete(),
         sa.text("DELETE FROM audit_log WHERE 1 = 1"),

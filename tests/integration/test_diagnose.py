@@ -15,6 +15,7 @@ from bot.domain.checks.model import Organization, Report, Status
 from bot.domain.iam.evaluation import Documents, Principal, decide, push_context
 from bot.domain.iam.policy import parse_policy
 from bot.render.diagnose import as_json
+from bot.runtime.executors import Concurrency, Executors
 from bot.services.diagnose import Diagnoser, DiagnoseRequest
 from tests.diagnose_seed import (
     PROVIDER_ARN,
@@ -376,7 +377,14 @@ def test_scps_are_read_level_by_level_from_the_management_account(env: dict[str,
     )["Policy"]["PolicySummary"]["Id"]
     org.attach_policy(PolicyId=policy, TargetId=unit)
 
-    facts = AwsFacts(REGION, management, endpoint_url=env["AWS_ENDPOINT_URL"], session=session)
+    executors = Executors(Concurrency())
+    facts = AwsFacts(
+        REGION,
+        management,
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        session=session,
+        pool=executors.pool("aws_calls"),
+    )
     assert facts.organization().result().value == Organization(
         org.describe_organization()["Organization"]["Id"], management
     )

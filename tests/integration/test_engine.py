@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import tracemalloc
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.integration
     ],
 )
 def test_a_build_printing_200k_lines_keeps_a_bounded_tail(
-    tmp_path: Path, builder: str, lines: int, says: str
+    tmp_path: Path, builder: Literal["buildkit", "classic"], lines: int, says: str
 ) -> None:
     env = service_env()
     shutil.copy(env["BUSYBOX_STATIC"], tmp_path / "busybox")

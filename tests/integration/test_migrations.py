@@ -3,6 +3,7 @@ any earlier schema (also from before migrations), refused at start when old or n
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,9 +45,9 @@ OLD_JOBS = sa.Table(
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with database(request.param, tmp_path) as url:
-        yield url  # type: ignore[misc]
+        yield url
 
 
 def differences(engine: sa.Engine) -> list[object]:

@@ -124,9 +124,13 @@ def test_one_unreadable_trust_policy_never_hides_the_other_roles(env: dict[str, 
     iam.create_role(RoleName=loose, AssumeRolePolicyDocument=github_trust("StringLike", "repo:*"))
     try:
         gaps: list[str] = []
-        findings = RegistryReader(REGION, ACCOUNT, endpoint_url=env["AWS_ENDPOINT_URL"]).access(
-            gaps
+        reader = RegistryReader(
+            REGION,
+            ACCOUNT,
+            pool=Executors(Concurrency()).pool("registry_reads"),
+            endpoint_url=env["AWS_ENDPOINT_URL"],
         )
+        findings = reader.access(gaps)
         assert any(f.principal.endswith(f"role/{loose}") for f in findings), findings
         [gap] = [g for g in gaps if broken in g]
         assert "AWS would refuse it as written" in gap

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from apscheduler.events import JobExecutionEvent
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -25,23 +27,39 @@ class Runs:
     def __init__(self) -> None:
         self.count = 0
         self.event = threading.Event()
+        self.ended: list[JobExecutionEvent] = []  # what APScheduler says it ran
 
     def __call__(self) -> None:
         self.count += 1
         self.event.set()
+
+    def run_ended(self, event: JobExecutionEvent) -> None:
+        self.ended.append(event)
+
+
+def wait_for(check: Callable[[], object], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 def test_a_job_fires_once(tmp_path: Path) -> None:
     runs = Runs()
     when = datetime.now(UTC) + timedelta(seconds=0.5)
     scheduler = ReportScheduler(
-        f"sqlite:///{tmp_path}/s.db", ReportConfig(), runs, trigger=DateTrigger(run_date=when)
+        f"sqlite:///{tmp_path}/s.db",
+        ReportConfig(),
+        runs,
+        trigger=DateTrigger(run_date=when),
+        on_run_ended=runs.run_ended,
     )
     scheduler.start()
-    assert runs.event.wait(5)
-    time.sleep(0.5)
+    wait_for(lambda: runs.ended)
+    # The job left the store after its run: nothing is left that could fire it again.
+    wait_for(lambda: scheduler.next_run() is None)
     scheduler.stop()
-    assert runs.count == 1
+    assert runs.count == 1 and len(runs.ended) == 1
 
 
 def test_the_schedule_survives_a_restart(tmp_path: Path) -> None:
@@ -78,12 +96,13 @@ def test_runs_missed_while_down_are_coalesced_into_one(tmp_path: Path) -> None:
     down.stop()
 
     runs = Runs()
-    back = ReportScheduler(url, ReportConfig(), runs, trigger=every)
+    back = ReportScheduler(url, ReportConfig(), runs, trigger=every, on_run_ended=runs.run_ended)
     back.start()
-    assert runs.event.wait(5)
-    time.sleep(1)
+    wait_for(lambda: runs.ended)
+    # The stored job's next run is past now: every missed run has been dealt with.
+    wait_for(lambda: (next_run := back.next_run()) is not None and next_run > datetime.now(UTC))
     back.stop()
-    assert runs.count == 1  # five missed runs, one report
+    assert runs.count == 1 and len(runs.ended) == 1  # five missed runs, one report
 
 
 def test_cron_weekdays_count_from_sunday_like_cron() -> None:

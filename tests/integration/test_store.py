@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,3 +60,44 @@ def test_results_and_failures_round_trip(store: SqlJobStore) -> None:
     reloaded = store.get(ok.id)
     assert reloaded is not None and reloaded.thread_ts == "1790000000.000100"
     assert reloaded.full_sha == "a" * 40
+
+
+def test_a_job_just_accepted_is_never_read_as_missing(tmp_path: Path) -> None:
+    """Accept then read, from several threads at once, on a real SQLite file.
+
+    The insert commits on the writer thread while readers look: a read that asks the database
+    first and the in-memory intake second can miss a job committed in between (issue #17).
+    """
+    with database("sqlite", tmp_path) as url:
+        store = SqlJobStore(url)
+    threads, per_thread, window = 4, 1000, 50
+    misses: list[str] = []
+    start = threading.Barrier(threads)
+
+    def hammer(worker: int) -> None:
+        start.wait()
+        for n in range(per_thread):
+            job, created, _ = store.accept(f"hammer-{worker}-{n}", FIELDS)
+            assert created
+            if store.get(job.id) is None:
+                misses.append(f"get({job.id})")
+            newest = [j.id for j in store.recent(window)]
+            # Missing from the newest `window` only if `window` newer jobs pushed it out.
+            if job.id not in newest and not (len(newest) == window and min(newest) > job.id):
+                misses.append(f"recent() without {job.id}")
+
+    errors: list[BaseException] = []
+
+    def run(worker: int) -> None:
+        try:
+            hammer(worker)
+        except BaseException as error:  # reported below, on the test's thread
+            errors.append(error)
+
+    running = [threading.Thread(target=run, args=(w,)) for w in range(threads)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join()
+    assert errors == []
+    assert misses == [], f"{len(misses)} of {threads * per_thread * 2} reads missed: {misses[:5]}"

@@ -123,7 +123,7 @@ class _Groups:
                 headers={},
                 status_code=500,
             )
-            raise SlackApiError("fatal_error", response)
+            raise SlackApiError("fatal_error", response)  # type: ignore[no-untyped-call]
         return {"ok": True, "users": [ALICE]}
 
 
@@ -153,7 +153,7 @@ def test_diagnose_and_report_are_authorized_and_rate_limited_before_anything_run
     apps = {"my-app": APP}
     ran: list[object] = []
     service = DiagnoseService(
-        None,  # type: ignore[arg-type]  (never reached: refused first)
+        None,  # type: ignore[arg-type]  # never reached: refused first
         apps.get,
         lambda: list(apps.values()),
         lambda *args: ran.append(args),

@@ -215,7 +215,11 @@ def test_cancel_stops_the_cli(
     def line(text: str) -> None:
         started.set()
 
-    threading.Thread(target=lambda: started.wait(10) and cancel.cancel(), daemon=True).start()
+    def cancel_once_started() -> None:
+        if started.wait(10):
+            cancel.cancel()
+
+    threading.Thread(target=cancel_once_started, daemon=True).start()
     begun = time.monotonic()
     with pytest.raises(Cancelled):
         cli.build(spec(tmp_path), line, cancel)

@@ -44,7 +44,7 @@ jobs:
           aws-region: {REGION}
       - run: ./scripts/ecr-build-push.sh --registry r --name my-app --sha ${{{{ github.sha }}}}
 """
-TRUST = {
+TRUST: dict[str, Any] = {
     "Version": "2012-10-17",
     "Statement": [
         {

@@ -3,6 +3,9 @@ archived images; on snapshots, like every check."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from bot.domain.checks import check_app
 from bot.domain.checks.model import Fact, Image, Repository, Status
 from bot.domain.ecr_features import CreationTemplate, SigningRule
@@ -16,11 +19,11 @@ TEMPLATE = CreationTemplate(
 )
 
 
-def with_role_policy(document: dict[str, object]):  # type: ignore[no-untyped-def]
+def with_role_policy(document: Mapping[str, Any]):  # type: ignore[no-untyped-def]
     facts = healthy()
     role = facts.role.value
     assert role is not None
-    role.policies["inline:extra"] = parse_policy(document)
+    role.policies["inline:extra"] = parse_policy(dict(document))
     return facts
 
 

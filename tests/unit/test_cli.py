@@ -206,6 +206,7 @@ def test_push_builds_with_the_scripts_flags_and_the_bootstrap_adapters(
     out = capsys.readouterr().out
     assert f"Pushed {HOST}/my-app:{SHA}\n" in out and f"Pushed {HOST}/my-app:1.4.0\n" in out
     assert "Digest sha256:" in out
+    assert adapters.executors.closed  # the command's pools end with it
 
 
 def test_push_region_flag_wins_over_the_host(tmp_path: Path) -> None:

@@ -60,7 +60,7 @@ def stubbed() -> Iterator[tuple[EcrRegistry, Stubber, Stubber]]:
     with Stubber(main) as main_stub, Stubber(features) as feature_stub:
         registry = EcrRegistry(
             RegistrySpec(ACCOUNT, REGION),
-            session=TwoClientSession(main, features),  # type: ignore[arg-type]
+            session=TwoClientSession(main, features),
             sleep=lambda _: None,
         )
         yield registry, main_stub, feature_stub

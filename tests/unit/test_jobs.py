@@ -14,6 +14,7 @@ from bot.domain.access import Access
 from bot.domain.errors import JobNotFound, NotAuthorized, QueueFull, UnknownApp, UsageError
 from bot.domain.models import JobState, PushRequest
 from bot.domain.pipeline import PushPipeline
+from bot.runtime.executors import Concurrency, Executors
 from bot.runtime.worker import Worker
 from bot.services.jobs import JobService, QueueLimits
 from tests.fakes import SHA, FakeEngine, FakeRegistry, FakeSource, RecordingReporter, app_spec
@@ -28,6 +29,10 @@ class Groups:
 
     def members(self, group_id: str) -> frozenset[str]:
         return frozenset(self.groups.get(group_id, ()))
+
+
+# The waiting notices' pool, shared by this module's services (idle threads, no state).
+NOTICES = Executors(Concurrency()).pool("notices")
 
 
 def service(
@@ -52,7 +57,7 @@ def service(
         store or SqlJobStore(f"sqlite:///{tmp_path}/jobs.db"),
         PushPipeline(FakeSource(tmp_path), engine, FakeRegistry(engine), clock=lambda: NOW),
         reporter,
-        queue=lambda runner: Worker(runner.run, runner.tell_waiting, max_parallel=2),
+        queue=lambda runner: Worker(runner.run, runner.tell_waiting, NOTICES, max_parallel=2),
         limits=limits or QueueLimits(),
         sleep=(sleeps.append if sleeps is not None else lambda _: None),
     )

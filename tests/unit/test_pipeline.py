@@ -77,7 +77,11 @@ def test_push_tags_full_sha_and_version_with_oci_labels(
         "org.opencontainers.image.source": "https://github.com/acme/my-app",
         "org.opencontainers.image.created": "2026-11-27T10:00:00+00:00",
     }
-    assert [tag for _, tag in engine.pushes and engine.tags] == [SHA, "1.4.0"]
+    assert [tag for _, tag in engine.tags] == [SHA, "1.4.0"]
+    assert [(uri, tag) for uri, tag, _ in engine.pushes] == [
+        (f"{HOST}/my-app", SHA),
+        (f"{HOST}/my-app", "1.4.0"),
+    ]
     assert result.image_uris == (f"{HOST}/my-app:{SHA}", f"{HOST}/my-app:1.4.0")  # type: ignore[attr-defined]
     assert result.pushed is True  # type: ignore[attr-defined]
     steps = [(e.step, e.kind) for e in events if e.kind in ("started", "finished")]

@@ -1,12 +1,12 @@
 """Block Kit output as golden JSON: a change to a message shows up as a diff in review.
 
-Regenerate after an intended change: `ECRBOT_UPDATE_GOLDEN=1 scripts/test tests/unit`.
+Regenerate after an intended change: `ECRBOT_UPDATE_GOLDEN=1 pytest tests/unit/test_render.py`;
+that run writes the files and fails, and the next run without it checks them.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import Block
 from bot.domain.models import Failure, Job, JobState, PushResult, Step
 from bot.render import common
 from bot.render import push as render
+from tests.golden import check_golden
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 SHA = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d"
@@ -79,9 +80,7 @@ CASES: dict[str, Any] = {
 def test_blocks_match_golden(name: str) -> None:
     path = GOLDEN / f"{name}.json"
     actual = json.dumps(CASES[name], indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-    if os.environ.get("ECRBOT_UPDATE_GOLDEN"):
-        path.write_text(actual)
-    assert actual == path.read_text()
+    check_golden(path, actual)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

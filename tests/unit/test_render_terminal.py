@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.text import Text
@@ -80,7 +81,7 @@ def test_code_blocks_never_wrap_so_fixes_paste_whole() -> None:
 
 
 def test_header_divider_fields_and_unknown_blocks() -> None:
-    blocks = [
+    blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Weekly"}},
         {"type": "divider"},
         {

@@ -1,6 +1,7 @@
 """The health report rendered: Slack blocks within limits, the attached files, text, JSON, PNG.
 
-Regenerate the golden message after an intended change: `ECRBOT_UPDATE_GOLDEN=1 pytest <this>`.
+Regenerate the golden message after an intended change: `ECRBOT_UPDATE_GOLDEN=1 pytest <this>`;
+that run writes it and fails, and the next run without it checks it.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import struct
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -30,6 +30,7 @@ from bot.domain.report import (
 )
 from bot.render import chart
 from bot.render import report as render
+from tests.golden import check_golden
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "report" / "slack_blocks.json"
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -192,10 +193,7 @@ def test_slack_text_is_escaped_and_owners_are_mentions(big: HealthReport) -> Non
 
 def test_small_report_matches_golden() -> None:
     actual = json.dumps(render.slack_blocks(small()), indent=2, ensure_ascii=False) + "\n"
-    if os.environ.get("ECRBOT_UPDATE_GOLDEN"):
-        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
-        GOLDEN.write_text(actual, encoding="utf-8")
-    assert actual == GOLDEN.read_text(encoding="utf-8")
+    check_golden(GOLDEN, actual)
 
 
 def test_changes_are_shown_against_last_week() -> None:

@@ -36,7 +36,7 @@ ENV_WORKFLOW = WORKFLOW.replace(
 
 
 def role(condition: dict[str, Any]) -> Fact[Role]:
-    statement = {
+    statement: dict[str, Any] = {
         "Effect": "Allow",
         "Principal": {"Federated": PROVIDER},
         "Action": "sts:AssumeRoleWithWebIdentity",

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures import Executor
+
+import pytest
 
 from bot.domain.cancel import CancelToken
+from bot.runtime.executors import Concurrency, Executors
 from bot.runtime.worker import Worker
+
+
+@pytest.fixture
+def notices() -> Iterator[Executor]:
+    executors = Executors(Concurrency())
+    yield executors.pool("notices")
+    executors.shutdown()
 
 
 class Jobs:
@@ -41,14 +53,14 @@ def wait_for(check: object, timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
-def test_at_most_max_parallel_jobs_run_at_once() -> None:
+def test_at_most_max_parallel_jobs_run_at_once(notices: Executor) -> None:
     jobs = Jobs()
-    worker = Worker(jobs.run, jobs.waiting, max_parallel=2)
+    worker = Worker(jobs.run, jobs.waiting, notices, max_parallel=2)
     worker.start()
     for job_id, app in enumerate(["a", "b", "c", "d"], start=1):
         worker.enqueue(job_id, app)
     wait_for(lambda: len(jobs.running) == 2)
-    time.sleep(0.1)
+    wait_for(lambda: worker.settled)  # no thread is left that could still start a job
     assert jobs.peak == 2 and worker.queue_depth == 2
     jobs.release.set()
     for _ in range(4):
@@ -56,9 +68,9 @@ def test_at_most_max_parallel_jobs_run_at_once() -> None:
     worker.stop()
 
 
-def test_a_second_push_of_the_same_app_waits_and_is_told_so() -> None:
+def test_a_second_push_of_the_same_app_waits_and_is_told_so(notices: Executor) -> None:
     jobs = Jobs()
-    worker = Worker(jobs.run, jobs.waiting, max_parallel=2)
+    worker = Worker(jobs.run, jobs.waiting, notices, max_parallel=2)
     worker.start()
     assert worker.enqueue(1, "my-app") is None
     wait_for(lambda: 1 in jobs.running)
@@ -66,6 +78,7 @@ def test_a_second_push_of_the_same_app_waits_and_is_told_so() -> None:
     assert worker.enqueue(2, "my-app") == 1
     assert worker.enqueue(3, "other") is None
     wait_for(lambda: 3 in jobs.running)
+    wait_for(lambda: worker.settled)  # job 2 could start now if it were allowed to
     assert 2 not in jobs.running
     assert jobs.waits == []  # already told: no second notice
     jobs.release.set()
@@ -75,9 +88,9 @@ def test_a_second_push_of_the_same_app_waits_and_is_told_so() -> None:
     worker.stop()
 
 
-def test_cancel_dequeues_a_waiting_job_and_signals_a_running_one() -> None:
+def test_cancel_dequeues_a_waiting_job_and_signals_a_running_one(notices: Executor) -> None:
     jobs = Jobs()
-    worker = Worker(jobs.run, jobs.waiting, max_parallel=1)
+    worker = Worker(jobs.run, jobs.waiting, notices, max_parallel=1)
     worker.start()
     worker.enqueue(1, "a")
     worker.enqueue(2, "b")

@@ -2,75 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from bot.domain.checks.ecr_features import create_on_push, signing
-from bot.domain.checks.guardrails import scp_check, simulator_check
-from bot.domain.checks.iam_access import oidc_provider, subject_template, trust_policy
-from bot.domain.checks.identity import caller_identity, repository_region
-from bot.domain.checks.model import AppFacts, CheckResult, PlatformFacts, Report, Status
-from bot.domain.checks.platform import platform_checks
-from bot.domain.checks.privilege import least_privilege, long_lived_keys
-from bot.domain.checks.tags import tag_checks
-from bot.domain.checks.workflow import workflow_checks
-
-APP_CHECKS: tuple[Callable[[AppFacts], list[CheckResult]], ...] = (
-    caller_identity,
-    repository_region,
-    workflow_checks,
-    oidc_provider,
-    subject_template,
-    trust_policy,
-    least_privilege,
-    create_on_push,
-    signing,
-    scp_check,
-    simulator_check,
-    long_lived_keys,
-    tag_checks,
+from bot.domain.checks import (
+    ecr_features,
+    guardrails,
+    iam_access,
+    identity,
+    keys,
+    platform,
+    privilege,
+    tags,
+    trust,
+    workflow,
 )
+from bot.domain.checks.model import AppFacts, CheckResult, PlatformFacts, Report, Status
+from bot.domain.checks.registry import APP, PLATFORM, Check, in_order
 
-# Stable ids (scripts match on them): documented in the README.
+# The checklist's order, the runbook's: who ecrbot is and where the repository is, the workflow,
+# OIDC and the role's trust, what the role may do (and what ECR does as it: create on push,
+# sign), long-lived keys, tags; then the platform.
+# Each module declares its checks (`@app_check`); importing it here is what registers them.
+ORDER = (
+    identity,
+    workflow,
+    iam_access,
+    trust,
+    privilege,
+    ecr_features,
+    guardrails,
+    keys,
+    tags,
+    platform,
+)
+APP_CHECKS: tuple[Check[AppFacts], ...] = tuple(in_order(APP, ORDER))
+PLATFORM_CHECKS: tuple[Check[PlatformFacts], ...] = tuple(in_order(PLATFORM, ORDER))
+
+# Stable ids (scripts match on them), read from the declarations; the README documents them.
 CHECK_IDS: dict[str, str] = {
-    "identity.caller": "the identity ecrbot's AWS calls run as",
-    "registry.repository": "the ECR repository exists in the catalog's region (or: where it is)",
-    "workflow.present": "a workflow on the branch assumes an AWS role; workflow files parse",
-    "workflow.id_token": "each AWS job gets `id-token: write` under GitHub's permission rules",
-    "workflow.region": "each AWS job's `aws-region` is the registry's region",
-    "workflow.role": "each AWS job's `role-to-assume` is the catalog's role",
-    "workflow.static_keys": "no job passes long-lived access keys",
-    "workflow.tooling": "jobs push with the standard tooling",
-    "workflow.notes": "caveats: fork pull requests, Dependabot, dynamic environments, latest tags",
-    "oidc.provider": "token.actions.githubusercontent.com exists and lists sts.amazonaws.com",
-    "oidc.subject": "which claims make up the jobs' `sub`: GitHub's API (with its "
-    "`sub_claim_prefix`: name-only or immutable form), the catalog, or the default assumed",
-    "trust.role": "the app's CI role exists",
-    "trust.subject": "the role's trust policy accepts each subject the jobs present (and is a "
-    "policy AWS would save)",
-    "trust.hygiene": "trust statements have `aud` and `sub` conditions and no org/repo wildcards "
-    "(nor `@*` in place of an owner's or repository's ID)",
-    "privilege.push": "the role may run every push action on the app's repository, under its "
-    "identity policies, permissions boundary, the repository policy and SCPs; names the "
-    "document that decided",
-    "privilege.create_on_push": "when a CREATE_ON_PUSH creation template will create the missing "
-    "repository: the role may do what that needs (ecr:CreateRepository, and PutLifecyclePolicy, "
-    "SetRepositoryPolicy, TagResource when the template sets them)",
-    "privilege.signing": "when managed signing covers the repository: the role may "
-    "signer:SignPayload on each signing profile (ECR signs as the pusher)",
-    "privilege.scope": "push actions are not granted on `*` or through `ecr:*`",
-    "privilege.scp": "the organization's SCPs allow the push (or: could not check: SCPs)",
-    "privilege.simulator": "AWS's policy simulator agrees (or one line saying it is unavailable)",
-    "keys.long_lived": "no IAM user with active access keys can push to the repository (its "
-    "boundary and the repository policy included)",
-    "tags.immutability": "the repository's tags are immutable (SHAs over latest), per tag when "
-    "it has exclusion filters",
-    "tags.image": "with --sha: whether that image exists (archived included) and what a push "
-    "would do",
-    "platform.identity": "the bot's AWS identity",
-    "platform.region": "the region ECR calls go to",
-    "platform.docker": "the Docker engine answers",
-    "platform.ecr_token": "ECR issues a login token",
-    "platform.registry_login": "the registry accepts that token",
+    **{check.id: check.summary for check in APP_CHECKS},
+    **{check.id: check.summary for check in PLATFORM_CHECKS},
 }
 
 
@@ -81,7 +50,7 @@ def check_app(facts: AppFacts) -> Report:
 
 
 def check_platform(facts: PlatformFacts) -> Report:
-    results = platform_checks(facts)
+    results = [result for check in PLATFORM_CHECKS for result in check(facts)]
     return Report("ecrbot platform", verdict(results), tuple(results))
 
 

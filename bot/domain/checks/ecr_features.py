@@ -10,6 +10,7 @@ from dataclasses import replace
 from bot.domain.checks.common import could_not, repository_arn, skipped
 from bot.domain.checks.model import AppFacts, CheckResult, Status
 from bot.domain.checks.privilege import account_of, role_request
+from bot.domain.checks.registry import app_check
 from bot.domain.ecr_features import CreationTemplate, signing_profiles, template_for
 from bot.domain.iam.evaluation import Decision, decide
 
@@ -26,6 +27,12 @@ def pending_template(facts: AppFacts) -> CreationTemplate | None:
     return template if template is not None and template.creates_on_push else None
 
 
+@app_check(
+    "privilege.create_on_push",
+    "when a `CREATE_ON_PUSH` creation template will create the missing repository: the role may "
+    "do what that needs (`ecr:CreateRepository`, and `ecr:PutLifecyclePolicy`, "
+    "`ecr:SetRepositoryPolicy`, `ecr:TagResource` when the template sets them)",
+)
 def create_on_push(facts: AppFacts) -> list[CheckResult]:
     """privilege.create_on_push: may the role do what ECR does for it when it creates the repo."""
     template = pending_template(facts)
@@ -39,6 +46,11 @@ def create_on_push(facts: AppFacts) -> list[CheckResult]:
     return [_verdict("privilege.create_on_push", decided, arn, f"create {arn}", fix)]
 
 
+@app_check(
+    "privilege.signing",
+    "when managed signing covers the repository: the role may `signer:SignPayload` on each "
+    "signing profile (ECR signs as the pusher); skipped where the endpoint serves no signing",
+)
 def signing(facts: AppFacts) -> list[CheckResult]:
     """privilege.signing: ECR signs as the pusher, so the role needs signer:SignPayload."""
     if not facts.signing_rules.ok:

@@ -15,11 +15,13 @@ from bot.domain.checks.privilege import (
     grouped,
     role_request,
 )
+from bot.domain.checks.registry import app_check
 from bot.domain.iam.evaluation import Documents, Principal
 from bot.domain.iam.permissions import PUSH_ACTIONS
 from bot.domain.iam.policy import Policy, Statement
 
 
+@app_check("privilege.scp", "the organization's SCPs allow the push (or: could not check: SCPs)")
 def scp_check(facts: AppFacts) -> list[CheckResult]:
     """privilege.scp: the organization's SCPs, or an explicit "could not check: SCPs"."""
     if not facts.role_arn:
@@ -106,6 +108,10 @@ def scp_check(facts: AppFacts) -> list[CheckResult]:
 _ALLOW_ALL = Policy((Statement(None, "Allow", {}, ("*",), (), ("*",), (), {}),))
 
 
+@app_check(
+    "privilege.simulator",
+    "AWS's policy simulator agrees (or one line saying it is unavailable)",
+)
 def simulator_check(facts: AppFacts) -> list[CheckResult]:
     """privilege.simulator: AWS's policy simulator on the role's own policies, compared."""
     request = role_request(facts)

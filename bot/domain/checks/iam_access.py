@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from bot.domain.checks.common import could_not, provider_arn, skipped
 from bot.domain.checks.model import AppFacts, CheckResult, Status
-from bot.domain.checks.trust import trust_policy as trust_policy  # re-exported for checks
+from bot.domain.checks.registry import app_check
 from bot.domain.workflow.subject_forms import NAME_ONLY, form_of
 
 AUDIENCE = "sts.amazonaws.com"
 GITHUB = "token.actions.githubusercontent.com"
 
 
+@app_check(
+    "oidc.provider", "token.actions.githubusercontent.com exists and lists sts.amazonaws.com"
+)
 def oidc_provider(facts: AppFacts) -> list[CheckResult]:
     arn = provider_arn(facts.account_id)
     if not facts.provider.ok:
@@ -52,6 +55,11 @@ def oidc_provider(facts: AppFacts) -> list[CheckResult]:
     ]
 
 
+@app_check(
+    "oidc.subject",
+    "which claims make up the jobs' `sub`: GitHub's API (with its `sub_claim_prefix`: name-only "
+    "or immutable form), the catalog's `oidc_subject_keys`, or the default assumed",
+)
 def subject_template(facts: AppFacts) -> list[CheckResult]:
     """oidc.subject: which claims make up the jobs' `sub`, and how ecrbot knows."""
     if not facts.github:

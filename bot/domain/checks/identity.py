@@ -5,8 +5,10 @@ from __future__ import annotations
 from bot.domain.checks.common import could_not
 from bot.domain.checks.ecr_features import pending_template
 from bot.domain.checks.model import AppFacts, CheckResult, Status
+from bot.domain.checks.registry import app_check
 
 
+@app_check("identity.caller", "the identity ecrbot's AWS calls run as")
 def caller_identity(facts: AppFacts) -> list[CheckResult]:
     if not facts.caller.ok:
         return [could_not("identity.caller", facts.caller)]
@@ -20,6 +22,10 @@ def caller_identity(facts: AppFacts) -> list[CheckResult]:
     ]
 
 
+@app_check(
+    "registry.repository",
+    "the ECR repository exists in the catalog's region (or: where it is)",
+)
 def repository_region(facts: AppFacts) -> list[CheckResult]:
     """The repository exists in the catalog's region; if not, where it does exist."""
     name, region = facts.repository_name, facts.region

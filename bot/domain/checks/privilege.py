@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from bot.domain.checks.common import could_not, repository_arn
-from bot.domain.checks.model import AppFacts, CheckResult, KeyUser, Status
+from bot.domain.checks.common import repository_arn
+from bot.domain.checks.model import AppFacts, CheckResult, Status
+from bot.domain.checks.registry import app_check
 from bot.domain.iam.evaluation import (
     Decision,
     Documents,
@@ -18,7 +19,7 @@ from bot.domain.iam.evaluation import (
     push_context,
 )
 from bot.domain.iam.permissions import PUSH_ACTIONS, broad_push_grants, least_privilege_policy
-from bot.domain.iam.policy import Policy, Unreadable
+from bot.domain.iam.policy import Unreadable
 
 TOKEN = PUSH_ACTIONS[0]  # ecr:GetAuthorizationToken: no resource, identity policies only
 REPOSITORY_ACTIONS = PUSH_ACTIONS[1:]
@@ -78,8 +79,19 @@ def decisions_for(
     return decisions
 
 
-def least_privilege(facts: AppFacts) -> list[CheckResult]:
-    """privilege.push (which document decided each push action) and privilege.scope."""
+def _boundary_unread(facts: AppFacts) -> bool:
+    role = facts.role.value if facts.role.ok else None
+    return role is not None and role.boundary is not None and role.boundary.policy is None
+
+
+@app_check(
+    "privilege.push",
+    "the role may run every push action on the app's repository, under its identity "
+    "policies, permissions boundary, the repository policy and SCPs; names the document "
+    "that decided",
+)
+def privilege_push(facts: AppFacts) -> list[CheckResult]:
+    """Which document decided each push action (the simulator's deny wins)."""
     request = role_request(facts)
     if request is None:
         return []
@@ -110,20 +122,27 @@ def least_privilege(facts: AppFacts) -> list[CheckResult]:
                 source="simulator",
             )
     boundary = documents.boundary[0] if documents.boundary else None
-    results = [_push_result(principal, decisions, missing, repo, boundary)]
-    if role is not None:
-        for grant in broad_push_grants(role.policies, PUSH_ACTIONS):
-            fix = json.dumps(least_privilege_policy(repo), indent=2)
-            results.append(
-                CheckResult(
-                    "privilege.scope",
-                    Status.WARN,
-                    f"{role.arn}: {grant}",
-                    f"Scope the push actions to {repo}:\n{fix}",
-                    role.arn,
-                )
-            )
-    return results
+    return [_push_result(principal, decisions, missing, repo, boundary)]
+
+
+@app_check("privilege.scope", "push actions are not granted on `*` or through `ecr:*`")
+def privilege_scope(facts: AppFacts) -> list[CheckResult]:
+    role = facts.role.value if facts.role.ok else None
+    # As privilege.push: nothing to say of a role it could not weigh (its boundary unread).
+    if role is None or role_request(facts) is None or _boundary_unread(facts):
+        return []
+    repo = repository_arn(facts.region, facts.account_id, facts.repository_name)
+    fix = json.dumps(least_privilege_policy(repo), indent=2)
+    return [
+        CheckResult(
+            "privilege.scope",
+            Status.WARN,
+            f"{role.arn}: {grant}",
+            f"Scope the push actions to {repo}:\n{fix}",
+            role.arn,
+        )
+        for grant in broad_push_grants(role.policies, PUSH_ACTIONS)
+    ]
 
 
 def _push_result(
@@ -212,64 +231,3 @@ def fix_for(
             "Attach this policy to the role:\n" + json.dumps(least_privilege_policy(repo), indent=2)
         )
     return "\n\n".join(fixes)
-
-
-def long_lived_keys(facts: AppFacts) -> list[CheckResult]:
-    if not facts.key_users.ok:
-        return [could_not("keys.long_lived", facts.key_users)]
-    repo = repository_arn(facts.region, facts.account_id, facts.repository_name)
-    results = []
-    for user in facts.key_users.value or ():
-        decisions = decisions_for(*_user_request(facts, user), facts, REPOSITORY_ACTIONS)
-        allowed = [d for d in decisions.values() if d.allowed]
-        if allowed:
-            keys = ", ".join(user.active_keys)
-            results.append(
-                CheckResult(
-                    "keys.long_lived",
-                    Status.FAIL,
-                    f"IAM user {user.name} has active access keys ({keys}) and can push to {repo} "
-                    f"({'; '.join(grouped(allowed))}).",
-                    "Move the pipeline to OIDC (id-token: write + role-to-assume), then: "
-                    + "; ".join(
-                        f"aws iam update-access-key --user-name {user.name} "
-                        f"--access-key-id {key} --status Inactive"
-                        for key in user.active_keys
-                    ),
-                    f"user/{user.name}",
-                )
-            )
-    return results or [
-        CheckResult(
-            "keys.long_lived",
-            Status.PASS,
-            f"No IAM user with active access keys can push to {repo}.",
-            resource=repo,
-        )
-    ]
-
-
-def _user_request(facts: AppFacts, user: KeyUser) -> tuple[Principal, Documents]:
-    arn = user.arn or f"arn:aws:iam::{facts.account_id}:user/{user.name}"
-    repository = facts.repository_policy.value if facts.repository_policy.ok else None
-    org = facts.organization
-    # The SCPs were read for the role's account: they are the users' too when it is this one.
-    same_account = account_of(facts.role_arn or "") == facts.account_id
-    boundary = user.boundary
-    documents = Documents(
-        identity=user.policies,
-        boundary=(boundary.arn, boundary.policy) if boundary and boundary.policy else None,
-        repository=repository if isinstance(repository, Policy) else None,
-        scps=facts.scps.value if facts.scps.ok and same_account else None,
-        unreadable=user.skipped,
-    )
-    context = push_context(
-        arn,
-        "user",
-        region=facts.region,
-        resource_account=facts.account_id,
-        org_id=((org.value.id if org.value else None) if org.ok else "unknown"),
-        tags=user.tags,
-    )
-    principal = Principal(arn, "user", close_tags(context, documents), user.boundary is not None)
-    return principal, documents

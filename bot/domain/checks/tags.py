@@ -5,20 +5,32 @@ from __future__ import annotations
 
 from bot.domain.checks.common import could_not
 from bot.domain.checks.model import AppFacts, CheckResult, Image, Repository, Status
+from bot.domain.checks.registry import app_check
 
 
-def tag_checks(facts: AppFacts) -> list[CheckResult]:
+@app_check(
+    "tags.immutability",
+    "the repository's tags are immutable (SHAs over latest), per tag when it has exclusion filters",
+)
+def tag_immutability(facts: AppFacts) -> list[CheckResult]:
     if not facts.repository.ok or facts.repository.value is None:
         return []  # registry.repository already says why
     repo = facts.repository.value
-    results = [_immutability(facts, repo)]
-    if facts.sha:
-        results.append(_image(facts))
-    return results
+    return [_immutability(facts, repo)]
 
 
-def _image(facts: AppFacts) -> CheckResult:
-    sha, where = facts.sha or "", f"{facts.repository_name}:{facts.sha}"
+@app_check(
+    "tags.image",
+    "with --sha: whether that image exists (archived included) and what a push would do",
+)
+def tag_image(facts: AppFacts) -> list[CheckResult]:
+    if not facts.sha or not facts.repository.ok or facts.repository.value is None:
+        return []  # no SHA asked about, or registry.repository says why
+    return [_image(facts, facts.sha)]
+
+
+def _image(facts: AppFacts, sha: str) -> CheckResult:
+    where = f"{facts.repository_name}:{sha}"
     if not facts.image.ok:
         return could_not("tags.image", facts.image, where)
     image = facts.image.value
@@ -33,8 +45,8 @@ def _image(facts: AppFacts) -> CheckResult:
         return CheckResult(
             "tags.image",
             Status.PASS,
-            f"{where} is {image.digest[:19]}, built from that commit: a push would "
-            "only add missing tags.",
+            f"{where} is {image.digest[:19]}, labelled as built from that commit: a push "
+            "reuses it (adding missing tags) only if ecrbot's own job pushed it, else it builds.",
             resource=where,
         )
     repo = facts.repository.value

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 
 from bot.domain.checks.common import could_not, provider_arn, skipped
-from bot.domain.checks.model import AppFacts, CheckResult, Status
+from bot.domain.checks.model import AppFacts, CheckResult, Role, Status
+from bot.domain.checks.registry import app_check
 from bot.domain.checks.workflow import aws_jobs
 from bot.domain.iam.conditions import required_values
 from bot.domain.iam.github_claims import RUN_TIME_CLAIMS
@@ -76,13 +77,14 @@ def subject_runs(facts: AppFacts, policy: Policy | None = None) -> list[Run]:
     return list(found.values())
 
 
-def trust_policy(facts: AppFacts) -> list[CheckResult]:
+@app_check("trust.role", "the app's CI role exists")
+def trust_role(facts: AppFacts) -> list[CheckResult]:
+    """Silent when the role exists: trust.subject and trust.hygiene then say what it trusts."""
     if not facts.role_arn:
         return [skipped("trust.role", "The catalog names no CI role for this app.", facts.app)]
     if not facts.role.ok:
         return [could_not("trust.role", facts.role, facts.role_arn)]
-    role = facts.role.value
-    if role is None:
+    if facts.role.value is None:
         return [
             CheckResult(
                 "trust.role",
@@ -92,15 +94,36 @@ def trust_policy(facts: AppFacts) -> list[CheckResult]:
                 facts.role_arn,
             )
         ]
+    return []
+
+
+def _existing_role(facts: AppFacts) -> Role | None:
+    """The CI role, when trust.role found it (else that check has said why)."""
+    return facts.role.value if facts.role_arn and facts.role.ok else None
+
+
+def _runs_and_fix(facts: AppFacts, role: Role) -> tuple[list[Run], str]:
+    arn = provider_arn(facts.account_id)
+    runs = subject_runs(facts, role.trust if isinstance(role.trust, Policy) else None)
+    return runs, _fix(facts, arn, runs)
+
+
+@app_check(
+    "trust.subject",
+    "the role's trust policy accepts each subject the jobs present (and is a policy AWS "
+    "would save)",
+)
+def trust_subject(facts: AppFacts) -> list[CheckResult]:
+    role = _existing_role(facts)
+    if role is None:
+        return []
     if not facts.github:
         return [
             skipped(
                 "trust.subject", "No GitHub repository known: set `github: owner/repo`.", role.arn
             )
         ]
-    arn = provider_arn(facts.account_id)
-    runs = subject_runs(facts, role.trust if isinstance(role.trust, Policy) else None)
-    fix = _fix(facts, arn, runs)
+    runs, fix = _runs_and_fix(facts, role)
     if isinstance(role.trust, Unreadable):
         # AWS refuses to save a document like this one (MalformedPolicyDocument): whatever it
         # was meant to say, no job can assume the role through it as written.
@@ -114,18 +137,30 @@ def trust_policy(facts: AppFacts) -> list[CheckResult]:
                 role.arn,
             )
         ]
-    results = [_run_result(facts, role.arn, role.trust, arn, run, fix) for run in runs]
-    for finding in trust_findings(role.trust, arn):
-        results.append(
-            CheckResult(
-                "trust.hygiene",
-                Status.FAIL if finding.severity == "fail" else Status.WARN,
-                f"{role.arn}: {finding.message} ({finding.statement})",
-                f"Narrow the statement to the app's own subjects:{fix}",
-                role.arn,
-            )
+    arn = provider_arn(facts.account_id)
+    return [_run_result(facts, role.arn, role.trust, arn, run, fix) for run in runs]
+
+
+@app_check(
+    "trust.hygiene",
+    "trust statements have `aud` and `sub` conditions and no org/repo wildcards (nor `@*` in "
+    "place of an owner's or repository's ID)",
+)
+def trust_hygiene(facts: AppFacts) -> list[CheckResult]:
+    role = _existing_role(facts)
+    if role is None or not facts.github or isinstance(role.trust, Unreadable):
+        return []  # trust.role or trust.subject says why
+    _, fix = _runs_and_fix(facts, role)
+    return [
+        CheckResult(
+            "trust.hygiene",
+            Status.FAIL if finding.severity == "fail" else Status.WARN,
+            f"{role.arn}: {finding.message} ({finding.statement})",
+            f"Narrow the statement to the app's own subjects:{fix}",
+            role.arn,
         )
-    return results
+        for finding in trust_findings(role.trust, provider_arn(facts.account_id))
+    ]
 
 
 def _decide(policy: Policy, arn: str, subject: Subject) -> TrustDecision:

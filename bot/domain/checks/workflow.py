@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from bot.domain.checks.common import could_not
 from bot.domain.checks.model import AppFacts, CheckResult, Status
+from bot.domain.checks.registry import app_check
 from bot.domain.text import plain
-from bot.domain.workflow.analysis import JobAnalysis, permissions_fix
+from bot.domain.workflow.analysis import AwsStep, JobAnalysis, permissions_fix
 
 RUNBOOK_SNIPPET = """jobs:
   build-and-push:
@@ -26,7 +27,8 @@ def aws_jobs(facts: AppFacts) -> list[JobAnalysis]:
     return [job for report in reports for job in report.jobs if job.aws_steps]
 
 
-def workflow_checks(facts: AppFacts) -> list[CheckResult]:
+@app_check("workflow.present", "a workflow on the branch assumes an AWS role; workflow files parse")
+def workflow_present(facts: AppFacts) -> list[CheckResult]:
     if not facts.workflows.ok:
         return [could_not("workflow.present", facts.workflows, f"{facts.app}@{facts.branch}")]
     results = [
@@ -52,8 +54,7 @@ def workflow_checks(facts: AppFacts) -> list[CheckResult]:
         for report in facts.workflows.value or ()
         if report.skipped
     ]
-    jobs = aws_jobs(facts)
-    if not jobs:
+    if not aws_jobs(facts):
         role = facts.role_arn or "arn:aws:iam::<account-id>:role/<app-role-name>"
         results.append(
             CheckResult(
@@ -65,61 +66,107 @@ def workflow_checks(facts: AppFacts) -> list[CheckResult]:
                 f"{facts.app}@{facts.branch}",
             )
         )
-        return results
-    for job in jobs:
-        results += _job_checks(facts, job)
     return results
 
 
-def _job_checks(facts: AppFacts, job: JobAnalysis) -> list[CheckResult]:
-    where = f"{job.workflow}#{job.job_id}"
-    results = [_id_token(job, where)]
-    for step in job.aws_steps:
-        results.append(_region(facts, step.aws_region, where, job.job_id))
+def _where(job: JobAnalysis) -> str:
+    return f"{job.workflow}#{job.job_id}"
+
+
+def _steps(facts: AppFacts) -> list[tuple[JobAnalysis, AwsStep]]:
+    return [(job, step) for job in aws_jobs(facts) for step in job.aws_steps]
+
+
+@app_check(
+    "workflow.id_token", "each AWS job gets `id-token: write` under GitHub's permission rules"
+)
+def workflow_id_token(facts: AppFacts) -> list[CheckResult]:
+    return [_id_token(job, _where(job)) for job in aws_jobs(facts)]
+
+
+@app_check("workflow.region", "each AWS job's `aws-region` is the registry's region")
+def workflow_region(facts: AppFacts) -> list[CheckResult]:
+    return [_region(facts, step.aws_region, _where(job), job.job_id) for job, step in _steps(facts)]
+
+
+@app_check("workflow.role", "each AWS job's `role-to-assume` is the catalog's role")
+def workflow_role(facts: AppFacts) -> list[CheckResult]:
+    results = []
+    for job, step in _steps(facts):
+        # A role from an expression (`${{ vars.ROLE }}`) is only known when the job runs.
         if facts.role_arn and step.role_to_assume and "${{" not in step.role_to_assume:
             same = step.role_to_assume == facts.role_arn
             results.append(
                 CheckResult(
                     "workflow.role",
                     Status.PASS if same else Status.WARN,
-                    f"{plain(where)} assumes {plain(step.role_to_assume)}"
+                    f"{plain(_where(job))} assumes {plain(step.role_to_assume)}"
                     + ("." if same else f", not the catalog's {facts.role_arn}."),
                     "" if same else f"role-to-assume: {facts.role_arn}",
-                    where,
+                    _where(job),
                     job.job_id,
                 )
             )
-        if step.uses_static_keys:
-            results.append(
-                CheckResult(
-                    "workflow.static_keys",
-                    Status.FAIL,
-                    f"{plain(where)} passes long-lived access keys to configure-aws-credentials.",
-                    "Remove aws-access-key-id/aws-secret-access-key, grant `id-token: write` and "
-                    "use "
-                    "`role-to-assume` (OIDC); then deactivate the keys.",
-                    where,
-                    job.job_id,
-                )
-            )
-    if not job.uses_standard_tooling:
-        results.append(
-            CheckResult(
-                "workflow.tooling",
-                Status.WARN,
-                f"{plain(where)} does not push with the standard tooling "
-                "(ecr-build-push.sh, ecrbot push, or aws-actions/amazon-ecr-login with "
-                "docker/build-push-action).",
-                "- run: ecrbot push --registry <registry> --name <app> --sha ${{ github.sha }}",
-                where,
-                job.job_id,
-            )
+    return results
+
+
+@app_check("workflow.static_keys", "no job passes long-lived access keys")
+def workflow_static_keys(facts: AppFacts) -> list[CheckResult]:
+    return [
+        CheckResult(
+            "workflow.static_keys",
+            Status.FAIL,
+            f"{plain(_where(job))} passes long-lived access keys to configure-aws-credentials.",
+            "Remove aws-access-key-id/aws-secret-access-key, grant `id-token: write` and use "
+            "`role-to-assume` (OIDC); then deactivate the keys.",
+            _where(job),
+            job.job_id,
         )
-    results += [
-        CheckResult("workflow.notes", Status.WARN, f"{plain(where)}: {note}", "", where, job.job_id)
+        for job, step in _steps(facts)
+        if step.uses_static_keys
+    ]
+
+
+@app_check(
+    "workflow.tooling",
+    "jobs push with the standard tooling (`ecr-build-push.sh`, `ecrbot push`, or "
+    "`aws-actions/amazon-ecr-login` with `docker/build-push-action`); a secret passed as a "
+    "build arg is noted",
+)
+def workflow_tooling(facts: AppFacts) -> list[CheckResult]:
+    return [
+        CheckResult(
+            "workflow.tooling",
+            Status.WARN,
+            f"{plain(_where(job))} does not push with the standard tooling "
+            "(ecr-build-push.sh, ecrbot push, or aws-actions/amazon-ecr-login with "
+            "docker/build-push-action).",
+            "- run: ecrbot push --registry <registry> --name <app> --sha ${{ github.sha }}",
+            _where(job),
+            job.job_id,
+        )
+        for job in aws_jobs(facts)
+        if not job.uses_standard_tooling
+    ]
+
+
+@app_check(
+    "workflow.notes",
+    "caveats: fork pull requests, Dependabot, dynamic environments, latest tags",
+)
+def workflow_notes(facts: AppFacts) -> list[CheckResult]:
+    return [
+        CheckResult(
+            "workflow.notes",
+            Status.WARN,
+            f"{plain(_where(job))}: {note}",
+            "",
+            _where(job),
+            job.job_id,
+        )
+        for job in aws_jobs(facts)
         for note in job.notes
     ]
-    return results
 
 
 def _id_token(job: JobAnalysis, where: str) -> CheckResult:

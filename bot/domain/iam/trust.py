@@ -118,8 +118,7 @@ def _request_context(
     for statement in policy.statements if policy else ():
         for entries in statement.conditions.values():
             for key, values in entries.items():
-                listed = (values,) if isinstance(values, str) else values
-                for name in [key, *referenced_keys(listed)]:
+                for name in [key, *referenced_keys(values)]:
                     if name.lower() not in unknown and context_values(context, name) is None:
                         context[name] = ()
     return context
@@ -184,7 +183,7 @@ def _undecided(statement: Statement, request: OidcRequest, label: str) -> list[s
         for key, values in entries.items():
             claim = claim_of(key, host)
             if claim is not None and claim in request.unknown:
-                shown = json.dumps(values if isinstance(values, str) else list(values))
+                shown = json.dumps(list(values))
                 found.append(
                     f'{label}: "{operator}": {{"{key}": {shown}}} depends on '
                     f"{request.unknown[claim]}"
