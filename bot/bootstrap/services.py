@@ -54,6 +54,7 @@ from bot.domain.ports import (
 )
 from bot.domain.triage import ChatMessage, TriageAnswer
 from bot.runtime.ack_first import AckFirst
+from bot.runtime.audit_check import AuditCheck
 from bot.runtime.executors import Concurrency, Executors
 from bot.runtime.metrics import Metrics
 from bot.runtime.scheduler import ReportScheduler
@@ -89,6 +90,7 @@ class Services:
     triage: TriageService
     home: HomeService
     audit: AuditLog
+    audit_check: AuditCheck
 
     def readiness(self) -> dict[str, str]:
         """What /readyz reports: each dependency `ok`, or why not."""
@@ -108,7 +110,9 @@ class Services:
         return status
 
     def start(self, *, schedule: bool = True) -> None:
-        """Start the jobs' queue and (but on `ecrbot worker`) the report schedule."""
+        """Start the jobs' queue, the audit log's check and (but on `ecrbot worker`) the report
+        schedule."""
+        self.audit_check.start()
         self.jobs.start()
         if schedule:
             self.scheduler.start()
@@ -300,6 +304,7 @@ def build_services(
             commit=git.resolve,
         ),
         audit=audit,
+        audit_check=AuditCheck(audit.integrity),
     )
 
 

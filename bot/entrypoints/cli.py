@@ -222,12 +222,41 @@ def _jobs(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) -
     return 0
 
 
+def _audit_verify(settings: Settings, adapters: CliAdapters) -> int:
+    """`ecrbot audit verify`: 0 intact, 1 broken (the first bad id named), 2 unreadable."""
+    from bot.adapters.schema import SchemaError
+
+    if _no_database(settings):
+        return 2
+    configure("WARNING")
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        found = adapters.audit().integrity()
+    except (SchemaError, ConfigError) as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as error:  # the driver's first line: never the statement's values
+        cause = getattr(error, "orig", None) or error
+        print(
+            f"Error: the database could not be read: {str(cause).splitlines()[0]}", file=sys.stderr
+        )
+        return 2
+    if found.intact:
+        print(f"audit log {found.summary()}")
+        return 0
+    print(f"audit log BROKEN: {found.summary()}", file=sys.stderr)
+    return 1
+
+
 def _audit(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) -> int:
     from bot.adapters.schema import SchemaError
     from bot.domain import commands
     from bot.render import audit as render
     from bot.services.audit import latest
 
+    if args.what == "verify":
+        return _audit_verify(settings, adapters)
     # The filters go through the /ecr grammar, so a terminal accepts exactly what Slack does.
     words = ["audit", *([args.app] if args.app is not None else [])]
     flags = {"--user": args.user, "--since": args.since}

@@ -18,6 +18,9 @@ def upgrade_database(settings: Settings) -> str:
     engine = sa.create_engine(settings.database_url)
     try:
         before, after = upgrade(engine)
+        from bot.runtime.scheduler import create_job_table  # APScheduler: `serve` loads it
+
+        create_job_table(engine)
     finally:
         engine.dispose()
     if before == after:
