@@ -11,6 +11,7 @@ import sys
 from contextlib import closing
 
 import pytest
+import requests
 
 from tests.e2e.harness import ADMIN, ALICE, MALLORY, ROOT, wait_until
 from tests.e2e.world import World, job_id
@@ -123,3 +124,39 @@ def test_entries_name_the_app_and_job_and_say_how_each_request_really_ended(
     shown = json.dumps(world.slash(f"audit {app} --since 1h", user=ADMIN).json()["blocks"])
     for words in ("command/diagnose", "button/cancel", "button/retry", "duplicate"):
         assert words in shown
+
+
+def test_a_log_rewritten_while_the_bot_was_down_is_named_at_start(world: World) -> None:
+    """Issue #18: the chain is verified when the bot starts; /readyz says what broke, the log
+    says it loudly, and `ecrbot audit verify` exits 1 naming the row."""
+    bot = world.start_bot()
+    for _ in range(3):
+        world.slash("help", user=ALICE)
+    wait_until(lambda: requests.get(f"{bot.url}/readyz", timeout=5).json()["audit_log"] == "ok")
+    wait_until(lambda: len(export(world)) >= 3, timeout=20)
+    bot.stop()
+    with closing(sqlite3.connect(world.tmp / "ecrbot.db")) as db:  # the owner, past the triggers
+        db.execute("DROP TRIGGER audit_log_no_update")
+        db.execute("UPDATE audit_log SET user = 'U0SOMEONE' WHERE id = 2")
+        db.commit()
+
+    bot.start()
+    ready = wait_until(
+        lambda: (
+            (body := requests.get(f"{bot.url}/readyz", timeout=5).json())["audit_log"] != "checking"
+            and body
+        ),
+        timeout=20,
+    )
+    assert "audit_log_no_update is missing" in ready["audit_log"]
+    assert "broken at id 2" in ready["audit_log"]
+    assert "AUDIT LOG TAMPERED WITH" in bot.log()
+    verified = subprocess.run(
+        [sys.executable, "-m", "bot", "audit", "verify"],
+        cwd=ROOT,
+        env=world.bot_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert verified.returncode == 1 and "broken at id 2" in verified.stderr
