@@ -50,7 +50,7 @@ def diagnose_message(
             )
         # The message names the app, or its thread does (as triage reads them).
         said = chat_message({**message, "channel": channel})
-        named = [app for app in services.triage.apps_in(said) if app in allowed]
+        named = [app for app in services.triage.apps_in(said, user) if app in allowed]
         where = Destination(channel, thread, shortcut.get("response_url"))
         if len(named) == 1:
             auditing.about(named[0])

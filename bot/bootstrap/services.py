@@ -34,7 +34,7 @@ from bot.adapters.store import SqlJobStore
 from bot.bootstrap import extras
 from bot.bootstrap.parts import build_diagnoser, build_reports
 from bot.config import Catalog, Settings, load_catalog
-from bot.domain.access import Access, RateLimiter
+from bot.domain.access import Access, Action, RateLimiter
 from bot.domain.audit import BOT, AuditEntry, Kind, Outcome
 from bot.domain.checks.model import Report
 from bot.domain.home import HomeView
@@ -293,7 +293,7 @@ def build_services(
         slack,
         outbox,
         ack_first,
-        triage=build_triage(catalog, store, slack, outbox, executors, audit),
+        triage=build_triage(catalog, store, slack, outbox, executors, audit, access),
         home=HomeService(
             jobs.recent,
             reports.service.history,
@@ -315,6 +315,7 @@ def build_triage(
     outbox: SlackOutbox | None,
     executors: Executors,
     audit: AuditLog,
+    access: Access,
 ) -> TriageService:
     """Support-channel triage; the ledger lives in the shared database when there is one."""
     ledger = SqlEventLedger(store.engine) if isinstance(store, SqlJobStore) else MemoryEventLedger()
@@ -343,7 +344,10 @@ def build_triage(
         ledger,
         replies,
         executors.pool("triage"),
-        answered,
+        registry=catalog.registry_spec,
+        # Whom an answer may name an app to: whoever may diagnose it (its Diagnose button).
+        may_see=lambda user, app: access.allows(user, Action.DIAGNOSE, app),
+        answered=answered,
     )
 
 
