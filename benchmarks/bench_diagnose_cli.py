@@ -20,8 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.diagnose_seed import MotoSession, Platform
+from tests.diagnose_seed import OWNER_ID, MotoSession, Platform, repository_id
 from tests.e2e.harness import service_env, write_catalog
+from tests.standins.github_api import GitHubStandIn, Repo
 
 FLOOR_S = 1.0
 
@@ -34,9 +35,13 @@ def _children_cpu() -> float:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--github", action="store_true", help="GitHub lookups on (stand-in)")
     args = parser.parse_args()
     services = service_env()
-    with tempfile.TemporaryDirectory(prefix="ecrbot-bench-cli-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="ecrbot-bench-cli-") as tmp,
+        GitHubStandIn() as github,
+    ):
         root = Path(tmp)
         platform = Platform(MotoSession(services["AWS_ENDPOINT_URL"]), root / "apps")
         app = platform.app("bench-cli", repository_policy=True, boundary=True)
@@ -52,6 +57,10 @@ def main() -> int:
         }
         for name in ("GITHUB_TOKEN", "GITHUB_API_URL"):
             env.pop(name, None)  # the default subject is assumed: no network beyond moto
+        if args.github:
+            github.repo(app.github, Repo(id=repository_id(app.name), owner_id=OWNER_ID))
+            env["GITHUB_TOKEN"] = github.token("ghp_bench")
+            env["GITHUB_API_URL"] = github.url
         command = [sys.executable, "-m", "bot", "diagnose", app.name, "--format", "json"]
         walls, cpus, checks = [], [], 0
         for _ in range(args.runs + 1):
@@ -63,7 +72,10 @@ def main() -> int:
                 print(done.stderr, file=sys.stderr)
                 return 2
             checks = len(json.loads(done.stdout)["checks"])
+        github_calls = len(github.state.requests)
     first, warm, warm_cpu = walls[0], walls[1:], cpus[1:]
+    if args.github:
+        print(f"GitHub API requests per diagnose: {github_calls / (args.runs + 1):.1f}")
     median = statistics.median(warm)
     print(f"checks: {checks}; first run (clones the git mirror): {first:.3f} s")
     print(

@@ -20,6 +20,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.config_secrets import SECRETS_DIR, SecretConfig
 from bot.domain.access import NEVER_EVERYONE, Action, Audience, ChannelRule, Limit
 from bot.domain.bounded_yaml import Limits, TooBig, decode, load, strict_values
 from bot.domain.build_rules import (
@@ -27,7 +28,6 @@ from bot.domain.build_rules import (
     SECRET_ID,
     STAGE,
     build_arg_problem,
-    secret_env_problem,
 )
 from bot.domain.errors import ConfigError
 from bot.domain.models import AppSpec, BuildSecret, BuildSettings, RegistrySpec
@@ -112,14 +112,21 @@ class Settings(BaseSettings):
         "the `docker` CLI that runs BuildKit builds (default: the first on `PATH` that can: "
         "19.03 to 22.x, or newer with the buildx plugin)",
     )
+    build_secrets_dir: Path | None = _setting(
+        None,
+        "ECRBOT_BUILD_SECRETS_DIR",
+        "the only directory catalog `secrets: {file: …}` may name (e.g. a Kubernetes Secret "
+        "mounted for builds); unset, file secrets are refused",
+    )
     registry_ca_bundle: str | None = _setting(
         None, "ECRBOT_REGISTRY_CA_BUNDLE", "CA bundle for the registry API (private endpoints)"
     )
     github_token: SecretStr | None = _setting(
         None,
         "GITHUB_TOKEN",
-        "token diagnose reads repositories' OIDC subject templates with (Actions OIDC settings: "
-        "read); unset, the catalog's `oidc_subject_keys` or GitHub's default is used",
+        "token diagnose reads repositories' OIDC subject settings (template, `sub_claim_prefix`) "
+        "and ids with (Actions OIDC settings and metadata: read); unset, the catalog's "
+        "`oidc_subject_keys` or GitHub's default is used and both subject forms are tried",
     )
     github_api_url: str = _setting(
         "https://api.github.com",
@@ -157,6 +164,24 @@ class Settings(BaseSettings):
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
 
+    @field_validator("build_secrets_dir", mode="before")
+    @classmethod
+    def _absolute_dir(cls, value: object) -> object:
+        if value in ("", None):
+            return None
+        if not str(value).startswith("/"):
+            raise ValueError("ECRBOT_BUILD_SECRETS_DIR must be an absolute path")
+        return value
+
+    @model_validator(mode="after")
+    def _secrets_dir_holds_none_of_the_bots_own(self) -> Settings:
+        if self.build_secrets_dir is not None and (problem := own_files_under(self)):
+            raise ValueError(
+                f"ECRBOT_BUILD_SECRETS_DIR={self.build_secrets_dir} holds {problem}: give builds "
+                "a directory of their own (e.g. a Kubernetes Secret mounted only for them)"
+            )
+        return self
+
     @model_validator(mode="after")
     def _celery_needs_a_broker_and_a_shared_database(self) -> Settings:
         if self.worker_backend != "celery":
@@ -169,6 +194,40 @@ class Settings(BaseSettings):
                 "ECRBOT_DATABASE_URL to PostgreSQL (postgresql+psycopg://…)"
             )
         return self
+
+
+# Where the bot's own credentials live on a host or pod: a build-secrets directory above any of
+# them would let a catalog name them (the IRSA and service-account tokens, the process table).
+CREDENTIAL_PLACES = (
+    "/proc",
+    "/var/run/secrets/kubernetes.io",
+    "/run/secrets/kubernetes.io",
+    "/var/run/secrets/eks.amazonaws.com",
+    "/run/secrets/eks.amazonaws.com",
+)
+
+
+def own_files_under(settings: Settings) -> str | None:
+    """What of the bot's own the build-secrets directory would expose, or None."""
+    assert settings.build_secrets_dir is not None
+    root = Path(os.path.realpath(settings.build_secrets_dir))
+    own: dict[str, list[str | Path]] = {
+        "the process table or a service-account token": list(CREDENTIAL_PLACES),
+        "the work directory": [settings.work_dir],
+        "the home directory (AWS and Docker credentials)": [Path.home()],
+        "the catalog": [settings.config_path],
+        "the database": [settings.database_url.removeprefix("sqlite:///")]
+        if settings.database_url.startswith("sqlite:///")
+        else [],
+        "the IRSA web-identity token": [
+            path for path in [os.environ.get("AWS_WEB_IDENTITY_TOKEN_FILE")] if path
+        ],
+    }
+    for what, paths in own.items():
+        for path in paths:
+            if Path(os.path.realpath(path)).is_relative_to(root):
+                return what
+    return None
 
 
 class _Strict(BaseModel):
@@ -244,21 +303,6 @@ class SlackConfig(_Strict):
         return ChannelRule(self.allowed_channels, self.restrict_to_channels)
 
 
-class SecretConfig(_Strict):
-    env: str | None = Field(None, description="environment variable of the bot holding it")
-    file: str | None = Field(None, description="file on the bot's host holding it")
-
-    @model_validator(mode="after")
-    def _one_source(self) -> SecretConfig:
-        if (self.env is None) == (self.file is None):
-            raise ValueError("give exactly one of `env` (a variable) or `file` (a path)")
-        if self.env is not None and (problem := secret_env_problem(self.env)):
-            raise ValueError(f"env `{self.env}` {problem}")
-        if self.file is not None and not self.file.startswith("/"):
-            raise ValueError("`file` must be an absolute path on the bot's host")
-        return self
-
-
 class AppConfig(_Strict):
     source: str = Field(description="anything `git clone` takes, local paths too")
     repository: str | None = Field(
@@ -311,8 +355,9 @@ class AppConfig(_Strict):
     )
     secrets: dict[str, SecretConfig] = Field(
         {},
-        description="BuildKit secret mounts by id: `{env: VAR}` or `{file: /path}` on the bot's "
-        "host; never in the image, its history, logs or Slack",
+        description="BuildKit secret mounts by id: `{env: ECRBOT_BUILD_SECRET_…}` or "
+        "`{file: name}` under ECRBOT_BUILD_SECRETS_DIR; never in the image, its history, logs "
+        "or Slack",
     )
     platforms: tuple[str, ...] = Field(
         (), description="target platforms, e.g. `[linux/arm64]` (default: the engine's own)"
@@ -463,8 +508,10 @@ strict_values(_CatalogLoader)
 CATALOG_LIMITS = Limits(file_bytes=4 * 1024 * 1024, depth=64, nodes=500_000)
 
 
-def load_catalog(path: Path) -> Catalog:
-    """Read and validate the catalog; errors name the key and say how to fix it."""
+def load_catalog(path: Path, secrets_dir: Path | None = None) -> Catalog:
+    """Read and validate the catalog; errors name the key and say how to fix it.
+
+    `secrets_dir` is ECRBOT_BUILD_SECRETS_DIR: without it, file secrets are refused."""
     try:
         raw = load(decode(path.read_bytes(), CATALOG_LIMITS), _CatalogLoader, CATALOG_LIMITS)
     except FileNotFoundError as error:
@@ -481,7 +528,7 @@ def load_catalog(path: Path) -> Catalog:
     except (ValueError, RecursionError) as error:  # e.g. an int over Python's digit limit
         raise ConfigError(f"catalog {path}: a value can't be read ({error})") from error
     try:
-        return Catalog.model_validate(raw or {})
+        return Catalog.model_validate(raw or {}, context={SECRETS_DIR: secrets_dir})
     except ValidationError as error:
         raise ConfigError(format_errors(path, error)) from error
 

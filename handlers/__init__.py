@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.bootstrap import Services
 from bot.render.ids import ActionId, CallbackId
 from handlers import actions, commands, errors, events, home, middleware, views
 from handlers.auditing import audited
+from handlers.context import HandlerServices
 from handlers.middleware import around_dispatch
 
 __all__ = ["around_dispatch", "register"]
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: HandlerServices) -> None:
     """Every listener, in one list; each request's audit note is `ok` only if it returns."""
     app.use(middleware.inject(services))
     app.command("/ecr")(audited(commands.ecr))

@@ -7,11 +7,11 @@ from typing import Any
 
 from slack_bolt import BoltContext, BoltResponse
 
-from bot.bootstrap import Services
 from handlers import auditing
+from handlers.context import HandlerServices
 
 
-def inject(services: Services) -> Callable[..., Any]:
+def inject(services: HandlerServices) -> Callable[..., Any]:
     def middleware(context: BoltContext, next: Callable[[], None]) -> None:
         context["services"] = services
         next()
@@ -20,7 +20,7 @@ def inject(services: Services) -> Callable[..., Any]:
 
 
 def around_dispatch(
-    services: Services, body: dict[str, Any], dispatch: Callable[[], BoltResponse]
+    services: HandlerServices, body: dict[str, Any], dispatch: Callable[[], BoltResponse]
 ) -> BoltResponse:
     """Around the whole of one request, listener included: Bolt runs listeners after its
     middleware chain has returned, so what must wrap them (the count of requests in flight
@@ -35,6 +35,6 @@ def around_dispatch(
             services.audit.record(note.entry())  # write-behind: off the ack's clock
 
 
-def services_of(context: BoltContext) -> Services:
-    services: Services = context["services"]
+def services_of(context: BoltContext) -> HandlerServices:
+    services: HandlerServices = context["services"]
     return services

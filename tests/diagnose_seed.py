@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,17 @@ class SeededApp:
     catalog: dict[str, Any] = field(default_factory=dict)
 
 
-def trust(subject: str, operator: str = "StringLike", aud: bool = True) -> dict[str, Any]:
+OWNER_ID = 4242  # the seeded apps' owner (acme) as GitHub numbers it
+
+
+def repository_id(name: str) -> int:
+    """A seeded app's repository id: fixed per name, as GitHub's ids are."""
+    return 100_000 + zlib.crc32(name.encode()) % 900_000
+
+
+def trust(
+    subject: str | list[str], operator: str = "StringLike", aud: bool = True
+) -> dict[str, Any]:
     condition: dict[str, Any] = {operator: {"token.actions.githubusercontent.com:sub": subject}}
     if aud:
         condition.setdefault("StringEquals", {})["token.actions.githubusercontent.com:aud"] = (
@@ -163,7 +174,13 @@ class Platform:
                 )
                 ecr.set_repository_policy(repositoryName=name, policyText=json.dumps(document))
         if role:
-            subject = trust_subject or f"repo:{github}:ref:refs/heads/main"
+            # Both subject forms by default: without a GITHUB_TOKEN ecrbot can't tell which one
+            # the repository presents (immutable subjects, 2026-07-15) and warns on one alone.
+            # `{name}` in a given subject is the app's unique name.
+            subject = (trust_subject or "").replace("{name}", name) or [
+                f"repo:{github}:ref:refs/heads/main",
+                f"repo:acme@{OWNER_ID}/{name}@{repository_id(name)}:ref:refs/heads/main",
+            ]
             extra: dict[str, Any] = {}
             if boundary:
                 document = boundary if isinstance(boundary, dict) else push_policy(repo_arn)
@@ -224,8 +241,11 @@ class Platform:
         return user
 
 
-def diagnoser_for(services: dict[str, str], work_dir: Path, app: SeededApp) -> Diagnoser:
-    """The bot's own Diagnoser for one seeded app, on the test services."""
+def diagnoser_for(
+    services: dict[str, str], work_dir: Path, app: SeededApp, github: dict[str, str] | None = None
+) -> Diagnoser:
+    """The bot's own Diagnoser for one seeded app, on the test services (and with `github`,
+    {"GITHUB_API_URL": ..., "GITHUB_TOKEN": ...}, on a GitHub API)."""
     from bot.adapters.aws import EcrRegistry
     from bot.adapters.engine import DockerEngine
     from bot.adapters.source import GitSource
@@ -240,6 +260,7 @@ def diagnoser_for(services: dict[str, str], work_dir: Path, app: SeededApp) -> D
             "AWS_ENDPOINT_URL": services["AWS_ENDPOINT_URL"],
             "ECRBOT_REGISTRY_CA_BUNDLE": services["ECR_EDGE_CA_CERT"],
             "ECRBOT_WORK_DIR": str(work_dir),
+            **(github or {}),
         }
     )
     registry = EcrRegistry(

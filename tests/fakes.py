@@ -141,7 +141,6 @@ class FakeRegistry:
         self.engine = engine
         self.calls: list[str] = []
         self.retags: list[tuple[str, str, str]] = []
-        self.newest: dict[str, RemoteImage] = {}  # repository -> its newest image
 
     def repository(self, name: str) -> RepositoryInfo:
         self.calls.append("repository")
@@ -166,13 +165,35 @@ class FakeRegistry:
                     return RemoteImage(_digest(uri), (tag,), 1234, revision)
         return self.images.get((repository.name, tag))
 
-    def newest_image(self, repository: RepositoryInfo) -> RemoteImage | None:
-        self.calls.append("newest_image")
-        return self.newest.get(repository.name)
+    def image_by_digest(self, repository: RepositoryInfo, digest: str) -> RemoteImage | None:
+        self.calls.append("image_by_digest")
+        if self.engine is not None and any(
+            uri == repository.uri and _digest(uri) == digest for uri, _, _ in self.engine.pushes
+        ):
+            return RemoteImage(digest, (), 1234)
+        for (name, _), image in self.images.items():
+            if name == repository.name and image.digest == digest:
+                return image
+        return None
 
-    def add_tag(self, repository: RepositoryInfo, existing_tag: str, new_tag: str) -> None:
-        self.retags.append((repository.name, existing_tag, new_tag))
-        self.images[(repository.name, new_tag)] = self.images[(repository.name, existing_tag)]
+    def add_tag(self, repository: RepositoryInfo, source: str, new_tag: str) -> None:
+        self.retags.append((repository.name, source, new_tag))
+        image = self.image_by_digest(repository, source) or self.images[(repository.name, source)]
+        self.images[(repository.name, new_tag)] = image
+
+
+class FakeRecords:
+    """What ecrbot pushed, as the job store would answer: (app, full SHA) -> digest."""
+
+    def __init__(self) -> None:
+        self.pushed: dict[tuple[str, str], str] = {}
+
+    def pushed_digest(self, app: str, full_sha: str) -> str | None:
+        return self.pushed.get((app, full_sha))
+
+    def last_pushed_digest(self, app: str) -> str | None:
+        mine = [digest for (name, _), digest in self.pushed.items() if name == app]
+        return mine[-1] if mine else None
 
 
 class RecordingReporter:

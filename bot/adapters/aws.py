@@ -26,8 +26,6 @@ TOKEN_MARGIN = timedelta(minutes=30)
 # ECR's tokens last 12 h. When the answer's expiry is already past (clock skew, or a stand-in
 # such as moto that answers 2015), trust the token this long instead of refetching in a loop.
 FALLBACK_TOKEN_TTL = timedelta(minutes=15)
-# Images looked at to find a repository's newest (its layers seed the build cache).
-NEWEST_IMAGE_SCAN = 5000
 BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5)
 
 
@@ -105,7 +103,8 @@ class EcrRegistry:
         if not details:
             return None
         image = details[0]
-        config = self._api.image_config(repository, tag, self.credentials())
+        # By digest: the manifest read is the one ECR described, checked against its digest.
+        config = self._api.image_config(repository, image["imageDigest"], self.credentials())
         labels = (config.get("config") or {}).get("Labels") or {}
         return RemoteImage(
             digest=image["imageDigest"],
@@ -114,34 +113,30 @@ class EcrRegistry:
             revision=labels.get("org.opencontainers.image.revision"),
         )
 
-    def newest_image(self, repository: RepositoryInfo) -> RemoteImage | None:
-        # ECR lists images in no order: the newest is found over the pages (bounded).
-        newest: dict[str, Any] | None = None
-        pages = self._ecr.get_paginator("describe_images").paginate(
-            registryId=self._registry.account_id,
-            repositoryName=repository.name,
-            filter={"tagStatus": "TAGGED"},
-            PaginationConfig={"PageSize": 1000, "MaxItems": NEWEST_IMAGE_SCAN},
-        )
+    def image_by_digest(self, repository: RepositoryInfo, digest: str) -> RemoteImage | None:
         try:
-            for page in pages:
-                for image in page.get("imageDetails") or ():
-                    if newest is None or image["imagePushedAt"] > newest["imagePushedAt"]:
-                        newest = image
+            answer = self._ecr.describe_images(
+                registryId=self._registry.account_id,
+                repositoryName=repository.name,
+                imageIds=[{"imageDigest": digest}],
+            )
         except ClientError as error:
-            raise StepError(Step.BUILD, _client_error_text(error)) from error
+            if error.response["Error"]["Code"] == "ImageNotFoundException":
+                return None
+            raise StepError(Step.PREFLIGHT, _client_error_text(error)) from error
         except BotoCoreError as error:
-            raise StepError(Step.BUILD, f"AWS unreachable: {error}") from error
-        if newest is None:
-            return None
-        return RemoteImage(
-            digest=newest["imageDigest"],
-            tags=tuple(newest.get("imageTags") or ()),
-            size_bytes=int(newest.get("imageSizeInBytes") or 0),
-        )
+            raise StepError(Step.PREFLIGHT, f"AWS unreachable: {error}") from error
+        for image in answer.get("imageDetails") or ():
+            if image.get("imageDigest") == digest:
+                return RemoteImage(
+                    digest=digest,
+                    tags=tuple(image.get("imageTags") or ()),
+                    size_bytes=int(image.get("imageSizeInBytes") or 0),
+                )
+        return None
 
-    def add_tag(self, repository: RepositoryInfo, existing_tag: str, new_tag: str) -> None:
-        self._api.retag(repository, existing_tag, new_tag, self.credentials())
+    def add_tag(self, repository: RepositoryInfo, source: str, new_tag: str) -> None:
+        self._api.retag(repository, source, new_tag, self.credentials())
 
     def _call(self, step: Step, method: Callable[..., Any], **kwargs: Any) -> Any:
         try:

@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from bot.adapters.build_secrets import Redactor, redactor, resolved_files, secret_values
 from bot.domain.cancel import CancelToken
 from bot.domain.errors import Cancelled, StepError, UsageError
 from bot.domain.models import BuildSecret, Step
@@ -31,9 +32,8 @@ log = logging.getLogger(__name__)
 
 LOG_TAIL_LINES = 20  # build log lines kept for a failure's explanation
 MAX_LINE = 2000  # characters kept of one log line
-MAX_SECRET_BYTES = 512 * 1024  # BuildKit refuses bigger secrets; so do we, before the build
 STOP_GRACE_S = 10.0  # after SIGTERM, how long the CLI has to cancel the build before SIGKILL
-REDACTED = "[secret]"
+READ_CHUNK = 64 * 1024  # one read of the CLI's output; the rest of a longer line is dropped
 # Variables the CLI may see: how to reach the engine (and through which proxy), where its
 # config lives. Never the bot's Slack tokens, AWS credentials or database URL.
 PASSED_ENV = (
@@ -62,19 +62,28 @@ _VERSION = re.compile(r"version (\d+)\.(\d+)")
 class BuildKitCli:
     """Runs `docker build` with BuildKit; `docker_cli` None: the first CLI on PATH that can."""
 
-    def __init__(self, docker_cli: str | None = None, docker_host: str | None = None) -> None:
+    def __init__(
+        self,
+        docker_cli: str | None = None,
+        docker_host: str | None = None,
+        secrets_dir: Path | None = None,
+    ) -> None:
         self._configured = docker_cli
         self._docker_host = docker_host
+        # ECRBOT_BUILD_SECRETS_DIR: the catalog was checked against it at start; a file there
+        # can change since (a symlink put in its place), so each build resolves it again.
+        self._secrets_dir = secrets_dir
 
     def build(
         self, spec: BuildSpec, on_line: Callable[[str], None], cancel: CancelToken
     ) -> BuiltImage:
         cli = self.cli()
-        values = _secret_values(spec.secrets)
-        redact = _redactor(values)
+        files = resolved_files(spec.secrets, self._secrets_dir)
+        redact = redactor(secret_values(spec.secrets, files))
         with tempfile.TemporaryDirectory(prefix="ecrbot-build-") as scratch:
             iidfile = Path(scratch) / "image-id"
-            args = [cli.path, "build", *self._arguments(spec, iidfile), "--", str(spec.context)]
+            arguments = self._arguments(spec, iidfile, files)
+            args = [cli.path, "build", *arguments, "--", str(spec.context)]
             env = self._environment(spec.secrets)
             cancel.raise_if_cancelled()
             try:
@@ -101,6 +110,10 @@ class BuildKitCli:
             if cancel.cancelled:
                 raise Cancelled
             if code_ != 0:
+                if spec.secrets:
+                    # Slack gets step names only for such a build (domain/pipeline.py); the
+                    # redacted tail is kept here, in the job's log.
+                    log.warning("build with secrets failed; its last lines:\n%s", "\n".join(tail))
                 raise StepError(Step.BUILD, _error_line(tail), tuple(tail))
             image_id = iidfile.read_text().strip() if iidfile.exists() else ""
         if not image_id:
@@ -121,7 +134,7 @@ class BuildKitCli:
         # None usable: run the first anyway, and its own error explains what is missing.
         return usable[0] if usable else probed[0]
 
-    def _arguments(self, spec: BuildSpec, iidfile: Path) -> list[str]:
+    def _arguments(self, spec: BuildSpec, iidfile: Path, files: dict[str, str]) -> list[str]:
         args = ["--progress=plain", "--iidfile", str(iidfile)]
         args += ["--file", str(spec.context / spec.dockerfile), "--tag", spec.tag]
         for name, value in spec.buildargs.items():
@@ -137,7 +150,8 @@ class BuildKitCli:
         for reference in spec.cache_from:
             args += ["--cache-from", reference]
         for secret in spec.secrets:
-            source = f"env={secret.env}" if secret.env else f"src={secret.file}"
+            # The file as resolved just now, so BuildKit reads what was checked.
+            source = f"env={secret.env}" if secret.env else f"src={files[secret.id]}"
             args += ["--secret", f"id={secret.id},{source}"]
         return args
 
@@ -155,7 +169,7 @@ class BuildKitCli:
         self,
         process: subprocess.Popen[bytes],
         on_line: Callable[[str], None],
-        redact: Callable[[str], str],
+        redact: Redactor,
     ) -> tuple[deque[str], _Steps]:
         """Read the CLI's progress: every line to `on_line` (secrets redacted), the tail kept."""
         tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)  # a build may print millions of lines
@@ -164,7 +178,8 @@ class BuildKitCli:
         for line in _lines(process.stderr):
             if _DIGEST_LINE.match(line):
                 continue
-            line = redact(line)[:MAX_LINE]
+            # Every line is cut where a secret may be cut with it (the bounded read, MAX_LINE).
+            line = redact.cut(line, MAX_LINE)
             steps.observe(line)
             tail.append(line)
             on_line(line)
@@ -212,12 +227,21 @@ class _Steps:
 
 
 def _lines(stream: object) -> Iterator[str]:
-    """Decoded lines, each read with a bound, so one endless line can't exhaust memory."""
+    """Decoded lines, each read with a bound, so one endless line can't exhaust memory.
+
+    Only a line's first READ_CHUNK bytes are kept: the rest is read and dropped, never yielded
+    as a line of its own, where the end of a secret cut at the boundary would escape redaction
+    (its start is redacted by `Redactor.cut`).
+    """
     readline = stream.readline  # type: ignore[attr-defined]
     while True:
-        raw = readline(64 * 1024)
+        raw = readline(READ_CHUNK)
         if not raw:
             return
+        cut = not raw.endswith(b"\n")
+        while cut:
+            rest = readline(READ_CHUNK)
+            cut = bool(rest) and not rest.endswith(b"\n")
         text = raw.decode("utf-8", "replace").rstrip("\r\n")
         if text:
             yield text
@@ -245,56 +269,6 @@ def _error_line(tail: deque[str]) -> str:
         if line.strip() and line.strip() != "------" and not _VERTEX.match(line):
             return line.strip()
     return tail[-1] if tail else "the build failed without output"
-
-
-def _secret_values(secrets: tuple[BuildSecret, ...]) -> list[str]:
-    """Each secret's value, read only to keep it out of the log; refused when absent."""
-    values = []
-    for secret in secrets:
-        if secret.env:
-            value = os.environ.get(secret.env)
-            if not value:
-                raise UsageError(
-                    f"The build secret {code(secret.id)} comes from the variable "
-                    f"{code(secret.env)}, which is not set for ecrbot.",
-                    "Set it in the bot's environment (e.g. from a Kubernetes Secret), or fix "
-                    "`secrets` in the catalog.",
-                )
-        else:
-            assert secret.file is not None
-            try:
-                with open(secret.file, "rb") as file:
-                    value = file.read(MAX_SECRET_BYTES + 1).decode("utf-8", "replace")
-            except OSError as error:
-                raise UsageError(
-                    f"The build secret {code(secret.id)} comes from the file "
-                    f"{code(secret.file)}, which ecrbot can't read ({type(error).__name__}).",
-                    "Mount the file on the bot's host, readable by the bot, or fix `secrets`.",
-                ) from error
-            if len(value) > MAX_SECRET_BYTES:
-                raise UsageError(
-                    f"The build secret {code(secret.id)} is over 500 KB.",
-                    "BuildKit refuses bigger secrets: mount a smaller file.",
-                )
-        values.append(value)
-    return values
-
-
-def _redactor(values: list[str]) -> Callable[[str], str]:
-    """Replaces every line of every secret (3 characters or more) found in a log line."""
-    pieces = sorted(
-        {piece.strip() for value in values for piece in value.splitlines() if len(piece) >= 3},
-        key=len,
-        reverse=True,
-    )
-    if not pieces:
-        return lambda line: line
-    pattern = re.compile("|".join(re.escape(piece) for piece in pieces if piece))
-
-    def redact(line: str) -> str:
-        return pattern.sub(REDACTED, line)
-
-    return redact
 
 
 def _on_path(name: str) -> list[str]:

@@ -6,6 +6,7 @@ import logging
 import re
 from collections import deque
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -43,11 +44,15 @@ class DockerEngine:
     """
 
     def __init__(
-        self, base_url: str | None = None, timeout: int = 600, docker_cli: str | None = None
+        self,
+        base_url: str | None = None,
+        timeout: int = 600,
+        docker_cli: str | None = None,
+        secrets_dir: Path | None = None,
     ) -> None:
         self._base_url = base_url
         self._timeout = timeout
-        self._buildkit = BuildKitCli(docker_cli, base_url)
+        self._buildkit = BuildKitCli(docker_cli, base_url, secrets_dir)
 
     def ping(self) -> None:
         with self._client() as client:

@@ -10,23 +10,18 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from enum import Enum
 
 import sqlalchemy as sa
 
 from bot.adapters.schema import jobs
 from bot.adapters.store import job_from_row
+from bot.domain.fleet import Claim
 from bot.domain.models import Failure, Job, JobState
 
 # One lock for every claim: claims are short and rare next to builds, and one lock makes the
 # per-app and fleet-wide checks and the update one atomic step.
 CLAIM_LOCK = 7_305_117_001
 RUNNING, QUEUED = JobState.RUNNING.value, JobState.QUEUED.value
-
-
-class Claim(Enum):
-    NOTHING = "nothing queued for the app, or one of it is running"
-    FLEET_BUSY = "the fleet runs its limit of builds"
 
 
 class SqlFleet:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from typing import Any
 
 import requests
@@ -20,6 +22,13 @@ MANIFEST_TYPES = ", ".join(
     )
 )
 TIMEOUT_S = 30
+# What a registry may make ecrbot read (issue #18): a manifest is a few KB, and the OCI
+# distribution spec lets registries refuse manifests over 4 MiB. A config blob is read up to the
+# size its descriptor states, never more than MAX_CONFIG; both are checked against their digest.
+MAX_MANIFEST = 4 * 1024 * 1024
+MAX_CONFIG = 8 * 1024 * 1024
+CHUNK = 64 * 1024
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 class RegistryApi:
@@ -33,16 +42,23 @@ class RegistryApi:
     def image_config(
         self, repository: RepositoryInfo, reference: str, creds: RegistryCredentials
     ) -> dict[str, Any]:
-        """The image's config blob (labels live in `config.Labels`)."""
-        body, _ = self._manifest(repository, reference, creds)
-        manifest = json.loads(body)
+        """The image's config blob (labels live in `config.Labels`), read bounded and checked
+        against its digest."""
+        manifest = _json(self._manifest(repository, reference, creds)[0])
         if "manifests" in manifest:  # an index: labels are per platform; the first will do
-            body, _ = self._manifest(repository, manifest["manifests"][0]["digest"], creds)
-            manifest = json.loads(body)
-        digest = manifest["config"]["digest"]
-        response = self._get(repository, f"blobs/{digest}", creds, {})
-        config: dict[str, Any] = response.json()
-        return config
+            first = (manifest.get("manifests") or [{}])[0]
+            manifest = _json(self._manifest(repository, str(first.get("digest")), creds)[0])
+        descriptor = manifest.get("config") or {}
+        digest, size = str(descriptor.get("digest")), descriptor.get("size")
+        if not DIGEST.fullmatch(digest) or not isinstance(size, int) or size < 0:
+            raise _refused("the manifest's config descriptor has no sha256 digest and size")
+        if size > MAX_CONFIG:
+            raise _refused(f"the image config is {size} bytes, over ecrbot's {MAX_CONFIG}")
+        body = self._get_bounded(repository, f"blobs/{digest}", creds, {}, size)
+        if len(body) != size:
+            raise _refused(f"the image config is not the {size} bytes its descriptor states")
+        _check_digest(body, digest, "image config")
+        return _json(body)
 
     def ping(self, host: str, creds: RegistryCredentials) -> None:
         """`GET /v2/` with the login: what `docker login` checks."""
@@ -72,32 +88,75 @@ class RegistryApi:
     def _manifest(
         self, repository: RepositoryInfo, reference: str, creds: RegistryCredentials
     ) -> tuple[bytes, str]:
-        response = self._get(
-            repository, f"manifests/{reference}", creds, {"Accept": MANIFEST_TYPES}
+        """A manifest's bytes and media type; by digest, the bytes are checked against it."""
+        headers: dict[str, str] = {}
+        body = self._get_bounded(
+            repository,
+            f"manifests/{reference}",
+            creds,
+            {"Accept": MANIFEST_TYPES},
+            MAX_MANIFEST,
+            headers,
         )
-        return response.content, response.headers.get("Content-Type", "")
+        if reference.startswith("sha256:"):
+            _check_digest(body, reference, "manifest")
+        return body, headers.get("Content-Type", "")
 
-    def _get(
+    def _get_bounded(
         self,
         repository: RepositoryInfo,
         path: str,
         creds: RegistryCredentials,
         headers: dict[str, str],
-    ) -> requests.Response:
+        limit: int,
+        answer_headers: dict[str, str] | None = None,
+    ) -> bytes:
+        """A GET's body, streamed and refused past `limit` bytes, so a registry can't make the
+        bot hold a huge manifest or config in memory."""
         # requests drops the Authorization header when ECR redirects a blob to S3.
-        response = self._http.get(
+        with self._http.get(
             self._url(repository, path),
             headers=headers,
             auth=(creds.username, creds.password),
             verify=self._verify,
             timeout=TIMEOUT_S,
-        )
-        _raise_for(response, Step.PREFLIGHT)
-        return response
+            stream=True,
+        ) as response:
+            _raise_for(response, Step.PREFLIGHT)
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise _refused(f"{path.split('/')[0]} of {declared} bytes, over {limit}")
+            body = bytearray()
+            for chunk in response.iter_content(CHUNK):
+                body += chunk
+                if len(body) > limit:
+                    raise _refused(f"{path.split('/')[0]} over {limit} bytes")
+            if answer_headers is not None:
+                answer_headers.update(response.headers)
+            return bytes(body)
 
     @staticmethod
     def _url(repository: RepositoryInfo, path: str) -> str:
         return f"https://{repository.host}/v2/{repository.name}/{path}"
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body)
+    except ValueError as error:
+        raise _refused("the registry answered with something that is not JSON") from error
+    if not isinstance(value, dict):
+        raise _refused("the registry answered with JSON that is not an object")
+    return value
+
+
+def _check_digest(body: bytes, digest: str, what: str) -> None:
+    if "sha256:" + hashlib.sha256(body).hexdigest() != digest:
+        raise _refused(f"the {what} does not match its digest {digest[:19]}")
+
+
+def _refused(reason: str) -> StepError:
+    return StepError(Step.PREFLIGHT, f"registry answer refused: {reason}")
 
 
 def _raise_for(response: requests.Response, step: Step) -> None:

@@ -15,6 +15,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+# Re-exported: the tests and older callers catch it from here.
+from bot.domain.errors import SchemaError as SchemaError
+
 metadata = sa.MetaData()
 
 jobs = sa.Table(
@@ -133,10 +136,6 @@ def _append_only(_table: sa.Table, connection: sa.Connection, **_: object) -> No
 sa.event.listen(audit_log, "after_create", _append_only)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-
-
-class SchemaError(RuntimeError):
-    """The database's schema is not the one this code needs; the message says what to do."""
 
 
 def alembic_config(url: str) -> Config:

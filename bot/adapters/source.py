@@ -115,6 +115,29 @@ class DirectorySource:
 
     @contextmanager
     def checkout(self, app: AppSpec, sha: str) -> Iterator[Checkout]:
+        """The directory, only if it is commit `sha` exactly: the image gets `sha` as its tag
+        and revision label, so a directory that is not that commit must not claim to be it."""
+        head = _run_git(self._path, "rev-parse", "--verify", "--quiet", "HEAD")
+        full = head.stdout.strip()
+        if head.returncode != 0 or not re.fullmatch(r"[0-9a-f]{40}", full):
+            raise UserError(
+                f"{code(str(self._path))} is not a git checkout with a commit, so it can't be "
+                f"built as {code(sha)}.",
+                "Run `ecrbot push` in the app's git checkout, at the commit you name in --sha.",
+            )
+        if not full.startswith(sha):
+            raise UserError(
+                f"--sha {code(sha)} is not the checked-out commit: HEAD is {code(full[:12])}.",
+                "Check out that commit, or pass `--sha $(git rev-parse HEAD)`.",
+            )
+        status = _run_git(self._path, "status", "--porcelain")
+        if status.returncode != 0 or status.stdout.strip():
+            changed = len(status.stdout.splitlines())
+            raise UserError(
+                f"The working tree has {changed} uncommitted change(s), so it is not commit "
+                f"{code(sha)}.",
+                "Commit or stash them (`git status` lists them), then push again.",
+            )
         yield Checkout(full_sha=sha, subject="", path=self._path)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 REMEMBERED_KEYS = 10_000  # request keys kept in memory to answer Slack's retries at once
 INTAKE_ATTEMPTS = 8  # an accepted job's insert, retried while the database is locked or full
+# Succeeded jobs looked at to find the newest image ecrbot pushed (reuses are skipped).
+PROVENANCE_SCAN = 200
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 class SqlJobStore:
@@ -230,6 +234,28 @@ class SqlJobStore:
         query = sa.select(jobs).where(jobs.c.state.in_([s.value for s in states]))
         with self._engine.connect() as conn:
             return [job_from_row(row) for row in conn.execute(query.order_by(jobs.c.id)).mappings()]
+
+    def pushed_digest(self, app: str, full_sha: str) -> str | None:
+        return self._pushed(sa.and_(jobs.c.app == app, jobs.c.full_sha == full_sha))
+
+    def last_pushed_digest(self, app: str) -> str | None:
+        return self._pushed(jobs.c.app == app)
+
+    def _pushed(self, where: sa.ColumnElement[bool]) -> str | None:
+        """The digest of the newest succeeded job matching `where` whose image ecrbot built and
+        pushed itself; a job that reused an image proves nothing new, so it is skipped."""
+        query = (
+            sa.select(jobs.c.result)
+            .where(where, jobs.c.state == JobState.SUCCEEDED.value, jobs.c.result.is_not(None))
+            .order_by(jobs.c.id.desc())
+            .limit(PROVENANCE_SCAN)
+        )
+        with self._engine.connect() as conn:
+            for (text,) in conn.execute(query):
+                result = _result(text)
+                if result is not None and result.pushed and DIGEST.fullmatch(result.digest):
+                    return result.digest
+        return None
 
     def transition(self, job_id: int, to: JobState, *, only_from: tuple[JobState, ...]) -> bool:
         values: dict[str, Any] = {"state": to.value}

@@ -7,15 +7,16 @@ and matplotlib cost it about 0.5 s of imports it never uses).
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.bootstrap import extras
 from bot.config import Catalog, Settings
-from bot.domain.models import RegistrySpec
+from bot.domain.models import ProgressEvent, RegistrySpec
 from bot.domain.ports import AuditLog, Engine, JobStore, Registry, Source
 from bot.runtime.executors import Concurrency, Executors
 
@@ -24,6 +25,14 @@ if TYPE_CHECKING:
     from bot.domain.pipeline import PushPipeline
     from bot.services.diagnose import Diagnoser
     from bot.services.reports import ReportRunner
+
+
+class PushProgress(Protocol):
+    """What `ecrbot push` shows of a pipeline's progress: each event, then a close."""
+
+    def __call__(self, event: ProgressEvent) -> None: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -48,7 +57,11 @@ class CliAdapters:
     def engine(self) -> Engine:
         from bot.adapters.engine import DockerEngine
 
-        return DockerEngine(self.settings.docker_host, docker_cli=self.settings.docker_cli)
+        return DockerEngine(
+            self.settings.docker_host,
+            docker_cli=self.settings.docker_cli,
+            secrets_dir=self.settings.build_secrets_dir,
+        )
 
     def git(self) -> GitSource:
         """The catalog apps' git mirrors, under ECRBOT_WORK_DIR."""
@@ -61,6 +74,14 @@ class CliAdapters:
         from bot.adapters.source import DirectorySource
 
         return DirectorySource(path)
+
+    def progress(self) -> PushProgress:
+        """The terminal's lines (and a bar on a TTY) for `ecrbot push`; rich only then."""
+        from bot.adapters.terminal_progress import TerminalProgress
+
+        # The streams of now, not TerminalProgress's defaults: those are bound when its module
+        # is first imported, and a test may have swapped sys.stdout since.
+        return TerminalProgress(sys.stdout, sys.stderr)
 
     def store(self) -> JobStore:
         from bot.adapters.store import SqlJobStore

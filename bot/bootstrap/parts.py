@@ -21,6 +21,7 @@ from bot.domain.ports import (
     SubjectTemplates,
     WorkflowSource,
 )
+from bot.domain.report import CatalogEntry, HealthReport, ReportFigures
 from bot.runtime.executors import Executors
 from bot.services.diagnose import Diagnoser
 
@@ -61,11 +62,13 @@ def build_reports(
         )
 
     service = ReportService(
-        catalog,
+        spec,
+        catalog_entries(catalog),
         reader,
         aws_facts(settings, catalog, lambda: registry, executors, on_error),
         store,
         SqlReportHistory(settings.database_url),
+        package_report,
     )
     publish: Publish = (
         SlackReportPoster(slack, outbox, catalog.slack.channel)
@@ -73,6 +76,28 @@ def build_reports(
         else _log_published
     )
     return ReportRunner(service, publish, access, limiter, pool=executors.pool("reports"))
+
+
+def catalog_entries(catalog: Catalog) -> tuple[CatalogEntry, ...]:
+    """The catalog as the report reads it: each app's repository, owner and risk tier."""
+    entries = []
+    for name, config in catalog.apps.items():
+        owner = config.owner or (config.pushers[0] if config.pushers else None)
+        entries.append(CatalogEntry(name, config.repository or name, owner, config.risk))
+    return tuple(entries)
+
+
+def package_report(report: HealthReport, history: list[ReportFigures]) -> Published:
+    """The report with its chart (matplotlib) and detail files, for Slack or a terminal."""
+    from bot.render import chart
+    from bot.render import report as render
+
+    return Published(
+        report,
+        chart.render_png(report.figures, history),
+        render.detail_markdown(report),
+        render.detail_csv(report),
+    )
 
 
 def build_diagnoser(

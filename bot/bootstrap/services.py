@@ -185,13 +185,17 @@ def build_services(
 ) -> Services:
     """Build the services; tests pass fakes for any port."""
     extras.require_for(settings)
-    catalog = catalog or load_catalog(settings.config_path)
+    catalog = catalog or load_catalog(settings.config_path, settings.build_secrets_dir)
     metrics = Metrics()
     executors = Executors(Concurrency(builds=settings.workers))
     ack_first = AckFirst()
     store = store or SqlJobStore(settings.database_url)
     audit = audit if audit is not None else _audit_log(store)
-    engine = engine or DockerEngine(settings.docker_host, docker_cli=settings.docker_cli)
+    engine = engine or DockerEngine(
+        settings.docker_host,
+        docker_cli=settings.docker_cli,
+        secrets_dir=settings.build_secrets_dir,
+    )
     registry = registry or EcrRegistry(
         catalog.registry_spec,
         endpoint_url=settings.aws_endpoint_url,
@@ -218,7 +222,10 @@ def build_services(
         raise ValueError("no reporter: set SLACK_BOT_TOKEN or pass one")
     access = Access(catalog.slack.admins, directory or StaticDirectory(), catalog.slack.access)
     limiter = RateLimiter(catalog.slack.limits.rates())
-    pipeline = PushPipeline(source, engine, registry, clock=lambda: datetime.now(UTC))
+    # The store is the pipeline's provenance: only images ecrbot recorded are reused.
+    pipeline = PushPipeline(
+        source, engine, registry, clock=lambda: datetime.now(UTC), records=store
+    )
     limits = catalog.slack.limits
     jobs = JobService(
         catalog.app,

@@ -65,6 +65,12 @@ class ConfigError(Exception):
     """Configuration is missing or invalid; the message says how to fix it."""
 
 
+class SchemaError(RuntimeError):
+    """The database's schema is not the one this code needs; the message says what to do.
+
+    Raised by the SQL adapters, caught by the entry points: here so neither imports the other."""
+
+
 class PipelineError(Exception):
     """A pipeline step failed; `failure` says why in plain words."""
 

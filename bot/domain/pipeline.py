@@ -29,6 +29,7 @@ from bot.domain.models import (
     Step,
 )
 from bot.domain.ports import (
+    BuildRecords,
     BuildSpec,
     BuiltImage,
     Checkout,
@@ -89,11 +90,15 @@ class PushPipeline:
         engine: Engine,
         registry: Registry,
         clock: Callable[[], datetime],
+        records: BuildRecords | None = None,
     ) -> None:
         self._source = source
         self._engine = engine
         self._registry = registry
         self._clock = clock
+        # What ecrbot itself pushed (the job store). None (`ecrbot push`, which has no store):
+        # nothing is ever reused and no image in ECR seeds the build cache; it always builds.
+        self._records = records
 
     def run(
         self, app: AppSpec, request: PushRequest, emit: Emit, cancel: CancelToken
@@ -117,7 +122,7 @@ class PushPipeline:
 
                 step = Step.PREFLIGHT
                 tags = plan_tags(app, checkout.full_sha, request.version)
-                plan = self._preflight(repository, tags, checkout.full_sha, emit)
+                plan = self._preflight(app, repository, tags, checkout.full_sha, emit)
                 if plan.reusable is not None:
                     return self._already_there(repository, tags, plan, checkout, started, emit)
                 cancel.raise_if_cancelled()
@@ -153,11 +158,13 @@ class PushPipeline:
             ) from error
         except StepError as error:
             tail = error.log_tail or tuple(progress.log)
-            raise PipelineError(explain(error.step, error.raw, tail)) from error
+            raw, tail = _shown(app, error.step, error.raw, tail)
+            raise PipelineError(explain(error.step, raw, tail)) from error
         except Exception as error:  # adapters' own errors: explained, never shown raw
             if cancel.cancelled:
                 raise Cancelled from error
-            raise PipelineError(explain(step, str(error), tuple(progress.log))) from error
+            raw, tail = _shown(app, step, str(error), tuple(progress.log))
+            raise PipelineError(explain(step, raw, tail)) from error
 
     def _push(
         self,
@@ -184,33 +191,42 @@ class PushPipeline:
         return pushed, credentials
 
     def _preflight(
-        self, repository: RepositoryInfo, tags: tuple[str, ...], full_sha: str, emit: Emit
+        self,
+        app: AppSpec,
+        repository: RepositoryInfo,
+        tags: tuple[str, ...],
+        full_sha: str,
+        emit: Emit,
     ) -> _Plan:
-        plan = _Plan()
+        """What the push must do. Only an image ecrbot itself built from this commit (its job
+        record) and that ECR still holds is reused; a tag or a revision label in the registry
+        is a claim anyone with push access can write, so it never stands in for a build."""
+        recorded = self._records.pushed_digest(app.name, full_sha) if self._records else None
+        reusable = self._registry.image_by_digest(repository, recorded) if recorded else None
+        plan = _Plan(reusable=reusable)
         for tag in tags:
             existing = self._registry.find_image(repository, tag)
-            if existing is not None and existing.revision == full_sha:
-                if plan.reusable is None:
-                    plan.reusable, plan.reusable_tag = existing, tag
+            if existing is not None and reusable is not None and existing.digest == recorded:
                 continue
             plan.to_tag.append(tag)
             if existing is None:
                 continue
+            claimed = plain((existing.revision or "no commit")[:12])
             if repository.immutable:
                 raise PipelineError(
                     Failure(
                         Step.PREFLIGHT,
                         f"{code(tag)} already names another image in an immutable repository",
                         f"{code(f'{repository.name}:{tag}')} is {plain(existing.digest[:19])} "
-                        f"built from {plain((existing.revision or 'an unknown commit')[:12])}, "
-                        f"not {full_sha[:12]}.",
+                        f"(labelled {claimed}), not an image ecrbot built from "
+                        f"{full_sha[:12]}.",
                         "Tags in an immutable repository name one image forever: "
                         "push with a new version.",
                     )
                 )
             warning = (
                 f"{code(tag)} moves from {plain(existing.digest[:19])} "
-                f"({plain((existing.revision or 'unknown commit')[:12])}) to this build"
+                f"(labelled {claimed}) to this build"
             )
             plan.warnings.append(warning)
             emit(ProgressEvent(Step.PREFLIGHT, "warning", warning))
@@ -225,10 +241,10 @@ class PushPipeline:
         started: float,
         emit: Emit,
     ) -> PushResult:
-        image, source_tag = plan.reusable, plan.reusable_tag
-        assert image is not None and source_tag is not None
-        for tag in plan.to_tag:
-            self._registry.add_tag(repository, source_tag, tag)
+        image = plan.reusable
+        assert image is not None
+        for tag in plan.to_tag:  # by digest: the image ecrbot recorded, whatever a tag says now
+            self._registry.add_tag(repository, image.digest, tag)
         note = "tagged " + ", ".join(plan.to_tag) if plan.to_tag else "nothing to push"
         emit(ProgressEvent(Step.PREFLIGHT, "finished", f"Already in ECR, {note}; no build"))
         return PushResult(
@@ -280,12 +296,14 @@ class PushPipeline:
         credentials: RegistryCredentials,
         cancel: CancelToken,
     ) -> tuple[BuildSpec, str]:
-        """Reuse layers of the app's newest image in ECR: an engine that never built the app
-        downloads unchanged layers instead of rebuilding them. Never fails the push."""
-        if not spec.inline_cache:
+        """Reuse layers of the last image ecrbot itself pushed for the app: an engine that never
+        built the app downloads unchanged layers instead of rebuilding them. Never the newest
+        image in ECR, whoever pushed it: its layers would become the release's. Never fails."""
+        if not spec.inline_cache or self._records is None:
             return spec, ""
         try:
-            newest = self._registry.newest_image(repository)
+            digest = self._records.last_pushed_digest(app.name)
+            newest = self._registry.image_by_digest(repository, digest) if digest else None
             if newest is None:
                 return spec, ""
             reference = f"{repository.uri}@{newest.digest}"
@@ -335,12 +353,23 @@ class PushPipeline:
 
 @dataclass
 class _Plan:
-    """What pre-flight found: an image already built from this commit, tags to (re)point."""
+    """What pre-flight found: an image ecrbot already built from this commit, tags to (re)point."""
 
     reusable: RemoteImage | None = None
-    reusable_tag: str | None = None
     to_tag: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+
+def _shown(
+    app: AppSpec, step: Step | None, raw: str, tail: tuple[str, ...]
+) -> tuple[str, tuple[str, ...]]:
+    """What a failure may show in Slack. A build that mounts secrets runs code that can read
+    them, and redaction only knows the forms it was told: such a build shows its step names and
+    BuildKit's closing error only (the adapter keeps the redacted tail in the job's log)."""
+    if not app.build.secrets or step is not Step.BUILD:
+        return raw, tail
+    closing = raw if raw.startswith(("ERROR:", "error:")) else "the build failed"
+    return closing, tuple(line for line in tail if BUILDKIT_STEP.match(line))
 
 
 def _describe_build(built: BuiltImage, cache_note: str) -> str:

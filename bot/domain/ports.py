@@ -184,15 +184,30 @@ class Registry(Protocol):
 
     def find_image(self, repository: RepositoryInfo, tag: str) -> RemoteImage | None: ...
 
-    def newest_image(self, repository: RepositoryInfo) -> RemoteImage | None:
-        """The repository's most recently pushed tagged image (revision not read), or None."""
+    def image_by_digest(self, repository: RepositoryInfo, digest: str) -> RemoteImage | None:
+        """The image `digest` names in the repository (revision not read), or None."""
         ...
 
-    def add_tag(self, repository: RepositoryInfo, existing_tag: str, new_tag: str) -> None: ...
+    def add_tag(self, repository: RepositoryInfo, source: str, new_tag: str) -> None:
+        """Point `new_tag` at the manifest `source` (a tag or a digest) names."""
+        ...
 
 
-class JobStore(Protocol):
-    """Persistent jobs."""
+class BuildRecords(Protocol):
+    """What ecrbot itself built and pushed: the only provenance pre-flight and the build cache
+    trust. A registry's tags and labels are claims anyone with push access can write."""
+
+    def pushed_digest(self, app: str, full_sha: str) -> str | None:
+        """The digest of the newest succeeded job of `app` that built and pushed `full_sha`."""
+        ...
+
+    def last_pushed_digest(self, app: str) -> str | None:
+        """The digest of the newest succeeded job of `app` that built and pushed an image."""
+        ...
+
+
+class JobStore(BuildRecords, Protocol):
+    """Persistent jobs (and, from them, what ecrbot itself pushed)."""
 
     def create(self, request_key: str, job_fields: dict[str, object]) -> tuple[Job, bool]: ...
 
@@ -285,7 +300,13 @@ class SubjectTemplates(Protocol):
     """Where GitHub says which claims make up a repository's OIDC `sub` (for diagnose)."""
 
     def subject_template(self, repo: str) -> SubjectTemplate:
-        """The template for "owner/repo"; raises TemplateUnavailable saying why not."""
+        """The template for "owner/repo" and the `repo:` prefix its tokens carry; raises
+        TemplateUnavailable saying why not."""
+        ...
+
+    def repository_record(self, repo: str) -> Mapping[str, str]:
+        """The repository's ids and visibility as claims (`repository_id`...); raises
+        TemplateUnavailable saying why not."""
         ...
 
 

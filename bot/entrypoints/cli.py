@@ -7,14 +7,13 @@ import argparse
 import shlex
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from bot import __version__
 from bot.config import Settings, load_catalog
-from bot.domain.errors import ConfigError, UserError
+from bot.domain.errors import ConfigError, SchemaError, UserError
 from bot.entrypoints import arguments, push
 from bot.render import job_list as jobs
 from bot.runtime.logs import configure
@@ -165,7 +164,7 @@ def _diagnose(args: argparse.Namespace, settings: Settings, adapters: CliAdapter
     try:
         parsed = commands.parse(shlex.join(words))
         assert isinstance(parsed, commands.Diagnose)
-        catalog = load_catalog(settings.config_path)
+        catalog = load_catalog(settings.config_path, settings.build_secrets_dir)
         configure("WARNING")
         report = adapters.diagnoser(catalog).run(
             DiagnoseRequest(parsed.app, parsed.branch, parsed.environment, parsed.sha)
@@ -181,7 +180,7 @@ def _report(args: argparse.Namespace, settings: Settings, adapters: CliAdapters)
     from bot.render import report as render
 
     try:
-        catalog = load_catalog(settings.config_path)
+        catalog = load_catalog(settings.config_path, settings.build_secrets_dir)
     except ConfigError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 2
@@ -194,11 +193,10 @@ def _report(args: argparse.Namespace, settings: Settings, adapters: CliAdapters)
 def _no_database(settings: Settings) -> bool:
     """True (and said) when the URL names a SQLite file that is not there: opening it would
     create an empty database and answer "nothing yet"."""
-    from sqlalchemy.engine import make_url
+    from bot.bootstrap.database import missing_sqlite_file
 
-    url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
-        where = Path(url.database).resolve() if url.database else "(in memory)"
+    where = missing_sqlite_file(settings)
+    if where is not None:
         print(
             f"Error: no SQLite database at {where}: set ECRBOT_DATABASE_URL to the bot's",
             file=sys.stderr,
@@ -208,7 +206,6 @@ def _no_database(settings: Settings) -> bool:
 
 
 def _jobs(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) -> int:
-    from bot.adapters.schema import SchemaError
 
     if _no_database(settings):
         return 2
@@ -224,23 +221,16 @@ def _jobs(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) -
 
 def _audit_verify(settings: Settings, adapters: CliAdapters) -> int:
     """`ecrbot audit verify`: 0 intact, 1 broken (the first bad id named), 2 unreadable."""
-    from bot.adapters.schema import SchemaError
-
     if _no_database(settings):
         return 2
     configure("WARNING")
-    from sqlalchemy.exc import SQLAlchemyError
-
     try:
         found = adapters.audit().integrity()
     except (SchemaError, ConfigError) as error:
         print(f"Error: {error}", file=sys.stderr)
         return 2
-    except SQLAlchemyError as error:  # the driver's first line: never the statement's values
-        cause = getattr(error, "orig", None) or error
-        print(
-            f"Error: the database could not be read: {str(cause).splitlines()[0]}", file=sys.stderr
-        )
+    except Exception as error:  # the driver's text may repeat the statement: its kind only
+        print(f"Error: the database could not be read ({type(error).__name__})", file=sys.stderr)
         return 2
     if found.intact:
         print(f"audit log {found.summary()}")
@@ -250,7 +240,6 @@ def _audit_verify(settings: Settings, adapters: CliAdapters) -> int:
 
 
 def _audit(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) -> int:
-    from bot.adapters.schema import SchemaError
     from bot.domain import commands
     from bot.render import audit as render
     from bot.services.audit import latest

@@ -5,27 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-import sqlalchemy as sa
-
-from bot.adapters.schema import upgrade
-from bot.bootstrap import extras
+from bot.bootstrap.database import upgrade_database
 from bot.config import Settings
 from bot.domain.errors import ConfigError
-
-
-def upgrade_database(settings: Settings) -> str:
-    extras.require_for_database(settings.database_url)
-    engine = sa.create_engine(settings.database_url)
-    try:
-        before, after = upgrade(engine)
-        from bot.runtime.scheduler import create_job_table  # APScheduler: `serve` loads it
-
-        create_job_table(engine)
-    finally:
-        engine.dispose()
-    if before == after:
-        return f"The database is current (revision {after})."
-    return f"Upgraded the database from {before or 'an empty or pre-migration schema'} to {after}."
 
 
 def main(argv: list[str]) -> int:

@@ -86,11 +86,7 @@ def run(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) -> 
     configure("WARNING")
     pipeline = adapters.pipeline(registry, source)
     request = PushRequest(app.name, args.sha.lower(), args.version, "cli")
-    from bot.adapters.terminal_progress import TerminalProgress  # rich: only for a push
-
-    # The streams of now: TerminalProgress's defaults are bound when its module is first
-    # imported, which is no longer at start.
-    progress = TerminalProgress(sys.stdout, sys.stderr)
+    progress = adapters.progress()
     try:
         result = pipeline.run(app, request, progress, CancelToken())
     except PipelineError as error:
@@ -124,7 +120,7 @@ def _target(
     if not SHA_PATTERN.fullmatch(args.sha.lower()):
         raise PushUsage(f"--sha {args.sha!r} is not a git SHA (7 to 40 hex characters)")
     if args.app is not None:
-        catalog = load_catalog(settings.config_path)
+        catalog = load_catalog(settings.config_path, settings.build_secrets_dir)
         app = catalog.app(args.app)
         if app is None:
             raise PushUsage(f"no app {args.app!r} in {settings.config_path}")

@@ -167,6 +167,7 @@ def serve(settings: Settings) -> None:
             services.stop()
         log.info("stopped")
         return
-    load_catalog(settings.config_path)  # a bad catalog is said here, not in a worker's traceback
+    # A bad catalog is said here, not in a worker's traceback.
+    load_catalog(settings.config_path, settings.build_secrets_dir)
     log.info("serving Slack over HTTP on port %s (/slack/events)", settings.port)
     _Gunicorn(settings).run()

@@ -14,10 +14,9 @@ import sys
 
 from pydantic import ValidationError
 
-from bot.adapters.schema import SchemaError
 from bot.bootstrap import build_services
 from bot.config import DEFAULT_QUEUE, Settings
-from bot.domain.errors import ConfigError
+from bot.domain.errors import ConfigError, SchemaError
 from bot.entrypoints.server import ops_server
 from bot.runtime.logs import configure
 

@@ -2,9 +2,10 @@
 
 A push is stored as a queued job (the source of truth), then a `ecrbot.dispatch(app)` task goes
 to the app's Celery queue. The worker that takes it claims the app's oldest queued job in one
-database transaction (`SqlFleet.claim_next`), which is where one push per app and the fleet-wide
-build limit hold. So a duplicated, retried or redelivered task claims nothing twice, and per-app
-order is the jobs' order whatever order tasks arrive in.
+database transaction (`Fleet.claim_next`; `adapters/fleet.py` is the SQL one, bootstrap hands it
+in), which is where one push per app and the fleet-wide build limit hold. So a duplicated,
+retried or redelivered task claims nothing twice, and per-app order is the jobs' order whatever
+order tasks arrive in.
 
 Dead workers: a running job's worker writes a heartbeat every HEARTBEAT_S. Any replica or
 worker that finds a running job silent for DEAD_AFTER_S marks it `interrupted` (its thread is
@@ -23,9 +24,9 @@ from collections.abc import Callable
 
 from celery import Celery, Task
 
-from bot.adapters.fleet import Claim, SqlFleet
 from bot.config import DEFAULT_QUEUE
 from bot.domain.cancel import CancelToken
+from bot.domain.fleet import Claim, Fleet
 from bot.domain.models import Failure, Job
 from bot.domain.ports import JobRunner
 
@@ -68,7 +69,7 @@ class CeleryQueue:
         self,
         runner: JobRunner,
         app: Celery,
-        fleet: SqlFleet,
+        fleet: Fleet,
         queue_of: Callable[[str], str | None],
         limit: int,
         worker_name: str | None = None,

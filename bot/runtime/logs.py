@@ -6,33 +6,31 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 
-# Slack tokens, ECR login tokens (base64 of "AWS:..."), and HTTP Basic/Bearer credentials.
+from bot.domain.job_context import current_job
+
+# Slack tokens, ECR login tokens (base64 of "AWS:..."), GitHub tokens (classic `ghp_`, `gho_`,
+# `ghu_`, `ghs_`, `ghr_` and fine-grained `github_pat_`, as GitHub's "About authentication"
+# page describes them, read 2026-12), and HTTP Basic/Bearer credentials.
 SECRET = re.compile(
     r"xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|QVdTO[A-Za-z0-9+/=]{8,}"
+    r"|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
     r"|(?i:(?:authorization|x-registry-auth)[\"']?\s*[:=]\s*[\"']?)[^\s,\"'}]+(?:\s[^\s,\"'}]+)?"
 )
+# The password of a URL (`postgresql://ecrbot:PASSWORD@db/ecrbot`, `redis://:PASSWORD@host`):
+# the scheme, user and host stay readable.
+URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*:)[^\s/@]+@")
+
+
+def mask(text: str) -> str:
+    """`text` with every token and URL password replaced by `***`."""
+    return URL_PASSWORD.sub(r"\1***@", SECRET.sub("***", text))
+
+
 # At DEBUG these log whole HTTP bodies, and ECR's answer to get_authorization_token is a login.
 QUIET = ("botocore", "boto3", "urllib3", "docker", "s3transfer")
-
-
-# The job a thread is working on; every log line it writes carries the id.
-current_job: ContextVar[int | None] = ContextVar("current_job", default=None)
-
-
-@contextmanager
-def job_context(job_id: int) -> Iterator[None]:
-    """Tag every log record written inside with `job_id`."""
-    token = current_job.set(job_id)
-    try:
-        yield
-    finally:
-        current_job.reset(token)
 
 
 class JobId(logging.Filter):
@@ -57,9 +55,9 @@ class JsonFormatter(logging.Formatter):
         if job_id is not None:
             entry["job_id"] = job_id
         if record.exc_info:
-            entry["exception"] = SECRET.sub("***", self.formatException(record.exc_info))
+            entry["exception"] = mask(self.formatException(record.exc_info))
         if record.stack_info:
-            entry["stack"] = SECRET.sub("***", self.formatStack(record.stack_info))
+            entry["stack"] = mask(self.formatStack(record.stack_info))
         return json.dumps(entry, ensure_ascii=False)
 
 
@@ -70,7 +68,7 @@ class TextFormatter(logging.Formatter):
         job_id = getattr(record, "job_id", None)
         record.job = f" [job {job_id}]" if job_id is not None else ""
         # The whole line, traceback included: an exception's text can carry a token.
-        return SECRET.sub("***", super().format(record))
+        return mask(super().format(record))
 
 
 class RedactSecrets(logging.Filter):
@@ -78,7 +76,7 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        masked = SECRET.sub("***", message)
+        masked = mask(message)
         if masked != message:
             record.msg, record.args = masked, None
         return True

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from bot.adapters.slack_outbox import OutboxStats
-
 STEP_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
+
+
+class OutboxStats(Protocol):
+    """The Slack sender's counters (`adapters/slack_outbox.py`), as the scrape reads them:
+    declared here so that the runtime layer never imports an adapter."""
+
+    @property
+    def sent(self) -> int: ...
+    @property
+    def rate_limited(self) -> int: ...
+    @property
+    def failed(self) -> int: ...
+    @property
+    def dropped(self) -> int: ...
 
 
 class Metrics:

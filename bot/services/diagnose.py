@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, replace
 
@@ -26,7 +26,12 @@ from bot.domain.models import AppSpec, RegistrySpec
 from bot.domain.ports import AccountFacts, Destination, Engine, SubjectTemplates, WorkflowSource
 from bot.domain.text import code
 from bot.domain.workflow.analysis import WorkflowReport, analyse_workflows
-from bot.domain.workflow.subjects import SubjectTemplate, resolve_template
+from bot.domain.workflow.subjects import (
+    SubjectTemplate,
+    TemplateUnavailable,
+    resolve_template,
+    with_record,
+)
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +104,9 @@ class Diagnoser:
         )
         image = aws.image(app.repository, request.sha) if request.sha else None
         workflows = self._pool.submit(self._read_workflows, app, branch)
+        # GitHub's two reads run beside the AWS ones, each endpoint once per diagnose.
         template = self._pool.submit(self._subject_template, app)
+        record = self._pool.submit(self._repository_record, app)
         repo_fact = repository.result()
         workflow_fact = workflows.result()
         elsewhere: Fact[tuple[str, ...]] = Fact(())
@@ -128,7 +135,7 @@ class Diagnoser:
             organization=organization.result(),
             scps=scps.result() if scps else Fact(None),
             simulation=simulation.result() if simulation else Fact(None),
-            subject_template=template.result(),
+            subject_template=with_record(template.result(), *record.result()),
         )
         self.last_calls = dict(aws.calls)
         return check_app(facts)
@@ -164,6 +171,15 @@ class Diagnoser:
         templates, repo = self._templates, app.github
         read = (lambda: templates.subject_template(repo)) if templates and repo else None
         return resolve_template(app.oidc_subject_keys, read)
+
+    def _repository_record(self, app: AppSpec) -> tuple[Mapping[str, str] | None, str | None]:
+        """The repository's ids (the `repository_id` claim STS passes), or why not."""
+        if self._templates is None or not app.github:
+            return None, None
+        try:
+            return self._templates.repository_record(app.github), None
+        except TemplateUnavailable as error:
+            return None, str(error)[:300]
 
     def platform(self) -> Report:
         aws = self._facts()

@@ -24,6 +24,7 @@ from bot.domain.errors import (
     UsageError,
     new_error_id,
 )
+from bot.domain.job_context import job_context
 from bot.domain.models import (
     AppSpec,
     Failure,
@@ -38,7 +39,6 @@ from bot.domain.pipeline import PushPipeline
 from bot.domain.ports import JobQueue, JobRunner, JobStore, Reporter
 from bot.domain.push_rules import validate_sha, validate_version
 from bot.domain.text import code
-from bot.runtime.logs import job_context
 
 log = logging.getLogger(__name__)
 

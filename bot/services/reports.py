@@ -7,10 +7,10 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from datetime import UTC, datetime, timedelta
 
-from bot.config import Catalog
 from bot.domain.access import Access, Action, RateLimiter
 from bot.domain.errors import new_error_id
 from bot.domain.iam.trust import PUSH_ACTIONS, evaluate_permissions
+from bot.domain.models import RegistrySpec
 from bot.domain.ports import AccountFacts, JobStore, Publish, Published, RegistryScan, ReportHistory
 from bot.domain.report import (
     AccessFinding,
@@ -22,10 +22,13 @@ from bot.domain.report import (
     RepositoryInfo,
     build_report,
 )
-from bot.render import chart
-from bot.render import report as render
 
 log = logging.getLogger(__name__)
+
+# A report with what goes to Slack (chart, detail files), from the report and the stored
+# history. The render layer's (`bootstrap/parts.py` passes it in): a service knows no Block Kit,
+# Markdown or matplotlib.
+Package = Callable[[HealthReport, list[ReportFigures]], Published]
 
 
 class ReportService:
@@ -33,14 +36,18 @@ class ReportService:
 
     def __init__(
         self,
-        catalog: Catalog,
+        registry: RegistrySpec,
+        catalog: tuple[CatalogEntry, ...],
         reader: Callable[[], RegistryScan],
         facts: Callable[[], AccountFacts],
         jobs: JobStore,
         history: ReportHistory,
+        package: Package,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._registry = registry
         self._catalog = catalog
+        self._package = package
         self._reader = reader
         self._facts = facts
         self._jobs = jobs
@@ -53,12 +60,7 @@ class ReportService:
         snapshot = self.snapshot()
         history = self._history.history()
         report = build_report(snapshot, history[-1] if history else None, self._clock())
-        return Published(
-            report,
-            chart.render_png(report.figures, history),
-            render.detail_markdown(report),
-            render.detail_csv(report),
-        )
+        return self._package(report, history)
 
     def publish(
         self,
@@ -88,22 +90,15 @@ class ReportService:
         now = self._clock()
         return RegistrySnapshot(
             taken_at=now,
-            account_id=self._catalog.registry.account_id,
-            region=self._catalog.registry.region,
+            account_id=self._registry.account_id,
+            region=self._registry.region,
             repositories=repositories,
             registry_scanning=scanning,
-            catalog=self._entries(),
+            catalog=self._catalog,
             access=access,
             jobs=self._job_stats(now),
             gaps=tuple(gaps),
         )
-
-    def _entries(self) -> tuple[CatalogEntry, ...]:
-        entries = []
-        for name, config in self._catalog.apps.items():
-            owner = config.owner or (config.pushers[0] if config.pushers else None)
-            entries.append(CatalogEntry(name, config.repository or name, owner, config.risk))
-        return tuple(entries)
 
     def _job_stats(self, now: datetime) -> tuple[JobStat, ...]:
         jobs = self._jobs.since(now - timedelta(days=7))

@@ -63,7 +63,13 @@ def test_cli_unknown_and_missing_flags_fail_like_the_script(world: World) -> Non
 def test_cli_failure_explains_and_exits_non_zero(world: World) -> None:
     # No repository in ECR: the same plain-words failure the bot posts in Slack.
     done = ecrbot(
-        world, "--registry", world.env["ECR_HOST"], "--name", world.app, "--sha", "abc1234"
+        world,
+        "--registry",
+        world.env["ECR_HOST"],
+        "--name",
+        world.app,
+        "--sha",
+        world.sample.shas[0][:7],
     )
     assert done.returncode == 1
     assert "The ECR repository does not exist" in done.stderr

@@ -81,7 +81,7 @@ def use(world: World, **settings: Any) -> None:
 
 def test_cache_bind_and_secret_mounts_build_and_the_secret_stays_out(world: World) -> None:
     world.create_repository()
-    use(world, secrets={"npm": {"env": "NPM_TOKEN_E2E"}})
+    use(world, secrets={"npm": {"env": "ECRBOT_BUILD_SECRET_NPM"}})
     # VERSION names the app: the steps after it never come from another test's build cache.
     sha = world.sample.commit(
         BUSYBOX
@@ -95,7 +95,7 @@ def test_cache_bind_and_secret_mounts_build_and_the_secret_stays_out(world: Worl
         '"/bin/busybox cat /run/secrets/npm; /bin/busybox sha256sum /run/secrets/npm > /sum"]\n',
         "mounts",
     )
-    world.start_bot(NPM_TOKEN_E2E=SECRET)
+    world.start_bot(ECRBOT_BUILD_SECRET_NPM=SECRET)
 
     parent = world.wait_finished(world.push(sha, "1.0.0"))
 

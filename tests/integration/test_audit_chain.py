@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from bot.adapters.audit_store import SqlAuditLog
 from bot.adapters.schema import audit_log, upgrade
 from bot.adapters.store import SqlJobStore
+from bot.bootstrap.database import upgrade_database
 from bot.config import Settings
 from bot.domain.audit import AuditEntry, AuditQuery
 from bot.entrypoints.cli import main
-from bot.entrypoints.db import upgrade_database
 from tests.databases import ROOT, database, runtime_url, schema_of
 
 pytestmark = pytest.mark.integration

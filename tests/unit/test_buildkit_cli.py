@@ -82,7 +82,10 @@ def cli(tmp_path: Path) -> BuildKitCli:
     path = fake_cli(tmp_path / "bin")
     (tmp_path / "bin" / "output.txt").write_text(PROGRESS)
     (tmp_path / "context").mkdir()
-    return BuildKitCli(str(path), docker_host="tcp://engine:2376")
+    (tmp_path / "build-secrets").mkdir()
+    (tmp_path / "build-secrets" / "pip").write_text("pip-value\n")
+    secrets_dir = tmp_path / "build-secrets"
+    return BuildKitCli(str(path), docker_host="tcp://engine:2376", secrets_dir=secrets_dir)
 
 
 def fake_does(tmp_path: Path, mode: str, output: str | None = None) -> None:
@@ -129,7 +132,10 @@ def test_the_arguments_are_a_list_and_the_environment_is_bounded(
         platforms=("linux/arm64",),
         cache_from=("host/app@sha256:" + "cd" * 32,),
         inline_cache=True,
-        secrets=(BuildSecret("npm", env="NPM_TOKEN"), BuildSecret("pip", file="/etc/hostname")),
+        secrets=(
+            BuildSecret("npm", env="NPM_TOKEN"),
+            BuildSecret("pip", file=str(tmp_path / "build-secrets/pip")),
+        ),
     )
     cli.build(build, lambda line: None, CancelToken())
 
@@ -146,7 +152,7 @@ def test_the_arguments_are_a_list_and_the_environment_is_bounded(
         ("--build-arg", "GIT_SHA=abc"),
         ("--label", "org.opencontainers.image.revision=abc"),
         ("--secret", "id=npm,env=NPM_TOKEN"),
-        ("--secret", "id=pip,src=/etc/hostname"),
+        ("--secret", f"id=pip,src={(tmp_path / 'build-secrets/pip').resolve()}"),
         ("--file", str(tmp_path / "context" / "Dockerfile")),
     ]:
         assert pair in pairs
@@ -179,7 +185,7 @@ def test_a_secret_that_is_not_there_is_refused_before_building(
         )
     with pytest.raises(UsageError, match="can't read"):
         cli.build(
-            spec(tmp_path, secrets=(BuildSecret("pip", file=str(tmp_path / "nope")),)),
+            spec(tmp_path, secrets=(BuildSecret("pip", file=str(tmp_path / "build-secrets/no")),)),
             lambda line: None,
             CancelToken(),
         )

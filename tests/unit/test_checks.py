@@ -53,7 +53,14 @@ TRUST = {
             "Action": "sts:AssumeRoleWithWebIdentity",
             "Condition": {
                 "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
-                "StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/my-app:*"},
+                # Both subject forms (GitHub's immutable subjects, 2026-07-15): without a token
+                # ecrbot can't tell which one acme/my-app presents.
+                "StringLike": {
+                    "token.actions.githubusercontent.com:sub": [
+                        "repo:acme/my-app:*",
+                        "repo:acme@4242/my-app@777:*",
+                    ]
+                },
             },
         }
     ],

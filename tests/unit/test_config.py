@@ -105,10 +105,12 @@ def with_build(settings: str) -> str:
 def test_build_settings_reach_the_app(tmp_path: Path) -> None:
     text = with_build(
         "target: release\nbuild_args: {NODE_ENV: production, AUTHOR: me}\n"
-        "secrets: {npm: {env: NPM_TOKEN}, pip: {file: /run/secrets/pip}}\n"
+        "secrets: {npm: {env: ECRBOT_BUILD_SECRET_NPM}, pip: {file: pip}}\n"
         "platforms: [linux/arm64]\nregistry_cache: false"
     )
-    app = load_catalog(write(tmp_path, text)).app("my-app")
+    secrets = tmp_path / "build-secrets"
+    secrets.mkdir()
+    app = load_catalog(write(tmp_path, text), secrets).app("my-app")
     assert app is not None
     build = app.build
     assert (build.builder, build.target, build.platforms) == (
@@ -118,8 +120,8 @@ def test_build_settings_reach_the_app(tmp_path: Path) -> None:
     )
     assert build.build_args == (("NODE_ENV", "production"), ("AUTHOR", "me"))
     assert [(s.id, s.env, s.file) for s in build.secrets] == [
-        ("npm", "NPM_TOKEN", None),
-        ("pip", None, "/run/secrets/pip"),
+        ("npm", "ECRBOT_BUILD_SECRET_NPM", None),
+        ("pip", None, str(secrets.resolve() / "pip")),  # resolved: what BuildKit gets
     ]
     assert build.registry_cache is False
 
@@ -143,8 +145,12 @@ def test_builds_default_to_buildkit_with_the_registry_cache(tmp_path: Path) -> N
         ("secrets: {npm: {env: SLACK_BOT_TOKEN}}", "one of ecrbot's own variables"),
         ("secrets: {aws: {env: AWS_SECRET_ACCESS_KEY}}", "one of ecrbot's own variables"),
         ("secrets: {npm: {}}", "exactly one of `env`"),
-        ("secrets: {npm: {file: relative/path}}", "absolute path"),
-        ("builder: classic\nsecrets: {npm: {env: NPM_TOKEN}}", "`secrets` need BuildKit"),
+        ("secrets: {npm: {env: NPM_TOKEN}}", "does not start with `ECRBOT_BUILD_SECRET_`"),
+        ("secrets: {npm: {file: /run/secrets/npm}}", "set ECRBOT_BUILD_SECRETS_DIR"),
+        (
+            "builder: classic\nsecrets: {npm: {env: ECRBOT_BUILD_SECRET_NPM}}",
+            "`secrets` need BuildKit",
+        ),
         ("platforms: [arm64]", "is not a platform"),
         ("target: 'a b'", "apps.my-app.target"),
     ],

@@ -315,7 +315,9 @@ def test_secrets_come_only_from_the_secret() -> None:
             "secretRef" in source or "configMapRef" in source for source in container["envFrom"]
         )
         for name, entry in _env(container).items():
-            if name in SLACK_SECRETS or re.search(r"TOKEN|SECRET|PASSWORD", name):
+            # ECRBOT_BUILD_SECRETS_DIR is where a Secret is mounted, not a secret value.
+            secret_named = re.search(r"TOKEN|SECRET|PASSWORD", name) and not name.endswith("_DIR")
+            if name in SLACK_SECRETS or secret_named:
                 assert "value" not in entry, f"{name} is written in the manifest"
                 ref = entry["valueFrom"]["secretKeyRef"]
                 assert ref["name"] == example["metadata"]["name"]
@@ -326,6 +328,16 @@ def test_secrets_come_only_from_the_secret() -> None:
     for name in SLACK_SECRETS:
         assert "secretKeyRef" in env[name]["valueFrom"], name
     assert "optional" not in env["SLACK_BOT_TOKEN"]["valueFrom"]["secretKeyRef"]
+
+
+def test_build_secrets_are_their_own_secret_mounted_read_only() -> None:
+    bot = _bot()
+    folder = _env(bot)["ECRBOT_BUILD_SECRETS_DIR"]["value"]
+    [mount] = [m for m in bot["volumeMounts"] if m["mountPath"] == folder]
+    assert mount["readOnly"] is True
+    volumes = _load(KUBE / "deployment.yaml")[0]["spec"]["template"]["spec"]["volumes"]
+    [volume] = [v for v in volumes if v["name"] == mount["name"]]
+    assert volume["secret"]["secretName"] == "ecrbot-build-secrets"  # never the bot's `ecrbot`
 
 
 def test_no_real_token_anywhere_under_deploy() -> None:

@@ -40,7 +40,8 @@ def test_bot_replicas_roll_and_build_nothing() -> None:
     assert bot["spec"]["strategy"]["type"] == "RollingUpdate"
     pod = bot["spec"]["template"]["spec"]
     assert [c["name"] for c in pod["containers"]] == ["ecrbot"]  # no engine sidecar
-    assert {v["name"] for v in pod["volumes"]} == {"catalog", "work", "scratch"}
+    # build-secrets: the replicas build nothing, but they check the catalog's secret files.
+    assert {v["name"] for v in pod["volumes"]} == {"catalog", "work", "scratch", "build-secrets"}
     assert not [d for d in docs if d["kind"] == "PersistentVolumeClaim"]  # no SQLite volume
     variables = env(pod["containers"][0])
     assert variables["ECRBOT_WORKER_BACKEND"]["value"] == "celery"

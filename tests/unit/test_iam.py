@@ -398,9 +398,11 @@ def test_the_old_org_url_audience_gets_a_hint() -> None:
 def test_a_condition_on_a_claim_iam_never_sees() -> None:
     subject = "repo:sample-org/sample-repo:environment:dev"
     decision = assume("issue_672_iss_key", subject)
+    # AWS STS passes only its listed GitHub claims (What's New 2026-01, "AWS STS supports
+    # validation of identity provider claims"); `iss` is not one of them.
     assert one_miss(decision).startswith(
-        "Statement 1 requires token.actions.githubusercontent.com:iss, which this request does "
-        "not carry"
+        "Statement 1 tests token.actions.githubusercontent.com:iss, a claim AWS STS does not put "
+        "in the request context"
     )
     # The thread's "working" policy only works because ForAllValues over a missing key is true.
     assert assume("issue_672_working", subject).allowed

@@ -18,6 +18,12 @@ from bot.runtime.logs import RedactSecrets, configure
         "QVdTOjEyMzQ1Njc4OTAxMi1hdXRoLXRva2Vu",
         "Authorization: Bearer xyz-secret",
         "'X-Registry-Auth': 'eyJ1c2VybmFtZSI6IkFXUyJ9'",
+        "ghp_0123456789abcdefghijABCDEFGHIJ012345",
+        "gho_0123456789abcdefghijABCDEFGHIJ012345",
+        "ghu_0123456789abcdefghijABCDEFGHIJ012345",
+        "ghs_0123456789abcdefghijABCDEFGHIJ012345",
+        "ghr_0123456789abcdefghijABCDEFGHIJ012345",
+        "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz0123456789",
     ],
 )
 def test_token_shaped_strings_are_masked(secret: str) -> None:
@@ -47,3 +53,22 @@ def test_a_traceback_carrying_a_token_is_masked_in_both_formats(style: str, tmp_
     written = log_file.read_text()
     assert "the call failed" in written and "RuntimeError" in written
     assert "xoxb-123456789012" not in written and "***" in written
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql+psycopg://ecrbot:hunter2-pg@db:5432/ecrbot",
+            "postgresql+psycopg://ecrbot:***@db:5432/ecrbot",
+        ),
+        ("redis://:s3cret-redis@redis:6379/0", "redis://:***@redis:6379/0"),
+        ("https://x-access-token:ghs_abc@github.com/acme/app.git", "https://x-access-token:***@"),
+    ],
+)
+def test_passwords_in_urls_are_masked_keeping_the_rest(url: str, shown: str) -> None:
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, "connecting to %s", (url,), None)
+    RedactSecrets().filter(record)
+    message = record.getMessage()
+    assert shown in message
+    assert not any(word in message for word in ("hunter2", "s3cret", "ghs_abc"))

@@ -12,9 +12,18 @@ from bot.domain.cancel import CancelToken
 from bot.domain.errors import Cancelled, PipelineError, UsageError
 from bot.domain.models import BuildSecret, BuildSettings, ProgressEvent, PushRequest, Step
 from bot.domain.pipeline import PushPipeline
-from bot.domain.ports import RemoteImage
+from bot.domain.ports import RemoteImage, RepositoryInfo
 from bot.domain.push_rules import plan_tags
-from tests.fakes import HOST, OTHER_SHA, SHA, FakeEngine, FakeRegistry, FakeSource, app_spec
+from tests.fakes import (
+    HOST,
+    OTHER_SHA,
+    SHA,
+    FakeEngine,
+    FakeRecords,
+    FakeRegistry,
+    FakeSource,
+    app_spec,
+)
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
@@ -30,8 +39,15 @@ def registry(engine: FakeEngine) -> FakeRegistry:
 
 
 @pytest.fixture
-def pipeline(tmp_path: Path, engine: FakeEngine, registry: FakeRegistry) -> PushPipeline:
-    return PushPipeline(FakeSource(tmp_path), engine, registry, clock=lambda: NOW)
+def records() -> FakeRecords:
+    return FakeRecords()
+
+
+@pytest.fixture
+def pipeline(
+    tmp_path: Path, engine: FakeEngine, registry: FakeRegistry, records: FakeRecords
+) -> PushPipeline:
+    return PushPipeline(FakeSource(tmp_path), engine, registry, clock=lambda: NOW, records=records)
 
 
 def run(
@@ -93,8 +109,9 @@ def test_invalid_version_is_a_usage_error(pipeline: PushPipeline) -> None:
 
 
 def test_repeat_push_of_same_sha_neither_builds_nor_pushes(
-    pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry
+    pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry, records: FakeRecords
 ) -> None:
+    records.pushed[("my-app", SHA)] = "sha256:aaa"
     registry.images[("my-app", SHA)] = RemoteImage("sha256:aaa", (SHA,), 99, SHA)
     registry.images[("my-app", "1.4.0")] = RemoteImage("sha256:aaa", ("1.4.0",), 99, SHA)
 
@@ -104,15 +121,54 @@ def test_repeat_push_of_same_sha_neither_builds_nor_pushes(
     assert result.pushed is False and result.digest == "sha256:aaa"  # type: ignore[attr-defined]
 
 
-def test_repeat_push_with_a_new_version_retags_without_pushing(
-    pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry
+def test_repeat_push_with_a_new_version_retags_the_recorded_digest_without_pushing(
+    pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry, records: FakeRecords
 ) -> None:
+    records.pushed[("my-app", SHA)] = "sha256:aaa"
     registry.images[("my-app", SHA)] = RemoteImage("sha256:aaa", (SHA,), 99, SHA)
 
     run(pipeline, version="1.5.0")
 
     assert engine.pushes == []
-    assert registry.retags == [("my-app", SHA, "1.5.0")]
+    assert registry.retags == [("my-app", "sha256:aaa", "1.5.0")]
+
+
+def test_an_image_labelled_with_the_sha_that_ecrbot_did_not_build_is_never_reused(
+    pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry
+) -> None:
+    # Anyone with push access can label an image with the release commit: a claim, not a build.
+    registry.repos["my-app"] = RepositoryInfo("my-app", f"{HOST}/my-app", immutable=False)
+    registry.images[("my-app", SHA)] = RemoteImage("sha256:evil", (SHA,), 99, SHA)
+
+    result, events = run(pipeline)
+
+    assert len(engine.builds) == 1 and registry.retags == []
+    assert result.pushed and result.digest != "sha256:evil"  # type: ignore[attr-defined]
+    warnings = [e.message for e in events if e.kind == "warning"]
+    assert any("moves from sha256:evil" in text and "labelled" in text for text in warnings)
+
+
+def test_a_recorded_digest_ecr_no_longer_holds_is_built_again(
+    pipeline: PushPipeline, engine: FakeEngine, records: FakeRecords
+) -> None:
+    records.pushed[("my-app", SHA)] = "sha256:" + "0d" * 32  # deleted by a lifecycle policy
+
+    result, _ = run(pipeline, version=None)
+
+    assert len(engine.builds) == 1 and result.pushed  # type: ignore[attr-defined]
+
+
+def test_without_records_the_cli_always_builds(
+    tmp_path: Path, engine: FakeEngine, registry: FakeRegistry
+) -> None:
+    registry.images[("my-app", SHA)] = RemoteImage("sha256:aaa", (SHA,), 99, SHA)
+    registry.repos["my-app"] = RepositoryInfo("my-app", f"{HOST}/my-app", immutable=False)
+    cli = PushPipeline(FakeSource(tmp_path), engine, registry, clock=lambda: NOW)
+
+    result, _ = run(cli, version=None)
+
+    assert len(engine.builds) == 1 and result.pushed  # type: ignore[attr-defined]
+    assert engine.cache_fetches == [] and engine.builds[0].cache_from == ()
 
 
 def test_immutable_tag_on_another_image_is_refused_before_building(
@@ -314,10 +370,14 @@ def test_the_app_build_settings_reach_the_engine(
     assert (spec.target, spec.secrets, spec.platforms) == ("release", (secret,), ("linux/arm64",))
 
 
-def test_the_newest_image_in_ecr_seeds_the_build_cache(
-    pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry
+def test_the_last_image_ecrbot_pushed_seeds_the_build_cache_never_the_newest_in_ecr(
+    pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry, records: FakeRecords
 ) -> None:
-    registry.newest["my-app"] = RemoteImage("sha256:" + "ab" * 32, (OTHER_SHA,), 10)
+    mine = RemoteImage("sha256:" + "ab" * 32, (OTHER_SHA,), 10)
+    registry.images[("my-app", OTHER_SHA)] = mine
+    records.pushed[("my-app", OTHER_SHA)] = mine.digest
+    # Pushed later by someone else: the newest in ECR, and never a cache source.
+    registry.images[("my-app", "evil")] = RemoteImage("sha256:" + "ee" * 32, ("evil",), 10)
     engine.cached_steps = 1
 
     _, events = run(pipeline)
@@ -331,9 +391,10 @@ def test_the_newest_image_in_ecr_seeds_the_build_cache(
 
 
 def test_a_cache_already_on_the_engine_is_not_downloaded_again(
-    pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry
+    pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry, records: FakeRecords
 ) -> None:
-    registry.newest["my-app"] = RemoteImage("sha256:" + "cd" * 32, (OTHER_SHA,), 10)
+    registry.images[("my-app", "old")] = RemoteImage("sha256:" + "cd" * 32, ("old",), 10)
+    records.pushed[("my-app", OTHER_SHA)] = "sha256:" + "cd" * 32
     engine.local_images.add(f"{HOST}/my-app@sha256:{'cd' * 32}")
 
     _, events = run(pipeline)
@@ -342,9 +403,10 @@ def test_a_cache_already_on_the_engine_is_not_downloaded_again(
 
 
 def test_a_cache_that_cannot_be_read_only_makes_the_build_slower(
-    pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry
+    pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry, records: FakeRecords
 ) -> None:
-    registry.newest["my-app"] = RemoteImage("sha256:" + "ef" * 32, (OTHER_SHA,), 10)
+    registry.images[("my-app", "old")] = RemoteImage("sha256:" + "ef" * 32, ("old",), 10)
+    records.pushed[("my-app", OTHER_SHA)] = "sha256:" + "ef" * 32
     engine.cache_error = "manifest unknown"
 
     result, events = run(pipeline)
@@ -355,14 +417,15 @@ def test_a_cache_that_cannot_be_read_only_makes_the_build_slower(
 
 
 def test_no_registry_cache_for_the_classic_builder_or_when_turned_off(
-    pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry
+    pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry, records: FakeRecords
 ) -> None:
-    registry.newest["my-app"] = RemoteImage("sha256:" + "ab" * 32, (OTHER_SHA,), 10)
+    registry.images[("my-app", "old")] = RemoteImage("sha256:" + "ab" * 32, ("old",), 10)
+    records.pushed[("my-app", "0" * 40)] = "sha256:" + "ab" * 32
 
     run(pipeline, build=BuildSettings(builder="classic"))
     run(pipeline, sha=OTHER_SHA, version=None, build=BuildSettings(registry_cache=False))
 
-    assert "newest_image" not in registry.calls and engine.cache_fetches == []
+    assert engine.cache_fetches == []
     assert [spec.inline_cache for spec in engine.builds] == [False, False]
     assert engine.builds[0].builder == "classic"
 
@@ -378,3 +441,22 @@ def test_buildkit_progress_lines_are_build_steps(
     ]
     _, events = run(pipeline)
     assert [e.build_step for e in events if e.build_step] == [(2, 3), (3, 4)]
+
+
+def test_a_failed_build_that_mounts_secrets_shows_step_names_only(
+    pipeline: PushPipeline, engine: FakeEngine
+) -> None:
+    # The build ran code that could read the secret; its output may hold it in forms redaction
+    # was never told about, so none of it reaches Slack (the adapter logs the redacted tail).
+    engine.build_lines = ["#5 [2/3] RUN cat /run/secrets/npm | rev", "#5 0.21 terces-mpn"]
+    engine.build_error = "ERROR: failed to solve: process did not complete successfully"
+    secret = BuildSettings(secrets=(BuildSecret("npm", env="ECRBOT_BUILD_SECRET_NPM"),))
+
+    with pytest.raises(PipelineError) as with_secrets:
+        run(pipeline, build=secret)
+    with pytest.raises(PipelineError) as without:
+        run(pipeline, sha=OTHER_SHA)
+
+    assert with_secrets.value.failure.log_tail == ("#5 [2/3] RUN cat /run/secrets/npm | rev",)
+    assert "terces-mpn" not in str(with_secrets.value.failure)
+    assert "#5 0.21 terces-mpn" in without.value.failure.log_tail

@@ -5,12 +5,14 @@ organization or repository" and "REST API endpoints for GitHub Actions OIDC"
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 
-from bot.adapters.github_api import GitHubApi
+from bot.adapters.github_api import GitHubApi, GitHubError
 from bot.domain.checks import check_app
 from bot.domain.checks.model import Fact, Role, Status
 from bot.domain.iam.trust import parse_policy
@@ -21,6 +23,7 @@ from bot.domain.workflow.subjects import (
     checked_keys,
     job_subjects,
     resolve_template,
+    with_record,
 )
 from tests.standins.github_api import GitHubStandIn, Repo
 from tests.unit.test_checks import PROVIDER, PUSH, ROLE, TRUST, WORKFLOW, by_id, healthy
@@ -73,7 +76,8 @@ def test_use_default_false_without_keys_takes_the_organizations_template(
     template = api(github).subject_template("acme/my-app")
     assert template.keys == ("repository_owner_id", "context")
     assert template.source == "GitHub's API: the organization acme's template"
-    # The owner's id comes from the repository's own record.
+    # The owner's id comes from the repository's own record (read beside the template).
+    template = with_record(template, api(github).repository_record("acme/my-app"))
     assert template.claims["repository_owner_id"] == "4242"
     [subject] = job_subjects(job(), "acme/my-app", "main", template)  # type: ignore[arg-type]
     assert subject.value == "repository_owner_id:4242:ref:refs/heads/main"
@@ -132,7 +136,7 @@ def test_a_hostile_api_answer_is_refused(github: GitHubStandIn) -> None:
 
 
 def test_a_trust_policy_written_for_the_custom_subject_passes() -> None:
-    template = SubjectTemplate(tuple(REUSED), "GitHub's API", False)
+    template = SubjectTemplate(tuple(REUSED), "GitHub's API", False, prefix="repo:acme/my-app")
     expected = (
         "repo:acme/my-app:ref:refs/heads/main:job_workflow_ref:"
         "acme/my-app/.github/workflows/push.yml@refs/heads/main"
@@ -207,3 +211,55 @@ def test_pull_request_target_runs_in_the_base_context() -> None:
 def test_the_provider_constant_is_the_checks_one() -> None:
     assert PROVIDER.endswith("oidc-provider/token.actions.githubusercontent.com")
     assert replace(SubjectTemplate(), keys=("repo",)).is_default is False
+
+
+# --- The stand-in is as strict as GitHub ---
+
+
+def test_the_stand_in_refuses_what_github_refuses(github: GitHubStandIn) -> None:
+    def status(headers: dict[str, str]) -> int:
+        url = f"{github.url}/repos/acme/my-app"
+        request = urllib.request.Request(url, headers=headers)  # noqa: S310 (the stand-in)
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    agent = {"User-Agent": "t"}
+    assert status({**agent, "Authorization": "Bearer ghp_reader"}) == 200
+    assert status(agent) == 401  # no token: "Bad credentials"
+    assert status({"Authorization": "Bearer ghp_reader", "User-Agent": ""}) == 403
+    versioned = {
+        **agent,
+        "Authorization": "Bearer ghp_reader",
+        "X-GitHub-Api-Version": "2099-01-01",
+    }
+    assert status(versioned) == 400  # an API version GitHub does not know
+
+
+def test_the_prefix_needs_api_version_2026_03_10(github: GitHubStandIn) -> None:
+    github.repo("acme/my-app", Repo(id=777, owner_id=4242, immutable=True))
+    template = api(github).subject_template("acme/my-app")
+    assert template.prefix == "repo:acme@4242/my-app@777"
+    assert template.use_immutable_subject is True
+    assert github.state.requests[-1][0].endswith("/customization/sub")
+
+
+def test_a_hostile_prefix_is_refused(github: GitHubStandIn) -> None:
+    github.repo("acme/my-app", Repo(id=777, owner_id=4242, prefix="repo:acme@1/x:*"))
+    with pytest.raises(Exception, match="a prefix ecrbot can't use"):
+        api(github).subject_template("acme/my-app")
+
+
+def test_a_redirect_is_followed_only_within_the_apis_origin(github: GitHubStandIn) -> None:
+    old = "/repos/acme/old-name/actions/oidc/customization/sub"
+    github.redirect(old, "/repos/acme/my-app/actions/oidc/customization/sub")  # a renamed repo
+    assert api(github).subject_template("acme/old-name").keys  # followed: same origin
+
+    with GitHubStandIn() as elsewhere:
+        sub = "/repos/acme/my-app/actions/oidc/customization/sub"
+        github.redirect(sub, f"{elsewhere.url}{sub}")
+        with pytest.raises(GitHubError, match="redirect to another origin"):
+            api(github).subject_template("acme/my-app")
+        assert elsewhere.state.requests == []  # the token never left for the other origin

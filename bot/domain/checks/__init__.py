@@ -39,12 +39,13 @@ CHECK_IDS: dict[str, str] = {
     "workflow.tooling": "jobs push with the standard tooling",
     "workflow.notes": "caveats: fork pull requests, Dependabot, dynamic environments, latest tags",
     "oidc.provider": "token.actions.githubusercontent.com exists and lists sts.amazonaws.com",
-    "oidc.subject": "which claims make up the jobs' `sub`: GitHub's API, the catalog, or the "
-    "default assumed",
+    "oidc.subject": "which claims make up the jobs' `sub`: GitHub's API (with its "
+    "`sub_claim_prefix`: name-only or immutable form), the catalog, or the default assumed",
     "trust.role": "the app's CI role exists",
     "trust.subject": "the role's trust policy accepts each subject the jobs present (and is a "
     "policy AWS would save)",
-    "trust.hygiene": "trust statements have `aud` and `sub` conditions and no org/repo wildcards",
+    "trust.hygiene": "trust statements have `aud` and `sub` conditions and no org/repo wildcards "
+    "(nor `@*` in place of an owner's or repository's ID)",
     "privilege.push": "the role may run every push action on the app's repository, under its "
     "identity policies, permissions boundary, the repository policy and SCPs; names the "
     "document that decided",

@@ -5,19 +5,10 @@ What the role may do once assumed (and IAM users with keys) is in `privilege.py`
 
 from __future__ import annotations
 
-import json
-
 from bot.domain.checks.common import could_not, provider_arn, skipped
 from bot.domain.checks.model import AppFacts, CheckResult, Status
-from bot.domain.checks.workflow import aws_jobs
-from bot.domain.iam.policy import Unreadable
-from bot.domain.iam.trust import (
-    OidcRequest,
-    evaluate_trust,
-    suggest_trust_statement,
-    trust_findings,
-)
-from bot.domain.workflow.subjects import Subject, job_subjects
+from bot.domain.checks.trust import trust_policy as trust_policy  # re-exported for checks
+from bot.domain.workflow.subject_forms import NAME_ONLY, form_of
 
 AUDIENCE = "sts.amazonaws.com"
 GITHUB = "token.actions.githubusercontent.com"
@@ -86,117 +77,28 @@ def subject_template(facts: AppFacts) -> list[CheckResult]:
                 "oidc.subject",
                 f"Jobs are assumed to present GitHub's default subject ({keys}): ecrbot has no "
                 "GITHUB_TOKEN to read the repository's template, and the catalog sets no "
-                "`oidc_subject_keys` for the app.",
+                "`oidc_subject_keys` for the app. Nor does it know which form its `repo:` part "
+                "takes (name-only, or immutable with the owner's and repository's IDs), so "
+                "trust.subject tries both.",
                 where,
             )
         ]
+    prefix = ""
+    if template.prefix:
+        form = form_of(template.prefix)
+        prefix = f"; GitHub's `sub_claim_prefix` is {template.prefix} (the {form} form)"
+        if template.use_immutable_subject is (form == NAME_ONLY):
+            # Seen in the wild (Azure/azure-dev#9382): runs present the prefix, not the flag.
+            prefix += (
+                f", although it answers use_immutable_subject: "
+                f"{str(template.use_immutable_subject).lower()}; ecrbot follows the prefix, "
+                "which is what the runs present"
+            )
     return [
         CheckResult(
             "oidc.subject",
             Status.PASS,
-            f"Jobs of {where} present `sub` as {keys} ({template.source}).",
+            f"Jobs of {where} present `sub` as {keys} ({template.source}){prefix}.",
             resource=where,
         )
     ]
-
-
-def subjects(facts: AppFacts) -> list[tuple[Subject, str | None]]:
-    """The `sub` claims the app's role must accept, with the job presenting each."""
-    found: dict[str, tuple[Subject, str | None]] = {}
-    if facts.github:
-        for job in aws_jobs(facts):
-            if facts.role_arn and any(
-                s.role_to_assume not in (None, facts.role_arn)
-                and "${{" not in str(s.role_to_assume)
-                for s in job.aws_steps
-            ):
-                continue  # that job assumes another role
-            if job.never_token:
-                continue  # it never gets a token: workflow.id_token says so
-            for subject in job_subjects(job, facts.github, facts.branch, facts.subject_template):
-                found.setdefault(subject.value, (subject, f"{job.workflow}#{job.job_id}"))
-        if facts.environment and facts.subject_template.is_default:
-            env = f"repo:{facts.github}:environment:{facts.environment}"
-            found.setdefault(env, (Subject(env), None))
-        if not found and facts.subject_template.is_default:
-            default = f"repo:{facts.github}:ref:refs/heads/{facts.branch}"
-            found[default] = (Subject(default), None)
-    return list(found.values())
-
-
-def trust_policy(facts: AppFacts) -> list[CheckResult]:
-    if not facts.role_arn:
-        return [skipped("trust.role", "The catalog names no CI role for this app.", facts.app)]
-    if not facts.role.ok:
-        return [could_not("trust.role", facts.role, facts.role_arn)]
-    role = facts.role.value
-    if role is None:
-        return [
-            CheckResult(
-                "trust.role",
-                Status.FAIL,
-                f"Role {facts.role_arn} does not exist.",
-                "Create it with the trust statement below, or fix `role` in the catalog.",
-                facts.role_arn,
-            )
-        ]
-    if not facts.github:
-        return [
-            skipped(
-                "trust.subject", "No GitHub repository known: set `github: owner/repo`.", role.arn
-            )
-        ]
-    arn = provider_arn(facts.account_id)
-    wanted = subjects(facts)
-    listed = [s.value for s, _ in wanted] or [f"repo:{facts.github}:ref:refs/heads/{facts.branch}"]
-    statement = json.dumps(suggest_trust_statement(arn, listed, AUDIENCE), indent=2)
-    if isinstance(role.trust, Unreadable):
-        # AWS refuses to save a document like this one (MalformedPolicyDocument): whatever it
-        # was meant to say, no job can assume the role through it as written.
-        return [
-            CheckResult(
-                "trust.subject",
-                Status.FAIL,
-                f"The trust policy of {role.arn} can't be saved as written: AWS would refuse it "
-                f"({role.trust.reason}), so no job can assume the role through it.",
-                f"Replace the trust policy's statement for GitHub with this one:\n{statement}",
-                role.arn,
-            )
-        ]
-    results = []
-    for subject, job in wanted:
-        decision = evaluate_trust(role.trust, OidcRequest(arn, subject.value, AUDIENCE))
-        misses = "".join(f" Near miss: {miss}" for miss in decision.near_misses)
-        status = Status.PASS if decision.allowed else Status.FAIL
-        caveat = ""
-        if subject.run_time:
-            # A claim only a run knows (actor, sha...) is shown as `*`: a refusal may be ours.
-            status = Status.PASS if decision.allowed else Status.WARN
-            caveat = (
-                f" The subject holds {', '.join(subject.run_time)}, known only when the job "
-                "runs: ecrbot checked it as `*`."
-            )
-        results.append(
-            CheckResult(
-                "trust.subject",
-                status,
-                f"{role.arn} {'trusts' if decision.allowed else 'does not trust'} {subject.value}"
-                f"{f' ({job})' if job else ''}: {decision.reason}{misses}{caveat}",
-                ""
-                if decision.allowed
-                else f"Add this statement to the role's trust policy:\n{statement}",
-                role.arn,
-                job.split("#", 1)[1] if job else None,
-            )
-        )
-    for finding in trust_findings(role.trust, arn):
-        results.append(
-            CheckResult(
-                "trust.hygiene",
-                Status.FAIL if finding.severity == "fail" else Status.WARN,
-                f"{role.arn}: {finding.message} ({finding.statement})",
-                f"Narrow the statement to the app's own subjects:\n{statement}",
-                role.arn,
-            )
-        )
-    return results

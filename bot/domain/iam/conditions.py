@@ -338,6 +338,17 @@ def subject_breadth(pattern: str) -> tuple[Literal["warn", "fail"], str] | None:
         # Anyone can create an account whose name fits a wildcard: this trusts strangers.
         return "fail", f"The sub pattern '{pattern}' matches repositories of any owner on GitHub."
     repo = re.split(r"[:@]", rest, maxsplit=1)[0]
+    owner_id = owner_part.partition("@")[2]
+    repo_id = rest.partition(":")[0].partition("@")[2]
+    if has_wildcard(owner_id) or has_wildcard(repo_id):
+        # GitHub added the IDs so a recycled owner or repository name no longer matches
+        # (Changelog 2026-04-23, "Immutable subject claims"); `@*` accepts any ID and reopens it.
+        return "warn", (
+            f"The sub pattern '{pattern}' accepts any owner or repository ID after '@': a "
+            f"deleted '{owner}' or repository whose name someone re-creates matches again, the "
+            "hole immutable subjects close. Write the IDs (`gh api repos/OWNER/REPO --jq "
+            "'.owner.id, .id'`)."
+        )
     if has_wildcard(repo):
         which = "" if repo == "*" else f" whose name fits '{repo}'"
         return "warn", (

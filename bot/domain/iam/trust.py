@@ -6,6 +6,7 @@ evaluated in iam_permissions, and this module re-exports both for callers.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,13 +14,18 @@ from typing import Any, Literal
 
 from bot.domain.iam.conditions import (
     Context,
+    conditions_state,
+    context_values,
     failing_conditions,
     has_wildcard,
+    is_negated,
+    parse_operator,
     required_values,
     subject_breadth,
 )
 from bot.domain.iam.conditions import PolicyError as PolicyError  # re-exported for callers
 from bot.domain.iam.conditions import conditions_match as conditions_match  # re-exported
+from bot.domain.iam.github_claims import claim_of, instead_of, passed_by_sts
 from bot.domain.iam.near_misses import explain_entry
 from bot.domain.iam.permissions import (
     PREFLIGHT_ACTIONS as PREFLIGHT_ACTIONS,
@@ -34,6 +40,7 @@ from bot.domain.iam.policy import Statement as Statement
 from bot.domain.iam.policy import Unreadable as Unreadable
 from bot.domain.iam.policy import capital, covers_action, statement_label
 from bot.domain.iam.policy import parse_policy as parse_policy
+from bot.domain.iam.variables import referenced_keys
 
 GITHUB_PROVIDER_HOST = "token.actions.githubusercontent.com"
 WEB_IDENTITY_ACTION = "sts:AssumeRoleWithWebIdentity"
@@ -50,6 +57,10 @@ class OidcRequest:
     # More condition keys of the token, e.g. {"actor": "octocat"}; a key without a ":" is
     # taken as one of the provider's claims (token.actions.githubusercontent.com:actor).
     extra: Mapping[str, str] = field(default_factory=dict)
+    # Claims STS passes whose value ecrbot can't know before the run, and why ("who triggers
+    # the run"): a condition on one is undecided, never a pass. Every other claim of the
+    # provider that is neither here nor in `extra` is absent from the request.
+    unknown: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,9 @@ class TrustDecision:
     allowed: bool
     reason: str
     near_misses: tuple[str, ...] = ()
+    # The conditions the answer waits on (quoted, with why they can't be known yet): the
+    # decision is "depends", neither a pass nor a failure.
+    depends: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,38 +100,73 @@ def _trusts(statement: Statement, provider_arn: str) -> bool:
     return "*" in statement.principal or provider_arn in federated or "*" in federated
 
 
-def _request_context(request: OidcRequest) -> dict[str, str]:
+def _request_context(
+    request: OidcRequest, policy: Policy | None = None
+) -> dict[str, str | tuple[str, ...]]:
+    """The keys STS puts in the request, plus every key the policy tests that the request is
+    known not to carry (as `()`), so only the claims in `request.unknown` stay undecided."""
     host = _provider_host(request.provider_arn)
-    context = {f"{host}:sub": request.subject, f"{host}:aud": request.audience}
+    context: dict[str, str | tuple[str, ...]] = {
+        f"{host}:sub": request.subject,
+        f"{host}:aud": request.audience,
+    }
     for key, value in request.extra.items():
-        context[key if ":" in key else f"{host}:{key}"] = value
+        claim = key if ":" not in key else claim_of(key, host)
+        if claim is None or passed_by_sts(claim):  # STS drops the others: never in the context
+            context[key if ":" in key else f"{host}:{key}"] = value
+    unknown = {f"{host}:{claim}".lower() for claim in request.unknown}
+    for statement in policy.statements if policy else ():
+        for entries in statement.conditions.values():
+            for key, values in entries.items():
+                listed = (values,) if isinstance(values, str) else values
+                for name in [key, *referenced_keys(listed)]:
+                    if name.lower() not in unknown and context_values(context, name) is None:
+                        context[name] = ()
     return context
 
 
 def evaluate_trust(policy: Policy, request: OidcRequest) -> TrustDecision:
-    """Decide whether the trust policy lets this GitHub job assume the role, with near misses."""
-    context = _request_context(request)
+    """Decide whether the trust policy lets this GitHub job assume the role, with near misses;
+    a statement that turns on a claim only the run knows makes the answer "depends"."""
+    context = _request_context(request, policy)
     allowing: list[str] = []
+    maybe_allow: list[str] = []
+    maybe_deny: list[str] = []
     for index, statement in enumerate(policy.statements):
         if not (
             covers_action(statement, WEB_IDENTITY_ACTION)
             and _trusts(statement, request.provider_arn)
-            and conditions_match(statement.conditions, context, variables=statement.variables)
         ):
+            continue
+        state = conditions_state(statement.conditions, context, variables=statement.variables)
+        if state is False:
             continue
         label = statement_label(statement, index)
         if statement.effect == "Deny":
-            # An explicit Deny wins over every Allow, whatever the statements' order.
-            return TrustDecision(
-                False,
-                f"{capital(label)} explicitly denies subject '{request.subject}', and an "
-                f"explicit Deny overrides every Allow.",
-            )
-        allowing.append(label)
-    if allowing:
+            if state:
+                # An explicit Deny wins over every Allow, whatever the statements' order.
+                return TrustDecision(
+                    False,
+                    f"{capital(label)} explicitly denies subject '{request.subject}', and an "
+                    f"explicit Deny overrides every Allow.",
+                )
+            maybe_deny.extend(_undecided(statement, request, label))
+        elif state:
+            allowing.append(label)
+        else:
+            maybe_allow.extend(_undecided(statement, request, label))
+    if allowing and not maybe_deny:
         return TrustDecision(
             True,
             f"{capital(allowing[0])} allows subject '{request.subject}' to assume the role.",
+        )
+    if allowing or maybe_allow:
+        waits = tuple(dict.fromkeys(maybe_deny if allowing else maybe_allow))
+        return TrustDecision(
+            False,
+            f"Whether subject '{request.subject}' may assume the role depends on claims known "
+            "only when the job runs.",
+            depends=waits,
         )
     return TrustDecision(
         False,
@@ -125,6 +174,22 @@ def evaluate_trust(policy: Policy, request: OidcRequest) -> TrustDecision:
         f"'{request.subject}'.",
         _near_misses(policy, request, context),
     )
+
+
+def _undecided(statement: Statement, request: OidcRequest, label: str) -> list[str]:
+    """The statement's conditions on claims only the run knows, quoted, with why."""
+    host = _provider_host(request.provider_arn)
+    found = []
+    for operator, entries in statement.conditions.items():
+        for key, values in entries.items():
+            claim = claim_of(key, host)
+            if claim is not None and claim in request.unknown:
+                shown = json.dumps(values if isinstance(values, str) else list(values))
+                found.append(
+                    f'{label}: "{operator}": {{"{key}": {shown}}} depends on '
+                    f"{request.unknown[claim]}"
+                )
+    return found
 
 
 def _near_misses(policy: Policy, request: OidcRequest, context: Context) -> tuple[str, ...]:
@@ -153,6 +218,19 @@ def _near_misses(policy: Policy, request: OidcRequest, context: Context) -> tupl
                 statement.conditions, context, variables=statement.variables
             )
             for entry in failing:
+                claim = claim_of(entry[1], host)
+                if claim in request.unknown:
+                    continue  # undecided, not failing: the run decides
+                if claim is not None and not passed_by_sts(claim):
+                    if not is_negated_entry(entry[0]):
+                        misses.append(
+                            f"{label} tests {entry[1]}, a claim AWS STS does not put in the "
+                            "request context (for GitHub it passes only sub, aud, actor, "
+                            "actor_id, job_workflow_ref, repository, repository_id, workflow, "
+                            "ref, environment and enterprise_id), so the condition can never "
+                            f"hold: test {instead_of(claim)} instead"
+                        )
+                    continue
                 reasons = explain_entry(
                     entry,
                     context,
@@ -162,6 +240,12 @@ def _near_misses(policy: Policy, request: OidcRequest, context: Context) -> tupl
                 )
                 misses.extend(f"{label} {reason}" for reason in reasons)
     return tuple(dict.fromkeys(misses))
+
+
+def is_negated_entry(operator: str) -> bool:
+    """Whether an operator holds for a missing key (negated operators, IfExists, ForAllValues)."""
+    prefix, base, if_exists = parse_operator(operator)
+    return if_exists or prefix == "ForAllValues" or is_negated(base)
 
 
 def _other_provider(trusted: str, wanted: str) -> str:

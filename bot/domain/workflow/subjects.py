@@ -24,7 +24,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from bot.domain.iam.github_claims import RUN_TIME_CLAIMS, STS_GITHUB_CLAIMS
 from bot.domain.workflow.permissions import escape_claim, rule_subjects
+from bot.domain.workflow.subject_forms import form_of, name_only, prefix_ids
 
 if TYPE_CHECKING:
     from bot.domain.workflow.analysis import JobAnalysis
@@ -57,6 +59,11 @@ class SubjectTemplate:
     # Claim values GitHub's API told (repository_id, repository_owner_id, repository_visibility).
     claims: Mapping[str, str] = field(default_factory=dict)
     problem: str | None = None  # why the template could not be read (then it is assumed)
+    # GitHub's `sub_claim_prefix` (repo:OWNER[@ID]/REPO[@ID]): the form the jobs present. None:
+    # no token, so both forms are possible (subject_forms.candidate_prefixes).
+    prefix: str | None = None
+    use_immutable_subject: bool | None = None  # as GitHub answered; the prefix decides
+    record_problem: str | None = None  # why the repository's record (its ids) was not read
 
     @property
     def is_default(self) -> bool:
@@ -92,35 +99,89 @@ def checked_keys(keys: object) -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
 
 
+def with_record(
+    template: SubjectTemplate, record: Mapping[str, str] | None, problem: str | None = None
+) -> SubjectTemplate:
+    """The template with the repository's ids and visibility from its record; an immutable
+    prefix carries both ids, so they stay known when the record can't be read."""
+    claims = dict(template.claims)
+    ids = prefix_ids(template.prefix) if template.prefix else None
+    if ids:
+        claims.setdefault("repository_owner_id", ids[0])
+        claims.setdefault("repository_id", ids[1])
+    claims.update(record or {})
+    return replace(template, claims=claims, record_problem=problem)
+
+
 @dataclass(frozen=True)
 class Subject:
-    """One `sub` a job can present, and the claims in it only known at run time."""
+    """One `sub` a job can present, the claims in it only known at run time, and the claims
+    STS passes besides (`claims`, with the ones ecrbot can't know in `unknown`, key -> why)."""
 
     value: str
     run_time: tuple[str, ...] = ()
+    form: str | None = None  # "name-only" or "immutable" when ecrbot chose it, else GitHub did
+    claims: Mapping[str, str] = field(default_factory=dict)
+    unknown: Mapping[str, str] = field(default_factory=dict)
 
 
 def job_subjects(
-    job: JobAnalysis, repo: str, branch: str, template: SubjectTemplate
+    job: JobAnalysis,
+    repo: str,
+    branch: str,
+    template: SubjectTemplate,
+    prefix: str | None = None,
 ) -> tuple[Subject, ...]:
-    """The subjects this job can present under `template` (`repo` is "org/repo")."""
-    if template.is_default:
-        return tuple(Subject(s) for s in job.subjects(repo, branch))
+    """The subjects this job can present under `template` (`repo` is "org/repo"), its `repo:`
+    part being `prefix` (GitHub's `sub_claim_prefix`, or a form ecrbot tries)."""
+    chosen = prefix or template.prefix or name_only(repo)
+    form = form_of(chosen) if prefix else None
     found: dict[str, Subject] = {}
-    for ref, ref_type, event, context in _runs(job, branch):
+    runs = _runs(job, branch)
+    if template.is_default and not job.ref_rules:
+        # No trigger ecrbot could read: only an environment says what the job presents.
+        runs = runs[:1] if job.environment is not None else []
+    for ref, ref_type, event, context in runs:
         claims = _claims(job, repo, ref, ref_type, event, template.claims)
-        parts, unknown = [], []
+        claims["repo"] = chosen.removeprefix("repo:")
+        sts, unknown = _sts_claims(job, claims, template)
+        if template.is_default:
+            subject = f"{chosen}:{context}"
+            found.setdefault(subject, Subject(subject, (), form, sts, unknown))
+            continue
+        parts, missing = [], []
         for key in template.keys:
             if key == "context":
                 parts.append(context)
                 continue
             value = claims.get(key)
             if value is None:
-                unknown.append(key)
+                missing.append(key)
             parts.append(f"{key}:{escape_claim(value) if value is not None else '*'}")
         subject = ":".join(parts)
-        found.setdefault(subject, Subject(subject, tuple(unknown)))
+        found.setdefault(subject, Subject(subject, tuple(missing), form, sts, unknown))
     return tuple(found.values())
+
+
+def _sts_claims(
+    job: JobAnalysis, claims: Mapping[str, str], template: SubjectTemplate
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The claims AWS STS passes (github_claims), split into known values and the unknown."""
+    known = {k: v for k, v in claims.items() if k in STS_GITHUB_CLAIMS and "*" not in v}
+    unknown = dict(RUN_TIME_CLAIMS)
+    if "*" in claims.get("ref", ""):
+        unknown["ref"] = "the branch or tag the run is for"
+        known.pop("job_workflow_ref", None)
+        unknown["job_workflow_ref"] = "the branch or tag the run is for"
+    if job.environment is not None and "environment" not in known:
+        unknown["environment"] = "the environment its expression picks when the job runs"
+    if "repository_id" not in known:
+        unknown["repository_id"] = (
+            f"the repository's id, which GitHub's API did not give ({template.record_problem})"
+            if template.record_problem
+            else "the repository's id: give ecrbot a GITHUB_TOKEN to read it"
+        )
+    return known, unknown
 
 
 def _runs(job: JobAnalysis, branch: str) -> list[tuple[str, str, str, str]]:
@@ -153,7 +214,7 @@ def _claims(
     while top.caller is not None:
         top = top.caller
     claims = {
-        "repo": repo,
+        "repo": repo,  # job_subjects puts the prefix GitHub presents in its place
         "repository": repo,
         "repository_owner": owner,
         "ref": ref,

@@ -11,7 +11,6 @@ it needs.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import socket
@@ -19,9 +18,9 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
-import requests
+from bot.bootstrap.sandbox import Routes, SandboxAdapters
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES_ENV = ROOT / "var" / "test-services.env"
@@ -44,31 +43,21 @@ class Backend:
     busybox: Path | None = None
     push_unavailable: str | None = None
     stop: Callable[[], None] = field(default=lambda: None)
-    edge_control: str | None = None  # the ECR edge's control URL, to route repositories
+    routes: Routes | None = None  # the ECR edge's, to route the sandbox's repositories
 
     def route(self, repositories: list[str]) -> Callable[[], None]:
         """Send the edge's questions about these repositories to this moto; returns the undo."""
-        if self.edge_control is None:
+        if self.routes is None:
             return lambda: None
-        control = self.edge_control.rstrip("/")
-        for name in repositories:
-            _control("PUT", f"{control}/routes/{quote(name, safe='')}", self.endpoint_url)
-
-        def undo() -> None:
-            for name in repositories:
-                # The edge went away first: nothing left to undo.
-                with contextlib.suppress(requests.RequestException):
-                    _control("DELETE", f"{control}/routes/{quote(name, safe='')}")
-
-        return undo
+        return self.routes.route(repositories, self.endpoint_url)
 
 
-def choose(notes: list[str]) -> Backend:
+def choose(notes: list[str], adapters: SandboxAdapters) -> Backend:
     """The sandbox's own moto, with the test services' engine and ECR edge when they answer."""
     services = test_services()
     url, stop = embedded_moto()
     if services is not None:
-        down = [name for name, ok in _probe(services).items() if not ok]
+        down = [name for name, ok in _probe(services, adapters).items() if not ok]
         if not down:
             given = services.get("BUSYBOX_STATIC")
             return Backend(
@@ -78,7 +67,7 @@ def choose(notes: list[str]) -> Backend:
                 services.get("ECR_EDGE_CA_CERT"),
                 Path(given) if given and Path(given).is_file() else static_busybox(),
                 stop=stop,
-                edge_control=services.get("ECR_EDGE_CONTROL_URL"),
+                routes=_routes(services.get("ECR_EDGE_CONTROL_URL"), adapters),
             )
         notes.append(
             f"The test services ({SERVICES_ENV.name}) don't answer ({', '.join(down)}): "
@@ -93,9 +82,8 @@ def choose(notes: list[str]) -> Backend:
     )
 
 
-def _control(method: str, url: str, endpoint: str | None = None) -> None:
-    body = {"aws_endpoint": endpoint} if endpoint else None
-    requests.request(method, url, json=body, timeout=5).raise_for_status()
+def _routes(control_url: str | None, adapters: SandboxAdapters) -> Routes | None:
+    return adapters.edge_routes(control_url) if control_url else None
 
 
 def test_services() -> dict[str, str] | None:
@@ -112,11 +100,11 @@ def test_services() -> dict[str, str] | None:
     return env if "AWS_ENDPOINT_URL" in env else None
 
 
-def _probe(services: dict[str, str]) -> dict[str, bool]:
+def _probe(services: dict[str, str], adapters: SandboxAdapters) -> dict[str, bool]:
     checks = {"moto": _listening(services["AWS_ENDPOINT_URL"])}
     if services.get("ECR_HOST"):
         checks["ECR edge"] = _listening(f"https://{services['ECR_HOST']}")
-    checks["Docker engine"] = docker_answers(services.get("DOCKER_HOST"))
+    checks["Docker engine"] = adapters.docker_answers(services.get("DOCKER_HOST"))
     return checks
 
 
@@ -127,16 +115,6 @@ def _listening(url: str) -> bool:
         with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=1):
             return True
     except OSError:
-        return False
-
-
-def docker_answers(host: str | None) -> bool:
-    from bot.adapters.engine import DockerEngine
-
-    try:
-        DockerEngine(host, timeout=3).ping()
-        return True
-    except Exception:
         return False
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from bot.bootstrap.sandbox import SandboxAdapters, SandboxPlatform
 from bot.config import Settings
 from bot.domain.iam.trust import PUSH_ACTIONS as IAM_PUSH_ACTIONS
 from bot.entrypoints.console.backends import Backend, SandboxError, choose
@@ -73,21 +74,23 @@ class Sandbox:
         self._cleanup.clear()
 
 
-def start(work_dir: Path | None = None) -> Sandbox:
+def start(work_dir: Path | None = None, adapters: SandboxAdapters | None = None) -> Sandbox:
     """Pick the backend, seed it, write the catalog; the caller closes the sandbox."""
+    adapters = adapters or SandboxAdapters()
     temporary = work_dir is None
     if work_dir is not None:
         work_dir.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="ecrbot-sandbox-", dir=work_dir))
     notes: list[str] = []
-    backend = choose(notes)
+    backend = choose(notes, adapters)
     sandbox = Sandbox(root, Settings(), backend, {}, notes)
     sandbox._cleanup.append(backend.stop)
     if temporary:
         sandbox._cleanup.insert(0, lambda: shutil.rmtree(root, ignore_errors=True))
     try:
         _aws_environment(backend.endpoint_url)
-        apps = seed(_clients(backend.endpoint_url), root / "src", backend.busybox, sandbox.shas)
+        aws = adapters.platform(backend.endpoint_url, REGION)  # moto's credentials: the environment
+        apps = seed(aws, root / "src", backend.busybox, sandbox.shas)
         repositories = [str(app.get("repository") or name) for name, app in apps.items()]
         sandbox._cleanup.append(backend.route(repositories))
         catalog = root / "ecrbot.yml"
@@ -127,16 +130,6 @@ def _aws_environment(endpoint_url: str) -> None:
     )
 
 
-def _clients(endpoint_url: str) -> tuple[Any, Any]:
-    import boto3
-
-    session = boto3.session.Session(region_name=REGION)  # moto's credentials: the environment
-    return (
-        session.client("ecr", region_name=REGION, endpoint_url=endpoint_url),
-        session.client("iam", region_name="us-east-1", endpoint_url=endpoint_url),
-    )
-
-
 def _catalog(apps: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {
         "registry": {"account_id": ACCOUNT, "region": REGION},
@@ -146,20 +139,16 @@ def _catalog(apps: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def seed(
-    clients: tuple[Any, Any], src: Path, busybox: Path | None, shas: dict[str, str]
+    aws: SandboxPlatform, src: Path, busybox: Path | None, shas: dict[str, str]
 ) -> dict[str, dict[str, Any]]:
     """Create the platform in AWS (moto) and git; returns the catalog's apps."""
-    ecr, iam = clients
-    _ok(
-        iam.create_open_id_connect_provider,
-        Url=f"https://{PROVIDER}",
-        ClientIDList=["sts.amazonaws.com"],
-        ThumbprintList=["6938fd4d98bab03faadb97b34396831e3780aea1"],
+    aws.oidc_provider(
+        f"https://{PROVIDER}", "sts.amazonaws.com", "6938fd4d98bab03faadb97b34396831e3780aea1"
     )
     apps: dict[str, dict[str, Any]] = {}
     for name, healthy in ((HEALTHY, True), (BROKEN, False)):
-        role = _role(iam, name, trusted=name if healthy else "billing-web")
-        _repository(ecr, name, compliant=healthy)
+        role = _role(aws, name, trusted=name if healthy else "billing-web")
+        aws.repository(name, compliant=healthy, lifecycle=LIFECYCLE)
         permissions = ("      id-token: write\n" if healthy else "") + "      contents: read"
         shas[name] = sample_app(src / name, name, role, REGION, permissions, busybox)
         apps[name] = {
@@ -169,29 +158,17 @@ def seed(
             "pushers": [WEB_TEAM] if healthy else [DEVELOPER],
             "risk": "low" if healthy else "high",
         }
-    _image(ecr, BROKEN, "billing-1", "1.0.0")
-    _repository(ecr, ORPHAN, compliant=False)
+    aws.image(BROKEN, image_manifest("billing-1"), "1.0.0")
+    aws.repository(ORPHAN, compliant=False, lifecycle=LIFECYCLE)
     for n in range(2):
-        _image(ecr, ORPHAN, f"legacy-{n}", None)
-    _image(ecr, ORPHAN, "legacy-latest", "latest")
-    _key_user(iam, "ci-legacy", BROKEN)
+        aws.image(ORPHAN, image_manifest(f"legacy-{n}"), None)
+    aws.image(ORPHAN, image_manifest("legacy-latest"), "latest")
+    # A CI user with a long-lived access key that can push: what diagnose and report flag.
+    aws.key_user("ci-legacy", _push_policy(BROKEN))
     return apps
 
 
-def _ok(call: Callable[..., Any], **kwargs: Any) -> Any:
-    """Call AWS, taking "already exists" as done (the seed runs again on a long-lived moto)."""
-    from botocore.exceptions import ClientError
-
-    try:
-        return call(**kwargs)
-    except ClientError as error:
-        code = str(error.response.get("Error", {}).get("Code", ""))
-        if "AlreadyExists" in code or code == "LimitExceededException":  # scanned already
-            return None
-        raise
-
-
-def _role(iam: Any, app: str, trusted: str) -> str:
+def _role(aws: SandboxPlatform, app: str, trusted: str) -> str:
     name = f"gha-{app}"
     trust = {
         "Version": "2012-10-17",
@@ -207,10 +184,7 @@ def _role(iam: Any, app: str, trusted: str) -> str:
             }
         ],
     }
-    document = json.dumps(trust)
-    _ok(iam.create_role, RoleName=name, AssumeRolePolicyDocument=document)
-    iam.update_assume_role_policy(RoleName=name, PolicyDocument=document)
-    iam.put_role_policy(RoleName=name, PolicyName="push", PolicyDocument=_push_policy(app))
+    aws.role(name, json.dumps(trust), _push_policy(app))
     return f"arn:aws:iam::{ACCOUNT}:role/{name}"
 
 
@@ -228,17 +202,6 @@ def _push_policy(app: str) -> str:
             ],
         }
     )
-
-
-def _repository(ecr: Any, name: str, compliant: bool) -> None:
-    _ok(ecr.create_repository, repositoryName=name)
-    mutability = "IMMUTABLE" if compliant else "MUTABLE"
-    ecr.put_image_tag_mutability(repositoryName=name, imageTagMutability=mutability)
-    ecr.put_image_scanning_configuration(
-        repositoryName=name, imageScanningConfiguration={"scanOnPush": compliant}
-    )
-    if compliant:
-        ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=json.dumps(LIFECYCLE))
 
 
 def image_manifest(seed: str, size: int = 3_000_000) -> str:
@@ -267,20 +230,3 @@ def image_manifest(seed: str, size: int = 3_000_000) -> str:
             ],
         }
     )
-
-
-def _image(ecr: Any, repository: str, seed: str, tag: str | None) -> None:
-    """An image in ECR only, scanned when tagged."""
-    manifest = image_manifest(seed)
-    extra = {"imageTag": tag} if tag else {}
-    _ok(ecr.put_image, repositoryName=repository, imageManifest=manifest, **extra)
-    if tag:
-        _ok(ecr.start_image_scan, repositoryName=repository, imageId={"imageTag": tag})
-
-
-def _key_user(iam: Any, user: str, app: str) -> None:
-    """A CI user with a long-lived access key that can push: what diagnose and report flag."""
-    _ok(iam.create_user, UserName=user)
-    if not iam.list_access_keys(UserName=user)["AccessKeyMetadata"]:
-        iam.create_access_key(UserName=user)
-    iam.put_user_policy(UserName=user, PolicyName="push", PolicyDocument=_push_policy(app))

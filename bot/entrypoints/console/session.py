@@ -83,7 +83,9 @@ class ConsoleSession:
         """Start the console Slack, then build and start the real services on it."""
         from bot.config import load_catalog
 
-        catalog = load_catalog(self._base.config_path)  # ConfigError: the caller says why
+        catalog = load_catalog(
+            self._base.config_path, self._base.build_secrets_dir
+        )  # ConfigError: the caller says why
         if self._user:
             self.user, members = self._user, dict(self._members)
         else:
