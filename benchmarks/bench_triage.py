@@ -35,8 +35,11 @@ def corpus() -> tuple[list[str], list[str]]:
         for line in (DATA / "chatter.txt").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
+    # Only the header lines go: BuildKit's step lines (`#7 [2/3] RUN ...`) start with `#` too,
+    # and without them two examples were empty messages that could never be answered.
+    header = ("# source:", "# expect:")
     errors = [
-        "".join(line for line in path.read_text().splitlines(True) if not line.startswith("#"))
+        "".join(line for line in path.read_text().splitlines(True) if not line.startswith(header))
         for path in sorted(DATA.glob("*__*.txt"))
     ]
     return chatter, errors

@@ -6,6 +6,7 @@ from slack_bolt import App
 
 from bot.render.ids import ActionId, CallbackId
 from handlers import actions, commands, errors, events, home, middleware, views
+from handlers.auditing import audited
 from handlers.context import HandlerServices
 from handlers.middleware import around_dispatch
 
@@ -13,20 +14,20 @@ __all__ = ["around_dispatch", "register"]
 
 
 def register(app: App, services: HandlerServices) -> None:
-    """Every listener, in one list."""
+    """Every listener, in one list; each request's audit note is `ok` only if it returns."""
     app.use(middleware.inject(services))
-    app.command("/ecr")(commands.ecr)
-    app.action(ActionId.RETRY.value)(actions.retry)
-    app.action(ActionId.CANCEL.value)(actions.cancel)
-    app.action(ActionId.DIAGNOSE.value)(actions.diagnose)
-    app.action(ActionId.DIAGNOSE_PICK.value)(actions.diagnose)
-    app.action(ActionId.HOME_PUSH.value)(home.open_push)
-    app.action(ActionId.HOME_DIAGNOSE.value)(home.open_diagnose)
-    app.action(ActionId.HOME_REPORT.value)(home.report_preview)
-    app.shortcut(CallbackId.DIAGNOSE_MESSAGE.value)(views.diagnose_message)
-    app.view(CallbackId.DIAGNOSE_MODAL.value)(views.diagnose_submitted)
-    app.view(CallbackId.PUSH_MODAL.value)(views.push_submitted)
-    app.event("message")(events.message)
-    app.event("app_mention")(events.app_mention)
-    app.event("app_home_opened")(events.home_opened)
+    app.command("/ecr")(audited(commands.ecr))
+    app.action(ActionId.RETRY.value)(audited(actions.retry))
+    app.action(ActionId.CANCEL.value)(audited(actions.cancel))
+    app.action(ActionId.DIAGNOSE.value)(audited(actions.diagnose))
+    app.action(ActionId.DIAGNOSE_PICK.value)(audited(actions.diagnose))
+    app.action(ActionId.HOME_PUSH.value)(audited(home.open_push))
+    app.action(ActionId.HOME_DIAGNOSE.value)(audited(home.open_diagnose))
+    app.action(ActionId.HOME_REPORT.value)(audited(home.report_preview))
+    app.shortcut(CallbackId.DIAGNOSE_MESSAGE.value)(audited(views.diagnose_message))
+    app.view(CallbackId.DIAGNOSE_MODAL.value)(audited(views.diagnose_submitted))
+    app.view(CallbackId.PUSH_MODAL.value)(audited(views.push_submitted))
+    app.event("message")(audited(events.message))
+    app.event("app_mention")(audited(events.app_mention))
+    app.event("app_home_opened")(audited(events.home_opened))
     app.error(errors.on_error)

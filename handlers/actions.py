@@ -10,6 +10,7 @@ from bot.domain.commands import job_id
 from bot.domain.ports import Destination
 from bot.render import common
 from bot.services.diagnose import DiagnoseRequest
+from handlers import auditing
 from handlers.errors import replying
 from handlers.middleware import services_of
 
@@ -28,9 +29,15 @@ def retry(
         # finds the job the first click started (the button's message identifies it).
         clicked_on = (body.get("container") or {}).get("message_ts") or action.get("action_ts")
         key = f"retry:{action['value']}:{clicked_on}"
+        retried = job_id(str(action.get("value")))
+        auditing.about(services.jobs.app_of(retried))  # so a refusal names the app too
         job, created = services.jobs.retry(
-            job_id(str(action.get("value"))), body["user"]["id"], key, body.get("response_url")
+            retried, body["user"]["id"], key, body.get("response_url")
         )
+        if created:
+            auditing.about(job.app, job.id)
+        else:
+            auditing.duplicate(job.id)
         _ephemeral(respond)(common.queued(job.id, job.app, created))
 
 
@@ -40,7 +47,9 @@ def cancel(
     ack()
     services = services_of(context)
     with replying(_ephemeral(respond)):
-        job = services.jobs.cancel(job_id(str(action.get("value"))), body["user"]["id"])
+        cancelled = job_id(str(action.get("value")))
+        auditing.about(services.jobs.app_of(cancelled), cancelled)
+        job = services.jobs.cancel(cancelled, body["user"]["id"])
         _ephemeral(respond)(f"Job {job.id}: cancel requested ({job.state.value}).")
 
 

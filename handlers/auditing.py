@@ -1,22 +1,32 @@
 """Every request into the audit log: who, what, where, and how it ended.
 
 The middleware describes each request from Slack's payload before the listener runs and records
-it after (write-behind: never on the acknowledgement's clock). The outcome is the one error
-path's to say (`handlers/errors.replying`), or a listener's when it answers without raising (a
-modal's field errors): both mark the request's note (`answered_with`, `failed`), which lives in a
-context variable because Bolt runs the listener on the middleware's thread
-(`process_before_response=True`).
+it after (write-behind: never on the acknowledgement's clock). A note starts as `error` ("no
+answer") and only a listener that returns normally marks it `ok` (`answered`, through
+`audited`): a crash that escapes a listener, or a request no listener took, can never read as a
+success. The one error path (`handlers/errors`) and listeners that answer without raising (a
+modal's field errors) mark it otherwise (`answered_with`, `failed`, `duplicate`). The app comes
+from the parsed command, and the job from the job row the listener acted on (`about`), never
+from word positions. The note lives in a context variable because Bolt runs the listener on the
+middleware's thread (`process_before_response=True`).
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from bot.domain import commands as cmd
 from bot.domain.audit import AuditEntry, Kind, Outcome
 from bot.domain.errors import NotAuthorized, QueueFull, RateLimited, UserError
+from bot.render.escape import unescape
 from bot.render.ids import ActionId, CallbackId
+
+F = TypeVar("F", bound=Callable[..., Any])
+NO_ANSWER = "no answer: the request ended before its listener returned"
 
 MAX_DETAIL = 300  # of what was asked: the command's words, a job id
 
@@ -44,8 +54,10 @@ class Note:
     app: str | None = None
     channel: str | None = None
     detail: str | None = None
-    outcome: Outcome = Outcome.OK
-    reason: str | None = None
+    outcome: Outcome = Outcome.ERROR  # until a listener returns normally
+    reason: str | None = NO_ANSWER
+    job: int | None = None
+    settled: bool = False  # the outcome was said (ok, refused, usage, error, duplicate)
 
     def entry(self) -> AuditEntry:
         return AuditEntry(
@@ -57,7 +69,11 @@ class Note:
             self.channel,
             self.detail,
             self.reason,
+            job=self.job,
         )
+
+    def settle(self, outcome: Outcome, reason: str | None) -> None:
+        self.outcome, self.reason, self.settled = outcome, reason, True
 
 
 _current: ContextVar[Note | None] = ContextVar("ecrbot_audit_note", default=None)
@@ -73,66 +89,140 @@ def end(token: object) -> None:
     _current.reset(token)  # type: ignore[arg-type]
 
 
+def audited(listener: F) -> F:
+    """A listener whose normal return marks its request `ok` (unless it said otherwise)."""
+
+    @functools.wraps(listener)  # Bolt reads the argument names through __wrapped__
+    def run(*args: Any, **kwargs: Any) -> Any:
+        result = listener(*args, **kwargs)
+        answered()
+        return result
+
+    return run  # type: ignore[return-value]
+
+
+def answered() -> None:
+    """The current request's listener returned normally: `ok`, unless already settled."""
+    note = _current.get()
+    if note is not None and not note.settled:
+        note.settle(Outcome.OK, None)
+
+
 def answered_with(error: UserError) -> None:
     """The current request was answered with a user error: refused, or its words were off."""
     note = _current.get()
     if note is not None:
+        # NotAuthorized covers the channel rule (WrongChannel).
         refused = isinstance(error, (NotAuthorized, RateLimited, QueueFull))
-        note.outcome = Outcome.REFUSED if refused else Outcome.USAGE
-        note.reason = error.message
+        note.settle(Outcome.REFUSED if refused else Outcome.USAGE, error.message)
 
 
 def failed(error_id: str) -> None:
     """The current request hit an unexpected error, logged under `error_id`."""
     note = _current.get()
     if note is not None:
-        note.outcome, note.reason = Outcome.ERROR, f"error id {error_id}"
+        note.settle(Outcome.ERROR, f"error id {error_id}")
 
 
-def about(app: str | None) -> None:
-    """The app the current request turned out to be about (a shortcut finds it late)."""
+def duplicate(job: int) -> None:
+    """The request was a resubmit (Slack's retry, a double click or submit) that found `job`."""
     note = _current.get()
-    if note is not None and app:
+    if note is not None:
+        note.job = job
+        note.settle(Outcome.DUPLICATE, f"duplicate of job {job}")
+
+
+def about(app: str | None = None, job: int | None = None) -> None:
+    """The app and job the current request turned out to be about (from the job row, or what a
+    shortcut found in a message)."""
+    note = _current.get()
+    if note is None:
+        return
+    if app:
         note.app = app
+    if job is not None:
+        note.job = job
 
 
 def describe(body: dict[str, Any]) -> Note | None:
-    """Who asked what, where, from Slack's payload; None for what is not audited (chat)."""
+    """Who asked what, where, from Slack's payload; None for what is not audited (chat). Any
+    shape is read without raising: this runs before the listener, outside the error path."""
     kind = body.get("type")
     if body.get("command"):
-        words = str(body.get("text") or "").split()
+        text = str(body.get("text") or "")
+        words = text.split()
         action = words[0].lower() if words else "help"
-        app = words[1] if action in ("push", "diagnose", "audit") and len(words) > 1 else None
-        if app is not None and app.startswith("-"):
-            app = None
+        app, job = _target(text)
         return Note(
             str(body.get("user_id") or ""),
             Kind.COMMAND,
             action[:32],
             app,
-            body.get("channel_id"),
-            _bounded(f"/ecr {body.get('text') or ''}"),
+            _text(body.get("channel_id")),
+            _bounded(f"/ecr {text}"),
+            job=job,
         )
-    user = str((body.get("user") or {}).get("id") or "")
-    channel = (body.get("channel") or {}).get("id")
+    user = str(_field(body, "user", "id") or "")
+    channel = _text(_field(body, "channel", "id"))
     if kind == "block_actions":
-        action = (body.get("actions") or [{}])[0]
-        name = _ACTIONS.get(str(action.get("action_id")), str(action.get("action_id"))[:32])
-        value = str(action.get("value") or (action.get("selected_option") or {}).get("value") or "")
+        actions = body.get("actions")
+        clicked = _dict(actions[0] if isinstance(actions, list) and actions else None)
+        name = _ACTIONS.get(str(clicked.get("action_id")), str(clicked.get("action_id"))[:32])
+        value = str(clicked.get("value") or _field(clicked, "selected_option", "value") or "")
         app = value if name == "diagnose" else None
-        return Note(user, Kind.BUTTON, name, app, channel, _bounded(value))
+        # Retry and Cancel carry a job id; the listener names its app from the job row.
+        job = _job_of(value) if name in ("retry", "cancel") else None
+        said = f"{name} of job {value}" if name in ("retry", "cancel") else value
+        return Note(user, Kind.BUTTON, name, app, channel, _bounded(said), job=job)
     if kind == "message_action":
         name = _SHORTCUTS.get(str(body.get("callback_id")), "shortcut")
         return Note(user, Kind.SHORTCUT, name, None, channel, _bounded(body.get("message_ts")))
     if kind == "view_submission":
-        view = body.get("view") or {}
+        view = _dict(body.get("view"))
         name = _VIEWS.get(str(view.get("callback_id")), "modal")
-        values = (view.get("state") or {}).get("values") or {}
-        selected = ((values.get("app") or {}).get("app") or {}).get("selected_option") or {}
-        sha = ((values.get("sha") or {}).get("sha") or {}).get("value")
+        values = _field(view, "state", "values")
+        app = _text(_field(values, "app", "app", "selected_option", "value"))
+        sha = _field(values, "sha", "sha", "value")
         detail = f"sha {sha}" if sha else None
-        return Note(user, Kind.MODAL, name, selected.get("value"), None, _bounded(detail))
+        return Note(user, Kind.MODAL, name, app, None, _bounded(detail))
     return None
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _field(value: object, *path: str) -> Any:
+    """`value[a][b]...`, or None where a step is missing or not an object."""
+    for key in path:
+        value = _dict(value).get(key)
+    return value
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)[:MAX_DETAIL]
+
+
+def _target(text: str) -> tuple[str | None, int | None]:
+    """The app and job a command names, as the command's parser reads it (the listener parses
+    the same words): `diagnose --branch x my-app` is about my-app, `cancel 12` about job 12."""
+    try:
+        parsed = cmd.parse(unescape(text))
+    except UserError:
+        return None, None  # the words are off: the note says `usage`, about nothing
+    match parsed:
+        case cmd.Push(app) | cmd.Diagnose(app) | cmd.Audit(app):
+            return app, None
+        case cmd.Cancel(job_id):
+            return None, job_id
+    return None, None
+
+
+def _job_of(value: str) -> int | None:
+    try:
+        return cmd.job_id(value)
+    except UserError:
+        return None
 
 
 def _bounded(value: object) -> str | None:

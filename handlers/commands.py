@@ -18,6 +18,7 @@ from bot.render import report as report_render
 from bot.render.escape import unescape
 from bot.services import audit
 from bot.services.diagnose import DiagnoseRequest
+from handlers import auditing
 from handlers.errors import replying
 from handlers.middleware import services_of
 
@@ -51,11 +52,16 @@ def ecr(ack: Ack, command: dict[str, Any], context: BoltContext, respond: Respon
                 request = PushRequest(app, sha, version, user, channel, command.get("response_url"))
                 # Slack sends one trigger_id per invocation: a retried request maps to its job.
                 job, created = services.jobs.submit(request, command.get("trigger_id"))
+                if created:
+                    auditing.about(job.app, job.id)
+                else:
+                    auditing.duplicate(job.id)
                 reply(common.queued(job.id, job.app, created))
             case cmd.Jobs(limit):
                 jobs = services.jobs.recent(user, limit)
                 reply("Recent jobs", blocks=render.jobs_table(jobs))
             case cmd.Cancel(job_id):
+                auditing.about(services.jobs.app_of(job_id), job_id)
                 job = services.jobs.cancel(job_id, user)
                 reply(f"Job {job.id}: cancel requested ({job.state.value}).")
             case cmd.Diagnose(app, branch, environment, sha):

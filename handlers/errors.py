@@ -40,6 +40,7 @@ def log_unexpected(error: BaseException) -> str:
 def on_error(error: Exception, respond: Any = None) -> None:
     """Bolt's last resort (errors outside a listener body): log, and tell the user if we can."""
     error_id = log_unexpected(error)
+    auditing.failed(error_id)  # a crash that escaped a listener (a modal's, say): not `ok`
     if respond is not None:
         try:
             respond(text=common.unexpected(error_id), response_type="ephemeral")

@@ -12,7 +12,7 @@ from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.domain.errors import NotAuthorized, UserError
-from bot.domain.models import PushRequest
+from bot.domain.models import Job, PushRequest
 from bot.domain.ports import Destination
 from bot.domain.push_rules import validate_sha, validate_version
 from bot.render import common
@@ -50,7 +50,7 @@ def diagnose_message(
             )
         # The message names the app, or its thread does (as triage reads them).
         said = chat_message({**message, "channel": channel})
-        named = [app for app in services.triage.apps_in(said) if app in allowed]
+        named = [app for app in services.triage.apps_in(said, user) if app in allowed]
         where = Destination(channel, thread, shortcut.get("response_url"))
         if len(named) == 1:
             auditing.about(named[0])
@@ -89,12 +89,18 @@ def push_submitted(
     app, sha = _selected(view, render.APP), _typed(view, render.SHA)
     version = _typed(view, render.VERSION) or None
     spec = services.catalog.app(app)
+    submitted: list[tuple[Job, bool]] = []
     checks: list[tuple[str, Callable[[], object]]] = [
         (render.SHA, lambda: validate_sha(sha)),
         (render.VERSION, lambda: validate_version(spec, version) if spec else None),
         (render.SHA, lambda: services.home.check_commit(app, sha)),
         # Unknown app, not a pusher, queue full: the app field's error.
-        (render.APP, lambda: services.jobs.submit(PushRequest(app, sha, version, user), key)),
+        (
+            render.APP,
+            lambda: submitted.append(
+                services.jobs.submit(PushRequest(app, sha, version, user), key)
+            ),
+        ),
     ]
     key = f"view:{view.get('id', '')}"
     for field, check in checks:
@@ -104,6 +110,11 @@ def push_submitted(
             auditing.answered_with(error)
             ack(response_action="errors", errors={field: _field_error(error)})
             return
+    ((job, created),) = submitted
+    if created:
+        auditing.about(job.app, job.id)
+    else:  # a double submit of the same modal: the first one's job, nothing new
+        auditing.duplicate(job.id)
     ack()
     services.home.show(user)
 

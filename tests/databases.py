@@ -43,3 +43,18 @@ def database(kind: str, tmp_path: Path) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+RUNTIME_ROLE = "ecrbot_runtime"  # scripts/test-services creates it: LOGIN, no privileges
+
+
+def runtime_url(owner_url: str) -> str:
+    """The same database and schema as `owner_url`, as the runtime role (README: PostgreSQL)."""
+    url = sa.engine.make_url(owner_url).set(username=RUNTIME_ROLE, password=RUNTIME_ROLE)
+    return url.render_as_string(hide_password=False)
+
+
+def schema_of(url: str) -> str:
+    """The schema a `database("postgresql")` URL puts first on the search path."""
+    options = str(sa.engine.make_url(url).query.get("options", ""))
+    return options.split("search_path=", 1)[1]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.adapters.source import ShaNotFound
 from bot.domain.audit import AuditEntry, AuditQuery
+from bot.domain.audit_chain import GENESIS, AuditIntegrity, ChainReport
 from bot.domain.cancel import CancelToken
 from bot.domain.ecr_features import SigningStatus
 from bot.domain.errors import Cancelled, StepError
@@ -265,6 +266,13 @@ class MemoryAuditLog:
 
     def flush(self, timeout: float = 2.0) -> None:
         self.flushes += 1
+
+    def integrity(self) -> AuditIntegrity:
+        """A list nobody else can rewrite: always intact."""
+        with self._lock:
+            count = len(self.recorded)
+        head = (count, GENESIS) if count else (None, None)
+        return AuditIntegrity((), ChainReport(count, *head))
 
     def _matching(self, query: AuditQuery) -> list[AuditEntry]:
         with self._lock:

@@ -3,7 +3,12 @@
 `record` runs inside Slack's acknowledgement path, so it only appends to a bounded queue in
 memory; one daemon thread inserts what waits in batches. A database that is down or locked is
 retried with backoff, then the batch is dropped with an error in the log: the audit log must
-never fail, or slow, the request it describes. The table refuses UPDATE and DELETE (schema.py).
+never fail, or slow, the request it describes. The table refuses UPDATE and DELETE (schema.py),
+and every row is chained to the one before it (bot/domain/audit_chain.py): the writer hands out
+the ids and hashes inside the insert's transaction, after reading the head. One process writes
+a SQLite file (through its one writer thread); PostgreSQL replicas take turns under an advisory
+lock held until the transaction ends. The lock, not `SELECT ... FOR UPDATE` of the head: that
+needs UPDATE on the table, which the bot's database role must not have.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 
+from bot.adapters import audit_integrity
 from bot.adapters.schema import audit_log
 from bot.domain.audit import AuditEntry, AuditQuery
+from bot.domain.audit_chain import AuditIntegrity, chain
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -35,6 +42,7 @@ REASON_LIMIT = 500
 # Column sizes (schema.py): PostgreSQL refuses a longer value, which would lose the whole batch.
 LIMITS = {"user": 64, "kind": 32, "action": 64, "app": 200, "channel": 64, "outcome": 32}
 LIMITS |= {"detail": DETAIL_LIMIT, "reason": REASON_LIMIT}
+CHAIN_LOCK = 4242424243  # PostgreSQL advisory lock: one chain append at a time, fleet-wide
 # Characters that reorder text on a terminal or in a spreadsheet ("Trojan Source").
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
 
@@ -134,6 +142,10 @@ class SqlAuditLog:
         with self._engine.connect() as conn:
             return int(conn.execute(statement).scalar() or 0)
 
+    def integrity(self) -> AuditIntegrity:
+        """The append-only triggers and the hash chain, as the database has them now."""
+        return audit_integrity.check(self._engine)
+
     # -- the writer thread ------------------------------------------------------------------
 
     def _start(self) -> None:
@@ -205,16 +217,27 @@ class SqlAuditLog:
             return False
 
     def _insert(self, rows: list[dict[str, Any]]) -> None:
-        statement = audit_log.insert()
         if self._writer is not None:
-            self._writer.write(lambda conn: conn.execute(statement, rows))
+            self._writer.write(lambda conn: _append(conn, rows))
             return
         with self._engine.begin() as conn:
-            conn.execute(statement, rows)
+            _append(conn, rows)
 
     def _count_lost(self, count: int) -> None:
         with self._work:
             self._lost += count
+
+
+def _append(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert `rows` after the chain's head, in the caller's transaction."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(CHAIN_LOCK)))
+    head = conn.execute(
+        sa.select(audit_log.c.id, audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)
+    ).first()
+    # A head without a hash (a row ecrbot did not write) is chained from as "": verify names it.
+    after = (int(head.id), head.hash or "") if head is not None else None
+    conn.execute(audit_log.insert(), chain(after, rows))
 
 
 def _where(statement: sa.Select[Any], query: AuditQuery) -> sa.Select[Any]:
@@ -245,6 +268,7 @@ def _row(entry: AuditEntry) -> dict[str, Any]:
     for required in ("user", "kind", "action", "outcome"):
         row[required] = row[required] or "?"
     row["at"] = _utc(entry.at or datetime.now(UTC))
+    row["job"] = entry.job
     return row
 
 
@@ -273,6 +297,7 @@ def _entry(row: Any) -> AuditEntry:
         detail=row["detail"],
         reason=row["reason"],
         at=_utc(row["at"]),
+        job=row["job"],
     )
 
 

@@ -79,8 +79,13 @@ audit_log = sa.Table(
     sa.Column("app", sa.String(200), index=True),
     sa.Column("channel", sa.String(64)),
     sa.Column("detail", sa.Text),  # at most 1,000 characters (the store clips)
-    sa.Column("outcome", sa.String(32), nullable=False),  # ok, refused, error, usage
+    sa.Column("outcome", sa.String(32), nullable=False),  # ok, refused, error, usage, duplicate
     sa.Column("reason", sa.Text),  # at most 500 characters
+    # 0004: the job the request made or acted on, and the hash chain (bot/domain/audit_chain.py)
+    # that shows a row changed by someone the triggers don't stop (the database's owner).
+    sa.Column("job", sa.Integer),
+    sa.Column("prev_hash", sa.String(64)),
+    sa.Column("hash", sa.String(64)),
 )
 
 # Events API deliveries already handled: Slack retries an event up to 3 times (0003).
@@ -100,6 +105,11 @@ triage_threads = sa.Table(
     sa.Column("answered_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# The triggers each dialect needs on audit_log, by name: checked at start (audit_store.py).
+APPEND_ONLY_TRIGGERS = {
+    "sqlite": frozenset({"audit_log_no_update", "audit_log_no_delete"}),
+    "postgresql": frozenset({"audit_log_no_change", "audit_log_no_truncate"}),
+}
 # The same statements as migration 0003's, for a database created empty at head.
 APPEND_ONLY_SQLITE = tuple(
     f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "

@@ -369,6 +369,10 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
         # With WAL, NORMAL is still safe against corruption and spares an fsync per commit.
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        # `INSERT OR REPLACE` deletes the row it replaces without firing DELETE triggers unless
+        # triggers are recursive: with this, the audit log's refuses a REPLACE as it does a
+        # DELETE (on the bot's connections; the hash chain catches the others').
+        cursor.execute("PRAGMA recursive_triggers=ON")
         cursor.close()
 
     return on_connect

@@ -23,6 +23,11 @@ def upgrade_database(settings: Settings) -> str:
     engine = sa.create_engine(settings.database_url)
     try:
         before, after = upgrade(engine)
+        # APScheduler's job table too, so a bot whose database role may not create tables
+        # still starts (README: PostgreSQL runtime role).
+        from bot.runtime.scheduler import create_job_table
+
+        create_job_table(engine)
     finally:
         engine.dispose()
     if before == after:

@@ -34,7 +34,7 @@ from bot.adapters.store import SqlJobStore
 from bot.bootstrap import extras
 from bot.bootstrap.parts import build_diagnoser, build_reports
 from bot.config import Catalog, Settings, load_catalog
-from bot.domain.access import Access, RateLimiter
+from bot.domain.access import Access, Action, RateLimiter
 from bot.domain.audit import BOT, AuditEntry, Kind, Outcome
 from bot.domain.checks.model import Report
 from bot.domain.home import HomeView
@@ -54,6 +54,7 @@ from bot.domain.ports import (
 )
 from bot.domain.triage import ChatMessage, TriageAnswer
 from bot.runtime.ack_first import AckFirst
+from bot.runtime.audit_check import AuditCheck
 from bot.runtime.executors import Concurrency, Executors
 from bot.runtime.metrics import Metrics
 from bot.runtime.scheduler import ReportScheduler
@@ -90,6 +91,7 @@ class Services:
     home: HomeService
     audit: AuditLog
     executors: Executors
+    audit_check: AuditCheck
 
     def readiness(self) -> dict[str, str]:
         """What /readyz reports: each dependency `ok`, or why not."""
@@ -109,7 +111,9 @@ class Services:
         return status
 
     def start(self, *, schedule: bool = True) -> None:
-        """Start the jobs' queue and (but on `ecrbot worker`) the report schedule."""
+        """Start the jobs' queue, the audit log's check and (but on `ecrbot worker`) the report
+        schedule."""
+        self.audit_check.start()
         self.jobs.start()
         if schedule:
             self.scheduler.start()
@@ -299,7 +303,9 @@ def build_services(
         slack,
         outbox,
         ack_first,
-        triage=build_triage(catalog, store, slack, outbox, executors, audit, metrics.triaged),
+        triage=build_triage(
+            catalog, store, slack, outbox, executors, audit, access, metrics.triaged
+        ),
         home=HomeService(
             jobs.recent,
             reports.service.history,
@@ -311,6 +317,7 @@ def build_services(
         ),
         audit=audit,
         executors=executors,
+        audit_check=AuditCheck(audit.integrity),
     )
 
 
@@ -321,6 +328,7 @@ def build_triage(
     outbox: SlackOutbox | None,
     executors: Executors,
     audit: AuditLog,
+    access: Access,
     looked_at: Callable[[str], None] = lambda outcome: None,
 ) -> TriageService:
     """Support-channel triage; the ledger lives in the shared database when there is one."""
@@ -350,8 +358,11 @@ def build_triage(
         ledger,
         replies,
         executors.pool("triage"),
-        answered,
-        looked_at,
+        registry=catalog.registry_spec,
+        # Whom an answer may name an app to: whoever may diagnose it (its Diagnose button).
+        may_see=lambda user, app: access.allows(user, Action.DIAGNOSE, app),
+        answered=answered,
+        looked_at=looked_at,
     )
 
 

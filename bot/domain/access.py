@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.domain.errors import NotAuthorized, RateLimited, UsageError
+from bot.domain.errors import NotAuthorized, RateLimited, WrongChannel
 from bot.domain.models import AppSpec, Job
 from bot.domain.ports import Directory
 from bot.domain.text import code
@@ -75,13 +75,13 @@ class ChannelRule:
         if not self.restricted:
             return
         if not self.allowed:
-            raise UsageError(
+            raise WrongChannel(
                 "ecrbot is not set up for any channel yet.",
                 "An admin sets `slack.channel` in the catalog (or `restrict_to_channels: false`).",
             )
         if channel not in self.allowed:
             where = ", ".join(f"<#{c}>" for c in self.allowed)
-            raise UsageError("/ecr is not used in this channel.", f"Use it in {where}.")
+            raise WrongChannel("/ecr is not used in this channel.", f"Use it in {where}.")
 
 
 class Access:

@@ -33,8 +33,9 @@ class Outcome(StrEnum):
 
     OK = "ok"
     REFUSED = "refused"  # not authorized, rate limited, the channel rule, a full queue
-    ERROR = "error"  # an unexpected error (its error id is the reason)
+    ERROR = "error"  # an unexpected error (its error id is the reason), or no answer at all
     USAGE = "usage"  # the words were off
+    DUPLICATE = "duplicate"  # a resubmit that found the job its first submit made: nothing new
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class AuditEntry:
     detail: str | None = None  # what was asked, e.g. the command's words
     reason: str | None = None  # why it was refused or failed, as the person was told
     at: datetime | None = None
+    job: int | None = None  # the job it made, found or acted on
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,10 @@ class NotAuthorized(UserError):
     """The person may not do this."""
 
 
+class WrongChannel(NotAuthorized):
+    """The channel rule: /ecr answers only in the catalog's channels."""
+
+
 class QueueFull(UserError):
     """Too many pushes are waiting; nothing was queued."""
 

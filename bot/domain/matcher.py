@@ -14,6 +14,12 @@ A line shows an error when the signature's phrase
   only after an error marker (rule 2);
 and the line is neither a question (it ends with `?`) nor says it recovered (`succeeded`,
 `recovered`, `refreshed`, `resolved`, `retrying`, `fixed`, `works now`...).
+Chatter that quotes an error is not a paste of one (issue #18):
+  4. a phrase inside quotes (`code`, "double", 'single', “curly”) that follow a prose cue on
+     its line (`PSA`, `FYI`, `if`, `when`, `means`, `e.g.`, `says`...) is quoted, not shown;
+  5. a message of one line (no code block, no second line) must be log-shaped: the phrase, or
+     the line's first error marker, comes first on it (after log noise). "Error: Incorrect
+     token audience" is answered; "yesterday Hub said toomanyrequests: ... all afternoon" not.
 So "how do I avoid 'no basic auth credentials'?" and "token expired, refreshed, push succeeded"
 match nothing, while the same words as the first line of docker's answer match.
 
@@ -60,6 +66,14 @@ _CONFIGURED_REGION = re.compile(
     rf"[\"']?(?P<region>{REGION})\b"
 )
 _MAX_FINDINGS = 50  # hosts or region settings looked at in one text
+# Words that introduce a quote about an error rather than a paste of one (rule 4).
+_PROSE_CUE = re.compile(
+    r"\b(?:psa|fyi|heads[ -]?up|tip|reminder|note|if|when|whenever|unless|means?|meaning"
+    r"|e\.g|i\.e|such as|says?|said|called|avoid|explains?|docs?|documentation|faq)\b",
+    re.IGNORECASE,
+)
+_STRUCTURED = re.compile(r"\s{0,40}(?:\{\s{0,5}\"|[a-z_]{1,30}=)", re.IGNORECASE)  # JSON, logfmt
+_OPENING_SINGLE = re.compile(r"(?:^|(?<=[\s(\[]))'")
 
 
 @dataclass(frozen=True)
@@ -83,15 +97,17 @@ def match(text: str, *, known_failure: bool = False) -> list[Match]:
     scanned = text[:MAX_TEXT]
     found: dict[str, Match] = {}
     shows_error = False
+    one_line = not known_failure and not _pasted(scanned)
     for raw_line in scanned.splitlines():
         line = raw_line[:MAX_LINE]
         if not known_failure and _is_question_or_recovery(line):
             continue
-        marked = _ERROR_MARK.search(line) is not None
+        mark = _ERROR_MARK.search(line)
+        marked = mark is not None and (not one_line or _log_shaped(line, mark.start()))
         for signature in CATALOGUE[1:]:
             if signature.id in found:
                 continue
-            hit = _hit(signature, line, known_failure)
+            hit = _hit(signature, line, known_failure, one_line)
             if hit is not None:
                 found[signature.id] = _make(signature, _groups(hit), line)
         shows_error = shows_error or marked or bool(found)
@@ -109,15 +125,75 @@ def first_match(text: str, *, known_failure: bool = False) -> Match | None:
     return matches[0] if matches else None
 
 
-def _hit(signature: Signature, line: str, known_failure: bool) -> re.Match[str] | None:
+def _hit(
+    signature: Signature, line: str, known_failure: bool, one_line: bool
+) -> re.Match[str] | None:
     """The signature on this line, if the line shows it as an error (or it is known to be one)."""
     hit = signature.pattern.search(line)
-    if hit and (known_failure or _shows_error(signature, line, hit.start(), hit.end())):
+    if hit and (
+        known_failure
+        or (
+            _shows_error(signature, line, hit.start(), hit.end())
+            and _pasted_here(line, hit.start(), one_line)
+        )
+    ):
         return hit
     loose = signature.loose.search(line) if signature.loose else None
-    if loose and (known_failure or _ERROR_MARK.search(line[: loose.start()])):
+    if loose and (
+        known_failure
+        or (
+            _ERROR_MARK.search(line[: loose.start()])
+            and _pasted_here(line, loose.start(), one_line)
+        )
+    ):
         return loose
     return None
+
+
+def _pasted(text: str) -> bool:
+    """A paste signal over the whole message: a code block, or more than one line."""
+    if "```" in text:
+        return True
+    return sum(1 for line in text.splitlines() if line.strip()) > 1
+
+
+def _pasted_here(line: str, start: int, one_line: bool) -> bool:
+    """Rules 4 and 5: not quoted after a prose cue, and log-shaped in a one-line message."""
+    if _quoted_after_cue(line, start):
+        return False
+    return not one_line or _log_shaped(line, start)
+
+
+def _log_shaped(line: str, start: int) -> bool:
+    """A structured log line (JSON, `key=value`), or the phrase at `start` or the line's first
+    error marker comes first (after noise)."""
+    if _STRUCTURED.match(line) or not _has_words(line[:start]):
+        return True
+    mark = _ERROR_MARK.search(line)
+    if mark is None or mark.start() > start:
+        return False
+    # "An error occurred (Code) when calling ...": the marker's own first word.
+    prefix = line[: mark.start()]
+    return not _has_words(prefix) or _NOISE.sub("", prefix).strip().lower() == "an"
+
+
+def _has_words(text: str) -> bool:
+    return any(char.isalpha() for char in _NOISE.sub("", text))
+
+
+def _quoted_after_cue(line: str, start: int) -> bool:
+    """Whether `start` is inside a quote that opens after a prose cue on this line."""
+    before = line[:start]
+    opened = -1
+    for quote in ("`", '"'):
+        if before.count(quote) % 2 == 1:
+            opened = max(opened, before.rfind(quote))
+    if before.rfind("\u201c") > before.rfind("\u201d"):
+        opened = max(opened, before.rfind("\u201c"))
+    singles = [hit.start() for hit in _OPENING_SINGLE.finditer(before)]
+    if singles and "'" not in before[singles[-1] + 1 :]:
+        opened = max(opened, singles[-1])
+    return opened >= 0 and _PROSE_CUE.search(before[:opened]) is not None
 
 
 def _is_question_or_recovery(line: str) -> bool:

@@ -34,6 +34,7 @@ from bot.domain.text import code
 
 if TYPE_CHECKING:  # annotations only: `ecrbot diagnose` never loads the report or triage
     from bot.domain.audit import AuditEntry, AuditQuery
+    from bot.domain.audit_chain import AuditIntegrity
     from bot.domain.report import HealthReport
     from bot.domain.triage import TriageAnswer
 
@@ -284,6 +285,10 @@ class AuditLog(Protocol):
 
     def flush(self, timeout: float = 2.0) -> None:
         """Wait, at most `timeout` seconds, until the entries recorded so far are written."""
+        ...
+
+    def integrity(self) -> AuditIntegrity:
+        """Whether the log is as ecrbot wrote it: its triggers, and its hash chain end to end."""
         ...
 
 

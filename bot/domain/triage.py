@@ -5,7 +5,9 @@ matcher the push pipeline's failures use) and nothing else: no signature, no ans
 never answers itself, other bots, edits or other system messages (a message with a subtype), and
 answers a thread at most once (the service keeps the ledger). Which app a message is about is
 read from the words the catalog knows: app names, ECR repository names, GitHub `owner/repo` and
-image URIs (which contain the repository name).
+image URIs (which contain the repository name). An image URI of another registry (account or
+region) names none of ours, whatever its repository is called; and the service names only the
+apps the poster may see (issue #18: naming them tells an outsider which names are ours).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.domain.matcher import MAX_TEXT, Match, match
-from bot.domain.models import AppSpec
+from bot.domain.models import AppSpec, RegistrySpec
 
 # Slack message subtypes that are a person saying something; every other subtype (edits,
 # deletions, joins, bot messages, channel topic changes...) is not a support request.
@@ -26,6 +28,11 @@ MAX_APPS = 25  # a select holds at most 100 options; more named apps is not a re
 _BEFORE = r"(?<![a-z0-9_.-])"
 _AFTER = r"(?![a-z0-9_-]|[./][a-z0-9])"
 _AFTER_PATH = r"(?![a-z0-9_-]|\.[a-z0-9])"  # `acme/app` in a URL: github.com/acme/app/pull/3
+# An ECR image URI (lower-cased text): its account and region say whose registry it is.
+_ECR_IMAGE = re.compile(
+    r"(?P<account>[0-9]{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z]{2}(?:-[a-z]{1,12}){1,3}-[0-9])"
+    r"\.amazonaws\.com(?:\.cn)?(?:/[a-z0-9._/-]{0,256})?"
+)
 
 
 @dataclass(frozen=True)
@@ -71,9 +78,10 @@ def triage(text: str) -> TriageAnswer | None:
     return TriageAnswer(tuple(found)) if found else None
 
 
-def apps_named(text: str, apps: Iterable[AppSpec]) -> tuple[str, ...]:
-    """The catalog apps a text names (in catalog order), by any name the catalog knows."""
-    scanned = text[:MAX_TEXT].lower()
+def apps_named(text: str, apps: Iterable[AppSpec], *, registry: RegistrySpec) -> tuple[str, ...]:
+    """The catalog apps a text names (in catalog order), by any name the catalog knows; image
+    URIs count only in `registry` (the catalog's account and region)."""
+    scanned = _without_other_registries(text[:MAX_TEXT].lower(), registry)
     named: list[str] = []
     for app in apps:
         # Whole names only: `api` is not named by `billing-api`, nor `app` by `apple`.
@@ -82,6 +90,16 @@ def apps_named(text: str, apps: Iterable[AppSpec]) -> tuple[str, ...]:
             if len(named) == MAX_APPS:
                 break
     return tuple(named)
+
+
+def _without_other_registries(text: str, registry: RegistrySpec) -> str:
+    """`text` with every image URI of another account or region blanked out."""
+
+    def blank(hit: re.Match[str]) -> str:
+        ours = hit["account"] == registry.account_id and hit["region"] == registry.region
+        return hit[0] if ours else " " * len(hit[0])
+
+    return _ECR_IMAGE.sub(blank, text)
 
 
 def _patterns_for(app: AppSpec) -> list[str]:

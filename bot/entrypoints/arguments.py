@@ -201,7 +201,19 @@ def _audit(sub: Commands) -> Parser:
         "Print the newest audit log entries in the database (ECRBOT_DATABASE_URL), newest\n"
         "first: at (UTC), user, kind, action, app, channel, outcome, reason and detail. Every\n"
         "command, button, shortcut, modal, triage answer and refusal is recorded; the table\n"
-        "is append-only. CSV cells that a spreadsheet would run as a formula start with '.",
+        "is append-only. CSV cells that a spreadsheet would run as a formula start with '.\n"
+        "\n"
+        "`ecrbot audit verify` checks instead that the log is as ecrbot wrote it: the\n"
+        "append-only triggers are in place and the hash chain holds from the first row to the\n"
+        "last. Exit 0: intact (the head id and hash are printed: keep them somewhere else);\n"
+        "1: broken, naming the first bad row's id; 2: the database could not be read.",
+    )
+    parser.add_argument(
+        "what",
+        nargs="?",
+        choices=("export", "verify"),
+        default="export",
+        help="export entries (the default), or verify the log's integrity",
     )
     parser.add_argument("--app", help="only this app's entries")
     parser.add_argument("--user", help="only this Slack user's (U123 or <@U123|name>)")

@@ -215,11 +215,33 @@ def _jobs(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) -
     return 0
 
 
+def _audit_verify(settings: Settings, adapters: CliAdapters) -> int:
+    """`ecrbot audit verify`: 0 intact, 1 broken (the first bad id named), 2 unreadable."""
+    if _no_database(settings):
+        return 2
+    configure("WARNING")
+    try:
+        found = adapters.audit().integrity()
+    except (SchemaError, ConfigError) as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # the driver's text may repeat the statement: its kind only
+        print(f"Error: the database could not be read ({type(error).__name__})", file=sys.stderr)
+        return 2
+    if found.intact:
+        print(f"audit log {found.summary()}")
+        return 0
+    print(f"audit log BROKEN: {found.summary()}", file=sys.stderr)
+    return 1
+
+
 def _audit(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) -> int:
     from bot.domain import commands
     from bot.render import audit as render
     from bot.services.audit import latest
 
+    if args.what == "verify":
+        return _audit_verify(settings, adapters)
     # The filters go through the /ecr grammar, so a terminal accepts exactly what Slack does.
     words = ["audit", *([args.app] if args.app is not None else [])]
     flags = {"--user": args.user, "--since": args.since}

@@ -40,7 +40,11 @@ def wsgi_app(services: Services) -> WsgiApp:
             checks = services.readiness()
             ready = all(value == "ok" for value in checks.values())
             status = "200 OK" if ready else "503 Service Unavailable"
-            return _json(start_response, status, {"ready": ready, "checks": checks})
+            # The audit log's integrity is said, not counted (bot/runtime/audit_check.py).
+            audit = services.audit_check.status
+            return _json(
+                start_response, status, {"ready": ready, "checks": checks, "audit_log": audit}
+            )
         if path == "/metrics":
             start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
             return [services.metrics.exposition()]

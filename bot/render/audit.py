@@ -14,8 +14,8 @@ from bot.render.blocks import SECTION_LIMIT, Blocks, context, section, to_dicts
 from bot.render.escape import channel, code, mention, text
 
 MAX_SECTIONS = 20  # of entries, each up to Slack's 3,000 characters; far under its 50 blocks
-ICONS = {"ok": "✅", "refused": "🚫", "error": "❌", "usage": "❔"}
-FIELDS = ("at", "user", "kind", "action", "app", "channel", "outcome", "reason", "detail")
+ICONS = {"ok": "✅", "refused": "🚫", "error": "❌", "usage": "❔", "duplicate": "🔁"}
+FIELDS = ("at", "user", "kind", "action", "app", "job", "channel", "outcome", "reason", "detail")
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP, CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
@@ -69,6 +69,8 @@ def _line(entry: AuditEntry) -> str:
     parts = [at, mention(entry.user), f"{text(entry.kind, 32)}/{text(entry.action, 64)}"]
     if entry.app:
         parts.append(code(entry.app, 60))
+    if entry.job is not None:
+        parts.append(f"job {entry.job}")
     if entry.channel:
         parts.append(channel(entry.channel))
     if entry.detail:
@@ -103,13 +105,15 @@ def as_csv(entries: list[AuditEntry]) -> str:
     return out.getvalue()
 
 
-def _fields(entry: AuditEntry) -> dict[str, str | None]:
+def _fields(entry: AuditEntry) -> dict[str, str | int | None]:
     at = entry.at.astimezone(UTC).isoformat() if entry.at is not None else None
     values = {**{name: getattr(entry, name) for name in FIELDS}, "at": at}
     return {name: values[name] for name in FIELDS}
 
 
-def _cell(value: str | None) -> str:
+def _cell(value: str | int | None) -> str:
     if value is None:
         return ""
+    if isinstance(value, int):
+        return str(value)
     return "'" + value if value.lstrip(" ").startswith(FORMULA_STARTS) else value

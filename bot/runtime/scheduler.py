@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.events import (
@@ -44,6 +45,12 @@ def run_scheduled_report() -> None:
         log.warning("scheduled report fired before the scheduler was started; skipped")
         return
     _scheduler.fire()
+
+
+def create_job_table(engine: Any) -> None:
+    """APScheduler's job table, as its job store would create it at start: `ecrbot db upgrade`
+    makes it, so a bot whose database role may not create tables still starts."""
+    SQLAlchemyJobStore(engine=engine).jobs_t.create(engine, checkfirst=True)
 
 
 class ReportScheduler:

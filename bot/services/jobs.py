@@ -188,6 +188,11 @@ class JobService:
             self._report_finished(job_id)
         return self._store.get(job_id) or job
 
+    def app_of(self, job_id: int) -> str | None:
+        """The app of a job, for the audit log only (admins read it): no access check."""
+        job = self._store.get(job_id)
+        return job.app if job is not None else None
+
     def get(self, job_id: int, user: str | None = None) -> Job:
         """A job by id; with `user`, only one they may see (others look like no job at all)."""
         job = self._store.get(job_id)

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 
-from bot.domain.models import AppSpec
+from bot.domain.models import AppSpec, RegistrySpec
 from bot.domain.ports import EventLedger, TriageReplies
 from bot.domain.triage import ChatMessage, TriageAnswer, apps_named, spoken_by_a_person, triage
 
@@ -25,6 +25,8 @@ Answered = Callable[[ChatMessage, TriageAnswer], None]
 # know a message was looked at and left unanswered, rather than sleeping):
 # not_for_triage, no_match, retried_event, thread_answered, answered, failed
 LookedAt = Callable[[str], None]
+# Whether a user may be told an app exists and what it is called (the diagnose rule).
+MaySee = Callable[[str, AppSpec], bool]
 
 
 class TriageService:
@@ -35,10 +37,15 @@ class TriageService:
         ledger: EventLedger,
         replies: TriageReplies,
         pool: Executor,
+        *,
+        registry: RegistrySpec,
+        may_see: MaySee,
         answered: Answered = lambda message, answer: None,
         looked_at: LookedAt = lambda outcome: None,
     ) -> None:
         self._apps = apps
+        self._registry = registry
+        self._may_see = may_see
         self._channels = frozenset(channels)
         self._ledger = ledger
         self._replies = replies
@@ -78,16 +85,22 @@ class TriageService:
             return "retried_event"
         if not self._ledger.claim_thread(message.channel, message.root):
             return "thread_answered"
-        answer = TriageAnswer(answer.matches, self.apps_in(message))
+        answer = TriageAnswer(answer.matches, self.apps_in(message, message.user))
         self._replies.answer(message.channel, message.root, answer)
         self._answered(message, answer)
         return "answered"
 
-    def apps_in(self, message: ChatMessage) -> tuple[str, ...]:
-        """The catalog apps a message names, or else its thread does."""
-        apps = list(self._apps())
-        named = apps_named(message.text, apps)
+    def apps_in(self, message: ChatMessage, viewer: str | None) -> tuple[str, ...]:
+        """The catalog apps a message names, or else its thread does: only those `viewer` may
+        see (for anyone else, an answer naming them says which names are catalog apps)."""
+        if not viewer:
+            return ()
+        apps = [app for app in self._apps() if self._may_see(viewer, app)]
+        if not apps:
+            return ()  # and no thread read for nothing
+        named = apps_named(message.text, apps, registry=self._registry)
         if named or message.thread_ts is None:
             return named
         # A reply that doesn't say which app: the thread it belongs to may.
-        return apps_named(self._replies.thread_text(message.channel, message.root), apps)
+        thread = self._replies.thread_text(message.channel, message.root)
+        return apps_named(thread, apps, registry=self._registry)

@@ -11,9 +11,11 @@ import sys
 from contextlib import closing
 
 import pytest
+import requests
 
 from tests.e2e.harness import ADMIN, ALICE, MALLORY, ROOT, wait_until
-from tests.e2e.world import World
+from tests.e2e.world import World, job_id
+from tests.standins.slack_client import view_submission_payload
 
 
 def test_requests_refusals_and_triage_answers_are_audited_and_append_only(world: World) -> None:
@@ -61,3 +63,100 @@ def test_requests_refusals_and_triage_answers_are_audited_and_append_only(world:
             db.execute("UPDATE audit_log SET outcome = 'ok'")
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             db.execute("DELETE FROM audit_log")
+
+
+def export(world: World) -> list[dict[str, object]]:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "audit", "--format", "json", "--since", "1h"],
+        cwd=ROOT,
+        env=world.bot_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    entries: list[dict[str, object]] = json.loads(done.stdout)
+    return entries
+
+
+def test_entries_name_the_app_and_job_and_say_how_each_request_really_ended(
+    world: World,
+) -> None:
+    """Issue #18: the app comes from the parsed command or the job row (not word positions), a
+    resubmit is a duplicate of its job, the channel rule is a refusal, and a modal that crashes
+    is an error, not `ok`."""
+    world.start_bot()
+    sender = world.sender
+    assert sender is not None
+    app, sha = world.app, world.sample.shas[0]
+    world.slash(f"diagnose --branch main {app}", user=MALLORY)  # refused, about the app
+    world.slash(f"push {app} {sha[:7]}", channel_id="C0RANDOM")  # the channel rule
+    pushed = world.slash(f"push {app} {sha[:7]}", trigger_id="T0SAME")
+    again = world.slash(f"push {app} {sha[:7]}", trigger_id="T0SAME")  # Slack's retry
+    job = job_id(pushed)
+    assert job_id(again) == job
+    sender.block_action("ecr_cancel", str(job), user_id=ALICE)
+    sender.block_action("ecr_retry", str(job), user_id=MALLORY)  # refused, about the app
+    # A push form whose state is not what Slack sends: the listener crashes after ack.
+    broken = {"app": ["not", "a", "block"]}
+    sender.interaction(view_submission_payload("ecr_push_modal", broken))
+
+    def settled() -> list[dict[str, object]] | None:
+        entries = export(world)
+        return entries if any(e["kind"] == "modal" for e in entries) else None
+
+    entries = wait_until(settled, timeout=30)
+    seen = {(e["kind"], e["action"], e["outcome"], e["app"], e["job"]) for e in entries}
+    assert ("command", "diagnose", "refused", app, None) in seen
+    refused_here = [e for e in entries if e["channel"] == "C0RANDOM"]
+    assert [(e["outcome"], e["app"]) for e in refused_here] == [("refused", app)]
+    assert ("command", "push", "ok", app, job) in seen
+    duplicates = [e for e in entries if e["outcome"] == "duplicate"]
+    assert [(e["action"], e["job"], e["reason"]) for e in duplicates] == [
+        ("push", job, f"duplicate of job {job}")
+    ]
+    assert ("button", "cancel", "ok", app, job) in seen
+    assert ("button", "retry", "refused", app, job) in seen
+    (modal,) = [e for e in entries if e["kind"] == "modal"]
+    assert modal["outcome"] == "error" and str(modal["reason"]).startswith("error id ")
+
+    # `/ecr audit <app>` finds every entry about the app, whatever the words' order.
+    shown = json.dumps(world.slash(f"audit {app} --since 1h", user=ADMIN).json()["blocks"])
+    for words in ("command/diagnose", "button/cancel", "button/retry", "duplicate"):
+        assert words in shown
+
+
+def test_a_log_rewritten_while_the_bot_was_down_is_named_at_start(world: World) -> None:
+    """Issue #18: the chain is verified when the bot starts; /readyz says what broke, the log
+    says it loudly, and `ecrbot audit verify` exits 1 naming the row."""
+    bot = world.start_bot()
+    for _ in range(3):
+        world.slash("help", user=ALICE)
+    wait_until(lambda: requests.get(f"{bot.url}/readyz", timeout=5).json()["audit_log"] == "ok")
+    wait_until(lambda: len(export(world)) >= 3, timeout=20)
+    bot.stop()
+    with closing(sqlite3.connect(world.tmp / "ecrbot.db")) as db:  # the owner, past the triggers
+        db.execute("DROP TRIGGER audit_log_no_update")
+        db.execute("UPDATE audit_log SET user = 'U0SOMEONE' WHERE id = 2")
+        db.commit()
+
+    bot.start()
+    ready = wait_until(
+        lambda: (
+            (body := requests.get(f"{bot.url}/readyz", timeout=5).json())["audit_log"] != "checking"
+            and body
+        ),
+        timeout=20,
+    )
+    assert "audit_log_no_update is missing" in ready["audit_log"]
+    assert "broken at id 2" in ready["audit_log"]
+    assert "AUDIT LOG TAMPERED WITH" in bot.log()
+    verified = subprocess.run(
+        [sys.executable, "-m", "bot", "audit", "verify"],
+        cwd=ROOT,
+        env=world.bot_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert verified.returncode == 1 and "broken at id 2" in verified.stderr

@@ -174,8 +174,9 @@ def test_an_app_named_earlier_in_the_thread_and_several_apps_get_a_select(world:
     [answer] = wait_until(lambda: answers(world, parent["ts"]) or None, timeout=20)
     assert answer["blocks"][-1]["elements"][0]["value"] == world.app
 
+    # Two lines, a paste: one line of prose before the error would be chatter (issue #18).
     both = posted(
-        world, f"{world.app} and {other}: denied: requested access to the resource is denied"
+        world, f"{world.app} and {other}:\ndenied: requested access to the resource is denied"
     )
     sender.event(both)
     [answer] = wait_until(lambda: answers(world, both["ts"]) or None, timeout=20)

@@ -20,7 +20,7 @@ from bot.domain.access import (
     Limit,
     RateLimiter,
 )
-from bot.domain.errors import NotAuthorized, RateLimited, UsageError
+from bot.domain.errors import NotAuthorized, RateLimited, WrongChannel
 from tests.fakes import app_spec
 
 ADMIN, ALICE, MALLORY = "U0ADMIN", "U0ALICE", "U0MALLORY"
@@ -83,9 +83,9 @@ def test_commands_answer_only_in_the_catalogs_channels_by_default() -> None:
         {"registry": registry, "slack": {"channel": "C0PLATFORM"}}
     ).slack.channel_rule
     rule.check("C0PLATFORM")
-    with pytest.raises(UsageError, match="not used in this channel"):
+    with pytest.raises(WrongChannel, match="not used in this channel"):
         rule.check("C0RANDOM")
-    with pytest.raises(UsageError, match="not set up for any channel"):
+    with pytest.raises(WrongChannel, match="not set up for any channel"):
         ChannelRule(()).check("C0PLATFORM")
     ChannelRule((), restricted=False).check("C0ANYWHERE")
 

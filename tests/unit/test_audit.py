@@ -270,6 +270,7 @@ def test_json_keeps_the_values_and_nulls() -> None:
         "kind": "command",
         "action": "push",
         "app": None,
+        "job": None,
         "channel": "C0PLATFORM",
         "outcome": "ok",
         "reason": None,
@@ -299,7 +300,7 @@ def test_csv_cells_never_run_as_formulas(value: str, cell: str) -> None:
 
 
 def test_csv_of_nothing_is_its_header() -> None:
-    assert render.as_csv([]) == "at,user,kind,action,app,channel,outcome,reason,detail\r\n"
+    assert render.as_csv([]) == "at,user,kind,action,app,job,channel,outcome,reason,detail\r\n"
 
 
 # -- the /ecr audit handler -------------------------------------------------------------------

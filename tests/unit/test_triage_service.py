@@ -7,6 +7,7 @@ from concurrent.futures import Executor, Future
 from typing import Any
 
 from bot.adapters.slack_events import MemoryEventLedger
+from bot.domain.models import RegistrySpec
 from bot.domain.triage import ChatMessage, TriageAnswer
 from bot.services.triage import TriageService
 
@@ -42,6 +43,8 @@ def test_every_message_handed_over_is_counted_once_with_its_outcome() -> None:
         MemoryEventLedger(),
         replies,
         Inline(),
+        registry=RegistrySpec("123456789012", "eu-west-2"),
+        may_see=lambda user, app: True,
         looked_at=outcomes.append,
     )
     said = ChatMessage("C0SUPPORT", "1.1", ERROR, user="U0ALICE")
