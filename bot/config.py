@@ -413,6 +413,12 @@ class Catalog(_Strict):
     def registry_spec(self) -> RegistrySpec:
         return RegistrySpec(self.registry.account_id, self.registry.region)
 
+    def user_groups(self) -> list[str]:
+        """Every Slack user group the catalog names (admins and pushers): the directory's
+        refresher reads these in the background."""
+        principals = [*self.slack.admins, *(p for app in self.apps.values() for p in app.pushers)]
+        return sorted({p for p in principals if p.startswith("S")})
+
     def all_apps(self) -> list[AppSpec]:
         return [app for name in sorted(self.apps) if (app := self.app(name)) is not None]
 

@@ -29,4 +29,6 @@ def register(app: App, services: Services) -> None:
     app.event("message")(events.message)
     app.event("app_mention")(events.app_mention)
     app.event("app_home_opened")(events.home_opened)
+    app.event("subteam_members_changed")(events.user_group_changed)
+    app.event("subteam_updated")(events.user_group_changed)
     app.error(errors.on_error)

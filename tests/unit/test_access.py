@@ -140,6 +140,8 @@ def test_a_failing_group_lookup_uses_its_answer_only_within_the_ttl_then_refuses
     now[0] = 301.0
     assert directory.members("S0APPTEAM") == frozenset()  # too old: fail closed
     groups.fail = False
+    assert directory.members("S0APPTEAM") == frozenset()  # Slack failed: left alone 10 s
+    now[0] = 312.0
     assert directory.members("S0APPTEAM") == {ALICE}
 
 
