@@ -270,6 +270,7 @@ def build_services(
         access,
         limiter,
         executors.pool("diagnoses"),
+        catalog.slack.channel_rule,
     )
     reports = build_reports(
         settings,
