@@ -48,7 +48,7 @@ def test_unsigned_forged_stale_and_future_requests_are_refused(world: World) -> 
     for answer in (unsigned, forged, wrong_key, stale, future, junk_ts):
         assert answer.status_code == 401, answer.text
     refused_before_any_handler(world)
-    metrics = requests.get(f"{world.bot.url}/metrics", timeout=5).text  # type: ignore[union-attr]
+    metrics = requests.get(f"{world.bot.ops_url}/metrics", timeout=5).text  # type: ignore[union-attr]
     assert 'ecrbot_refused_requests_total{reason="bad signature or stale timestamp"} 4.0' in metrics
 
 
