@@ -26,12 +26,15 @@ COPY --from=build /install /usr/local
 USER 10001
 WORKDIR /home/ecrbot
 ENV PORT=3000 \
+    ECRBOT_OPS_PORT=9100 \
     ECRBOT_WORK_DIR=/home/ecrbot/work \
     ECRBOT_DATABASE_URL=sqlite:////home/ecrbot/work/ecrbot.db \
     DOCKER_HOST=tcp://localhost:2375 \
     PYTHONUNBUFFERED=1
-EXPOSE 3000
-HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=2)"
+# 3000: Slack (/slack/events, /healthz); 9100: ops (/healthz, /readyz, /metrics), never public.
+EXPOSE 3000 9100
+# The ops port: `ecrbot worker` and Socket Mode serve no Slack port.
+HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"ECRBOT_OPS_PORT\"]}/healthz', timeout=2)"
 # tini as PID 1 reaps the git and tar processes a checkout leaves and passes SIGTERM on; the
 # bot handles SIGTERM itself too (it drains: running jobs finish or are marked interrupted).
 ENTRYPOINT ["tini", "--", "ecrbot"]

@@ -109,7 +109,7 @@ def main() -> int:
             with ctx.Pool(1) as pool:
                 for _ in range(args.rounds):
                     for url, into in ((bot.url, ours), (f"http://127.0.0.1:{baseline_port}", base)):
-                        settle(bot.url)
+                        settle(bot.ops_url)
                         results = pool.apply(
                             load,
                             (url, SIGNING_SECRET, text, args.user, args.in_flight, args.total),

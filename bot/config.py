@@ -76,8 +76,16 @@ class Settings(BaseSettings):
         "ECRBOT_DATABASE_URL",
         "SQLAlchemy URL of the job store, report history and schedule (`postgresql+psycopg://…`)",
     )
-    port: int = _setting(
-        3000, "PORT", "HTTP port: `/slack/events`, `/healthz`, `/readyz`, `/metrics`"
+    port: int = _setting(3000, "PORT", "Slack's HTTP port: `/slack/events` and `/healthz`")
+    # /readyz and /metrics say which dependencies fail and name every app: not for whoever can
+    # reach the Slack port (issue #18), so they are served on a port of their own.
+    ops_port: int = _setting(
+        9100, "ECRBOT_OPS_PORT", "ops HTTP port: `/healthz`, `/readyz`, `/metrics`", ge=1
+    )
+    ops_host: str = _setting(
+        "0.0.0.0",  # noqa: S104 (kubelet probes and Prometheus reach the pod's IP)
+        "ECRBOT_OPS_HOST",
+        "address the ops port binds (127.0.0.1: only this host)",
     )
     # Measured (benchmarks/bench_ack.py, 2 cores): 8 threads gave the best p99 under 50 requests
     # in flight; more threads only contend for the GIL while the worker builds.
@@ -179,6 +187,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"ECRBOT_BUILD_SECRETS_DIR={self.build_secrets_dir} holds {problem}: give builds "
                 "a directory of their own (e.g. a Kubernetes Secret mounted only for them)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _ops_port_is_not_the_slack_port(self) -> Settings:
+        if self.ops_port == self.port:
+            raise ValueError(
+                f"ECRBOT_OPS_PORT ({self.ops_port}) must differ from PORT: /readyz and /metrics "
+                "are not for whoever reaches the Slack port"
             )
         return self
 
@@ -457,6 +474,12 @@ class Catalog(_Strict):
     @property
     def registry_spec(self) -> RegistrySpec:
         return RegistrySpec(self.registry.account_id, self.registry.region)
+
+    def user_groups(self) -> list[str]:
+        """Every Slack user group the catalog names (admins and pushers): the directory's
+        refresher reads these in the background."""
+        principals = [*self.slack.admins, *(p for app in self.apps.values() for p in app.pushers)]
+        return sorted({p for p in principals if p.startswith("S")})
 
     def all_apps(self) -> list[AppSpec]:
         return [app for name in sorted(self.apps) if (app := self.app(name)) is not None]

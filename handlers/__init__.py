@@ -30,4 +30,6 @@ def register(app: App, services: HandlerServices) -> None:
     app.event("message")(audited(events.message))
     app.event("app_mention")(audited(events.app_mention))
     app.event("app_home_opened")(audited(events.home_opened))
+    app.event("subteam_members_changed")(audited(events.user_group_changed))
+    app.event("subteam_updated")(audited(events.user_group_changed))
     app.error(errors.on_error)

@@ -27,6 +27,12 @@ def home_opened(event: dict[str, Any], context: BoltContext) -> None:
         services_of(context).home.show(str(event["user"]))
 
 
+def user_group_changed(event: dict[str, Any], context: BoltContext) -> None:
+    """`subteam_members_changed`, `subteam_updated`: who may push changes now, not at the
+    next refresh (a removal above all)."""
+    services_of(context).groups_changed(event)
+
+
 def _triage(
     event: dict[str, Any], body: dict[str, Any], context: BoltContext, *, mentioned: bool
 ) -> None:

@@ -82,19 +82,23 @@ def diagnose_submitted(
 def push_submitted(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
 ) -> None:
-    """App Home's push form: the SHA is looked up in the app's repository before the modal
-    closes; a double submit of the same modal finds the same job (the view id is the key)."""
+    """App Home's push form. Who asks is checked first: only then is the SHA looked up in the
+    app's repository, before the modal closes. A double submit of the same modal finds the same
+    job; the same modal submitted again with other content is refused (the view id is the key)."""
     services = services_of(context)
     user = body["user"]["id"]
     app, sha = _selected(view, render.APP), _typed(view, render.SHA)
     version = _typed(view, render.VERSION) or None
     spec = services.catalog.app(app)
     submitted: list[tuple[Job, bool]] = []
+    key = f"view:{view.get('id', '')}"
     checks: list[tuple[str, Callable[[], object]]] = [
+        # Unknown app, not a pusher: the app field's error, before the commit is looked at.
+        (render.APP, lambda: services.jobs.authorize_push(app, user)),
         (render.SHA, lambda: validate_sha(sha)),
         (render.VERSION, lambda: validate_version(spec, version) if spec else None),
-        (render.SHA, lambda: services.home.check_commit(app, sha)),
-        # Unknown app, not a pusher, queue full: the app field's error.
+        (render.SHA, lambda: services.home.check_commit(app, sha, user)),
+        # Queue full, or this form already pushed something else: the app field's error.
         (
             render.APP,
             lambda: submitted.append(
@@ -102,7 +106,6 @@ def push_submitted(
             ),
         ),
     ]
-    key = f"view:{view.get('id', '')}"
     for field, check in checks:
         try:
             check()
@@ -128,7 +131,7 @@ def _destination(view: dict[str, Any], user: str) -> Destination:
     channel, thread = str(where.get("channel") or ""), str(where.get("thread_ts") or "")
     if CHANNEL_ID.fullmatch(channel) and TS.fullmatch(thread):
         return Destination(channel, thread)
-    return Destination(user)
+    return Destination(None, to_user=user)
 
 
 def _selected(view: dict[str, Any], block: str) -> str:

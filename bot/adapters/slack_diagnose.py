@@ -32,16 +32,31 @@ class SlackDiagnosePoster:
         refusal = Refusal(self._replies, destination.reply_url, where)
 
         def post_parent() -> None:
+            channel = where
+            if destination.to_user is not None:
+                # The asker's own DM, opened by user id (conversations.open, im:write): never a
+                # channel id that came with the request.
+                opened = self._client.conversations_open(users=destination.to_user)
+                channel = str(opened["channel"]["id"])
             answer = self._client.chat_postMessage(
-                channel=where,
+                channel=channel,
                 thread_ts=destination.thread_ts,
                 text=render.headline(report, user),
-                blocks=render.parent(report, user),
+                blocks=(
+                    render.verdict_elsewhere(report, user)
+                    if destination.verdict_only
+                    else render.parent(report, user)
+                ),
             )
             parent.setdefault("ts", str(answer["ts"]))
             parent["channel"] = str(answer["channel"])
 
         calls = [post_parent]
+        if destination.verdict_only:
+            self._outbox.submit(
+                refusal.unless_refused(post_parent), critical=True, on_refused=refusal
+            )
+            return
         calls += [self._reply(parent, where, report, blocks) for blocks in render.checklist(report)]
         if render.needs_file(report):
             calls.append(self._attach(parent, where, report))

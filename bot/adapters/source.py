@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from bot.domain.bounded_yaml import LIMITS
-from bot.domain.errors import StepError, UserError
+from bot.domain.errors import SourceBusy, StepError, UserError
 from bot.domain.models import SHA_PATTERN, AppSpec, Step
 from bot.domain.ports import Checkout
 from bot.domain.text import code, plain
@@ -44,11 +47,22 @@ class GitSource:
             _export(mirror, full_sha, Path(tmp))
             yield Checkout(full_sha=full_sha, subject=subject, path=Path(tmp))
 
-    def resolve(self, app: AppSpec, sha: str) -> str:
+    def resolve(self, app: AppSpec, sha: str, within_s: float | None = None) -> str:
         """The full SHA of the one commit `sha` names in the app's repository (fetched first
-        if unknown), or ShaNotFound."""
-        with self._lock(app.name):
-            return self._resolve(app, self._mirror(app), sha)
+        if unknown), or ShaNotFound. With `within_s`, SourceBusy once that time is up: the
+        app's lock is waited for only that long, and a git child still running is killed,
+        so a slow remote never keeps the lock (and the next lookups) past the deadline."""
+        if within_s is None:
+            with self._lock(app.name):
+                return self._resolve(app, self._mirror(app), sha)
+        deadline = time.monotonic() + within_s
+        lock = self._lock(app.name)
+        if not lock.acquire(timeout=within_s):
+            raise SourceBusy(f"{app.name}'s repository is in use (a fetch or a checkout)")
+        try:
+            return self._resolve(app, self._mirror(app, deadline), sha, deadline)
+        finally:
+            lock.release()
 
     def workflow_files(self, app: AppSpec, branch: str) -> dict[str, bytes | None]:
         """The files under .github/workflows/ on `branch` (fetched first), by path: at most
@@ -74,20 +88,22 @@ class GitSource:
                 for i, (path, blob) in enumerate(blobs)
             }
 
-    def _mirror(self, app: AppSpec) -> Path:
+    def _mirror(self, app: AppSpec, deadline: float | None = None) -> Path:
         mirror = self._cache_dir / f"{_safe(app.name)}.git"
         if not (mirror / "HEAD").exists():
             self._cache_dir.mkdir(parents=True, exist_ok=True)
-            _git(None, "clone", "--mirror", "--quiet", "--", app.source, str(mirror))
+            args = ("clone", "--mirror", "--quiet", "--", app.source, str(mirror))
+            _git(None, *args, deadline=deadline)
         return mirror
 
-    def _resolve(self, app: AppSpec, mirror: Path, sha: str) -> str:
+    def _resolve(self, app: AppSpec, mirror: Path, sha: str, deadline: float | None = None) -> str:
         found = _commits_named(mirror, sha)
         if not found:
             _git(mirror, "remote", "set-url", "origin", app.source)
             # Keep what arrives as a pack: unpacking a push's few objects to loose ones
             # recompresses each (about 0.2 s for an 8 MB layer's file); git gc packs them anyway.
-            _git(mirror, "-c", "fetch.unpackLimit=1", "fetch", "--prune", "--quiet", "origin")
+            fetch = ("-c", "fetch.unpackLimit=1", "fetch", "--prune", "--quiet", "origin")
+            _git(mirror, *fetch, deadline=deadline)
             found = _commits_named(mirror, sha)
         if not found:
             raise ShaNotFound(
@@ -225,24 +241,41 @@ def _export(mirror: Path, full_sha: str, dest: Path) -> None:
         raise StepError(Step.CHECKOUT, f"unpacking the commit failed: {problem}")
 
 
-def _run_git(cwd: Path | None, *args: str) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            errors="replace",  # paths and messages in a repository need not be UTF-8
-            env={**os.environ, **GIT_ENV},
-            timeout=GIT_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as error:
-        raise StepError(Step.CHECKOUT, f"git {args[0]} timed out") from error
+def _run_git(
+    cwd: Path | None, *args: str, deadline: float | None = None
+) -> subprocess.CompletedProcess[str]:
+    """git in its own process group, so a timeout kills it and whatever it started (a
+    remote helper, ssh, upload-pack), not just the git process."""
+    timeout = GIT_TIMEOUT_S if deadline is None else max(0.0, deadline - time.monotonic())
+    with subprocess.Popen(
+        ["git", *args],
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",  # paths and messages in a repository need not be UTF-8
+        env={**os.environ, **GIT_ENV},
+        start_new_session=True,
+    ) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired as error:
+            _kill_group(proc)
+            if deadline is not None:
+                raise SourceBusy(f"git {args[0]} did not finish in time; stopped") from error
+            raise StepError(Step.CHECKOUT, f"git {args[0]} timed out") from error
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
-def _git(cwd: Path | None, *args: str) -> str:
-    result = _run_git(cwd, *args)
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError):  # it ended on its own meanwhile
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()  # reap it and close its pipes
+
+
+def _git(cwd: Path | None, *args: str, deadline: float | None = None) -> str:
+    result = _run_git(cwd, *args, deadline=deadline)
     if result.returncode != 0:
         command = next(arg for arg in args if not arg.startswith("-") and "=" not in arg)
         raise StepError(Step.CHECKOUT, f"git {command} failed: {_redact(result.stderr.strip())}")

@@ -92,6 +92,7 @@ class Services:
     audit: AuditLog
     executors: Executors
     audit_check: AuditCheck
+    groups: SlackDirectory | None = None  # the user-group refresher, when Slack is the directory
 
     def readiness(self) -> dict[str, str]:
         """What /readyz reports: each dependency `ok`, or why not."""
@@ -115,6 +116,8 @@ class Services:
         schedule."""
         self.audit_check.start()
         self.jobs.start()
+        if self.groups is not None:
+            self.groups.start()
         if schedule:
             self.scheduler.start()
 
@@ -122,11 +125,18 @@ class Services:
         """Drain and stop: no new jobs, running ones get `grace_s` (ECRBOT_DRAIN_SECONDS) to
         finish and are then marked interrupted, and every queued Slack call is flushed."""
         self.scheduler.stop()
+        if self.groups is not None:
+            self.groups.stop()
         self.jobs.stop(self.settings.drain_s if grace_s is None else grace_s)
         if self.outbox is not None:
             self.outbox.stop()
         self.audit.flush(timeout=5.0)  # the last requests' entries, written behind their acks
         self.executors.shutdown()  # last: draining the jobs and the outbox may still use a pool
+
+    def groups_changed(self, event: dict[str, object]) -> None:
+        """A `subteam_*` event: the user-group cache takes it in."""
+        if self.groups is not None:
+            self.groups.apply_event(event)
 
 
 def job_queue(
@@ -160,14 +170,14 @@ def job_queue(
     )
 
 
-def slack_client(settings: Settings, *, retry_rate_limits: bool) -> WebClient:
+def slack_client(settings: Settings, *, retry_rate_limits: bool, timeout: int = 10) -> WebClient:
     """A WebClient on the configured API URL; listeners' clients also wait out 429s."""
     handlers: list[RetryHandler] = [ConnectionErrorRetryHandler(max_retry_count=2)]
     if retry_rate_limits:
         handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     return WebClient(
-        token=token, base_url=settings.slack_api_url, timeout=10, retry_handlers=handlers
+        token=token, base_url=settings.slack_api_url, timeout=timeout, retry_handlers=handlers
     )
 
 
@@ -206,10 +216,15 @@ def build_services(
     )
     git = GitSource(Path(settings.work_dir) / "sources")
     source = source or git
-    slack, outbox = None, None
+    slack, outbox, groups = None, None, None
     if settings.slack_bot_token is not None:
         slack = slack_client(settings, retry_rate_limits=False)
-        directory = directory or SlackDirectory(slack_client(settings, retry_rate_limits=True))
+        if directory is None:
+            # Never a 429-sleeping client: a miss is asked inside an acknowledgement.
+            groups = SlackDirectory(
+                slack_client(settings, retry_rate_limits=False, timeout=2), catalog.user_groups
+            )
+            directory = groups
         if reporter is None:
             outbox = SlackOutbox(pause=ack_first.pause)
             reporter = SlackReporter(
@@ -269,6 +284,7 @@ def build_services(
         access,
         limiter,
         executors.pool("diagnoses"),
+        catalog.slack.channel_rule,
     )
     reports = build_reports(
         settings,
@@ -318,6 +334,7 @@ def build_services(
         audit=audit,
         executors=executors,
         audit_check=AuditCheck(audit.integrity),
+        groups=groups,
     )
 
 

@@ -71,6 +71,10 @@ class ChannelRule:
     allowed: tuple[str, ...]
     restricted: bool = True
 
+    def allows(self, channel: str | None) -> bool:
+        """Whether answers may be posted in `channel` (the rule /ecr itself follows)."""
+        return not self.restricted or channel in self.allowed
+
     def check(self, channel: str | None) -> None:
         if not self.restricted:
             return

@@ -61,6 +61,11 @@ def new_error_id() -> str:
     return uuid.uuid4().hex[:8]
 
 
+class SourceBusy(Exception):
+    """A source lookup that did not finish by its deadline: the lock was held, or the git
+    child ran too long and was killed."""
+
+
 class ConfigError(Exception):
     """Configuration is missing or invalid; the message says how to fix it."""
 

@@ -329,11 +329,19 @@ class Published:
 @dataclass(frozen=True)
 class Destination:
     """Where an answer goes: a channel (None: the catalog's), as a new message or into an
-    existing thread; `reply_url` reaches the asker if the channel refuses the bot."""
+    existing thread; `reply_url` reaches the asker if the channel refuses the bot. `to_user`:
+    the bot's DM with that person instead; `verdict_only`: one line, not the checklist."""
 
     channel: str | None
     thread_ts: str | None = None
     reply_url: str | None = None
+    to_user: str | None = None
+    verdict_only: bool = False
+
+    @property
+    def private(self) -> bool:
+        """Only the asker reads it: their DM with ecrbot."""
+        return self.to_user is not None
 
 
 # (the report, channel, response_url to tell the asker if the channel refuses us)

@@ -27,10 +27,34 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def wsgi_app(services: Services) -> WsgiApp:
-    """Bolt on /slack/events; /healthz (process up), /readyz (dependencies), /metrics."""
+    """The public port: Bolt on /slack/events and /healthz for the load balancer. /readyz and
+    /metrics are only on the ops port (`ops_app`)."""
     slack = SlackRequestHandler(build_app(services))
     secret = services.settings.slack_signing_secret
     guard = RequestGuard(secret.get_secret_value()) if secret is not None else None
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO")
+        if path == "/healthz":
+            return _json(start_response, "200 OK", {"status": "ok"})
+        if path in OPS_PATHS:
+            return _json(start_response, "404 Not Found", {"error": "not on this port"})
+        refused = guard.refusal(environ) if guard is not None else None
+        if refused is not None:
+            status, reason = refused
+            log.warning("refused a request to %s: %s", str(path)[:100], reason)
+            services.metrics.refused_request(reason)
+            return _json(start_response, status, {"error": reason})
+        return slack(environ, start_response)
+
+    return app
+
+
+OPS_PATHS = ("/readyz", "/metrics")
+
+
+def ops_app(services: Services) -> WsgiApp:
+    """The ops port: /healthz (process up), /readyz (dependencies), /metrics; nothing else."""
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO")
@@ -48,13 +72,9 @@ def wsgi_app(services: Services) -> WsgiApp:
         if path == "/metrics":
             start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
             return [services.metrics.exposition()]
-        refused = guard.refusal(environ) if guard is not None else None
-        if refused is not None:
-            status, reason = refused
-            log.warning("refused a request to %s: %s", str(path)[:100], reason)
-            services.metrics.refused_request(reason)
-            return _json(start_response, status, {"error": reason})
-        return slack(environ, start_response)
+        return _json(
+            start_response, "404 Not Found", {"error": "ops port: /healthz /readyz /metrics"}
+        )
 
     return app
 
@@ -73,20 +93,13 @@ class _QuietHandler(WSGIRequestHandler):
         return  # probes every few seconds would drown the log
 
 
-def ops_server(services: Services, port: int) -> WSGIServer:
-    """Socket Mode has no HTTP server of its own: probes and metrics still need one."""
-    wsgi = wsgi_app(services)
-
-    def ops_only(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") in ("/healthz", "/readyz", "/metrics"):
-            return wsgi(environ, start_response)
-        start_response("404 Not Found", [("Content-Type", "text/plain")])
-        return [b"Socket Mode: Slack events arrive over the WebSocket, not here"]
-
+def ops_server(services: Services) -> WSGIServer:
+    """The ops port's own small server, in HTTP and Socket Mode alike, bound per settings."""
+    settings = services.settings
     server = make_server(
-        "0.0.0.0",  # noqa: S104 (the kubelet's probes and Prometheus come from outside the pod)
-        port,
-        ops_only,
+        settings.ops_host,
+        settings.ops_port,
+        ops_app(services),
         server_class=_ThreadingWSGIServer,
         handler_class=_QuietHandler,
     )
@@ -118,13 +131,17 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         services = build_services(self._settings)
         services.start()
         _running.append(services)
+        _ops.append(ops_server(services))
         return wsgi_app(services)
 
 
 _running: list[Services] = []
+_ops: list[WSGIServer] = []
 
 
 def _stop_services(_server: Any, _worker: Any) -> None:
+    for server in _ops:
+        server.shutdown()
     for services in _running:
         services.stop()
 
@@ -150,10 +167,12 @@ def serve(settings: Settings) -> None:
         assert settings.slack_app_token is not None
         services = build_services(settings)
         services.start()
-        ops = ops_server(services, settings.port)
+        ops = ops_server(services)
         try:
             log.info(
-                "serving Slack over Socket Mode; /healthz /readyz /metrics on %s", settings.port
+                "serving Slack over Socket Mode; /healthz /readyz /metrics on %s:%s",
+                settings.ops_host,
+                settings.ops_port,
             )
             handler = SocketModeHandler(
                 build_app(services), settings.slack_app_token.get_secret_value()
@@ -169,5 +188,10 @@ def serve(settings: Settings) -> None:
         return
     # A bad catalog is said here, not in a worker's traceback.
     load_catalog(settings.config_path, settings.build_secrets_dir)
-    log.info("serving Slack over HTTP on port %s (/slack/events)", settings.port)
+    log.info(
+        "serving Slack over HTTP on port %s (/slack/events); /readyz /metrics on %s:%s",
+        settings.port,
+        settings.ops_host,
+        settings.ops_port,
+    )
     _Gunicorn(settings).run()

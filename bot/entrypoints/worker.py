@@ -39,7 +39,7 @@ def run_worker(
     assert isinstance(queue, CeleryQueue)
     queue.serve_tasks()
     services.start(schedule=False)
-    ops = ops_server(services, settings.port)
+    ops = ops_server(services)
     queues = queues or [DEFAULT_QUEUE]
     worker = queue.celery.Worker(
         hostname=name,

@@ -42,6 +42,19 @@ def parent(report: Report, requested_by: str | None = None) -> Blocks:
     )
 
 
+def verdict_elsewhere(report: Report, requested_by: str | None = None) -> Blocks:
+    """The one line a channel /ecr does not answer in gets: the checklist went to a DM."""
+    return to_dicts(
+        [
+            section(headline(report, requested_by)),
+            context(
+                "The checklist is in the asker's DM with ecrbot: it names IAM users, keys and "
+                "roles, and this channel is not one /ecr answers in."
+            ),
+        ]
+    )
+
+
 def checklist(report: Report) -> list[Blocks]:
     """The checklist as at most MAX_MESSAGES thread messages, each within Slack's block limit;
     what does not fit is counted in a last line that points to the attached file."""

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, replace
 
-from bot.domain.access import Access, Action, RateLimiter
+from bot.domain.access import Access, Action, ChannelRule, RateLimiter
 from bot.domain.checks import check_app, check_platform
 from bot.domain.checks.common import repository_arn
 from bot.domain.checks.model import (
@@ -18,6 +18,7 @@ from bot.domain.checks.model import (
     PlatformFacts,
     Report,
     Status,
+    masked,
 )
 from bot.domain.checks.privilege import REPOSITORY_ACTIONS, account_of
 from bot.domain.ecr_features import CreationTemplate
@@ -238,7 +239,14 @@ Post = Callable[[Report, str, Destination], None]
 
 
 class DiagnoseService:
-    """Runs diagnoses off Bolt's listener threads and posts each checklist."""
+    """Runs diagnoses off Bolt's listener threads and posts each checklist where it may go.
+
+    The destination policy is here, for every entry point (the command, the triage button, the
+    message shortcut, the modal): a checklist names IAM users, key ids, role ARNs and trust
+    conditions, so it goes into a channel only if /ecr's channel rule allows that channel;
+    otherwise to the asker's DM, with a one-line verdict where it was asked. Outside the DM,
+    access-key ids are masked.
+    """
 
     def __init__(
         self,
@@ -249,7 +257,9 @@ class DiagnoseService:
         access: Access,
         limiter: RateLimiter,
         pool: Executor,
+        channels: ChannelRule,
     ) -> None:
+        self._channels = channels
         self._diagnoser = diagnoser
         self._apps = apps
         self._all_apps = all_apps
@@ -274,9 +284,20 @@ class DiagnoseService:
     def submit(self, request: DiagnoseRequest, user: str, where: Destination) -> None:
         """Authorize now, then run in the background and post the checklist."""
         self.authorize(request, user)
-        self._pool.submit(self._run, request, user, where)
+        self._pool.submit(self._run, request, user, self.destinations(user, where))
 
-    def _run(self, request: DiagnoseRequest, user: str, where: Destination) -> None:
+    def destinations(self, user: str, asked: Destination) -> list[Destination]:
+        """Where the checklist of a diagnose `user` asked for at `asked` may go."""
+        if asked.private:
+            return [replace(asked, to_user=user)]  # a DM is only ever the asker's own
+        if asked.channel is None or self._channels.allows(asked.channel):
+            return [asked]
+        return [
+            Destination(None, reply_url=asked.reply_url, to_user=user),
+            replace(asked, verdict_only=True),
+        ]
+
+    def _run(self, request: DiagnoseRequest, user: str, where: list[Destination]) -> None:
         try:
             report = self._diagnoser.run(request)
         except Exception:
@@ -289,4 +310,5 @@ class DiagnoseService:
                 "Tell #platform-team the error id.",
             )
             report = Report(request.app or "ecrbot platform", "Diagnose did not run.", (failed,))
-        self._post(report, user, where)
+        for destination in where:
+            self._post(report if destination.private else masked(report), user, destination)

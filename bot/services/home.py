@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
-from concurrent.futures import TimeoutError as FutureTimeout
 
 from bot.domain.access import Access, Action
+from bot.domain.errors import SourceBusy
 from bot.domain.home import HomeView
 from bot.domain.models import AppSpec, Job
 from bot.domain.report import ReportFigures
@@ -28,7 +28,7 @@ class HomeService:
         access: Access,
         publish: Callable[[HomeView], None],
         pool: Executor,
-        commit: Callable[[AppSpec, str], str] | None = None,
+        commit: Callable[[AppSpec, str, float], str] | None = None,
     ) -> None:
         self._recent = recent
         self._history = history
@@ -36,7 +36,9 @@ class HomeService:
         self._access = access
         self._publish = publish
         self._pool = pool
-        self._commit = commit  # the full SHA of a commit in the app's repository, or UserError
+        # The full SHA of a commit in the app's repository within a deadline, or UserError
+        # (no such commit) or SourceBusy (the deadline passed; the git child was killed).
+        self._commit = commit
 
     def show(self, user: str) -> None:
         """Build and publish `user`'s Home tab in the background (never on the ack path)."""
@@ -72,18 +74,20 @@ class HomeService:
     def diagnosable(self, user: str) -> list[str]:
         return [app.name for app in self._apps() if self._access.allows(user, Action.DIAGNOSE, app)]
 
-    def check_commit(self, app_name: str, sha: str, timeout_s: float = COMMIT_CHECK_S) -> None:
+    def check_commit(
+        self, app_name: str, sha: str, user: str, timeout_s: float = COMMIT_CHECK_S
+    ) -> None:
         """Raise the source's UserError when `sha` is no commit of the app's repository.
 
-        Slack closes a modal's submission after 3 s, so a slow fetch is not waited for: the
-        push then checks the commit itself and says so in its thread."""
+        Only for someone who may push the app: a commit lookup tells whether a SHA exists and
+        makes the bot fetch. Slack closes a modal's submission after 3 s, so the lookup gets a
+        deadline: a fetch still running then is killed (not left holding the app's git lock),
+        and the push checks the commit itself and says so in its thread."""
         app = next((a for a in self._apps() if a.name == app_name), None)
         if app is None or self._commit is None:
             return
-        future = self._pool.submit(self._commit, app, sha)
+        self._access.require(user, Action.PUSH, app)
         try:
-            future.result(timeout=timeout_s)
-        except FutureTimeout:
-            log.info(
-                "checking %s@%s took over %.1f s: the push will check it", app_name, sha, timeout_s
-            )
+            self._commit(app, sha, timeout_s)
+        except SourceBusy as busy:
+            log.info("checking %s@%s: %s; the push will check it", app_name, sha, busy)

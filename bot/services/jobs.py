@@ -140,6 +140,18 @@ class JobService:
                 "reply_url": request.reply_url,
             },
         )
+        if not created and (job.app, job.sha, job.version) != (
+            app.name,
+            request.sha,
+            request.version,
+        ):
+            # One request key, one content: a form submitted again with another commit must
+            # not be answered with the first one's job as if it were the same push.
+            raise UsageError(
+                f"This request already started job {job.id} ({code(job.app)} at "
+                f"{code(job.sha)}); it can't also push {code(request.sha)}.",
+                "Open the push form again to push another commit.",
+            )
         if created:
             with self._intake_lock:
                 self._intake[app.name] = self._intake.get(app.name, 0) + 1
@@ -211,6 +223,13 @@ class JobService:
 
     def _may_see(self, user: str, job: Job) -> bool:
         return self._access.may_see_job(user, job, self._apps(job.app))
+
+    def authorize_push(self, name: str, user: str) -> AppSpec:
+        """The app `user` may push, or the error that says why not (before anything is read
+        about the commit: who asks comes first)."""
+        app = self.app(name, user)
+        self._access.require(user, Action.PUSH, app)
+        return app
 
     def app(self, name: str, user: str | None = None) -> AppSpec:
         """The catalog's app; an unknown name lists only the apps `user` may push."""

@@ -128,11 +128,17 @@ class BotProcess:
         self.log_path = log_path
         self.args = args
         self.port = int(env.get("PORT", "0"))
+        self.ops_port = int(env.get("ECRBOT_OPS_PORT", "0"))
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ops_url(self) -> str:
+        """/healthz, /readyz and /metrics: the ops port, never the Slack port."""
+        return f"http://127.0.0.1:{self.ops_port}"
 
     def start(self, wait_http: bool = True) -> BotProcess:
         log = self.log_path.open("ab")
@@ -154,8 +160,11 @@ class BotProcess:
             assert self.proc is not None
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the bot exited at start:\n{self.log()}")
+            # The ops port answers once the services are built (HTTP and Socket Mode alike);
+            # in HTTP mode the Slack port must answer too.
+            urls = [self.ops_url] + ([] if "SLACK_APP_TOKEN" in self.env else [self.url])
             try:
-                if requests.get(f"{self.url}/healthz", timeout=1).ok:
+                if all(requests.get(f"{url}/healthz", timeout=1).ok for url in urls):
                     return
             except requests.RequestException:
                 time.sleep(0.1)

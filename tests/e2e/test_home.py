@@ -4,9 +4,14 @@ submission checks the SHA in the app's repository and starts one push, however o
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from tests.e2e.harness import ALICE, MALLORY, wait_until
+from tests.e2e.harness import ALICE, MALLORY, processes, wait_until
 from tests.e2e.world import World
 from tests.standins.slack_client import home_action_payload, view_submission_payload
 
@@ -85,3 +90,90 @@ def test_home_buttons_for_an_outsider(world: World) -> None:
     )
     assert "may not push" in str(dm.params)
     assert world.slack.count("views.open") == 0
+
+
+def test_the_push_form_asks_who_before_it_looks_at_the_commit(world: World) -> None:
+    world.start_bot()
+    sender = world.sender
+    assert sender is not None
+    mirror = world.tmp / "work" / "sources" / f"{world.app}.git"
+    answers = []
+    for sha in (world.sample.shas[0], "deadbee"):  # a real commit and no commit alike
+        answer = sender.interaction(
+            view_submission_payload("ecr_push_modal", push_values(world.app, sha), user_id=MALLORY)
+        )
+        answers.append(answer.json())
+    assert answers[0] == answers[1]  # nothing tells whether the SHA exists
+    assert answers[0]["response_action"] == "errors" and "sha" not in answers[0]["errors"]
+    assert "may not push" in answers[0]["errors"]["app"]
+    assert not mirror.exists()  # and the bot fetched nothing for them
+
+
+def test_the_same_form_submitted_with_another_commit_is_refused(world: World) -> None:
+    world.create_repository()
+    world.start_bot()
+    sender = world.sender
+    assert sender is not None
+    first, second = world.sample.shas[0], world.sample.commit("FROM scratch\n", "second")
+    form = view_submission_payload("ecr_push_modal", push_values(world.app, first, "1.0.1"))
+    other = view_submission_payload(
+        "ecr_push_modal", push_values(world.app, second, "1.0.1"), view_id=form["view"]["id"]
+    )
+    assert sender.interaction(form).text in ("", "{}")
+    refused = sender.interaction(other).json()
+    assert refused["response_action"] == "errors"
+    assert "already started job" in refused["errors"]["app"]
+    jobs = wait_until(lambda: [j for j in world.jobs() if j.get("version") == "1.0.1"] or None)
+    assert [j["sha"] for j in jobs] == [first]
+
+
+@contextmanager
+def silent_git_remote() -> Iterator[str]:
+    """A git:// server that accepts connections and never answers: a remote that hangs."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"git://127.0.0.1:{server.getsockname()[1]}/slow.git"
+    finally:
+        stop.set()
+        thread.join()
+        for connection in held:
+            connection.close()
+        server.close()
+
+
+def test_a_commit_check_against_a_hanging_remote_is_stopped_not_abandoned(world: World) -> None:
+    with silent_git_remote() as url:
+        world.apps[world.app]["source"] = url
+        world.start_bot(ECRBOT_WORKERS="1")
+        sender = world.sender
+        assert sender is not None
+        for version in ("2.0.0", "2.0.1"):
+            answer = sender.interaction(
+                view_submission_payload(
+                    "ecr_push_modal", push_values(world.app, "abc1234", version)
+                )
+            )
+            assert answer.status_code == 200 and answer.elapsed.total_seconds() < 3
+        # The form's git children were killed at the deadline; only the first job's clone
+        # (the push checks the commit itself) may still wait on the remote.
+        time.sleep(0.5)
+        assert len(processes("git", "clone", "--mirror", "--quiet", "--", url)) <= 1
+        # App Home is not held up behind them.
+        world.slack.clear()
+        started = time.monotonic()
+        sender.event(home_event(ALICE))
+        world.slack.wait_for("views.publish", timeout=10)
+        assert time.monotonic() - started < 5

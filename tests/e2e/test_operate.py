@@ -16,11 +16,11 @@ def test_readyz_goes_unready_when_the_docker_engine_stops(world: World) -> None:
     proxy = SocketProxy(world.tmp / "docker.sock").start()
     bot = world.start_bot(DOCKER_HOST=proxy.docker_host)
     try:
-        ready = requests.get(f"{bot.url}/readyz", timeout=10)
+        ready = requests.get(f"{bot.ops_url}/readyz", timeout=10)
         assert ready.status_code == 200 and ready.json()["checks"]["docker"] == "ok"
 
         proxy.stop()
-        down = requests.get(f"{bot.url}/readyz", timeout=30)
+        down = requests.get(f"{bot.ops_url}/readyz", timeout=30)
         assert down.status_code == 503
         checks = down.json()["checks"]
         assert checks["docker"] != "ok" and checks["database"] == "ok"
@@ -28,7 +28,7 @@ def test_readyz_goes_unready_when_the_docker_engine_stops(world: World) -> None:
 
         proxy.start()
         assert wait_until(
-            lambda: requests.get(f"{bot.url}/readyz", timeout=10).status_code == 200, timeout=20
+            lambda: requests.get(f"{bot.ops_url}/readyz", timeout=10).status_code == 200, timeout=20
         )
     finally:
         proxy.stop()
@@ -39,7 +39,7 @@ def test_metrics_after_a_push_parse_with_prometheus_client(world: World) -> None
     bot = world.start_bot()
     assert_succeeded(world.wait_finished(world.push(world.sample.shas[0])))
 
-    text = requests.get(f"{bot.url}/metrics", timeout=10).text
+    text = requests.get(f"{bot.ops_url}/metrics", timeout=10).text
     families = {family.name: family for family in text_string_to_metric_families(text)}
 
     jobs = {(s.labels["state"], s.labels["app"]): s.value for s in families["ecrbot_jobs"].samples}
@@ -68,3 +68,16 @@ def test_logs_are_json_lines_carrying_the_job_id(world: World) -> None:
     assert any("job started" in entry["message"] for entry in of_job)
     assert any("job succeeded" in entry["message"] for entry in of_job)
     assert all({"ts", "level", "logger", "message"} <= set(entry) for entry in lines)
+
+
+def test_readiness_and_metrics_are_only_on_the_ops_port(world: World) -> None:
+    # /metrics names every app and /readyz says which dependency fails: not for whoever can
+    # reach Slack's port (issue #18). The load balancer's /healthz stays on both.
+    bot = world.start_bot()
+    for path in ("/metrics", "/readyz"):
+        public = requests.get(f"{bot.url}{path}", timeout=10)
+        assert public.status_code == 404 and "ecrbot_" not in public.text, path
+        assert requests.get(f"{bot.ops_url}{path}", timeout=10).status_code == 200, path
+    assert requests.get(f"{bot.url}/healthz", timeout=10).status_code == 200
+    assert requests.get(f"{bot.ops_url}/healthz", timeout=10).status_code == 200
+    assert requests.get(f"{bot.ops_url}/slack/events", timeout=10).status_code == 404

@@ -99,8 +99,8 @@ def test_socket_mode_delivers_a_slash_command_and_runs_the_push(world: World) ->
     world.create_repository()
     bot = world.start_bot_socket_mode(APP_TOKEN)
     world.slack.wait_for_socket_client(timeout=30)
-    assert requests.get(f"{bot.url}/readyz", timeout=10).status_code == 200
-    assert requests.get(f"{bot.url}/slack/events", timeout=10).status_code == 404
+    assert requests.get(f"{bot.ops_url}/readyz", timeout=10).status_code == 200
+    assert requests.get(f"{bot.ops_url}/slack/events", timeout=10).status_code == 404
     payload = slash_command_payload(
         f"push {world.app} {world.sample.shas[0][:7]}", user_id=ALICE, trigger_id="7.7.socket"
     )

@@ -87,6 +87,8 @@ class World:
             "ECRBOT_PROGRESS_INTERVAL": "1",
             "ECRBOT_DRAIN_SECONDS": "5",
             "PORT": str(free_port()),
+            "ECRBOT_OPS_PORT": str(free_port()),
+            "ECRBOT_OPS_HOST": "127.0.0.1",
         }
         if self.fleet is not None:
             env.update(self.fleet.env())

@@ -371,6 +371,7 @@ class SlackStandIn:
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.info": self._conversations_info,
             "conversations.join": self._conversations_join,
+            "conversations.open": self._conversations_open,
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
             "users.info": self._users_info,
@@ -783,6 +784,15 @@ class SlackStandIn:
         ticket = uuid.uuid4().hex
         self._tickets.add(ticket)
         return {"ok": True, "url": f"{self.ws_url}/link/?ticket={ticket}&app_id={APP_ID}"}
+
+    def _conversations_open(self, params: JSON, token: str | None) -> JSON:
+        """The bot's DM with one person (users=<id>); group DMs are not what ecrbot opens."""
+        users = [u for u in str(params.get("users") or "").split(",") if u]
+        if not users and not params.get("channel"):
+            return _error("users_list_not_supplied")
+        if len(users) != 1 or not users[0].startswith(("U", "W")):
+            return _error("user_not_found")
+        return {"ok": True, "channel": {"id": self._open_im(users[0])}}
 
     def _chat_post_message(self, params: JSON, token: str | None) -> JSON:
         channel_id = str(params.get("channel") or "")

@@ -140,6 +140,8 @@ def test_a_failing_group_lookup_uses_its_answer_only_within_the_ttl_then_refuses
     now[0] = 301.0
     assert directory.members("S0APPTEAM") == frozenset()  # too old: fail closed
     groups.fail = False
+    assert directory.members("S0APPTEAM") == frozenset()  # Slack failed: left alone 10 s
+    now[0] = 312.0
     assert directory.members("S0APPTEAM") == {ALICE}
 
 
@@ -160,6 +162,7 @@ def test_diagnose_and_report_are_authorized_and_rate_limited_before_anything_run
         rules,
         limiter,
         ThreadPoolExecutor(1),
+        ChannelRule(("C0PLATFORM",)),
     )
     with pytest.raises(NotAuthorized):
         service.authorize(DiagnoseRequest("my-app"), MALLORY)
@@ -185,3 +188,42 @@ def test_diagnose_and_report_are_authorized_and_rate_limited_before_anything_run
     with pytest.raises(RateLimited):
         runner.preview(lambda _: None, ADMIN)
     assert ran == []
+
+
+def test_diagnose_goes_where_the_channel_rule_allows_else_to_the_askers_dm() -> None:
+    from bot.domain.ports import Destination
+    from bot.services.diagnose import DiagnoseService
+
+    service = DiagnoseService(
+        None,  # type: ignore[arg-type]
+        lambda name: None,
+        list,
+        lambda *args: None,
+        access(),
+        RateLimiter({}),
+        ThreadPoolExecutor(1),
+        ChannelRule(("C0PLATFORM",)),
+    )
+    allowed = Destination("C0PLATFORM", "1.2", "https://hooks/x")
+    assert service.destinations(ADMIN, allowed) == [allowed]
+    assert service.destinations(ADMIN, Destination(None)) == [Destination(None)]
+    general = Destination("C0GENERAL", "1.2", "https://hooks/x")
+    dm, verdict = service.destinations(ADMIN, general)
+    assert dm == Destination(None, reply_url="https://hooks/x", to_user=ADMIN) and dm.private
+    assert verdict == Destination("C0GENERAL", "1.2", "https://hooks/x", verdict_only=True)
+    # A DM is only ever the asker's own, whoever the request named.
+    assert service.destinations(ALICE, Destination(None, to_user=MALLORY)) == [
+        Destination(None, to_user=ALICE)
+    ]
+
+
+def test_key_ids_are_masked_outside_a_dm() -> None:
+    from bot.domain.checks.model import CheckResult, Report, Status, mask_key_id, masked
+
+    assert mask_key_id("keys AKIAIOSFODNN7EXAMPLE and ASIAY34FZKBOKMUTVV7A") == (
+        "keys AKIA…MPLE and ASIA…VV7A"
+    )
+    assert mask_key_id("AKIA alone, akiaiosfodnn7example") == "AKIA alone, akiaiosfodnn7example"
+    fix = "aws iam update-access-key --access-key-id AKIAIOSFODNN7EXAMPLE --status Inactive"
+    report = Report("app", "1 fails", (CheckResult("keys.long_lived", Status.FAIL, fix, fix),))
+    assert "AKIAIOSFODNN7EXAMPLE" not in str(masked(report))

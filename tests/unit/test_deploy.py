@@ -45,6 +45,11 @@ def _pod() -> Doc:
     return spec
 
 
+def _pod_annotations() -> dict[str, str]:
+    annotations: dict[str, str] = _one("Deployment")["spec"]["template"]["metadata"]["annotations"]
+    return annotations
+
+
 def _containers() -> list[Doc]:
     containers: list[Doc] = _pod()["containers"]
     return containers
@@ -144,16 +149,22 @@ def test_one_replica_recreated_never_rolled() -> None:
     assert "ONE replica" in (KUBE / "deployment.yaml").read_text(encoding="utf-8")
 
 
-def test_probes_are_healthz_and_readyz_on_the_bot_port() -> None:
+def test_probes_and_metrics_are_on_the_ops_port_not_slacks() -> None:
+    # /readyz says which dependency fails and /metrics names every app (issue #18): they are on
+    # the ops port, which the Service does not expose; the Slack port keeps /healthz only.
     bot = _bot()
     ports = {p["name"]: p["containerPort"] for p in bot["ports"]}
-    assert ports == {"http": 3000}
-    liveness, readiness = bot["livenessProbe"]["httpGet"], bot["readinessProbe"]["httpGet"]
-    assert liveness["path"] == "/healthz"
-    assert readiness["path"] == "/readyz"
-    for probe in (liveness, readiness):
-        assert ports.get(probe["port"], probe["port"]) == 3000
+    assert ports == {"http": 3000, "ops": 9100}
+    probes = [bot[kind]["httpGet"] for kind in ("startupProbe", "livenessProbe", "readinessProbe")]
+    assert [p["path"] for p in probes] == ["/healthz", "/healthz", "/readyz"]
+    for probe in probes:
+        assert ports.get(probe["port"], probe["port"]) == 9100
     assert _env(bot)["PORT"]["value"] == "3000"
+    assert _env(bot)["ECRBOT_OPS_PORT"]["value"] == "9100"
+    assert _pod_annotations()["prometheus.io/port"] == "9100"
+    services = [doc for _, doc in _manifests() if doc["kind"] == "Service"]
+    exposed = {p["targetPort"] for s in services for p in s["spec"]["ports"]}
+    assert exposed == {"http"}
 
 
 def test_the_pod_runs_as_the_service_account_with_the_irsa_role() -> None:

@@ -60,7 +60,13 @@ def test_events_go_to_the_same_url_as_interactivity() -> None:
 
     assert events["request_url"] == settings["interactivity"]["request_url"]
     assert events["request_url"].endswith("/slack/events")
-    assert set(events["bot_events"]) == {"message.channels", "app_mention", "app_home_opened"}
+    assert set(events["bot_events"]) == {
+        "message.channels",
+        "app_mention",
+        "app_home_opened",
+        "subteam_members_changed",  # user-group changes apply now (issue #18)
+        "subteam_updated",
+    }
 
 
 def test_the_message_shortcut_and_the_home_tab_are_declared() -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Generic, TypeVar
 
@@ -182,3 +183,33 @@ class Report:
     @property
     def failed(self) -> bool:
         return any(r.status is Status.FAIL for r in self.results)
+
+
+# AWS access-key ids: a 4-letter type prefix (AKIA long-lived, ASIA temporary...) then 16
+# upper-case letters and digits (https://docs.aws.amazon.com/IAM/latest/UserGuide/
+# reference_identifiers.html#identifiers-unique-ids, read 2026-05).
+ACCESS_KEY_ID = re.compile(
+    r"\b(A(?:KIA|SIA|BIA|CCA|IDA|ROA|NPA|NVA|3T[A-Z0-9]))([A-Z0-9]{12,124})\b"
+)
+
+
+def mask_key_id(text: str) -> str:
+    """`AKIAIOSFODNN7EXAMPLE` -> `AKIA…MPLE`: enough to tell keys apart, not to look one up."""
+    return ACCESS_KEY_ID.sub(lambda m: f"{m.group(1)}…{m.group(2)[-4:]}", text)
+
+
+def masked(report: Report) -> Report:
+    """The report as it may be shown outside the asker's DM: access-key ids masked."""
+    return Report(
+        mask_key_id(report.subject),
+        mask_key_id(report.verdict),
+        tuple(
+            replace(
+                result,
+                summary=mask_key_id(result.summary),
+                remediation=mask_key_id(result.remediation),
+                resource=mask_key_id(result.resource),
+            )
+            for result in report.results
+        ),
+    )
