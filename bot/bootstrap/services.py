@@ -21,6 +21,7 @@ from bot.adapters.audit_store import SqlAuditLog
 from bot.adapters.aws import EcrRegistry
 from bot.adapters.engine import DockerEngine
 from bot.adapters.fleet import SqlFleet
+from bot.adapters.outcome_journal import FileOutcomeJournal
 from bot.adapters.report_store import SqlReportFires
 from bot.adapters.slack_diagnose import SlackDiagnosePoster
 from bot.adapters.slack_directory import SlackDirectory, StaticDirectory
@@ -227,6 +228,8 @@ def build_services(
         on_steps=metrics.observe_steps,
         limits=QueueLimits(limits.queued, limits.queued_per_app),
         pause=ack_first.pause,
+        # Outcomes the store refuses wait here, on this process's own disk, for the store.
+        journal=FileOutcomeJournal(Path(settings.work_dir) / "outcomes.journal", store),
     )
     metrics.watch(
         store.counts,
