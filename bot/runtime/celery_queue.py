@@ -172,7 +172,9 @@ class CeleryQueue:
         def dispatch(task: Task, app: str) -> None:
             self._take(task, app)
 
-        self._celery.task(name=DISPATCH, bind=True, max_retries=None)(dispatch)
+        # Not shared: Celery would hand this closure to every Celery app made later in the
+        # process (tests make one per worker), each bound to its own fleet.
+        self._celery.task(name=DISPATCH, bind=True, max_retries=None, shared=False)(dispatch)
 
     def _take(self, task: Task, app: str) -> None:
         claimed = self._fleet.claim_next(app, self.name, self._limit)
