@@ -66,7 +66,7 @@ def worker(
     url: str,
     *,
     fleet: SqlFleet | None = None,
-    busy: BusyBackoff = BusyBackoff(),
+    busy: BusyBackoff | None = None,
     limit: int = 2,
 ) -> Worker:
     store = SqlJobStore(url)
@@ -81,7 +81,13 @@ def worker(
         PushPipeline(source, engine, FakeRegistry(engine), clock=lambda: NOW),
         reporter,
         queue=lambda runner: CeleryQueue(
-            runner, celery_app("memory://"), fleet, lambda _: None, limit, "w1", busy
+            runner,
+            celery_app("memory://"),
+            fleet,
+            lambda _: None,
+            limit,
+            "w1",
+            busy or BusyBackoff(),
         ),
         sleep=lambda _: None,
     )
