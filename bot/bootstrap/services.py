@@ -23,6 +23,7 @@ from bot.adapters.engine import DockerEngine
 from bot.adapters.fleet import SqlFleet
 from bot.adapters.outcome_journal import FileOutcomeJournal
 from bot.adapters.report_store import SqlReportFires
+from bot.adapters.request_marks import SqlRequestMarks
 from bot.adapters.slack_diagnose import SlackDiagnosePoster
 from bot.adapters.slack_directory import SlackDirectory, StaticDirectory
 from bot.adapters.slack_events import MemoryEventLedger, SqlEventLedger
@@ -90,6 +91,8 @@ class Services:
     triage: TriageService
     home: HomeService
     audit: AuditLog
+    # Seen request signatures and rate windows every replica shares (PostgreSQL); None: memory.
+    marks: SqlRequestMarks | None = None
 
     def readiness(self) -> dict[str, str]:
         """What /readyz reports: each dependency `ok`, or why not."""
@@ -214,7 +217,12 @@ def build_services(
     if reporter is None:
         raise ValueError("no reporter: set SLACK_BOT_TOKEN or pass one")
     access = Access(catalog.slack.admins, directory or StaticDirectory(), catalog.slack.access)
-    limiter = RateLimiter(catalog.slack.limits.rates())
+    marks = (
+        SqlRequestMarks(store.engine)
+        if isinstance(store, SqlJobStore) and store.engine.dialect.name == "postgresql"
+        else None
+    )
+    limiter = RateLimiter(catalog.slack.limits.rates(), windows=marks)
     pipeline = PushPipeline(source, engine, registry, clock=lambda: datetime.now(UTC))
     limits = catalog.slack.limits
     jobs = JobService(
@@ -303,6 +311,7 @@ def build_services(
             commit=git.resolve,
         ),
         audit=audit,
+        marks=marks,
     )
 
 
