@@ -89,6 +89,16 @@ audit_log = sa.Table(
 )
 
 # Events API deliveries already handled: Slack retries an event up to 3 times (0003).
+# Shared by the replicas (0005): a seen request signature or a rate-limit slot in use, until it
+# expires. The primary key is what makes "first" mean first across processes.
+request_marks = sa.Table(
+    "request_marks",
+    metadata,
+    sa.Column("mark", sa.String(200), primary_key=True),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("request_marks_expiry", "expires_at"),
+)
+
 slack_events = sa.Table(
     "slack_events",
     metadata,

@@ -254,7 +254,7 @@ class SqlJobStore:
         )
         with self._engine.connect() as conn:
             for (text,) in conn.execute(query):
-                result = _result(text)
+                result = parse_result(text)
                 if result is not None and result.pushed and DIGEST.fullmatch(result.digest):
                     return result.digest
         return None
@@ -285,21 +285,31 @@ class SqlJobStore:
         failure: Failure | None = None,
         full_sha: str | None = None,
         steps: dict[str, float] | None = None,
-    ) -> Job:
+        owner: str | None = None,
+        finished_at: datetime | None = None,
+    ) -> Job | None:
+        """End a running job; None if it is not running (or not on `owner`) any more.
+
+        Conditional, so an outcome lands once and only on the job as its runner still holds it:
+        a worker whose job was reaped or cancelled in the store writes nothing, and replaying a
+        journaled outcome twice changes nothing the second time.
+        """
         values: dict[str, Any] = {
             "steps": json.dumps(steps) if steps else None,
             "state": state.value,
-            "finished_at": _now(),
+            "finished_at": finished_at or _now(),
             "result": json.dumps(asdict(result)) if result else None,
             "failure": json.dumps(asdict(failure)) if failure else None,
         }
         if full_sha:
             values["full_sha"] = full_sha
-        query = jobs.update().where(jobs.c.id == job_id).values(**values)
-        self._write(lambda conn: conn.execute(query))
-        job = self.get(job_id)
-        assert job is not None
-        return job
+        mine = [jobs.c.id == job_id, jobs.c.state == JobState.RUNNING.value]
+        if owner is not None:
+            mine.append(jobs.c.worker == owner)
+        query = jobs.update().where(*mine).values(**values)
+        if not self._write(lambda conn: conn.execute(query).rowcount == 1):
+            return None
+        return self.get(job_id)
 
 
 def _settled(job: Job) -> Future[Job]:
@@ -323,15 +333,15 @@ def job_from_row(row: Any) -> Job:
         finished_at=_aware(row["finished_at"]),
         thread_ts=row["thread_ts"],
         full_sha=row["full_sha"],
-        result=_result(row["result"]),
-        failure=_failure(row["failure"]),
+        result=parse_result(row["result"]),
+        failure=parse_failure(row["failure"]),
         step_durations=json.loads(row["steps"]) if row.get("steps") else {},
         reply_url=row.get("reply_url"),
         worker=row.get("worker"),
     )
 
 
-def _result(text: str | None) -> PushResult | None:
+def parse_result(text: str | None) -> PushResult | None:
     if not text:
         return None
     data = json.loads(text)
@@ -340,7 +350,7 @@ def _result(text: str | None) -> PushResult | None:
     return PushResult(**data)
 
 
-def _failure(text: str | None) -> Failure | None:
+def parse_failure(text: str | None) -> Failure | None:
     if not text:
         return None
     data = json.loads(text)

@@ -21,7 +21,9 @@ from bot.adapters.audit_store import SqlAuditLog
 from bot.adapters.aws import EcrRegistry
 from bot.adapters.engine import DockerEngine
 from bot.adapters.fleet import SqlFleet
+from bot.adapters.outcome_journal import FileOutcomeJournal
 from bot.adapters.report_store import SqlReportFires
+from bot.adapters.request_marks import SqlRequestMarks
 from bot.adapters.slack_diagnose import SlackDiagnosePoster
 from bot.adapters.slack_directory import SlackDirectory, StaticDirectory
 from bot.adapters.slack_events import MemoryEventLedger, SqlEventLedger
@@ -93,6 +95,8 @@ class Services:
     executors: Executors
     audit_check: AuditCheck
     groups: SlackDirectory | None = None  # the user-group refresher, when Slack is the directory
+    # Seen request signatures and rate windows every replica shares (PostgreSQL); None: memory.
+    marks: SqlRequestMarks | None = None
 
     def readiness(self) -> dict[str, str]:
         """What /readyz reports: each dependency `ok`, or why not."""
@@ -238,7 +242,12 @@ def build_services(
     if reporter is None:
         raise ValueError("no reporter: set SLACK_BOT_TOKEN or pass one")
     access = Access(catalog.slack.admins, directory or StaticDirectory(), catalog.slack.access)
-    limiter = RateLimiter(catalog.slack.limits.rates())
+    marks = (
+        SqlRequestMarks(store.engine)
+        if isinstance(store, SqlJobStore) and store.engine.dialect.name == "postgresql"
+        else None
+    )
+    limiter = RateLimiter(catalog.slack.limits.rates(), windows=marks)
     # The store is the pipeline's provenance: only images ecrbot recorded are reused.
     pipeline = PushPipeline(
         source, engine, registry, clock=lambda: datetime.now(UTC), records=store
@@ -255,6 +264,8 @@ def build_services(
         on_steps=metrics.observe_steps,
         limits=QueueLimits(limits.queued, limits.queued_per_app),
         pause=ack_first.pause,
+        # Outcomes the store refuses wait here, on this process's own disk, for the store.
+        journal=FileOutcomeJournal(Path(settings.work_dir) / "outcomes.journal", store),
     )
     metrics.watch(
         store.counts,
@@ -335,6 +346,7 @@ def build_services(
         executors=executors,
         audit_check=AuditCheck(audit.integrity),
         groups=groups,
+        marks=marks,
     )
 
 

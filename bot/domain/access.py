@@ -7,11 +7,13 @@ or narrow (`slack.access`); the defaults are the narrowest a platform team would
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from bot.domain.errors import NotAuthorized, RateLimited, WrongChannel
 from bot.domain.models import AppSpec, Job
@@ -174,33 +176,61 @@ class Limit:
     per_s: float
 
 
+class RateWindows(Protocol):
+    """Where uses are counted: this process's memory, or a store every replica shares."""
+
+    def take(self, key: str, count: int, per_s: float) -> float | None:
+        """Count one use of `key` if fewer than `count` fell in the last `per_s` seconds;
+        else, without counting it, the seconds until one leaves the window."""
+        ...
+
+
+class MemoryRateWindows:
+    """Sliding windows in this process: the single-process bot's."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._seen: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str, count: int, per_s: float) -> float | None:
+        now = self._clock()
+        with self._lock:
+            seen = self._seen.setdefault(key, deque())
+            while seen and seen[0] <= now - per_s:
+                seen.popleft()
+            if len(seen) >= count:
+                return seen[0] + per_s - now
+            seen.append(now)
+        return None
+
+
 class RateLimiter:
     """A sliding-window limit per (user, action): diagnose and report are expensive for AWS."""
 
     def __init__(
-        self, limits: Mapping[Action, Limit], clock: Callable[[], float] = time.monotonic
+        self,
+        limits: Mapping[Action, Limit],
+        clock: Callable[[], float] = time.monotonic,
+        windows: RateWindows | None = None,
     ) -> None:
         self._limits = dict(limits)
-        self._clock = clock
-        self._seen: dict[tuple[str, Action], deque[float]] = {}
+        # Scaled out, the windows are in the shared database, so N replicas allow what one does.
+        self._windows = windows or MemoryRateWindows(clock)
 
     def take(self, user: str, action: Action) -> None:
         """Count one request, or raise RateLimited saying when to try again."""
         limit = self._limits.get(action)
         if limit is None:
             return
-        now = self._clock()
-        seen = self._seen.setdefault((user, action), deque())
-        while seen and seen[0] <= now - limit.per_s:
-            seen.popleft()
-        if len(seen) >= limit.count:
-            wait = max(1, int(seen[0] + limit.per_s - now + 0.999))
+        wait_s = self._windows.take(f"{action.value}:{user}", limit.count, limit.per_s)
+        if wait_s is not None:
+            wait = max(1, int(wait_s + 0.999))
             raise RateLimited(
                 f"You asked for {limit.count} {action.value} runs in the last "
                 f"{_duration(limit.per_s)}, the most ecrbot takes.",
                 f"Try again in {_duration(wait)}.",
             )
-        seen.append(now)
 
 
 def _duration(seconds: float) -> str:

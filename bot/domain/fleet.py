@@ -4,6 +4,7 @@ runtime layer never imports an adapter."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
@@ -15,6 +16,24 @@ class Claim(Enum):
     FLEET_BUSY = "the fleet runs its limit of builds"
 
 
+class Ownership(Enum):
+    MINE = "running on this worker"
+    CANCEL_REQUESTED = "running on this worker, and someone asked to cancel it"
+    LOST = "not running on this worker any more (reaped, cancelled in the store, or gone)"
+
+
+@dataclass(frozen=True)
+class Beat:
+    """What one heartbeat learnt: jobs to stop, and why."""
+
+    cancel_requested: frozenset[int]
+    lost: frozenset[int]
+
+    @property
+    def to_stop(self) -> frozenset[int]:
+        return self.cancel_requested | self.lost
+
+
 class Fleet(Protocol):
     """Claims, heartbeats and cancel requests, each one transaction on the shared database."""
 
@@ -22,8 +41,13 @@ class Fleet(Protocol):
         """Mark the app's oldest queued job running on `worker`, if the rules allow."""
         ...
 
-    def heartbeat(self, worker: str, job_ids: list[int]) -> set[int]:
-        """Mark `worker`'s running jobs alive; returns those someone asked to cancel."""
+    def heartbeat(self, worker: str, job_ids: list[int]) -> Beat:
+        """Mark `worker`'s running jobs alive; returns those to stop: asked to cancel, or no
+        longer the worker's (reaped, cancelled in the store)."""
+        ...
+
+    def ownership(self, job_id: int, worker: str) -> Ownership:
+        """Re-read who owns a job (just before a push): the heartbeat may not have said yet."""
         ...
 
     def request_cancel(self, job_id: int) -> bool:

@@ -110,6 +110,7 @@ class PushPipeline:
         started = time.monotonic()
         progress = _Progress(emit, deque(maxlen=LOG_TAIL_LINES))
         step = Step.CHECKOUT
+        cancel.checkpoint()  # cancelled or taken away between the claim and now: do nothing
         try:
             emit(ProgressEvent(step, "started", f"Checking out {request.sha}"))
             with self._source.checkout(app, request.sha) as checkout:
@@ -132,6 +133,7 @@ class PushPipeline:
                     self._registry, repository, tags, checkout.full_sha, emit, recorded
                 )
                 if plan.reusable is not None:
+                    cancel.checkpoint()  # retagging writes to the registry: still ours?
                     return self._already_there(repository, tags, plan, checkout, started, emit)
                 cancel.raise_if_cancelled()
 
@@ -145,7 +147,9 @@ class PushPipeline:
                 built = self._engine.build(spec, progress.line, cancel)
                 image_id = built.image_id
                 emit(ProgressEvent(step, "finished", _describe_build(built, cache_note)))
-                cancel.raise_if_cancelled()
+                # The last moment a push can be stopped cleanly: re-read that the job is still
+                # this runner's (a heartbeat may not have said yet that it was reaped).
+                cancel.checkpoint()
 
                 step = Step.PUSH
                 emit(ProgressEvent(step, "started", f"Pushing {len(tags)} tag(s)"))

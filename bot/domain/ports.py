@@ -258,13 +258,53 @@ class JobStore(BuildRecords, Protocol):
         failure: Failure | None = None,
         full_sha: str | None = None,
         steps: dict[str, float] | None = None,
-    ) -> Job: ...
+        owner: str | None = None,
+        finished_at: datetime | None = None,
+    ) -> Job | None:
+        """End a job still running (on `owner`, if given); None if it is not any more."""
+        ...
 
     def since(self, moment: datetime) -> list[Job]: ...
 
     def counts(self) -> dict[tuple[str, str], int]: ...
 
     def ping(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class UnsavedOutcome:
+    """A job's outcome the store refused: kept in the journal until it can be written."""
+
+    job_id: int
+    state: JobState
+    finished_at: datetime
+    result: PushResult | None = None
+    failure: Failure | None = None
+    steps: dict[str, float] = field(default_factory=dict)
+    owner: str | None = None  # the worker that ran it (scaled out), for the conditional write
+
+
+class OutcomeJournal(Protocol):
+    """Outcomes the store refused, kept durably and written once the store takes them."""
+
+    def keep(self, outcome: UnsavedOutcome) -> None:
+        """Append the outcome durably (on disk when this returns); raises if it can't."""
+        ...
+
+    def replay(self) -> int:
+        """Write what is kept, each at most once (a conditional update); returns how many
+        are still waiting for the store."""
+        ...
+
+    def pending(self) -> list[int]:
+        """The ids of the jobs whose outcomes wait in the journal."""
+        ...
+
+    def start(self) -> None:
+        """Replay in the background until the journal is empty, again after each keep."""
+        ...
+
+    def stop(self) -> None: ...
 
 
 class AuditLog(Protocol):
@@ -355,8 +395,17 @@ class JobRunner(Protocol):
         """Start a queued job (queued → running) and run it to its end."""
         ...
 
-    def run_claimed(self, job_id: int, cancel: CancelToken) -> None:
-        """Run a job the queue already marked running (claimed from a shared database)."""
+    def run_claimed(self, job_id: int, cancel: CancelToken, owner: str) -> None:
+        """Run a job the queue already marked running on `owner` (claimed from a shared
+        database); its outcome is written only while `owner` still holds it."""
+        ...
+
+    def settle_unsaved(self) -> None:
+        """Write the outcomes the store refused earlier (before orphans are ended)."""
+        ...
+
+    def unsaved(self) -> list[int]:
+        """Jobs whose outcome waits in the journal: still running in the store."""
         ...
 
     def tell_waiting(self, job_id: int, behind: int) -> None: ...

@@ -31,7 +31,11 @@ def wsgi_app(services: Services) -> WsgiApp:
     /metrics are only on the ops port (`ops_app`)."""
     slack = SlackRequestHandler(build_app(services))
     secret = services.settings.slack_signing_secret
-    guard = RequestGuard(secret.get_secret_value()) if secret is not None else None
+    guard = (
+        RequestGuard(secret.get_secret_value(), marks=services.marks)
+        if secret is not None
+        else None
+    )
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO")

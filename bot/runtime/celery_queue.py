@@ -7,26 +7,33 @@ in), which is where one push per app and the fleet-wide build limit hold. So a d
 retried or redelivered task claims nothing twice, and per-app order is the jobs' order whatever
 order tasks arrive in.
 
-Dead workers: a running job's worker writes a heartbeat every HEARTBEAT_S. Any replica or
-worker that finds a running job silent for DEAD_AFTER_S marks it `interrupted` (its thread is
-told, with the Retry button), then dispatches the app's next job. Such a job is not re-run by
-itself: its build or push stopped part-way on an engine that is gone, and a person decides
-whether to push again. Tasks are acknowledged late (`task_acks_late`), so a task a dead worker
-held is redelivered (Redis: after the visibility timeout) and finds nothing left to claim.
+Dead workers: a running job's worker writes a heartbeat every HEARTBEAT_S (stamped with the
+database's clock). Any replica or worker that finds a running job silent for DEAD_AFTER_S marks
+it `interrupted` (its thread is told, with the Retry button), then dispatches the app's next
+job. A worker that was only slow learns from its next heartbeat that the job is no longer its
+own and stops it; the pipeline re-reads ownership before it pushes, and the outcome write is
+conditional on ownership, so a lost job never pushes after the fact nor ends "succeeded".
+An interrupted job is not re-run by itself: its build or push stopped part-way on an engine
+that is gone, and a person decides whether to push again. Tasks are acknowledged late
+(`task_acks_late`), so a task a dead worker held is redelivered (Redis: after the visibility
+timeout) and finds nothing left to claim.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import socket
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from celery import Celery, Task
 
 from bot.config import DEFAULT_QUEUE
-from bot.domain.cancel import CancelToken
-from bot.domain.fleet import Claim, Fleet
+from bot.domain.cancel import CancelToken, Stop
+from bot.domain.fleet import Claim, Fleet, Ownership
 from bot.domain.models import Failure, Job
 from bot.domain.ports import JobRunner
 
@@ -36,7 +43,26 @@ DISPATCH = "ecrbot.dispatch"
 HEARTBEAT_S = 1.0  # also how soon a cancel reaches a running build
 DEAD_AFTER_S = 30.0
 REAP_EVERY_S = 5.0
-FLEET_BUSY_RETRY_S = 1.0
+
+
+@dataclass(frozen=True)
+class BusyBackoff:
+    """When a claim that found the fleet at its limit tries again: exponential from `first_s`
+    to `cap_s` with full jitter (so refused claims don't come back in step), at most
+    `attempts` times. After that the task ends: a finishing job dispatches its app again, and
+    every process dispatches the apps with queued jobs when it starts."""
+
+    first_s: float = 1.0
+    cap_s: float = 30.0
+    attempts: int = 12
+    jitter: Callable[[], float] = random.random  # in [0, 1)
+
+    def delay(self, retries: int) -> float | None:
+        """Seconds before retry number `retries + 1`, or None to give up."""
+        if retries >= self.attempts:
+            return None
+        ceiling = min(self.cap_s, self.first_s * 2**retries)
+        return float(max(self.first_s / 2, ceiling * self.jitter()))
 
 
 def celery_app(broker_url: str) -> Celery:
@@ -73,6 +99,8 @@ class CeleryQueue:
         queue_of: Callable[[str], str | None],
         limit: int,
         worker_name: str | None = None,
+        busy: BusyBackoff = BusyBackoff(),
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._runner = runner
         self._celery = app
@@ -80,6 +108,9 @@ class CeleryQueue:
         self._queue_of = queue_of
         self._limit = limit
         self.name = worker_name or f"ecrbot@{socket.gethostname()}"
+        self._busy = busy
+        self._monotonic = monotonic
+        self._last_beat = monotonic()  # the last heartbeat the database took
         self._running: dict[int, CancelToken] = {}
         self._guard = threading.Lock()
         self._stopping = threading.Event()
@@ -133,6 +164,8 @@ class CeleryQueue:
     def serve_tasks(self) -> None:
         """Make this process a worker (`ecrbot worker`, before start()): end the jobs a
         previous run under this name left running, beat for running jobs, take tasks."""
+        # Outcomes journaled by an earlier run first: those jobs are still `running` on us.
+        self._runner.settle_unsaved()
         for job in self._fleet.mine_running(self.name):
             self._end_orphan(job, "restarted while building it")
         self._spawn("heartbeat", self._heartbeat_loop)
@@ -140,19 +173,30 @@ class CeleryQueue:
         def dispatch(task: Task, app: str) -> None:
             self._take(task, app)
 
-        self._celery.task(name=DISPATCH, bind=True, max_retries=None)(dispatch)
+        # Not shared: Celery would hand this closure to every Celery app made later in the
+        # process (tests make one per worker), each bound to its own fleet.
+        self._celery.task(name=DISPATCH, bind=True, max_retries=None, shared=False)(dispatch)
 
     def _take(self, task: Task, app: str) -> None:
         claimed = self._fleet.claim_next(app, self.name, self._limit)
         if claimed is Claim.FLEET_BUSY:
-            raise task.retry(countdown=FLEET_BUSY_RETRY_S)
+            retries = int(task.request.retries or 0)
+            delay = self._busy.delay(retries)
+            if delay is None:
+                log.info(
+                    "%s: the fleet stayed busy for %d tries; the next dispatch claims", app, retries
+                )
+                return
+            raise task.retry(countdown=delay, max_retries=self._busy.attempts)
         if isinstance(claimed, Claim):
             return
         token = CancelToken()
+        job_id = claimed.id
+        token.add_check(lambda: self._still_mine(job_id))
         with self._guard:
             self._running[claimed.id] = token
         try:
-            self._runner.run_claimed(claimed.id, token)
+            self._runner.run_claimed(claimed.id, token, self.name)
         finally:
             with self._guard:
                 self._running.pop(claimed.id, None)
@@ -163,19 +207,53 @@ class CeleryQueue:
         thread.start()
         self._threads.append(thread)
 
+    def _still_mine(self, job_id: int) -> Stop | None:
+        """The pipeline's checkpoint before it writes to the registry: re-read ownership."""
+        try:
+            owned = self._fleet.ownership(job_id, self.name)
+        except Exception:
+            # Unreadable is not lost, but past half the reaper's patience since the last beat
+            # the database took, another process may already have ended the job.
+            silent = self._monotonic() - self._last_beat
+            if silent < DEAD_AFTER_S / 2:
+                return None
+            log.warning("job %s: ownership unreadable for %.0f s, stopping it", job_id, silent)
+            return Stop.INTERRUPT
+        if owned is Ownership.LOST:
+            log.warning("job %s is no longer this worker's: stopping before the push", job_id)
+            return Stop.INTERRUPT
+        return Stop.CANCEL if owned is Ownership.CANCEL_REQUESTED else None
+
     def _heartbeat_loop(self) -> None:
         while not self._stopping.wait(HEARTBEAT_S):
-            with self._guard:
-                ids = list(self._running)
-            try:
-                for job_id in self._fleet.heartbeat(self.name, ids):
-                    with self._guard:
-                        token = self._running.get(job_id)
-                    if token is not None:
-                        log.info("job %s: cancel requested, stopping it", job_id)
-                        token.cancel()
-            except Exception:  # the database is away: the next beat tries again
-                log.warning("heartbeat failed", exc_info=True)
+            self.beat()
+
+    def beat(self) -> None:
+        """One heartbeat: keep this worker's jobs alive, stop those cancelled or lost."""
+        with self._guard:
+            running = dict(self._running)
+        # Jobs whose outcome waits in the journal are still running in the store: keep them
+        # alive too, so that no reaper ends them before the journal is written.
+        ids = list(running) + [i for i in self._runner.unsaved() if i not in running]
+        started = self._monotonic()
+        try:
+            beat = self._fleet.heartbeat(self.name, ids)
+        except Exception:  # the database is away: the next beat tries again
+            log.warning("heartbeat failed", exc_info=True)
+            return
+        self._last_beat = started
+        for job_id in beat.to_stop:
+            token = running.get(job_id)
+            if token is None:
+                continue
+            if job_id in beat.lost:
+                log.warning(
+                    "job %s is no longer this worker's (reaped or ended): stopping it", job_id
+                )
+                token.cancel(interrupt=True)
+            else:
+                log.info("job %s: cancel requested, stopping it", job_id)
+                token.cancel()
 
     def _reap_loop(self) -> None:
         while not self._stopping.wait(REAP_EVERY_S):

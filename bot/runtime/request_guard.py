@@ -12,7 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk.signature import Clock, SignatureVerifier
 
@@ -21,14 +21,48 @@ WINDOW_S = 300  # Slack: refuse requests whose timestamp is more than five minut
 MAX_REMEMBERED = 200_000  # signatures kept for replay checks (valid requests only)
 
 
-class RequestGuard:
-    """Checks one WSGI request; `refusal()` says why it must not reach Bolt, or None."""
+class RequestMarks(Protocol):
+    """Where seen signatures are kept: this process, or a store every replica shares."""
 
-    def __init__(self, signing_secret: str, clock: Callable[[], float] = time.time) -> None:
-        self._verifier = SignatureVerifier(signing_secret, clock=_Clock(clock))
+    def first_time(self, mark: str, ttl_s: float) -> bool:
+        """Take `mark` for `ttl_s` seconds; False if it is already held."""
+        ...
+
+
+class MemoryMarks:
+    """Seen signatures in this process: the single-process bot's."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
+
+    def first_time(self, mark: str, ttl_s: float) -> bool:
+        now = self._clock()
+        with self._lock:
+            while self._seen and next(iter(self._seen.values())) < now:
+                self._seen.popitem(last=False)
+            if mark in self._seen:
+                return False
+            self._seen[mark] = now + ttl_s
+            if len(self._seen) > MAX_REMEMBERED:
+                self._seen.popitem(last=False)
+        return True
+
+
+class RequestGuard:
+    """Checks one WSGI request; `refusal()` says why it must not reach Bolt, or None."""
+
+    def __init__(
+        self,
+        signing_secret: str,
+        clock: Callable[[], float] = time.time,
+        marks: RequestMarks | None = None,
+    ) -> None:
+        self._verifier = SignatureVerifier(signing_secret, clock=_Clock(clock))
+        # Scaled out, replicas share the marks (PostgreSQL): a replay sent to another replica
+        # is refused too.
+        self._marks = marks or MemoryMarks(clock)
 
     def refusal(self, environ: dict[str, Any]) -> tuple[str, str] | None:
         """(HTTP status, reason) to refuse with, or None; the body is re-readable after."""
@@ -54,15 +88,9 @@ class RequestGuard:
         return self._once(signature)
 
     def _once(self, signature: str) -> tuple[str, str] | None:
-        now = self._clock()
-        with self._lock:
-            while self._seen and next(iter(self._seen.values())) < now:
-                self._seen.popitem(last=False)
-            if signature in self._seen:
-                return "401 Unauthorized", "replayed"
-            self._seen[signature] = now + 2 * WINDOW_S  # the window spans both sides of now
-            if len(self._seen) > MAX_REMEMBERED:
-                self._seen.popitem(last=False)
+        # The window spans both sides of now: a signature stays refused for twice its width.
+        if not self._marks.first_time(signature, 2 * WINDOW_S):
+            return "401 Unauthorized", "replayed"
         return None
 
 

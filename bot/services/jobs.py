@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import threading
 import time
@@ -32,20 +31,22 @@ from bot.domain.models import (
     JobState,
     ProgressEvent,
     PushRequest,
-    PushResult,
     StepTimer,
 )
 from bot.domain.pipeline import PushPipeline
-from bot.domain.ports import JobQueue, JobRunner, JobStore, Reporter
+from bot.domain.ports import (
+    JobQueue,
+    JobRunner,
+    JobStore,
+    OutcomeJournal,
+    Reporter,
+    UnsavedOutcome,
+)
 from bot.domain.push_rules import validate_sha, validate_version
 from bot.domain.text import code
+from bot.services.outcomes import LOST, STORED, OutcomeWriter, outcome_json
 
 log = logging.getLogger(__name__)
-
-# A terminal write that fails (SQLite locked, PostgreSQL failing over) is retried for about a
-# minute before the outcome is told from memory; the image is in ECR either way.
-FINISH_ATTEMPTS = 8
-FINISH_FIRST_WAIT_S = 0.25
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +73,7 @@ class JobService:
         limits: QueueLimits = QueueLimits(),
         sleep: Callable[[float], None] = time.sleep,
         pause: Callable[..., None] = lambda *_: None,
+        journal: OutcomeJournal | None = None,
     ) -> None:
         self._apps = apps
         self._all_apps = all_apps
@@ -81,8 +83,9 @@ class JobService:
         self._reporter = reporter
         self._on_steps = on_steps
         self._limits = limits
-        self._sleep = sleep
         self._pause = pause
+        self._journal = journal
+        self._outcomes = OutcomeWriter(store, journal, sleep)
         self._closing = False
         self._intake: dict[str, int] = {}  # accepted, not yet committed, per app
         self._intake_lock = threading.Lock()
@@ -90,6 +93,11 @@ class JobService:
 
     def start(self) -> None:
         """Recover from a restart, then start the worker."""
+        # Journaled outcomes first: their jobs are still `running` in the store, and the
+        # recovery below would otherwise end them as interrupted.
+        self.settle_unsaved()
+        if self._journal is not None:
+            self._journal.start()
         if self.worker.runs_here:  # else they run on workers, which look after their own
             for job in self._store.in_states(JobState.RUNNING):
                 if self._store.transition(
@@ -109,6 +117,8 @@ class JobService:
         if left:
             log.warning("stopping: interrupting jobs %s after %.0f s", left, grace_s)
         self.worker.stop()
+        if self._journal is not None:
+            self._journal.stop()
 
     def submit(self, request: PushRequest, request_key: str | None = None) -> tuple[Job, bool]:
         """Queue a push; returns the job and whether it is new (False for a retried request)."""
@@ -265,9 +275,23 @@ class JobService:
                 self._run_job(job_id, cancel)
             # else: cancelled while queued
 
-    def run_claimed(self, job_id: int, cancel: CancelToken) -> None:
+    def run_claimed(self, job_id: int, cancel: CancelToken, owner: str) -> None:
         with job_context(job_id):
-            self._run_job(job_id, cancel)
+            self._run_job(job_id, cancel, owner)
+
+    def settle_unsaved(self) -> None:
+        if self._journal is None:
+            return
+        try:
+            waiting = self._journal.replay()
+        except Exception:  # the store is still away: the journal's loop tries again
+            log.warning("replaying the outcome journal failed", exc_info=True)
+            return
+        if waiting:
+            log.warning("%d job outcome(s) still wait in the journal for the store", waiting)
+
+    def unsaved(self) -> list[int]:
+        return self._journal.pending() if self._journal is not None else []
 
     def tell_waiting(self, job_id: int, behind: int) -> None:
         job = self._store.get(job_id)
@@ -277,7 +301,7 @@ class JobService:
     def tell_finished(self, job_id: int) -> None:
         self._report_finished(job_id)
 
-    def _run_job(self, job_id: int, cancel: CancelToken) -> None:
+    def _run_job(self, job_id: int, cancel: CancelToken, owner: str | None = None) -> None:
         job = self.get(job_id)
         log.info("job started: push %s @ %s for %s", job.app, job.sha, job.requested_by)
         self._safely(self._reporter.started, job)
@@ -300,8 +324,10 @@ class JobService:
             result = self._pipeline.run(app, job.request, emit, cancel)
             state = JobState.SUCCEEDED
         except Cancelled:
-            # A job stopped by a shutdown was interrupted, not cancelled: Retry runs it again.
-            state = JobState.INTERRUPTED if self._closing else JobState.CANCELLED
+            # A job stopped by a shutdown, or taken from this worker, was interrupted, not
+            # cancelled: Retry runs it again.
+            interrupted = self._closing or cancel.interrupted
+            state = JobState.INTERRUPTED if interrupted else JobState.CANCELLED
         except PipelineError as error:
             failure = error.failure
         except UsageError as error:
@@ -318,71 +344,45 @@ class JobService:
                 f"Tell #platform-team the error id `{error_id}`.",
                 error_id=error_id,
             )
-        finished = self._finish(job, state, result, failure, timer.durations())
+        outcome = UnsavedOutcome(
+            job_id, state, datetime.now(UTC), result, failure, timer.durations(), owner
+        )
+        stored = self._outcomes.write(outcome)
         self._safely(self._on_steps, timer.durations())
+        if stored == LOST:
+            # Someone else ended the row (the job was reaped or cancelled in the store): what
+            # this run did is not its outcome. The thread says how the row ended, never ours.
+            log.error(
+                "job %s was lost while running here (now %s); its run ended %s, not reported",
+                job_id,
+                self._store_state(job_id),
+                outcome_json(outcome),
+            )
+            self._report_finished(job_id)
+            return
         log.info("job %s: %s", state.value, failure.title if failure else "ok")
-        if finished is None:
+        if stored == STORED:
             self._report_finished(job_id)
         else:
-            self._safely(self._reporter.finished, finished)
+            self._safely(self._reporter.finished, self._as_told(job, outcome))
 
-    def _finish(
-        self,
-        job: Job,
-        state: JobState,
-        result: PushResult | None,
-        failure: Failure | None,
-        steps: dict[str, float],
-    ) -> Job | None:
-        """Store the outcome, retrying with backoff; None once stored, else the unsaved job.
-
-        An outcome that can't be stored is still told (from memory) and logged in full, so the
-        thread and the log both say what happened to the image.
-        """
-        wait = FINISH_FIRST_WAIT_S
-        for attempt in range(1, FINISH_ATTEMPTS + 1):
-            try:
-                self._store.finish(
-                    job.id,
-                    state,
-                    result=result,
-                    failure=failure,
-                    full_sha=result.revision if result else None,
-                    steps=steps,
-                )
-                return None
-            except Exception as error:
-                log.warning(
-                    "storing job %s's outcome failed (attempt %d of %d): %s",
-                    job.id,
-                    attempt,
-                    FINISH_ATTEMPTS,
-                    type(error).__name__,
-                )
-                if attempt < FINISH_ATTEMPTS:
-                    self._sleep(wait)
-                    wait = min(wait * 2, 15.0)
-        unsaved = dataclasses.replace(
+    @staticmethod
+    def _as_told(job: Job, outcome: UnsavedOutcome) -> Job:
+        return dataclasses.replace(
             job,
-            state=state,
-            result=result,
-            failure=failure,
-            finished_at=datetime.now(UTC),
-            step_durations=steps,
+            state=outcome.state,
+            result=outcome.result,
+            failure=outcome.failure,
+            finished_at=outcome.finished_at,
+            step_durations=outcome.steps,
         )
-        log.error(
-            "job %s's outcome could not be stored; it is %s",
-            job.id,
-            json.dumps(
-                {
-                    "state": state.value,
-                    "digest": result.digest if result else None,
-                    "uris": list(result.image_uris) if result else [],
-                    "failure": failure.title if failure else None,
-                }
-            ),
-        )
-        return unsaved
+
+    def _store_state(self, job_id: int) -> str:
+        try:
+            job = self._store.get(job_id)
+        except Exception:
+            return "unknown"
+        return job.state.value if job is not None else "gone"
 
     def _report_finished(self, job_id: int) -> None:
         job = self._store.get(job_id)

@@ -68,6 +68,7 @@ def test_a_seeded_registry_reports_each_kind_of_problem(
                 "channel": "C",
             },
         )
+        store.transition(job.id, JobState.RUNNING, only_from=(JobState.QUEUED,))
         store.finish(job.id, state, steps={"build": 3.0, "push": 1.0})
     registry = EcrRegistry(catalog.registry_spec, endpoint_url=settings.aws_endpoint_url)
     runner = build_reports(settings, catalog, registry, store, Executors(Concurrency()))

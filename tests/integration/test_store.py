@@ -51,10 +51,14 @@ def test_results_and_failures_round_trip(store: SqlJobStore) -> None:
     bad, _ = store.create("bad", FIELDS)
     result = PushResult(("h/my-app:abc",), "sha256:1", 10, 1.5, "abc", True, ("w",))
     failure = Failure(Step.BUILD, "t", "e", "f", ("line",), "id1")
-    assert (
-        store.finish(ok.id, JobState.SUCCEEDED, result=result, full_sha="a" * 40).result == result
-    )
-    assert store.finish(bad.id, JobState.FAILED, failure=failure).failure == failure
+    assert store.finish(ok.id, JobState.SUCCEEDED) is None  # only a running job ends
+    for job in (ok, bad):
+        assert store.transition(job.id, JobState.RUNNING, only_from=(JobState.QUEUED,))
+    finished = store.finish(ok.id, JobState.SUCCEEDED, result=result, full_sha="a" * 40)
+    assert finished is not None and finished.result == result
+    failed = store.finish(bad.id, JobState.FAILED, failure=failure)
+    assert failed is not None and failed.failure == failure
+    assert store.finish(bad.id, JobState.SUCCEEDED) is None  # once
     store.save_thread(ok.id, "1790000000.000100")
     assert [j.id for j in store.recent(5)] == [bad.id, ok.id]
     reloaded = store.get(ok.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,7 @@ def service(
     store: SqlJobStore | None = None,
     limits: QueueLimits | None = None,
     sleeps: list[float] | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> tuple[JobService, RecordingReporter]:
     engine = engine or FakeEngine()
     apps = {
@@ -59,7 +61,7 @@ def service(
         reporter,
         queue=lambda runner: Worker(runner.run, runner.tell_waiting, NOTICES, max_parallel=2),
         limits=limits or QueueLimits(),
-        sleep=(sleeps.append if sleeps is not None else lambda _: None),
+        sleep=sleep or (sleeps.append if sleeps is not None else lambda _: None),
     )
     return jobs, reporter
 
@@ -188,18 +190,18 @@ def test_a_locked_store_delays_the_outcome_but_loses_nothing(tmp_path: Path) -> 
     engine.block_build = threading.Event()
     store = SqlJobStore(f"sqlite:///{tmp_path}/jobs.db", busy_timeout_ms=50)
     sleeps: list[float] = []
-    jobs, reporter = service(tmp_path, engine, store=store, sleeps=sleeps)
-    jobs.start()
-    job, _ = jobs.submit(request())
-    assert engine.building.wait(5)
-    holder = _lock(tmp_path / "jobs.db")
+    holders: list[sqlite3.Connection] = []
 
     def release_after_two_waits(seconds: float) -> None:
         sleeps.append(seconds)
         if len(sleeps) == 2:
-            holder.rollback()
+            holders[0].rollback()
 
-    jobs._sleep = release_after_two_waits
+    jobs, reporter = service(tmp_path, engine, store=store, sleep=release_after_two_waits)
+    jobs.start()
+    job, _ = jobs.submit(request())
+    assert engine.building.wait(5)
+    holders.append(_lock(tmp_path / "jobs.db"))
     engine.block_build.set()
     [finished] = reporter.wait_finished(1, timeout=30)
     jobs.stop()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.cancel import CancelToken
+from bot.domain.cancel import CancelToken, Stop
 from bot.domain.errors import Cancelled, PipelineError, UsageError
 from bot.domain.models import BuildSecret, BuildSettings, ProgressEvent, PushRequest, Step
 from bot.domain.pipeline import PushPipeline
@@ -464,3 +464,16 @@ def test_a_failed_build_that_mounts_secrets_shows_step_names_only(
     assert with_secrets.value.failure.log_tail == ("#5 [2/3] RUN cat /run/secrets/npm | rev",)
     assert "terces-mpn" not in str(with_secrets.value.failure)
     assert "#5 0.21 terces-mpn" in without.value.failure.log_tail
+
+
+def test_a_job_taken_away_during_the_build_stops_before_the_push(
+    pipeline: PushPipeline, engine: FakeEngine
+) -> None:
+    """The checkpoint re-reads ownership after the build: a reap the heartbeat has not yet
+    reported still stops the push (the check stands in for the fleet's ownership read)."""
+    token = CancelToken()
+    token.add_check(lambda: Stop.INTERRUPT if engine.builds else None)  # lost while building
+    with pytest.raises(Cancelled):
+        pipeline.run(app_spec(), PushRequest("my-app", "1a2b3c4", "1.4.0", "U0ALICE"), print, token)
+    assert len(engine.builds) == 1 and engine.pushes == [] and engine.tags == []
+    assert token.cancelled and token.interrupted
