@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 from celery import Celery, Task
@@ -83,6 +84,7 @@ class CeleryQueue:
         self._guard = threading.Lock()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._beat_at: float | None = None  # set by the heartbeat loop of `ecrbot worker` only
 
     # The JobQueue side, in every process.
     def start(self) -> None:
@@ -119,6 +121,11 @@ class CeleryQueue:
     @property
     def queue_depth(self) -> int:
         return sum(self.waiting().values())
+
+    @property
+    def heartbeat_at(self) -> float | None:
+        """The last heartbeat the database took; None in a bot replica (it runs no jobs)."""
+        return self._beat_at
 
     def dispatch(self, app: str) -> None:
         queue = self._queue_of(app) or DEFAULT_QUEUE
@@ -173,6 +180,7 @@ class CeleryQueue:
                     if token is not None:
                         log.info("job %s: cancel requested, stopping it", job_id)
                         token.cancel()
+                self._beat_at = time.time()
             except Exception:  # the database is away: the next beat tries again
                 log.warning("heartbeat failed", exc_info=True)
 

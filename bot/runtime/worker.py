@@ -116,6 +116,12 @@ class Worker:
         return bool(self._threads) and not stopping and all(t.is_alive() for t in self._threads)
 
     @property
+    def heartbeat_at(self) -> float | None:
+        """Now while every pool thread runs: they wait on a condition, so being alive is the
+        beat (a dead thread makes the gauge vanish and the heartbeat alert fire)."""
+        return time.time() if self.alive else None
+
+    @property
     def queue_depth(self) -> int:
         with self._cond:
             return sum(len(queue) for queue in self._pending.values())

@@ -69,6 +69,7 @@ class JobService:
         reporter: Reporter,
         queue: Callable[[JobRunner], JobQueue],
         on_steps: Callable[[dict[str, float]], None] = lambda _: None,
+        on_finished: Callable[[str, str], None] = lambda _app, _outcome: None,
         limits: QueueLimits = QueueLimits(),
         sleep: Callable[[float], None] = time.sleep,
         pause: Callable[..., None] = lambda *_: None,
@@ -80,6 +81,7 @@ class JobService:
         self._pipeline = pipeline
         self._reporter = reporter
         self._on_steps = on_steps
+        self._on_finished = on_finished
         self._limits = limits
         self._sleep = sleep
         self._pause = pause
@@ -296,6 +298,7 @@ class JobService:
             )
         finished = self._finish(job, state, result, failure, timer.durations())
         self._safely(self._on_steps, timer.durations())
+        self._safely(self._on_finished, job.app, state.value)
         log.info("job %s: %s", state.value, failure.title if failure else "ok")
         if finished is None:
             self._report_finished(job_id)
