@@ -182,7 +182,18 @@ DOCKER_TLS_CERTDIR="" stops the image generating TLS certificates for a listener
     {{- range .Values.networkPolicy.egressPorts }}
     - {port: {{ . }}, protocol: TCP}
     {{- end }}
+{{- include "ecrbot.databaseEgress" . }}
 {{- with .Values.networkPolicy.egressTo }}
 {{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* The database's and broker's ports, where the pods use them. */}}
+{{- define "ecrbot.databaseEgress" -}}
+{{- if and (or (include "ecrbot.scaled" .) .Values.database.external) .Values.networkPolicy.databasePorts }}
+- ports:
+    {{- range .Values.networkPolicy.databasePorts }}
+    - {port: {{ . }}, protocol: TCP}
+    {{- end }}
 {{- end }}
 {{- end -}}
