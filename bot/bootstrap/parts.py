@@ -46,6 +46,7 @@ def build_reports(
     on_error: OnAwsError | None = None,
     access: Access | None = None,
     limiter: RateLimiter | None = None,
+    on_done: Callable[[bool, bool], None] | None = None,
 ) -> ReportRunner:
     """The health report: an ECR/IAM reader, the job store, figures history, and a publisher."""
     from bot.adapters.registry_snapshot import RegistryReader
@@ -80,7 +81,9 @@ def build_reports(
         if slack is not None and outbox is not None
         else _log_published
     )
-    return ReportRunner(service, publish, access, limiter, pool=executors.pool("reports"))
+    return ReportRunner(
+        service, publish, access, limiter, pool=executors.pool("reports"), on_done=on_done
+    )
 
 
 def catalog_entries(catalog: Catalog) -> tuple[CatalogEntry, ...]:

@@ -262,16 +262,11 @@ def build_services(
         reporter,
         queue=job_queue(settings, catalog, store, executors, worker_name),
         on_steps=metrics.observe_steps,
+        on_finished=metrics.push_finished,
         limits=QueueLimits(limits.queued, limits.queued_per_app),
         pause=ack_first.pause,
         # Outcomes the store refuses wait here, on this process's own disk, for the store.
         journal=FileOutcomeJournal(Path(settings.work_dir) / "outcomes.journal", store),
-    )
-    metrics.watch(
-        store.counts,
-        lambda: jobs.worker.queue_depth,
-        lambda: outbox.stats if outbox is not None else None,
-        lambda: outbox.pending if outbox is not None else None,
     )
     diagnoser = build_diagnoser(
         settings,
@@ -308,12 +303,23 @@ def build_services(
         metrics.aws_error,
         access,
         limiter,
+        on_done=metrics.report_done,
     )
     fires = SqlReportFires(settings.database_url, f"{socket.gethostname()}:{os.getpid()}")
     scheduler = ReportScheduler(
         settings.database_url, catalog.report, reports.post_now, claim=fires.claim
     )
     reports.next_run_of(scheduler.next_run)
+    metrics.watch(
+        store.counts,
+        lambda: jobs.worker.queue_depth,
+        lambda: outbox.stats if outbox is not None else None,
+        outbox_pending=lambda: outbox.pending if outbox is not None else None,
+        heartbeat=lambda: jobs.worker.heartbeat_at,
+        # Only where this process runs the schedule (not `ecrbot worker`, not before start).
+        next_report=lambda: scheduler.next_run() if scheduler.running else None,
+    )
+    metrics.known_apps(app.name for app in catalog.all_apps())
     return Services(
         settings,
         catalog,

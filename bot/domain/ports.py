@@ -443,6 +443,11 @@ class JobQueue(Protocol):
     @property
     def queue_depth(self) -> int: ...
 
+    @property
+    def heartbeat_at(self) -> float | None:
+        """When this process's worker last showed it runs jobs (Unix time); None if it doesn't."""
+        ...
+
 
 class EventLedger(Protocol):
     """What Slack already delivered and which threads the bot already answered, in the database

@@ -115,6 +115,7 @@ class CeleryQueue:
         self._guard = threading.Lock()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._beat_at: float | None = None  # set by the heartbeat loop of `ecrbot worker` only
 
     # The JobQueue side, in every process.
     def start(self) -> None:
@@ -151,6 +152,11 @@ class CeleryQueue:
     @property
     def queue_depth(self) -> int:
         return sum(self.waiting().values())
+
+    @property
+    def heartbeat_at(self) -> float | None:
+        """The last heartbeat the database took; None in a bot replica (it runs no jobs)."""
+        return self._beat_at
 
     def dispatch(self, app: str) -> None:
         queue = self._queue_of(app) or DEFAULT_QUEUE
@@ -242,6 +248,7 @@ class CeleryQueue:
             log.warning("heartbeat failed", exc_info=True)
             return
         self._last_beat = started
+        self._beat_at = time.time()  # the gauge the heartbeat alerts read
         for job_id in beat.to_stop:
             token = running.get(job_id)
             if token is None:

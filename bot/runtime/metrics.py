@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -10,6 +11,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 STEP_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
+# A job's final states (JobState.finished) and a report's kinds and outcomes: their series exist
+# at 0 from the start, so rate() and increase() in the alerts see the first failure.
+PUSH_OUTCOMES = ("succeeded", "failed", "cancelled", "interrupted")
+REPORT_KINDS = ("scheduled", "adhoc")
+REPORT_OUTCOMES = ("posted", "failed")
 
 
 class OutboxStats(Protocol):
@@ -59,8 +65,37 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.pushes = Counter(
+            "ecrbot_pushes",
+            "Finished pushes by app and outcome (the job's final state).",
+            ["app", "outcome"],
+            registry=self.registry,
+        )
+        self.reports = Counter(
+            "ecrbot_reports",
+            "Health reports by kind (scheduled, adhoc) and outcome (posted, failed).",
+            ["kind", "outcome"],
+            registry=self.registry,
+        )
+        for kind in REPORT_KINDS:
+            for outcome in REPORT_OUTCOMES:
+                self.reports.labels(kind=kind, outcome=outcome)
+
     def triaged(self, outcome: str) -> None:
         self.triage.labels(outcome=outcome).inc()
+
+    def known_apps(self, apps: Iterable[str]) -> None:
+        """Start each catalog app's push series at 0."""
+        for app in apps:
+            for outcome in PUSH_OUTCOMES:
+                self.pushes.labels(app=app, outcome=outcome)
+
+    def push_finished(self, app: str, outcome: str) -> None:
+        self.pushes.labels(app=app, outcome=outcome).inc()
+
+    def report_done(self, scheduled: bool, posted: bool) -> None:
+        kind = "scheduled" if scheduled else "adhoc"
+        self.reports.labels(kind=kind, outcome="posted" if posted else "failed").inc()
 
     def refused_request(self, reason: str) -> None:
         self.refused.labels(reason=reason).inc()
@@ -78,9 +113,14 @@ class Metrics:
         queue_depth: Callable[[], int],
         outbox: Callable[[], OutboxStats | None],
         outbox_pending: Callable[[], int | None] = lambda: None,
+        heartbeat: Callable[[], float | None] = lambda: None,
+        next_report: Callable[[], datetime | None] = lambda: None,
     ) -> None:
-        """Report live figures at each scrape: jobs per state and app, queue, Slack calls."""
-        self.registry.register(_Live(jobs_by_state, queue_depth, outbox, outbox_pending))
+        """Report live figures at each scrape: jobs per state and app, queue, Slack calls, the
+        worker's last heartbeat and the next scheduled report."""
+        self.registry.register(
+            _Live(jobs_by_state, queue_depth, outbox, outbox_pending, heartbeat, next_report)
+        )
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
@@ -93,9 +133,12 @@ class _Live(Collector):
         queue_depth: Callable[[], int],
         outbox: Callable[[], OutboxStats | None],
         outbox_pending: Callable[[], int | None],
+        heartbeat: Callable[[], float | None],
+        next_report: Callable[[], datetime | None],
     ) -> None:
         self._jobs, self._queue, self._outbox = jobs_by_state, queue_depth, outbox
         self._outbox_pending = outbox_pending
+        self._heartbeat, self._next_report = heartbeat, next_report
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         jobs = GaugeMetricFamily(
@@ -121,4 +164,20 @@ class _Live(Collector):
                 "ecrbot_slack_outbox_pending",
                 "Slack calls queued or being sent (a backlog during rate limits or outages).",
                 value=pending,
+            )
+        # Absent, not 0, where nothing beats (a bot replica of the scaled-out setup) or nothing
+        # is scheduled: the alerts tell "no worker anywhere" from "a worker stopped".
+        beat = self._heartbeat()
+        if beat is not None:
+            yield GaugeMetricFamily(
+                "ecrbot_worker_heartbeat_timestamp_seconds",
+                "When this process's job worker last showed it runs (Unix time).",
+                value=beat,
+            )
+        due = self._next_report()
+        if due is not None:
+            yield GaugeMetricFamily(
+                "ecrbot_report_next_run_timestamp_seconds",
+                "When the scheduled health report fires next (Unix time).",
+                value=due.timestamp(),
             )

@@ -116,6 +116,10 @@ class ReportScheduler:
         )
         log.info("next registry report: %s", self.next_run())
 
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
+
     def next_run(self) -> datetime | None:
         job = self._scheduler.get_job(REPORT_JOB_ID)
         return job.next_run_time if job is not None else None

@@ -129,6 +129,12 @@ class Worker:
             return self._asleep == 0 or self._next() is None
 
     @property
+    def heartbeat_at(self) -> float | None:
+        """Now while every pool thread runs: they wait on a condition, so being alive is the
+        beat (a dead thread makes the gauge vanish and the heartbeat alert fire)."""
+        return time.time() if self.alive else None
+
+    @property
     def queue_depth(self) -> int:
         with self._cond:
             return sum(len(queue) for queue in self._pending.values())

@@ -70,6 +70,7 @@ class JobService:
         reporter: Reporter,
         queue: Callable[[JobRunner], JobQueue],
         on_steps: Callable[[dict[str, float]], None] = lambda _: None,
+        on_finished: Callable[[str, str], None] = lambda _app, _outcome: None,
         limits: QueueLimits = QueueLimits(),
         sleep: Callable[[float], None] = time.sleep,
         pause: Callable[..., None] = lambda *_: None,
@@ -82,6 +83,7 @@ class JobService:
         self._pipeline = pipeline
         self._reporter = reporter
         self._on_steps = on_steps
+        self._on_finished = on_finished
         self._limits = limits
         self._pause = pause
         self._journal = journal
@@ -360,6 +362,8 @@ class JobService:
             )
             self._report_finished(job_id)
             return
+        # Counted once its outcome is this run's (a lost job's run is not: the row says how).
+        self._safely(self._on_finished, job.app, state.value)
         log.info("job %s: %s", state.value, failure.title if failure else "ok")
         if stored == STORED:
             self._report_finished(job_id)

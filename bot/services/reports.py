@@ -159,8 +159,10 @@ class ReportRunner:
         limiter: RateLimiter | None = None,
         *,
         pool: Executor,
+        on_done: Callable[[bool, bool], None] | None = None,
     ) -> None:
         self.service = service
+        self._on_done = on_done or (lambda _scheduled, _posted: None)  # (scheduled, posted)
         self._service = service
         self._publish = publish
         self._access = access
@@ -192,6 +194,9 @@ class ReportRunner:
             self._service.publish(self._publish, channel, scheduled=scheduled, reply_url=reply_url)
         except Exception:
             log.exception("the registry report failed (error id %s)", new_error_id())
+            self._on_done(scheduled, False)
+            return
+        self._on_done(scheduled, True)
 
     def preview(self, reply: Callable[[Published | None], None], user: str | None = None) -> None:
         """Build without posting or storing; `reply` gets it (or None when it failed)."""

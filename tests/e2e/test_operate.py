@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
@@ -56,6 +57,14 @@ def test_metrics_after_a_push_parse_with_prometheus_client(world: World) -> None
     assert slack["sent"] >= 5
     assert families["ecrbot_queue_depth"].samples[0].value == 0
     assert "ecrbot_aws_api_errors" in families
+    pushes = {
+        (s.labels["app"], s.labels["outcome"]): s.value
+        for s in families["ecrbot_pushes"].samples
+        if s.name.endswith("_total")
+    }
+    assert pushes[(world.app, "succeeded")] == 1 and pushes[(world.app, "failed")] == 0
+    beat = families["ecrbot_worker_heartbeat_timestamp_seconds"].samples[0].value
+    assert abs(beat - time.time()) < 60  # the embedded pool runs
 
 
 def test_logs_are_json_lines_carrying_the_job_id(world: World) -> None:
