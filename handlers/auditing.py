@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.domain.audit import AuditEntry, Kind, Outcome
 from bot.domain.errors import NotAuthorized, QueueFull, RateLimited, UserError
+from bot.domain.locks import Locked
 from bot.render.ids import ActionId, CallbackId
 
 MAX_DETAIL = 300  # of what was asked: the command's words, a job id
@@ -77,7 +78,7 @@ def answered_with(error: UserError) -> None:
     """The current request was answered with a user error: refused, or its words were off."""
     note = _current.get()
     if note is not None:
-        refused = isinstance(error, (NotAuthorized, RateLimited, QueueFull))
+        refused = isinstance(error, (NotAuthorized, RateLimited, QueueFull, Locked))
         note.outcome = Outcome.REFUSED if refused else Outcome.USAGE
         note.reason = error.message
 
@@ -102,7 +103,8 @@ def describe(body: dict[str, Any]) -> Note | None:
     if body.get("command"):
         words = str(body.get("text") or "").split()
         action = words[0].lower() if words else "help"
-        app = words[1] if action in ("push", "diagnose", "audit") and len(words) > 1 else None
+        about_app = ("push", "diagnose", "audit", "lock", "unlock", "promote")
+        app = words[1] if action in about_app and len(words) > 1 else None
         if app is not None and app.startswith("-"):
             app = None
         return Note(

@@ -100,6 +100,18 @@ triage_threads = sa.Table(
     sa.Column("answered_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# Locks on an app ('' for the whole app) or one of its environments (0004). In the database,
+# not in memory: a lock must survive a restart and hold on every replica.
+locks = sa.Table(
+    "locks",
+    metadata,
+    sa.Column("app", sa.String(200), primary_key=True),
+    sa.Column("environment", sa.String(64), primary_key=True),
+    sa.Column("reason", sa.String(300), nullable=False),
+    sa.Column("locked_by", sa.String(64), nullable=False),
+    sa.Column("locked_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 # The same statements as migration 0003's, for a database created empty at head.
 APPEND_ONLY_SQLITE = tuple(
     f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "

@@ -21,6 +21,7 @@ from bot.adapters.audit_store import SqlAuditLog
 from bot.adapters.aws import EcrRegistry
 from bot.adapters.engine import DockerEngine
 from bot.adapters.fleet import SqlFleet
+from bot.adapters.lock_store import SqlLockStore
 from bot.adapters.report_store import SqlReportFires
 from bot.adapters.slack_diagnose import SlackDiagnosePoster
 from bot.adapters.slack_directory import SlackDirectory, StaticDirectory
@@ -38,6 +39,7 @@ from bot.domain.access import Access, RateLimiter
 from bot.domain.audit import BOT, AuditEntry, Kind, Outcome
 from bot.domain.checks.model import Report
 from bot.domain.home import HomeView
+from bot.domain.locks import LockStore
 from bot.domain.pipeline import PushPipeline
 from bot.domain.ports import (
     AuditLog,
@@ -61,6 +63,7 @@ from bot.runtime.worker import Worker
 from bot.services.diagnose import Diagnoser, DiagnoseService, Post
 from bot.services.home import HomeService
 from bot.services.jobs import JobService, QueueLimits
+from bot.services.locks import LockService
 from bot.services.reports import ReportRunner
 from bot.services.triage import TriageService
 
@@ -89,6 +92,7 @@ class Services:
     triage: TriageService
     home: HomeService
     audit: AuditLog
+    locks: LockService
 
     def readiness(self) -> dict[str, str]:
         """What /readyz reports: each dependency `ok`, or why not."""
@@ -178,6 +182,7 @@ def build_services(
     workflows: WorkflowSource | None = None,
     worker_name: str | None = None,
     audit: AuditLog | None = None,
+    lock_store: LockStore | None = None,
 ) -> Services:
     """Build the services; tests pass fakes for any port."""
     extras.require_for(settings)
@@ -222,6 +227,7 @@ def build_services(
     pipeline = PushPipeline(
         source, engine, registry, clock=lambda: datetime.now(UTC), records=store
     )
+    locks = LockService(catalog.app, catalog.all_apps, access, lock_store or _lock_store(store))
     limits = catalog.slack.limits
     jobs = JobService(
         catalog.app,
@@ -234,6 +240,7 @@ def build_services(
         on_steps=metrics.observe_steps,
         limits=QueueLimits(limits.queued, limits.queued_per_app),
         pause=ack_first.pause,
+        locked=locks.check,
     )
     metrics.watch(
         store.counts,
@@ -307,6 +314,7 @@ def build_services(
             commit=git.resolve,
         ),
         audit=audit,
+        locks=locks,
     )
 
 
@@ -354,6 +362,13 @@ def _audit_log(store: JobStore) -> AuditLog:
     if not isinstance(store, SqlJobStore):
         raise ValueError("no audit log: pass one with a job store that is not SqlJobStore")
     return SqlAuditLog(store.engine, writer=store.writer)
+
+
+def _lock_store(store: JobStore) -> LockStore:
+    """Locks in the job store's database (shared by replicas), through SQLite's one writer."""
+    if not isinstance(store, SqlJobStore):
+        raise ValueError("no lock store: pass one with a job store that is not SqlJobStore")
+    return SqlLockStore(store.engine, writer=store.writer)
 
 
 def _raise(message: str) -> None:

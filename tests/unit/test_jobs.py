@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,7 @@ def service(
     store: SqlJobStore | None = None,
     limits: QueueLimits | None = None,
     sleeps: list[float] | None = None,
+    locked: Callable[[str, str | None, str], None] = lambda *_: None,
 ) -> tuple[JobService, RecordingReporter]:
     engine = engine or FakeEngine()
     apps = {
@@ -55,6 +57,7 @@ def service(
         queue=lambda runner: Worker(runner.run, runner.tell_waiting, max_parallel=2),
         limits=limits or QueueLimits(),
         sleep=(sleeps.append if sleeps is not None else lambda _: None),
+        locked=locked,
     )
     return jobs, reporter
 
