@@ -20,6 +20,13 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.config_release import (
+    EnvironmentConfig,
+    NamedRegistryConfig,
+    check_environments,
+    environments,
+    named_registries,
+)
 from bot.config_secrets import SECRETS_DIR, SecretConfig
 from bot.domain.access import NEVER_EVERYONE, Action, Audience, ChannelRule, Limit
 from bot.domain.bounded_yaml import Limits, TooBig, decode, load, strict_values
@@ -29,6 +36,7 @@ from bot.domain.build_rules import (
     STAGE,
     build_arg_problem,
 )
+from bot.domain.environments import HOME, NamedRegistry
 from bot.domain.errors import ConfigError
 from bot.domain.models import AppSpec, BuildSecret, BuildSettings, RegistrySpec
 from bot.domain.workflow.subjects import checked_keys
@@ -384,6 +392,11 @@ class AppConfig(_Strict):
         description="inline cache metadata in pushed images, and reuse of the newest image's "
         "layers from ECR (BuildKit)",
     )
+    environments: tuple[EnvironmentConfig, ...] = Field(
+        (),
+        description="where its image is promoted, in order: `{name, registry, repository?, "
+        "approvers?, gate?}`; the first is promoted from `registry:`",
+    )
 
     @field_validator("build_args")
     @classmethod
@@ -460,6 +473,7 @@ class Catalog(_Strict):
     """The catalog file: the registry, the Slack channel and admins, and the apps."""
 
     registry: RegistryConfig
+    registries: dict[str, NamedRegistryConfig] = {}
     slack: SlackConfig = SlackConfig()
     report: ReportConfig = ReportConfig()
     apps: dict[str, AppConfig] = {}
@@ -470,6 +484,18 @@ class Catalog(_Strict):
             if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
                 raise ValueError(f"app name `{name}` must be lowercase letters, digits, . _ -")
         return self
+
+    @model_validator(mode="after")
+    def _release_paths(self) -> Catalog:
+        if HOME in self.registries:
+            raise ValueError(f"registries.{HOME}: `{HOME}` is `registry:`; choose another name")
+        for name, app in self.apps.items():
+            check_environments(name, app.environments, dict(self.registries))
+        return self
+
+    def named_registries(self) -> dict[str, NamedRegistry]:
+        """Every registry by name; `home` is `registry:`."""
+        return named_registries((self.registry.account_id, self.registry.region), self.registries)
 
     @property
     def registry_spec(self) -> RegistrySpec:
@@ -512,6 +538,9 @@ class Catalog(_Strict):
                 ),
                 platforms=config.platforms,
                 registry_cache=config.registry_cache,
+            ),
+            environments=environments(
+                config.repository or name, config.environments, self.named_registries()
             ),
         )
 

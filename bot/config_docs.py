@@ -11,6 +11,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from bot.config import AppConfig, RegistryConfig, ReportConfig, Settings, SlackConfig
+from bot.config_release import EnvironmentConfig, GateConfig, NamedRegistryConfig
 
 BEGIN, END = "<!-- reference:begin (scripts/docs writes this) -->", "<!-- reference:end -->"
 
@@ -25,9 +26,12 @@ def reference() -> str:
     catalog = ["| key | meaning | default |", "|---|---|---|"]
     sections: tuple[tuple[str, type[BaseModel]], ...] = (
         ("registry", RegistryConfig),
+        ("registries.<name>", NamedRegistryConfig),
         ("slack", SlackConfig),
         ("report", ReportConfig),
         ("apps.<name>", AppConfig),
+        ("apps.<name>.environments[]", EnvironmentConfig),
+        ("apps.<name>.environments[].gate", GateConfig),
     )
     for prefix, model in sections:
         catalog += _rows(prefix, model)

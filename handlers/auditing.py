@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from bot.domain import commands as cmd
 from bot.domain.audit import AuditEntry, Kind, Outcome
 from bot.domain.errors import NotAuthorized, QueueFull, RateLimited, UserError
+from bot.domain.locks import Locked
 from bot.render.escape import unescape
 from bot.render.ids import ActionId, CallbackId
 
@@ -113,7 +114,7 @@ def answered_with(error: UserError) -> None:
     note = _current.get()
     if note is not None:
         # NotAuthorized covers the channel rule (WrongChannel).
-        refused = isinstance(error, (NotAuthorized, RateLimited, QueueFull))
+        refused = isinstance(error, (NotAuthorized, RateLimited, QueueFull, Locked))
         note.settle(Outcome.REFUSED if refused else Outcome.USAGE, error.message)
 
 
@@ -212,6 +213,8 @@ def _target(text: str) -> tuple[str | None, int | None]:
         return None, None  # the words are off: the note says `usage`, about nothing
     match parsed:
         case cmd.Push(app) | cmd.Diagnose(app) | cmd.Audit(app):
+            return app, None
+        case cmd.Lock(app) | cmd.Unlock(app):
             return app, None
         case cmd.Cancel(job_id):
             return None, job_id

@@ -13,6 +13,7 @@ from bot.domain.models import PushRequest
 from bot.domain.ports import Destination, Published
 from bot.render import audit as audit_render
 from bot.render import common
+from bot.render import locks as locks_render
 from bot.render import push as render
 from bot.render import report as report_render
 from bot.render.escape import unescape
@@ -81,5 +82,13 @@ def ecr(ack: Ack, command: dict[str, Any], context: BoltContext, respond: Respon
                 services.access.require(user, Action.AUDIT)
                 page = audit.latest(services.audit, app, who, within)
                 reply(audit_render.headline(page), blocks=audit_render.slack_blocks(page))
+            case cmd.Lock(app, environment, reason):
+                held = services.locks.lock(user, app, environment, reason)
+                reply(locks_render.locked(held, mine=held.locked_by == user))
+            case cmd.Unlock(app, environment):
+                reply(locks_render.unlocked(services.locks.unlock(user, app, environment)))
+            case cmd.Locks():
+                held_now = services.locks.held(user)
+                reply(locks_render.headline(held_now), blocks=locks_render.slack_blocks(held_now))
             case cmd.Help():
                 reply("ecrbot help", blocks=common.help_blocks())

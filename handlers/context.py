@@ -16,6 +16,7 @@ from bot.domain.ports import AuditLog
 from bot.services.diagnose import DiagnoseService
 from bot.services.home import HomeService
 from bot.services.jobs import JobService
+from bot.services.locks import LockService
 from bot.services.reports import ReportRunner
 from bot.services.triage import TriageService
 
@@ -59,6 +60,8 @@ class HandlerServices(Protocol):
     def home(self) -> HomeService: ...
     @property
     def audit(self) -> AuditLog: ...
+    @property
+    def locks(self) -> LockService: ...
     @property
     def ack_first(self) -> RequestGate: ...
 

@@ -16,6 +16,7 @@ from bot.domain.audit_chain import GENESIS, AuditIntegrity, ChainReport
 from bot.domain.cancel import CancelToken
 from bot.domain.ecr_features import SigningStatus
 from bot.domain.errors import Cancelled, StepError
+from bot.domain.locks import Lock
 from bot.domain.models import AppSpec, Job, LayerProgress, ProgressEvent, Step
 from bot.domain.ports import (
     BuildSpec,
@@ -288,3 +289,20 @@ class MemoryAuditLog:
 
 def _digest(uri: str) -> str:
     return "sha256:" + hashlib.sha256(uri.encode()).hexdigest()
+
+
+class MemoryLockStore:
+    """`LockStore` in a dict, keyed like the table: (app, environment)."""
+
+    def __init__(self) -> None:
+        self.locks: dict[tuple[str, str | None], Lock] = {}
+
+    def take(self, lock: Lock) -> Lock:
+        return self.locks.setdefault((lock.app, lock.environment), lock)
+
+    def release(self, app: str, environment: str | None) -> Lock | None:
+        return self.locks.pop((app, environment), None)
+
+    def held(self, app: str | None = None) -> list[Lock]:
+        found = [lock for lock in self.locks.values() if app in (None, lock.app)]
+        return sorted(found, key=lambda lock: lock.locked_at)

@@ -115,6 +115,18 @@ triage_threads = sa.Table(
     sa.Column("answered_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# Locks on an app ('' for the whole app) or one of its environments (0006). In the database,
+# not in memory: a lock must survive a restart and hold on every replica.
+locks = sa.Table(
+    "locks",
+    metadata,
+    sa.Column("app", sa.String(200), primary_key=True),
+    sa.Column("environment", sa.String(64), primary_key=True),
+    sa.Column("reason", sa.String(300), nullable=False),
+    sa.Column("locked_by", sa.String(64), nullable=False),
+    sa.Column("locked_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 # The triggers each dialect needs on audit_log, by name: checked at start (audit_store.py).
 APPEND_ONLY_TRIGGERS = {
     "sqlite": frozenset({"audit_log_no_update", "audit_log_no_delete"}),

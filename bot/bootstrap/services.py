@@ -21,6 +21,7 @@ from bot.adapters.audit_store import SqlAuditLog
 from bot.adapters.aws import EcrRegistry
 from bot.adapters.engine import DockerEngine
 from bot.adapters.fleet import SqlFleet
+from bot.adapters.lock_store import SqlLockStore
 from bot.adapters.outcome_journal import FileOutcomeJournal
 from bot.adapters.report_store import SqlReportFires
 from bot.adapters.request_marks import SqlRequestMarks
@@ -40,6 +41,7 @@ from bot.domain.access import Access, Action, RateLimiter
 from bot.domain.audit import BOT, AuditEntry, Kind, Outcome
 from bot.domain.checks.model import Report
 from bot.domain.home import HomeView
+from bot.domain.locks import LockStore
 from bot.domain.pipeline import PushPipeline
 from bot.domain.ports import (
     AuditLog,
@@ -64,6 +66,7 @@ from bot.runtime.worker import Worker
 from bot.services.diagnose import Diagnoser, DiagnoseService, Post
 from bot.services.home import HomeService
 from bot.services.jobs import JobService, QueueLimits
+from bot.services.locks import LockService
 from bot.services.reports import ReportRunner
 from bot.services.triage import TriageService
 
@@ -94,6 +97,7 @@ class Services:
     audit: AuditLog
     executors: Executors
     audit_check: AuditCheck
+    locks: LockService
     groups: SlackDirectory | None = None  # the user-group refresher, when Slack is the directory
     # Seen request signatures and rate windows every replica shares (PostgreSQL); None: memory.
     marks: SqlRequestMarks | None = None
@@ -198,6 +202,7 @@ def build_services(
     workflows: WorkflowSource | None = None,
     worker_name: str | None = None,
     audit: AuditLog | None = None,
+    lock_store: LockStore | None = None,
 ) -> Services:
     """Build the services; tests pass fakes for any port."""
     extras.require_for(settings)
@@ -252,6 +257,7 @@ def build_services(
     pipeline = PushPipeline(
         source, engine, registry, clock=lambda: datetime.now(UTC), records=store
     )
+    locks = LockService(catalog.app, catalog.all_apps, access, lock_store or _lock_store(store))
     limits = catalog.slack.limits
     jobs = JobService(
         catalog.app,
@@ -267,6 +273,7 @@ def build_services(
         pause=ack_first.pause,
         # Outcomes the store refuses wait here, on this process's own disk, for the store.
         journal=FileOutcomeJournal(Path(settings.work_dir) / "outcomes.journal", store),
+        locked=locks.check,
     )
     diagnoser = build_diagnoser(
         settings,
@@ -353,6 +360,7 @@ def build_services(
         audit_check=AuditCheck(audit.integrity),
         groups=groups,
         marks=marks,
+        locks=locks,
     )
 
 
@@ -406,6 +414,13 @@ def _audit_log(store: JobStore) -> AuditLog:
     if not isinstance(store, SqlJobStore):
         raise ValueError("no audit log: pass one with a job store that is not SqlJobStore")
     return SqlAuditLog(store.engine, writer=store.writer)
+
+
+def _lock_store(store: JobStore) -> LockStore:
+    """Locks in the job store's database (shared by replicas), through SQLite's one writer."""
+    if not isinstance(store, SqlJobStore):
+        raise ValueError("no lock store: pass one with a job store that is not SqlJobStore")
+    return SqlLockStore(store.engine, writer=store.writer)
 
 
 def _raise(message: str) -> None:

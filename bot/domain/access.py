@@ -31,6 +31,10 @@ class Action(StrEnum):
     REPORT = "report"  # /ecr report (posted or previewed)
     AUDIT = "audit"  # /ecr audit
     JOBS = "jobs"  # whose jobs /ecr jobs shows besides your own
+    LOCK = "lock"  # /ecr lock <app> [env] <reason>
+    UNLOCK = "unlock"  # /ecr unlock <app> [env]
+    LOCKS = "locks"  # /ecr locks
+    PROMOTE = "promote"  # ecrbot promote (and, later, /ecr promote)
 
 
 class Audience(StrEnum):
@@ -51,9 +55,15 @@ DEFAULT_RULES: Mapping[Action, Audience] = {
     Action.REPORT: Audience.ADMINS,
     Action.AUDIT: Audience.ADMINS,
     Action.JOBS: Audience.PUSHERS,
+    # A lock stops the app's releases: those who release it (and admins, who always may).
+    Action.LOCK: Audience.PUSHERS,
+    Action.UNLOCK: Audience.PUSHERS,
+    # Who froze what and why is what everyone about to push needs to read.
+    Action.LOCKS: Audience.EVERYONE,
+    Action.PROMOTE: Audience.PUSHERS,
 }
-# Push is never open to everyone: a catalog that says so is refused at start.
-NEVER_EVERYONE = frozenset({Action.PUSH, Action.CANCEL})
+# Releasing, or stopping releases, is never open to everyone: a catalog saying so is refused.
+NEVER_EVERYONE = frozenset({Action.PUSH, Action.CANCEL, Action.LOCK, Action.UNLOCK, Action.PROMOTE})
 
 REFUSALS = {
     Action.PUSH: "Its pushers and the platform admins may; ask #platform-team to add you.",
@@ -63,6 +73,10 @@ REFUSALS = {
     Action.REPORT: "Only the platform admins may post or preview the registry report.",
     Action.AUDIT: "Only the platform admins may read the audit log.",
     Action.JOBS: "",
+    Action.LOCK: "The app's pushers and the platform admins may lock it.",
+    Action.UNLOCK: "The app's pushers and the platform admins may unlock it.",
+    Action.LOCKS: "Ask #platform-team who may read the locks.",
+    Action.PROMOTE: "Its pushers and the platform admins may; ask #platform-team to add you.",
 }
 
 
@@ -158,6 +172,9 @@ def _refused(action: Action, app: AppSpec | None) -> str:
         Action.CANCEL: "cancel jobs of",
         Action.DIAGNOSE: "diagnose",
         Action.JOBS: "see the jobs of",
+        Action.LOCK: "lock",
+        Action.UNLOCK: "unlock",
+        Action.PROMOTE: "promote",
     }.get(action)
     if what and app is not None:
         return f"You may not {what} {code(app.name)}."
@@ -165,6 +182,7 @@ def _refused(action: Action, app: AppSpec | None) -> str:
         Action.DIAGNOSE_PLATFORM: "You may not diagnose the ecrbot platform.",
         Action.REPORT: "You may not post or preview the registry report.",
         Action.AUDIT: "You may not read the audit log.",
+        Action.LOCKS: "You may not read the locks.",
     }.get(action, f"You may not {action.value}.")
 
 

@@ -51,11 +51,29 @@ class Audit:
 
 
 @dataclass(frozen=True)
+class Lock:
+    app: str
+    environment: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Unlock:
+    app: str
+    environment: str | None = None
+
+
+@dataclass(frozen=True)
+class Locks:
+    pass
+
+
+@dataclass(frozen=True)
 class Help:
     pass
 
 
-Command = Push | Jobs | Cancel | Diagnose | Report | Audit | Help
+Command = Push | Jobs | Cancel | Diagnose | Report | Audit | Lock | Unlock | Locks | Help
 
 
 @dataclass(frozen=True)
@@ -97,6 +115,14 @@ USAGES = (
         "The latest audit log entries: who asked for what, where, and how it ended (admins).",
         "/ecr audit my-app --since 7d",
     ),
+    Usage(
+        "lock",
+        "/ecr lock <app> [env] <reason>",
+        "Stop pushes and promotions of an app (or promotions to one environment), saying why.",
+        '/ecr lock my-app prod "release freeze until Monday"',
+    ),
+    Usage("unlock", "/ecr unlock <app> [env]", "Lift a lock.", "/ecr unlock my-app prod"),
+    Usage("locks", "/ecr locks", "Every lock: who, when and why.", "/ecr locks"),
     Usage("help", "/ecr help", "This list.", "/ecr help"),
 )
 _BY_NAME = {usage.name: usage for usage in USAGES}
@@ -145,6 +171,15 @@ def parse(text: str) -> Command:
         return Cancel(_job_id(args[0]))
     if name == "audit":
         return _audit(args)
+    if name == "lock":
+        return _lock(args)
+    if name == "unlock":
+        _expect(name, args, 1, 2)
+        environment = _environment(args[1], "unlock") if len(args) == 2 else None
+        return Unlock(_app_name(args[0], "unlock"), environment)
+    if name == "locks":
+        _expect(name, args, 0, 0)
+        return Locks()
     raise UsageError(f"{code(name)} is not an /ecr command.", _usage_line())
 
 
@@ -152,6 +187,29 @@ def _push(args: list[str]) -> Push:
     _expect("push", args, 2, 3)
     app, sha = _app_name(args[0], "push"), _sha(args[1], "push")
     return Push(app=app, sha=sha, version=args[2] if len(args) == 3 else None)
+
+
+# An environment is a catalog name (config_release.NAME); its reason is the words after it.
+ENVIRONMENT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
+
+
+def _lock(args: list[str]) -> Lock:
+    """`<app> [env] <reason>`: a second word is the environment only with a reason after it;
+    the service checks it names one of the app's environments, else it starts the reason."""
+    if len(args) < 2:
+        raise UsageError("`lock` needs an app and a reason.", _usage_of("lock"))
+    app = _app_name(args[0], "lock")
+    environment = args[1] if len(args) > 2 and ENVIRONMENT_NAME.fullmatch(args[1]) else None
+    reason = " ".join(args[2:] if environment else args[1:]).strip()
+    if not reason:
+        raise UsageError("`lock` needs a reason.", _usage_of("lock"))
+    return Lock(app, environment, reason)
+
+
+def _environment(word: str, command: str) -> str:
+    if not ENVIRONMENT_NAME.fullmatch(word):
+        raise UsageError(f"{code(word)} is not an environment name.", _usage_of(command))
+    return word
 
 
 def _app_name(word: str, command: str) -> str:

@@ -10,6 +10,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
+from bot.domain.environments import Environment
+
 SHA_PATTERN = re.compile(r"[0-9a-f]{7,40}")  # use fullmatch: `$` also matches before "\n"
 
 
@@ -55,6 +57,11 @@ class AppSpec:
     build: BuildSettings = BuildSettings()
     # The claim keys of the repository's OIDC `sub` when GitHub's API can't be asked.
     oidc_subject_keys: tuple[str, ...] | None = None
+    # Where its image is promoted, in order (catalog `environments:`); empty: pushes only.
+    environments: tuple[Environment, ...] = ()
+
+    def environment(self, name: str) -> Environment | None:
+        return next((env for env in self.environments if env.name == name), None)
 
 
 @dataclass(frozen=True)

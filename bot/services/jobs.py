@@ -24,6 +24,7 @@ from bot.domain.errors import (
     new_error_id,
 )
 from bot.domain.job_context import job_context
+from bot.domain.locks import Locked
 from bot.domain.models import (
     AppSpec,
     Failure,
@@ -75,7 +76,10 @@ class JobService:
         sleep: Callable[[float], None] = time.sleep,
         pause: Callable[..., None] = lambda *_: None,
         journal: OutcomeJournal | None = None,
+        locked: Callable[[str, str | None, str], None] = lambda *_: None,
     ) -> None:
+        # `locked(app, environment, what)` raises Locked when a lock stops the work (LockService).
+        self._locked = locked
         self._apps = apps
         self._all_apps = all_apps
         self._access = access
@@ -132,6 +136,7 @@ class JobService:
         validate_sha(request.sha)
         validate_version(app, request.version)
         self._access.require(request.requested_by, Action.PUSH, app)
+        self._locked(app.name, None, f"Pushes of {code(app.name)}")
         try:
             self._check_queue(app)
         except QueueFull:
@@ -323,6 +328,8 @@ class JobService:
                     f"{code(job.requested_by)} may no longer push {code(app.name)}.",
                     "The catalog or the user group changed while the job waited.",
                 )
+            # Asked again too: a lock taken while the job waited stops it before the build.
+            self._locked(app.name, None, f"Pushes of {code(app.name)}")
             result = self._pipeline.run(app, job.request, emit, cancel)
             state = JobState.SUCCEEDED
         except Cancelled:
@@ -332,6 +339,8 @@ class JobService:
             state = JobState.INTERRUPTED if interrupted else JobState.CANCELLED
         except PipelineError as error:
             failure = error.failure
+        except Locked as error:
+            failure = Failure(None, "Locked", error.message, error.next_step)
         except UsageError as error:
             failure = Failure(None, error.message, error.message, error.next_step)
         except NotAuthorized as error:

@@ -9,7 +9,8 @@
 GRANT USAGE ON SCHEMA public TO ecrbot_runtime;
 GRANT SELECT ON alembic_version TO ecrbot_runtime;
 GRANT SELECT, INSERT, UPDATE, DELETE
-    ON jobs, report_figures, report_fires, slack_events, triage_threads, apscheduler_jobs
+    ON jobs, report_figures, report_fires, slack_events, triage_threads, apscheduler_jobs,
+       request_marks, locks
     TO ecrbot_runtime;
 GRANT SELECT, INSERT ON audit_log TO ecrbot_runtime;
 GRANT USAGE ON SEQUENCE jobs_id_seq, report_figures_id_seq TO ecrbot_runtime;

@@ -25,6 +25,7 @@ from bot.domain.audit import AuditEntry, AuditPage, AuditQuery
 from bot.domain.checks.model import CheckResult, Report, Status
 from bot.domain.errors import UserError
 from bot.domain.home import HomeView
+from bot.domain.locks import Lock
 from bot.domain.matcher import Match
 from bot.domain.models import (
     Failure,
@@ -39,7 +40,7 @@ from bot.domain.report import HealthReport, Item, Level, Section
 from bot.domain.report.model import Changes, ReportFigures, SectionId
 from bot.domain.text import TICK, code, plain
 from bot.domain.triage import TriageAnswer
-from bot.render import audit, common, diagnose, escape, home, push, report, triage
+from bot.render import audit, common, diagnose, escape, home, locks, push, report, triage
 from bot.render.escape import code_block, mention, mrkdwn, principal, text
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -150,6 +151,10 @@ def home_view() -> HomeView:
     return HomeView("U0ALICE", jobs, jobs, figures, ("app",), ("app",), True)
 
 
+def a_lock() -> Lock:
+    return Lock("app", "prod", "release freeze", "U0ALICE", NOW)
+
+
 # name -> (benign object, render function to the mrkdwn strings it produces)
 RENDERERS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     **{
@@ -181,6 +186,9 @@ RENDERERS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "triage.blocks": (triage_answer(), triage.blocks),
     "triage.headline": (triage_answer(), triage.headline),
     "home.home": (home_view(), lambda v: home.home(v, lambda job: None)["blocks"]),
+    "locks.slack_blocks": (a_lock(), lambda lock: locks.slack_blocks([lock, lock])),
+    "locks.locked": (a_lock(), lambda lock: locks.locked(lock, mine=False)),
+    "locks.unlocked": (a_lock(), locks.unlocked),
 }
 
 

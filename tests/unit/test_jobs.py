@@ -45,6 +45,7 @@ def service(
     limits: QueueLimits | None = None,
     sleeps: list[float] | None = None,
     sleep: Callable[[float], None] | None = None,
+    locked: Callable[[str, str | None, str], None] = lambda *_: None,
 ) -> tuple[JobService, RecordingReporter]:
     engine = engine or FakeEngine()
     apps = {
@@ -62,6 +63,7 @@ def service(
         queue=lambda runner: Worker(runner.run, runner.tell_waiting, NOTICES, max_parallel=2),
         limits=limits or QueueLimits(),
         sleep=sleep or (sleeps.append if sleeps is not None else lambda _: None),
+        locked=locked,
     )
     return jobs, reporter
 

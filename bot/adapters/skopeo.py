@@ -1,0 +1,94 @@
+"""Image copies with skopeo (Debian's `skopeo`): digests kept, blobs the target has not resent,
+multi-arch indexes copied whole. A child process with an argument list, never a shell."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bot.domain.promotion import ImageRef
+
+# Registry answers that mean "no such image" (distribution spec error codes; ECR's words).
+NOT_FOUND = ("manifest unknown", "name unknown", "not found", "does not exist")
+STDERR_SHOWN = 2000  # characters of skopeo's error kept in an exception
+
+
+class CopyFailed(Exception):
+    """skopeo refused; the message is its own closing words (never the credentials)."""
+
+
+Login = Callable[[ImageRef], tuple[str, str]]  # (username, password) for the image's registry
+
+
+class SkopeoCopier:
+    """`ImageCopier` over `skopeo copy --all --preserve-digests` and `skopeo inspect --raw`."""
+
+    def __init__(self, login: Login, skopeo: str = "skopeo", timeout_s: float = 900.0) -> None:
+        self._login = login
+        self._skopeo = skopeo
+        self._timeout_s = timeout_s
+
+    def digest(self, image: ImageRef) -> str | None:
+        with self._authfile(image) as authfile:
+            done = self._run(["inspect", "--raw", "--authfile", authfile, f"docker://{image}"])
+        if done.returncode != 0:
+            if any(words in done.stderr.decode(errors="replace") for words in NOT_FOUND):
+                return None
+            raise CopyFailed(_said(done))
+        # The digest of a manifest is the sha256 of its bytes exactly as the registry serves them.
+        return "sha256:" + hashlib.sha256(done.stdout).hexdigest()
+
+    def copy(self, source: ImageRef, target: ImageRef) -> None:
+        with self._authfile(source, target) as authfile:
+            done = self._run(
+                [
+                    "copy",
+                    "--all",  # an index and every platform's manifest, not one platform
+                    "--preserve-digests",  # refuse any change that would alter the digest
+                    "--src-authfile",
+                    authfile,
+                    "--dest-authfile",
+                    authfile,
+                    f"docker://{source}",
+                    f"docker://{target}",
+                ]
+            )
+        if done.returncode != 0:
+            raise CopyFailed(_said(done))
+
+    def _run(self, args: list[str]) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [self._skopeo, *args],
+            capture_output=True,
+            timeout=self._timeout_s,
+            check=False,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": tempfile.gettempdir()},
+        )
+
+    @contextmanager
+    def _authfile(self, *images: ImageRef) -> Iterator[str]:
+        """Credentials in a 0600 file in a private directory, removed after the call: never on
+        the command line, where `ps` would show them to every user of the host."""
+        auths = {}
+        for image in images:
+            user, password = self._login(image)
+            token = base64.b64encode(f"{user}:{password}".encode()).decode()
+            auths[image.registry.host] = {"auth": token}
+        with tempfile.TemporaryDirectory(prefix="ecrbot-skopeo-") as private:  # mode 0700
+            path = Path(private) / "auth.json"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as file:
+                json.dump({"auths": auths}, file)
+            yield str(path)
+
+
+def _said(done: subprocess.CompletedProcess[bytes]) -> str:
+    words = done.stderr.decode(errors="replace").strip().splitlines()
+    return (words[-1] if words else f"skopeo exited {done.returncode}")[:STDERR_SHOWN]

@@ -1,0 +1,98 @@
+"""The catalog's release keys: `registries:` by name, and each app's ordered `environments:`.
+
+Kept apart from `config.py` (which is already long); `Catalog` includes these models and checks
+them against each other (an environment's registry must exist, names must not repeat).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.domain.environments import HOME, Environment, Gate, NamedRegistry
+
+ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$"
+NAME = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NamedRegistryConfig(_Strict):
+    account_id: str = Field(pattern=r"^\d{12}$", description="12-digit AWS account id (quoted)")
+    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="e.g. eu-west-2")
+    role: str = Field(pattern=ROLE_ARN, description="the role the bot assumes to reach it")
+
+
+class GateConfig(_Strict):
+    critical: int | None = Field(None, ge=0, description="critical findings allowed")
+    high_past_sla: int | None = Field(
+        None, ge=0, description="high findings past the report's SLA allowed"
+    )
+
+
+class EnvironmentConfig(_Strict):
+    name: str = Field(pattern=NAME, description="e.g. staging, prod")
+    registry: str = Field(
+        pattern=NAME, description=f"a name under `registries:`, or `{HOME}` for `registry:`"
+    )
+    repository: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$",
+        description="the repository in that registry (default: the app's)",
+    )
+    approvers: tuple[str, ...] = Field(
+        (), description="user-group or user ids; one who is not the requester must approve"
+    )
+    gate: GateConfig | None = Field(None, description="scan findings a promotion tolerates")
+
+
+def check_environments(
+    app: str, environments: tuple[EnvironmentConfig, ...], registries: dict[str, object]
+) -> None:
+    """Refuse an unknown registry, a repeated name, or a step that copies onto its own source."""
+    seen: set[str] = set()
+    source: tuple[str, str | None] = (HOME, None)
+    for index, env in enumerate(environments):
+        where = f"apps.{app}.environments.{index} ({env.name})"
+        if env.name in seen:
+            raise ValueError(f"{where}: environment `{env.name}` is listed twice in `{app}`")
+        seen.add(env.name)
+        if env.registry != HOME and env.registry not in registries:
+            known = ", ".join(sorted([HOME, *registries]))
+            raise ValueError(f"{where}: unknown registry `{env.registry}` (known: {known})")
+        target = (env.registry, env.repository)
+        if target == source:
+            raise ValueError(
+                f"{where}: promotes to the registry and repository it comes from "
+                "(a loop): name another registry or `repository`"
+            )
+        source = target
+
+
+def named_registries(
+    home: tuple[str, str], registries: dict[str, NamedRegistryConfig]
+) -> dict[str, NamedRegistry]:
+    """Every registry by name, `home` being `registry:` reached with the bot's own role."""
+    named = {HOME: NamedRegistry(HOME, home[0], home[1])}
+    for name, config in registries.items():
+        named[name] = NamedRegistry(name, config.account_id, config.region, config.role)
+    return named
+
+
+def environments(
+    repository: str,
+    configs: tuple[EnvironmentConfig, ...],
+    registries: dict[str, NamedRegistry],
+) -> tuple[Environment, ...]:
+    """The domain's environments of one app (already checked by `check_environments`)."""
+    return tuple(
+        Environment(
+            name=env.name,
+            registry=registries[env.registry],
+            repository=env.repository or repository,
+            approvers=env.approvers,
+            gate=Gate(env.gate.critical, env.gate.high_past_sla) if env.gate else None,
+        )
+        for env in configs
+    )

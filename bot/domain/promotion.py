@@ -1,0 +1,100 @@
+"""Promotion by digest: the image an environment gets is the very manifest the one before it
+holds (no rebuild), copied whole and verified by digest on arrival."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.domain.environments import HOME, Environment, NamedRegistry
+from bot.domain.errors import UsageError
+from bot.domain.models import AppSpec
+from bot.domain.text import code
+
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+# A tag as the OCI distribution spec allows it: a version (1.4.0) or a SHA tag.
+TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image in a registry, by tag or by digest (`reference` is one or the other)."""
+
+    registry: NamedRegistry
+    repository: str
+    reference: str
+
+    def __str__(self) -> str:
+        sep = "@" if DIGEST.fullmatch(self.reference) else ":"
+        return f"{self.registry.host}/{self.repository}{sep}{self.reference}"
+
+
+class ImageCopier(Protocol):
+    """Reads digests and copies images between registries, blobs and indexes included."""
+
+    def digest(self, image: ImageRef) -> str | None:
+        """The manifest digest `image` names, or None when the registry has no such image."""
+        ...
+
+    def copy(self, source: ImageRef, target: ImageRef) -> None:
+        """Copy `source` (by digest) to `target` (a tag), keeping the digest; raises on failure."""
+        ...
+
+
+class DigestMismatch(Exception):
+    """The target answered with another digest than the source's after the copy."""
+
+
+@dataclass(frozen=True)
+class PromotionPlan:
+    """What a promotion will do: which digest, from where, to where, under which tags."""
+
+    app: str
+    source: ImageRef  # by digest
+    target: Environment
+    tags: tuple[str, ...]  # the ref asked for first
+
+    @property
+    def digest(self) -> str:
+        return self.source.reference
+
+    def target_ref(self, tag: str) -> ImageRef:
+        return ImageRef(self.target.registry, self.target.repository, tag)
+
+
+def source_of(app: AppSpec, environment: str, home: NamedRegistry) -> tuple[Environment, ImageRef]:
+    """The environment asked for, and where its image comes from: the previous environment's
+    registry, or the home registry (where pushes land) for the first. Ref left blank."""
+    names = [env.name for env in app.environments]
+    if environment not in names:
+        known = ", ".join(code(name) for name in names) or "none in the catalog"
+        raise UsageError(
+            f"{code(app.name)} has no environment {code(environment)}.",
+            f"Its environments: {known}.",
+        )
+    index = names.index(environment)
+    target = app.environments[index]
+    if index == 0:
+        return target, ImageRef(home, app.repository, "")
+    before = app.environments[index - 1]
+    return target, ImageRef(before.registry, before.repository, "")
+
+
+def plan(
+    app: AppSpec, ref: str, environment: str, home: NamedRegistry, copier: ImageCopier
+) -> PromotionPlan:
+    """Resolve `ref` (a version or SHA tag) to a digest in the source registry."""
+    if not TAG.fullmatch(ref):
+        raise UsageError(f"{code(ref)} is not a version or SHA tag.", "e.g. `1.4.0` or a SHA.")
+    target, source = source_of(app, environment, home)
+    where = "the home registry" if source.registry.name == HOME else source.registry.name
+    digest = copier.digest(ImageRef(source.registry, source.repository, ref))
+    if digest is None:
+        raise UsageError(
+            f"{code(f'{source.repository}:{ref}')} is not in {where} ({source.registry.host}).",
+            "Promote what the previous environment runs, or push it first.",
+        )
+    return PromotionPlan(
+        app.name, ImageRef(source.registry, source.repository, digest), target, (ref,)
+    )
