@@ -132,7 +132,7 @@ def test_a_log_rewritten_while_the_bot_was_down_is_named_at_start(world: World) 
     bot = world.start_bot()
     for _ in range(3):
         world.slash("help", user=ALICE)
-    wait_until(lambda: requests.get(f"{bot.url}/readyz", timeout=5).json()["audit_log"] == "ok")
+    wait_until(lambda: requests.get(f"{bot.ops_url}/readyz", timeout=5).json()["audit_log"] == "ok")
     wait_until(lambda: len(export(world)) >= 3, timeout=20)
     bot.stop()
     with closing(sqlite3.connect(world.tmp / "ecrbot.db")) as db:  # the owner, past the triggers
@@ -143,7 +143,7 @@ def test_a_log_rewritten_while_the_bot_was_down_is_named_at_start(world: World) 
     bot.start()
     ready = wait_until(
         lambda: (
-            (body := requests.get(f"{bot.url}/readyz", timeout=5).json())["audit_log"] != "checking"
+            (body := requests.get(f"{bot.ops_url}/readyz", timeout=5).json())["audit_log"] != "checking"
             and body
         ),
         timeout=20,

@@ -55,7 +55,7 @@ def answers(world: World, thread_ts: str) -> list[JSON]:
 def metric(world: World, name: str) -> float:
     """The sum of a metric's samples on the bot's /metrics (0 if it has none yet)."""
     assert world.bot is not None
-    text = requests.get(f"{world.bot.url}/metrics", timeout=5).text
+    text = requests.get(f"{world.bot.ops_url}/metrics", timeout=5).text
     values = re.findall(rf"^{re.escape(name)}(?:{{[^}}]*}})? (\S+)$", text, flags=re.MULTILINE)
     return sum(float(value) for value in values)
 
