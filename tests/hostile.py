@@ -20,7 +20,8 @@ import yaml
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from bot.config import Catalog, format_errors, load_catalog
+from bot.config import format_errors, load_catalog
+from bot.config_catalog import Catalog
 from bot.domain import commands
 from bot.domain.bounded_yaml import LIMITS, Limits
 from bot.domain.errors import ConfigError, UsageError, UserError

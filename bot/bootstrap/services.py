@@ -36,7 +36,8 @@ from bot.adapters.source import GitSource
 from bot.adapters.store import SqlJobStore
 from bot.bootstrap import extras
 from bot.bootstrap.parts import build_diagnoser, build_reports
-from bot.config import Catalog, Settings, load_catalog
+from bot.config import Settings, load_catalog
+from bot.config_catalog import Catalog
 from bot.domain.access import Access, Action, RateLimiter
 from bot.domain.audit import BOT, AuditEntry, Kind, Outcome
 from bot.domain.checks.model import Report
