@@ -41,7 +41,8 @@ from bot.domain.iam.trust import (
     suggest_trust_statement,
     trust_findings,
 )
-from bot.domain.workflow.analysis import WorkflowReport, analyse_workflows, permissions_fix
+from bot.domain.workflow.analysis import WorkflowReport, analyse_workflows
+from bot.domain.workflow.notes import permissions_fix
 
 # --- Hostile strings ---
 
