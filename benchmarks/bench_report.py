@@ -22,7 +22,8 @@ from moto.server import ThreadedMotoServer
 from bot.adapters.aws import EcrRegistry
 from bot.adapters.store import SqlJobStore
 from bot.bootstrap import build_reports
-from bot.config import Catalog, Settings
+from bot.config import Settings
+from bot.config_catalog import Catalog
 from bot.runtime.executors import Concurrency, Executors
 from tests.diagnose_seed import MotoSession
 from tests.e2e.harness import ACCOUNT, REGION, free_port

@@ -14,7 +14,7 @@ from datetime import UTC
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.adapters.report_store import SqlReportFires
-from bot.config import ReportConfig
+from bot.config_catalog import ReportConfig
 from bot.runtime.scheduler import ReportScheduler
 
 

@@ -10,7 +10,8 @@ from pydantic import AliasChoices, BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from bot.config import AppConfig, RegistryConfig, ReportConfig, Settings, SlackConfig
+from bot.config import Settings
+from bot.config_catalog import AppConfig, RegistryConfig, ReportConfig, SlackConfig
 from bot.config_release import EnvironmentConfig, GateConfig, NamedRegistryConfig
 
 BEGIN, END = "<!-- reference:begin (scripts/docs writes this) -->", "<!-- reference:end -->"

@@ -250,7 +250,8 @@ def diagnoser_for(
     from bot.adapters.engine import DockerEngine
     from bot.adapters.source import GitSource
     from bot.bootstrap import build_diagnoser
-    from bot.config import Catalog, Settings
+    from bot.config import Settings
+    from bot.config_catalog import Catalog
 
     catalog = Catalog.model_validate(
         {"registry": {"account_id": ACCOUNT, "region": REGION}, "apps": {app.name: app.catalog}}

@@ -20,7 +20,8 @@ import yaml
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from bot.config import Catalog, format_errors, load_catalog
+from bot.config import format_errors, load_catalog
+from bot.config_catalog import Catalog
 from bot.domain import commands
 from bot.domain.bounded_yaml import LIMITS, Limits
 from bot.domain.errors import ConfigError, UsageError, UserError
@@ -40,7 +41,8 @@ from bot.domain.iam.trust import (
     suggest_trust_statement,
     trust_findings,
 )
-from bot.domain.workflow.analysis import WorkflowReport, analyse_workflows, permissions_fix
+from bot.domain.workflow.analysis import WorkflowReport, analyse_workflows
+from bot.domain.workflow.notes import permissions_fix
 
 # --- Hostile strings ---
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from bot.bootstrap import extras
-from bot.config import Catalog, Settings
+from bot.config import Settings
+from bot.config_catalog import Catalog
 from bot.domain.models import ProgressEvent, RegistrySpec
 from bot.domain.ports import AuditLog, Engine, JobStore, Registry, Source
 from bot.runtime.executors import Concurrency, Executors

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.adapters.aws_hooks import OnAwsError
-from bot.config import Catalog, Settings
+from bot.config import Settings
+from bot.config_catalog import Catalog
 from bot.domain.access import Access, RateLimiter
 from bot.domain.ports import (
     Engine,

@@ -5,17 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.domain.cancel import CancelToken
-from bot.domain.ecr_features import CreationTemplate, SigningStatus
-from bot.domain.errors import UserError
+from bot.domain.ecr_features import SigningStatus
 from bot.domain.models import (
     AppSpec,
-    BuildSecret,
     Failure,
     Job,
     JobState,
@@ -24,128 +20,28 @@ from bot.domain.models import (
     PushResult,
 )
 
+# Re-exported: the values the ports carry live in port_values.py.
+from bot.domain.port_values import BuildSpec as BuildSpec
+from bot.domain.port_values import BuiltImage as BuiltImage
+from bot.domain.port_values import Checkout as Checkout
+from bot.domain.port_values import Destination as Destination
+from bot.domain.port_values import Published as Published
+from bot.domain.port_values import PushedImage as PushedImage
+from bot.domain.port_values import RegistryCredentials as RegistryCredentials
+from bot.domain.port_values import RemoteImage as RemoteImage
+from bot.domain.port_values import RepositoryInfo as RepositoryInfo
+from bot.domain.port_values import UnsavedOutcome as UnsavedOutcome
+
 # Re-exported: the reading ports live in ports_read.py.
 from bot.domain.ports_read import AccountFacts as AccountFacts
 from bot.domain.ports_read import RegistryScan as RegistryScan
 from bot.domain.ports_read import ReportHistory as ReportHistory
 from bot.domain.ports_read import SubjectTemplates as SubjectTemplates
-from bot.domain.tag_mutability import TagMutability
-from bot.domain.text import code
 
 if TYPE_CHECKING:  # annotations only: `ecrbot diagnose` never loads the report or triage
     from bot.domain.audit import AuditEntry, AuditQuery
     from bot.domain.audit_chain import AuditIntegrity
-    from bot.domain.report import HealthReport
     from bot.domain.triage import TriageAnswer
-
-
-@dataclass(frozen=True)
-class Checkout:
-    """A commit exported to a directory, ready to build."""
-
-    full_sha: str
-    subject: str
-    path: Path
-
-    def inside(self, relative: str, what: str) -> Path:
-        """`relative` resolved in the checkout, symlinks followed; refused if it leaves it."""
-        root = self.path.resolve()
-        resolved = (root / relative).resolve()
-        if not resolved.is_relative_to(root):
-            raise UserError(
-                f"The catalog's {what} {code(relative)} points outside the app's repository.",
-                f"Set `{what}` to a path inside the repository (symlinks are followed).",
-            )
-        return resolved
-
-
-@dataclass(frozen=True)
-class BuildSpec:
-    """What to build and how to label it."""
-
-    context: Path
-    dockerfile: str
-    tag: str
-    buildargs: dict[str, str]
-    labels: dict[str, str]
-    builder: Literal["buildkit", "classic"] = "buildkit"
-    target: str | None = None
-    secrets: tuple[BuildSecret, ...] = ()
-    platforms: tuple[str, ...] = ()
-    # Images whose inline cache metadata the build may reuse layers from (BuildKit only).
-    cache_from: tuple[str, ...] = ()
-    # Write BuildKit's cache metadata into the image, so a later build elsewhere can reuse it.
-    inline_cache: bool = False
-
-
-@dataclass(frozen=True)
-class BuiltImage:
-    """What a build produced: the image id, its Dockerfile steps and how many came from cache."""
-
-    image_id: str
-    steps: int = 0
-    cached: int = 0
-
-
-@dataclass(frozen=True)
-class RepositoryInfo:
-    """An ECR repository as ECR describes it; `uri` is ECR's own `repositoryUri`.
-
-    `immutable` is the setting's base (IMMUTABLE, IMMUTABLE_WITH_EXCLUSION); `exclusions` are
-    the WILDCARD filters that invert it for the tags they match. `template` is set when the
-    repository does not exist yet and a CREATE_ON_PUSH template will create it on the push.
-    """
-
-    name: str
-    uri: str
-    immutable: bool
-    exclusions: tuple[str, ...] = ()
-    template: CreationTemplate | None = None
-
-    @property
-    def host(self) -> str:
-        return self.uri.split("/", 1)[0]
-
-    @property
-    def mutability(self) -> TagMutability:
-        setting = "IMMUTABLE" if self.immutable else "MUTABLE"
-        return TagMutability(
-            setting + ("_WITH_EXCLUSION" if self.exclusions else ""), self.exclusions
-        )
-
-    def tag_immutable(self, tag: str) -> bool:
-        """Whether ECR refuses to move `tag` here once it exists."""
-        return self.mutability.immutable(tag)
-
-
-@dataclass(frozen=True)
-class RegistryCredentials:
-    """A registry login: ECR's username is always AWS."""
-
-    username: str
-    password: str = field(repr=False)
-    endpoint: str
-    expires_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class RemoteImage:
-    """An image in the registry."""
-
-    digest: str
-    tags: tuple[str, ...]
-    size_bytes: int
-    revision: str | None = None
-    # ACTIVE, ARCHIVED (can't be pulled; a push of the same image restores it) or ACTIVATING.
-    status: str = "ACTIVE"
-
-
-@dataclass(frozen=True)
-class PushedImage:
-    """What the engine's push stream reported."""
-
-    digest: str
-    size_bytes: int
 
 
 class Source(Protocol):
@@ -271,19 +167,6 @@ class JobStore(BuildRecords, Protocol):
     def ping(self) -> None: ...
 
 
-@dataclass(frozen=True)
-class UnsavedOutcome:
-    """A job's outcome the store refused: kept in the journal until it can be written."""
-
-    job_id: int
-    state: JobState
-    finished_at: datetime
-    result: PushResult | None = None
-    failure: Failure | None = None
-    steps: dict[str, float] = field(default_factory=dict)
-    owner: str | None = None  # the worker that ran it (scaled out), for the conditional write
-
-
 class OutcomeJournal(Protocol):
     """Outcomes the store refused, kept durably and written once the store takes them."""
 
@@ -354,34 +237,6 @@ class Reporter(Protocol):
     def not_recorded(self, job: Job) -> None:
         """The job was acknowledged but could not be stored: it will not run; say so."""
         ...
-
-
-@dataclass(frozen=True)
-class Published:
-    """A built report with what goes to Slack: the chart and the full detail files."""
-
-    report: HealthReport
-    chart_png: bytes
-    detail_markdown: str
-    detail_csv: str
-
-
-@dataclass(frozen=True)
-class Destination:
-    """Where an answer goes: a channel (None: the catalog's), as a new message or into an
-    existing thread; `reply_url` reaches the asker if the channel refuses the bot. `to_user`:
-    the bot's DM with that person instead; `verdict_only`: one line, not the checklist."""
-
-    channel: str | None
-    thread_ts: str | None = None
-    reply_url: str | None = None
-    to_user: str | None = None
-    verdict_only: bool = False
-
-    @property
-    def private(self) -> bool:
-        """Only the asker reads it: their DM with ecrbot."""
-        return self.to_user is not None
 
 
 # (the report, channel, response_url to tell the asker if the channel refuses us)

@@ -20,7 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.config import ReportConfig
+from bot.config_catalog import ReportConfig
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,8 @@ from bot.adapters.aws import EcrRegistry
 from bot.adapters.registry_snapshot import RegistryReader
 from bot.adapters.store import SqlJobStore
 from bot.bootstrap import build_reports
-from bot.config import Catalog, Settings
+from bot.config import Settings
+from bot.config_catalog import Catalog
 from bot.domain.models import JobState
 from bot.domain.ports import Published
 from bot.domain.report import HealthReport, SectionId

@@ -17,7 +17,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.adapters.report_store import SqlReportFires
-from bot.config import ReportConfig
+from bot.config_catalog import ReportConfig
 from bot.runtime.scheduler import ReportScheduler, cron_trigger, latest_fire_time
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
 from bot.adapters.slack_directory import SlackDirectory, StaticDirectory
-from bot.config import Catalog
+from bot.config_catalog import Catalog
 from bot.domain.access import (
     Access,
     Action,

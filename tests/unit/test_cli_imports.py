@@ -13,7 +13,8 @@ HEAVY = ("matplotlib", "slack_sdk", "sqlalchemy", "alembic", "docker", "rich", "
 
 PROBE = """
 import json, sys
-from bot.config import Catalog, Settings
+from bot.config import Settings
+from bot.config_catalog import Catalog
 from bot.entrypoints import cli  # noqa: F401
 from bot.bootstrap import build_cli_adapters
 from bot.render import diagnose_text  # noqa: F401

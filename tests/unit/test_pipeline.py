@@ -318,7 +318,7 @@ def test_a_dockerfile_elsewhere_in_the_checkout_is_fine(
 def test_the_catalog_refuses_paths_that_leave_the_repository(path: str) -> None:
     from pydantic import ValidationError
 
-    from bot.config import AppConfig
+    from bot.config_catalog import AppConfig
 
     for key in ("dockerfile", "context"):
         with pytest.raises(ValidationError, match="inside the repository"):

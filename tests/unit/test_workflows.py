@@ -11,8 +11,8 @@ from bot.domain.workflow.analysis import (
     JobAnalysis,
     WorkflowReport,
     analyse_workflows,
-    permissions_fix,
 )
+from bot.domain.workflow.notes import permissions_fix
 
 DATA = Path(__file__).parent.parent / "data" / "workflows"
 FIXTURES = {

@@ -6,7 +6,8 @@ from bot.domain.checks.common import could_not
 from bot.domain.checks.model import AppFacts, CheckResult, Status
 from bot.domain.checks.registry import app_check
 from bot.domain.text import plain
-from bot.domain.workflow.analysis import AwsStep, JobAnalysis, permissions_fix
+from bot.domain.workflow.analysis import AwsStep, JobAnalysis
+from bot.domain.workflow.notes import permissions_fix
 
 RUNBOOK_SNIPPET = """jobs:
   build-and-push:

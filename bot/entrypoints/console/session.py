@@ -25,7 +25,8 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 
 from bot.bootstrap import Services, build_services
-from bot.config import Catalog, Settings
+from bot.config import Settings
+from bot.config_catalog import Catalog
 from bot.domain.commands import USAGES
 from bot.domain.matcher import first_match
 from bot.entrypoints.app import build_app

@@ -1,0 +1,210 @@
+"""Diagnose's IAM reads: the OIDC provider, roles, users with keys, boundaries, the simulator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from botocore.exceptions import ClientError
+
+from bot.domain.checks.model import (
+    Boundary,
+    Fact,
+    KeyUser,
+    OidcProvider,
+    Role,
+    Simulation,
+)
+from bot.domain.iam.conditions import PolicyError
+from bot.domain.iam.policy import Policy, Unreadable, parse_policy, read_policies
+
+T = TypeVar("T")
+GITHUB_PROVIDER = "token.actions.githubusercontent.com"
+
+
+class IamFacts:
+    """The IAM lookups of `AwsFacts`, which provides the clients, the memo and the account."""
+
+    account_id: str
+
+    if TYPE_CHECKING:  # defined by AwsFacts
+
+        def _client(self, service: str, region: str | None = None) -> Any: ...
+
+        def _fact(
+            self, key: tuple[Any, ...], fetch: Callable[[], T], inline: bool = False
+        ) -> Future[Fact[T]]: ...
+
+    def provider(self) -> Future[Fact[OidcProvider | None]]:
+        return self._fact(("provider",), self._provider)
+
+    def role(self, arn: str) -> Future[Fact[Role | None]]:
+        return self._fact(("role", arn), lambda: self._role(arn))
+
+    def key_users(self) -> Future[Fact[tuple[KeyUser, ...]]]:
+        return self._fact(("key_users",), self._key_users)
+
+    def user_boundary(self, name: str) -> Future[Fact[Boundary | None]]:
+        """A user's permissions boundary. ListUsers leaves it out ("does not return ...
+        PermissionsBoundary"), so it takes GetUser: asked only for users who could push."""
+        return self._fact(("user_boundary", name), lambda: self._user_boundary(name))
+
+    def simulate(
+        self, role_arn: str, actions: tuple[str, ...], resource: str
+    ) -> Future[Fact[Simulation | None]]:
+        """AWS's policy simulator on the role's own policies (iam:SimulatePrincipalPolicy)."""
+        return self._fact(
+            ("simulate", role_arn, actions, resource),
+            lambda: self._simulate(role_arn, actions, resource),
+        )
+
+    def _provider(self) -> OidcProvider | None:
+        iam = self._client("iam")
+        for entry in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
+            arn = entry["Arn"]
+            if arn.endswith("/" + GITHUB_PROVIDER):
+                details = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+                return OidcProvider(arn, tuple(details.get("ClientIDList", ())))
+        return None
+
+    def _role(self, arn: str) -> Role | None:
+        account = arn.split(":")[4] if arn.count(":") >= 5 else ""
+        if account != self.account_id:
+            # GetRole takes a name and reads the caller's own account: asked here, it would
+            # describe a same-named role of this account, not the one the workflow assumes.
+            raise Unreachable(
+                f"the role is in account {account}; ecrbot's credentials read IAM in account "
+                f"{self.account_id}"
+            )
+        name = arn.rsplit("/", 1)[-1]
+        iam = self._client("iam")
+        answer = or_none(lambda: iam.get_role(RoleName=name), "NoSuchEntity")
+        if answer is None:
+            return None
+        role = answer["Role"]
+        documents: dict[str, Any] = {}
+        for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+            document = iam.get_role_policy(RoleName=name, PolicyName=policy_name)
+            documents[f"inline:{policy_name}"] = document["PolicyDocument"]
+        policies, skipped = read_policies(documents)
+        attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+        managed, unread = self._managed([p["PolicyArn"] for p in attached])
+        policies.update(managed)
+        boundary, unread_boundary = self._boundary(role.get("PermissionsBoundary"))
+        return Role(
+            role["Arn"],
+            read_policy("the trust policy", role["AssumeRolePolicyDocument"]),
+            policies,
+            boundary,
+            (*skipped, *unread, *unread_boundary),
+            {t["Key"]: t["Value"] for t in role.get("Tags") or ()},
+        )
+
+    def _key_users(self) -> tuple[KeyUser, ...]:
+        iam = self._client("iam")
+        users = []
+        for page in iam.get_paginator("list_users").paginate():
+            for user in page["Users"]:
+                name = user["UserName"]
+                keys = iam.list_access_keys(UserName=name)["AccessKeyMetadata"]
+                active = tuple(k["AccessKeyId"] for k in keys if k["Status"] == "Active")
+                if active:
+                    policies, skipped = self._user_policies(name)
+                    users.append(
+                        KeyUser(name, active, policies, skipped=skipped, arn=user.get("Arn", ""))
+                    )
+        return tuple(users)
+
+    def _user_boundary(self, name: str) -> Boundary | None:
+        iam = self._client("iam")
+        user = iam.get_user(UserName=name)["User"]
+        return self._boundary(user.get("PermissionsBoundary"))[0]
+
+    def _user_policies(self, name: str) -> tuple[dict[str, Policy], tuple[Unreadable, ...]]:
+        iam = self._client("iam")
+        documents: dict[str, Any] = {}
+        for policy_name in iam.list_user_policies(UserName=name)["PolicyNames"]:
+            document = iam.get_user_policy(UserName=name, PolicyName=policy_name)
+            documents[f"inline:{policy_name}"] = document["PolicyDocument"]
+        arns = [
+            p["PolicyArn"]
+            for p in iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]
+        ]
+        for group in iam.list_groups_for_user(UserName=name)["Groups"]:
+            group_name = group["GroupName"]
+            for policy_name in iam.list_group_policies(GroupName=group_name)["PolicyNames"]:
+                document = iam.get_group_policy(GroupName=group_name, PolicyName=policy_name)
+                documents[f"group:{group_name}:{policy_name}"] = document["PolicyDocument"]
+            arns += [
+                p["PolicyArn"]
+                for p in iam.list_attached_group_policies(GroupName=group_name)["AttachedPolicies"]
+            ]
+        policies, skipped = read_policies(documents)
+        managed, unread = self._managed(arns)
+        policies.update(managed)
+        return policies, (*skipped, *unread)
+
+    def _boundary(
+        self, attached: dict[str, Any] | None
+    ) -> tuple[Boundary | None, tuple[Unreadable, ...]]:
+        arn = (attached or {}).get("PermissionsBoundaryArn")
+        if not arn:
+            return None, ()
+        managed, unread = self._managed([arn])
+        return Boundary(arn, managed.get(arn)), unread
+
+    def _managed(self, arns: list[str]) -> tuple[dict[str, Policy], tuple[Unreadable, ...]]:
+        """Managed policies' default versions, each fetched once however many principals (or
+        boundaries) use it; one that can't be read (refused, or malformed) is named, and the
+        others are kept."""
+        policies: dict[str, Policy] = {}
+        unread: list[Unreadable] = []
+        for arn in arns:
+            fact = self._fact(("managed", arn), partial(self._default_version, arn), inline=True)
+            value = fact.result()
+            if isinstance(value.value, Policy):
+                policies[arn] = value.value
+            elif isinstance(value.value, Unreadable):
+                unread.append(value.value)
+            else:
+                unread.append(Unreadable(arn, f"could not be fetched: {value.error}"))
+        return policies, tuple(unread)
+
+    def _default_version(self, arn: str) -> Policy | Unreadable:
+        iam = self._client("iam")
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        document = iam.get_policy_version(PolicyArn=arn, VersionId=version)
+        return read_policy(arn, document["PolicyVersion"]["Document"])
+
+    def _simulate(self, role_arn: str, actions: tuple[str, ...], resource: str) -> Simulation:
+        # Without ResourcePolicy: for a role, the simulator takes one only with a CallerArn that
+        # is an IAM user ("CallerArn is required if you include a ResourcePolicy and the
+        # PolicySourceArn is not the ARN for an IAM user"), which a GitHub session is not. The
+        # repository policy is ecrbot's own evaluation's part.
+        iam = self._client("iam")
+        answer = iam.simulate_principal_policy(
+            PolicySourceArn=role_arn, ActionNames=list(actions), ResourceArns=[resource]
+        )
+        return {r["EvalActionName"]: r["EvalDecision"] for r in answer["EvaluationResults"]}
+
+
+class Unreachable(Exception):
+    """A lookup that cannot be made with these credentials: the reason is the fact's error."""
+
+
+def read_policy(name: str, document: Any) -> Policy | Unreadable:
+    try:
+        return parse_policy(document)
+    except PolicyError as error:
+        return Unreadable(name, str(error))
+
+
+def or_none(call: Callable[[], Any], *missing: str) -> Any:
+    try:
+        return call()
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in missing:
+            return None
+        raise
