@@ -35,7 +35,7 @@ from bot.domain.text import code
 if TYPE_CHECKING:  # annotations only: `ecrbot diagnose` never loads the report or triage
     from bot.domain.audit import AuditEntry, AuditQuery
     from bot.domain.audit_chain import AuditIntegrity
-    from bot.domain.report import HealthReport
+    from bot.domain.report import HealthReport, ReportFigures
     from bot.domain.triage import TriageAnswer
 
 
@@ -364,6 +364,7 @@ class Published:
     chart_png: bytes
     detail_markdown: str
     detail_csv: str
+    history: tuple[ReportFigures, ...] = ()  # the stored figures the charts' trend reads
 
 
 @dataclass(frozen=True)
