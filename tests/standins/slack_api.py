@@ -19,6 +19,7 @@ import dataclasses
 import functools
 import itertools
 import json
+import math
 import threading
 import time
 import uuid
@@ -87,6 +88,18 @@ ALIGNS = frozenset({"left", "center", "right"})
 # series, axis_config). Series and axis fields past where the stored page stops follow the
 # slack-messaging crate, which mirrors the page: series {name <= 20, data 1-20 of label/value},
 # axis_config {categories <= 20 characters each, x_label/y_label <= 50}.
+# conversations.replies and conversations.history by the app's tier
+# (https://docs.slack.dev/reference/methods/conversations.replies and
+# https://docs.slack.dev/apis/web-api/rate-limits, read 2026-07-20): internal and Marketplace apps
+# keep Tier 3 (50+ a minute); an app commercially distributed outside the Marketplace gets 1
+# request a minute, and `limit` at most (and by default) 15: more messages are not returned.
+READ_METHODS = ("conversations.replies", "conversations.history")
+INTERNAL = "internal"
+DISTRIBUTED = "distributed"
+READ_TIERS = {  # tier -> (requests a minute, default limit, maximum limit)
+    INTERNAL: (50, 1000, 1000),
+    DISTRIBUTED: (1, 15, 15),
+}
 CHART_KINDS = frozenset({"pie", "bar", "area", "line"})
 MAX_CHART_TITLE = 50
 MAX_CHART_LABEL = 20
@@ -506,6 +519,8 @@ class SlackStandIn:
         self._uploads: dict[str, bytes] = {}
         self._faults: dict[str, deque[_Fault]] = {}
         self._buckets: dict[str, _Bucket] = {}
+        self.read_tier = INTERNAL
+        self._read_buckets: dict[str, _Bucket] = {}
         self._outage: int | None = None
         self._stall_s = 0.0
         self._extra: dict[str, Handler] = {}
@@ -708,6 +723,40 @@ class SlackStandIn:
                 per_second, capacity, retry_after, capacity, time.monotonic()
             )
 
+    def set_read_tier(self, tier: str) -> None:
+        """Model the app as `internal` (Tier 3 reads) or `distributed` outside the Marketplace
+        (1 read a minute per method, at most 15 messages); the minute starts afresh."""
+        if tier not in READ_TIERS:
+            raise ValueError(f"unknown tier {tier!r}: {sorted(READ_TIERS)}")
+        with self._cond:
+            self.read_tier = tier
+            self._read_buckets.clear()
+
+    def _read_refused(self, method: str, now: float) -> _Fault | None:
+        """The tier's 429 for a read over its rate (caller holds the lock), with the seconds
+        until the next read is allowed as Retry-After."""
+        if method not in READ_METHODS:
+            return None
+        per_minute = READ_TIERS[self.read_tier][0]
+        bucket = self._read_buckets.get(method)
+        if bucket is None:
+            bucket = _Bucket(per_minute / 60.0, float(per_minute), 60, float(per_minute), now)
+            self._read_buckets[method] = bucket
+        if bucket.take(now):
+            return None
+        wait = (1.0 - bucket.tokens) / bucket.rate
+        return _Fault(HTTPStatus.TOO_MANY_REQUESTS, max(1, math.ceil(wait)), None)
+
+    def _read_limit(self, params: JSON) -> int | None:
+        """The number of messages a read returns: the asked `limit` within the tier's
+        maximum (None: an invalid limit)."""
+        _, default, most = READ_TIERS[self.read_tier]
+        try:
+            asked = int(params.get("limit") or default)
+        except (TypeError, ValueError):
+            return None
+        return max(1, min(asked, most))
+
     def outage(self, status: int = 503) -> None:
         """Make every request fail with `status` until end_outage()."""
         with self._cond:
@@ -733,6 +782,7 @@ class SlackStandIn:
         with self._cond:
             self._faults.clear()
             self._buckets.clear()
+            self._read_buckets.clear()
             self._outage = None
 
     # -- recorded traffic ------------------------------------------------------------------
@@ -839,7 +889,7 @@ class SlackStandIn:
         bucket = self._buckets.get(method)
         if bucket is not None and not bucket.take(time.monotonic()):
             return _Fault(HTTPStatus.TOO_MANY_REQUESTS, bucket.retry_after, None)
-        return None
+        return self._read_refused(method, time.monotonic())
 
     def _respond(self, method: str, params: JSON, token: str | None) -> _Answer:
         """Answer a call that is not faulted (caller holds the lock)."""
@@ -1106,7 +1156,10 @@ class SlackStandIn:
             if ch == channel_id and m.get("thread_ts") in (None, m["ts"])
         ]
         top.sort(key=lambda m: float(m["ts"]), reverse=True)
-        return {"ok": True, "messages": top, "has_more": False}
+        limit = self._read_limit(params)
+        if limit is None:
+            return _invalid_arguments("limit must be a number")
+        return {"ok": True, "messages": top[:limit], "has_more": len(top) > limit}
 
     def _conversations_replies(self, params: JSON, token: str | None) -> JSON:
         channel_id, ts = str(params.get("channel", "")), str(params.get("ts", ""))
@@ -1123,7 +1176,10 @@ class SlackStandIn:
             if ch == channel_id and (m["ts"] == root or m.get("thread_ts") == root)
         ]
         thread.sort(key=lambda m: float(m["ts"]))
-        return {"ok": True, "messages": thread, "has_more": False}
+        limit = self._read_limit(params)
+        if limit is None:
+            return _invalid_arguments("limit must be a number")
+        return {"ok": True, "messages": thread[:limit], "has_more": len(thread) > limit}
 
     def _users_info(self, params: JSON, token: str | None) -> JSON:
         user = str(params.get("user", ""))
