@@ -8,7 +8,10 @@ It is as strict as Slack is with a bot token about scopes and channels:
 - channels live in a registry (``add_channel``): an unknown channel, a private channel or a DM the
   bot is not in is ``channel_not_found``; a public channel the bot is not in takes
   ``chat.postMessage`` only with ``chat:write.public``; an archived one refuses posts;
-- message limits Slack enforces (blocks, section text, text length) are checked;
+- message limits Slack enforces (blocks, section text, text length) are checked, and `table` and
+  `data_visualization` blocks against their documented shape and limits;
+- conversations.replies and conversations.history follow the app's tier (`set_read_tier`):
+  internal (Tier 3) or distributed outside the Marketplace (1 a minute, at most 15 messages);
 - views.open takes a modal and a trigger_id (or interactivity_pointer) once; views.publish takes
   a home view for a user_id, and only when the manifest enables the Home tab.
 """
