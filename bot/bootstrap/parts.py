@@ -106,6 +106,7 @@ def package_report(report: HealthReport, history: list[ReportFigures]) -> Publis
         chart.render_png(report.figures, history),
         render.detail_markdown(report),
         render.detail_csv(report),
+        tuple(history),
     )
 
 

@@ -19,7 +19,7 @@ from bot.domain.tag_mutability import TagMutability
 from bot.domain.text import code
 
 if TYPE_CHECKING:  # annotations only: `ecrbot diagnose` never loads the report
-    from bot.domain.report import HealthReport
+    from bot.domain.report import HealthReport, ReportFigures
 
 
 @dataclass(frozen=True)
@@ -152,6 +152,7 @@ class Published:
     chart_png: bytes
     detail_markdown: str
     detail_csv: str
+    history: tuple[ReportFigures, ...] = ()  # the stored figures the charts' trend reads
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from bot.domain.ports_read import SubjectTemplates as SubjectTemplates
 if TYPE_CHECKING:  # annotations only: `ecrbot diagnose` never loads the report or triage
     from bot.domain.audit import AuditEntry, AuditQuery
     from bot.domain.audit_chain import AuditIntegrity
+    from bot.domain.read_limits import ThreadContext
     from bot.domain.triage import TriageAnswer
 
 
@@ -320,8 +321,9 @@ class EventLedger(Protocol):
 class TriageReplies(Protocol):
     """Where triage reads a thread and answers in it (Slack, or the console's stand-in)."""
 
-    def thread_text(self, channel: str, thread_ts: str) -> str:
-        """The thread's messages' text, bounded (to see which app it is about)."""
+    def thread_text(self, channel: str, thread_ts: str) -> ThreadContext:
+        """The thread's messages' text, bounded (to see which app it is about), or why it
+        could not be read now; never waits out a rate limit."""
         ...
 
     def answer(self, channel: str, thread_ts: str, answer: TriageAnswer) -> None:

@@ -59,6 +59,7 @@ class TriageAnswer:
 
     matches: tuple[Match, ...]
     apps: tuple[str, ...] = ()
+    thread_unread: bool = False  # the app wasn't in the message and Slack refused the thread
 
     @property
     def signature_ids(self) -> tuple[str, ...]:

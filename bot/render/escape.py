@@ -33,6 +33,12 @@ def text(value: object, limit: int = 300) -> str:
     return mrkdwn(plain(value, limit))
 
 
+def raw(value: object, limit: int = 300) -> str:
+    """An outside value where Slack shows text as given and parses no mrkdwn (a table's
+    `raw_text` cell, a chart's label): one line, no control characters, bounded."""
+    return plain(value, limit)
+
+
 def code(value: object, limit: int = 300) -> str:
     """An outside value as an inline code span."""
     return f"`{text(value, limit) or ' '}`"

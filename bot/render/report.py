@@ -5,17 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import Block
 
-from bot.domain.report import HealthReport, Item, Level, Section, gap_sentence
+from bot.domain.report import HealthReport, Item, Level, ReportFigures, Section, gap_sentence
 from bot.domain.report.model import human_size
 from bot.render.blocks import SECTION_LIMIT, Blocks, clip, context, section, to_dicts
 from bot.render.escape import code, code_block, principal, text
 from bot.render.escape import mrkdwn as _esc
+from bot.render.report_blocks import charts
 
 ICONS = {
     Level.CRITICAL: "🔴",
@@ -25,10 +27,14 @@ ICONS = {
     Level.INFO: "ℹ️",  # noqa: RUF001 (the information sign)
 }
 MAX_BLOCKS = 50
-TOP_ITEMS = 8  # per section in the message; the rest go to the attached file
-FIX_INLINE = 200  # longer fixes (batch deletes, multi-line) only in the attached file
+TOP_ITEMS = 8  # per section in the message; every item is in the thread's tables
+FIX_INLINE = 200  # longer fixes (batch deletes, multi-line) only in the thread
 COMMANDS = ("aws ", "/ecr ", "ecrbot ")
 CSV_COLUMNS = ("section", "repository", "owner", "severity", "message", "fix")
+NO_FILES = (
+    "The PNG chart and the detail files (Markdown, CSV) are not attached: the app has no "
+    "files:write scope. The whole report is above, in blocks."
+)
 
 
 def headline(report: HealthReport) -> str:
@@ -42,8 +48,9 @@ def headline(report: HealthReport) -> str:
     )
 
 
-def slack_blocks(report: HealthReport) -> Blocks:
-    """The message: headline, gaps, changes, then each section's top items (<= 50 blocks)."""
+def slack_blocks(report: HealthReport, history: Sequence[ReportFigures] | None = None) -> Blocks:
+    """The message: headline, gaps, changes, each section's top items, then (given the stored
+    `history`) the two charts as `data_visualization` blocks (<= 50 blocks)."""
     f = report.figures
     blocks: list[Block] = [
         section(
@@ -58,15 +65,21 @@ def slack_blocks(report: HealthReport) -> Blocks:
         lines = [f"⚠️ {text(gap_sentence(g))}" for g in report.gaps]
         blocks.append(section("\n".join(lines) + "\nThe sections they touch are incomplete."))
     blocks.append(section(_changes(report)))
+    shown = charts(report.figures, history) if history is not None else []
     cut = 0
     # One block per section whatever its length, so the message stays far below 50 blocks.
-    for sec in report.sections[: MAX_BLOCKS - len(blocks) - 1]:
+    for sec in report.sections[: MAX_BLOCKS - len(blocks) - len(shown) - 1]:
         body, more = _slack_section(sec)
         cut += more
         blocks.append(section(body))
-    rest = f"{cut} more in the attached file. " if cut else ""
-    blocks.append(context(f"{rest}Full detail, every item with its fix: the attached file."))
-    return to_dicts(blocks)
+    rest = f"{cut} more items in this thread's tables. " if cut else ""
+    blocks.append(
+        context(
+            f"{rest}Every item with its fix: the tables in this thread, and the attached files "
+            "where the app may upload files."
+        )
+    )
+    return to_dicts(blocks + shown)
 
 
 def _slack_section(sec: Section) -> tuple[str, int]:
@@ -82,7 +95,7 @@ def _slack_section(sec: Section) -> tuple[str, int]:
         lines.append(line)
         budget -= len(line) + 1
     more = len(sec.items) - len(lines)
-    tail = [f"_{more} more in the attached file._"] if more else []
+    tail = [f"_{more} more in this thread's tables._"] if more else []
     return clip("\n".join([head, *lines, *tail]), SECTION_LIMIT), more
 
 
@@ -92,7 +105,9 @@ def _slack_item(item: Item) -> str:
     if not item.fix:
         return clip(line, 1000)
     if "\n" in item.fix or len(item.fix) > FIX_INLINE:
-        return clip(line + "\n      Fix: in the attached file.", 1000)
+        return clip(
+            line + "\n      Fix: in this thread (its table, whole in the attached file).", 1000
+        )
     if is_command(item.fix):
         return clip(line + f"\n      {code(item.fix, FIX_INLINE)}", 1000)
     return clip(line + f"\n      Fix: {_esc(item.fix)}", 1000)

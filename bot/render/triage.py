@@ -11,6 +11,11 @@ from bot.render.escape import code, mrkdwn
 from bot.render.ids import ActionId
 
 MAX_EXPLAINED = 3  # the best explanations in full; a log with more usually has one cause
+UNREAD_THREAD = (
+    "Answered without the rest of this thread: Slack limits how often the bot may read "
+    "threads, so it could not see which app this is about. Name the app in the thread, or "
+    "run `/ecr diagnose <app>`."
+)
 
 
 def headline(answer: TriageAnswer) -> str:
@@ -28,6 +33,8 @@ def blocks(answer: TriageAnswer) -> Blocks:
     line = answer.matches[0].line
     seen = f"Seen in: {code(line, 200)} · " if line else ""
     shown.append(context(f"{seen}From {RUNBOOK}, matched by ecrbot{note}."))
+    if answer.thread_unread:
+        shown.append(context(UNREAD_THREAD))
     picker = _diagnose(answer.apps)
     if picker is not None:
         shown.append(picker)
@@ -41,6 +48,8 @@ def as_text(answer: TriageAnswer) -> str:
         parts.append(f"{found.title}\n{found.explanation}\nFix: {found.fix}")
     if answer.apps:
         parts.append("Diagnose: " + ", ".join(f"/ecr diagnose {app}" for app in answer.apps))
+    if answer.thread_unread:
+        parts.append(UNREAD_THREAD.replace("`", ""))
     return "\n\n".join(parts)
 
 

@@ -15,6 +15,7 @@ from concurrent.futures import Executor
 
 from bot.domain.models import AppSpec, RegistrySpec
 from bot.domain.ports import EventLedger, TriageReplies
+from bot.domain.read_limits import ThreadContext
 from bot.domain.triage import ChatMessage, TriageAnswer, apps_named, spoken_by_a_person, triage
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,8 @@ class TriageService:
             return "retried_event"
         if not self._ledger.claim_thread(message.channel, message.root):
             return "thread_answered"
-        answer = TriageAnswer(answer.matches, self.apps_in(message, message.user))
+        apps, thread = self._apps_and_thread(message, message.user)
+        answer = TriageAnswer(answer.matches, apps, thread_unread=not thread.read)
         self._replies.answer(message.channel, message.root, answer)
         self._answered(message, answer)
         return "answered"
@@ -93,14 +95,24 @@ class TriageService:
     def apps_in(self, message: ChatMessage, viewer: str | None) -> tuple[str, ...]:
         """The catalog apps a message names, or else its thread does: only those `viewer` may
         see (for anyone else, an answer naming them says which names are catalog apps)."""
+        return self._apps_and_thread(message, viewer)[0]
+
+    def _apps_and_thread(
+        self, message: ChatMessage, viewer: str | None
+    ) -> tuple[tuple[str, ...], ThreadContext]:
+        """The apps named, and whether the thread was read when it had to be. The event's own
+        text comes first: a message that names an app costs no read (Slack allows an app
+        distributed outside the Marketplace one a minute)."""
+        unneeded = ThreadContext()
         if not viewer:
-            return ()
+            return (), unneeded
         apps = [app for app in self._apps() if self._may_see(viewer, app)]
         if not apps:
-            return ()  # and no thread read for nothing
+            return (), unneeded  # and no thread read for nothing
         named = apps_named(message.text, apps, registry=self._registry)
         if named or message.thread_ts is None:
-            return named
-        # A reply that doesn't say which app: the thread it belongs to may.
+            return named, unneeded
+        # A reply that doesn't say which app: the thread it belongs to may (read at most once
+        # while fresh, never while Slack says to wait: see bot/domain/read_limits.py).
         thread = self._replies.thread_text(message.channel, message.root)
-        return apps_named(thread, apps, registry=self._registry)
+        return apps_named(thread.text, apps, registry=self._registry), thread

@@ -143,7 +143,8 @@ def test_a_log_rewritten_while_the_bot_was_down_is_named_at_start(world: World) 
     bot.start()
     ready = wait_until(
         lambda: (
-            (body := requests.get(f"{bot.ops_url}/readyz", timeout=5).json())["audit_log"] != "checking"
+            (body := requests.get(f"{bot.ops_url}/readyz", timeout=5).json())["audit_log"]
+            != "checking"
             and body
         ),
         timeout=20,

@@ -1,6 +1,9 @@
-"""`/ecr report` end to end: the report message, its chart and files, the preview, the schedule."""
+"""`/ecr report` end to end: the report message with its charts, every item in table messages in
+its thread, the PNG and files where the app may upload, the preview, the schedule."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from tests.e2e.harness import ADMIN, ROOT, wait_until
 from tests.e2e.world import World
@@ -25,6 +28,41 @@ def test_report_posts_the_message_and_uploads_chart_and_detail(world: World) -> 
     assert complete[0].params.get("thread_ts") == parent["ts"]
     uploads = world.slack.uploads()
     assert any(data.startswith(b"\x89PNG") for data in uploads.values())
+    charts = [b for b in parent["blocks"] if b["type"] == "data_visualization"]
+    assert [c["chart"]["type"] for c in charts] == ["bar", "line"]
+    tables = in_thread(world, parent["ts"], "table")
+    assert tables and all(len(t["rows"]) <= 100 for t in tables)
+
+
+def in_thread(world: World, ts: str, kind: str) -> list[dict[str, Any]]:
+    """The blocks of one kind in the bot's replies under `ts`."""
+    return [
+        block
+        for m in world.slack.messages()
+        if m.get("thread_ts") == ts
+        for block in m.get("blocks") or []
+        if block["type"] == kind
+    ]
+
+
+def test_without_files_write_the_report_is_whole_in_blocks(world: World) -> None:
+    seed_registry(world.ecr)
+    world.slack.scopes = tuple(s for s in world.slack.scopes if s != "files:write")
+    world.start_bot()
+
+    world.slash("report", user=ADMIN)
+
+    note = wait_until(
+        lambda: [m for m in world.slack.messages() if "files:write" in str(m.get("text"))],
+        timeout=90,
+    )[0]
+    parent = next(m for m in world.slack.messages() if "thread_ts" not in m)
+    assert note["thread_ts"] == parent["ts"]
+    assert len([b for b in parent["blocks"] if b["type"] == "data_visualization"]) == 2
+    rows = sum(len(t["rows"]) - 1 for t in in_thread(world, parent["ts"], "table"))
+    assert rows > 0
+    assert world.slack.calls("response_url") == []  # nothing refused: nothing to tell
+    assert world.slack.uploads() == {}
 
 
 def test_dry_run_answers_only_the_requester(world: World) -> None:

@@ -15,6 +15,7 @@ import requests
 
 from tests.e2e.harness import ALICE, MALLORY, wait_until
 from tests.e2e.world import World
+from tests.standins.slack_api import DISTRIBUTED
 from tests.standins.slack_client import BOT_ID, BOT_USER_ID, view_submission_payload
 
 JSON = dict[str, Any]
@@ -55,7 +56,7 @@ def answers(world: World, thread_ts: str) -> list[JSON]:
 def metric(world: World, name: str) -> float:
     """The sum of a metric's samples on the bot's /metrics (0 if it has none yet)."""
     assert world.bot is not None
-    text = requests.get(f"{world.bot.ops_url}/metrics", timeout=5).text
+    text = requests.get(f"{world.bot.ops_url}/metrics", timeout=5).text  # the ops port
     values = re.findall(rf"^{re.escape(name)}(?:{{[^}}]*}})? (\S+)$", text, flags=re.MULTILINE)
     return sum(float(value) for value in values)
 
@@ -240,3 +241,55 @@ def test_the_shortcut_is_refused_to_someone_who_may_diagnose_nothing(world: Worl
     said = wait_until(lambda: world.slack.calls("response_url") or None, timeout=10)
     assert "may not diagnose" in str(said[0].params)
     assert world.slack.count("views.open") == 0
+
+
+# -- Slack's read limits (an app distributed outside the Marketplace: 1 read a minute, 15 max) --
+
+
+def test_five_support_messages_in_one_thread_cost_one_read(world: World) -> None:
+    world.slack.set_read_tier(DISTRIBUTED)
+    world.start_bot()
+    sender = world.sender
+    assert sender is not None
+    root = posted(world, f"help with {world.app} please, pushes fail since the upgrade")
+    said = [
+        "Error: no basic auth credentials",
+        "here too:\nno basic auth credentials",
+        "Error: no basic auth credentials (retried twice)",
+        "denied: requested access to the resource is denied",
+        "Error: no basic auth credentials\nstill failing",
+    ]
+    for text in said:
+        sender.event(posted(world, text, thread_ts=root["ts"]))
+    settle(world, len(said))
+    [answer] = answers(world, root["ts"])
+    assert answer["blocks"][-1]["elements"][0]["value"] == world.app  # the thread named it
+
+    # The shortcut on the last of them needs the thread too: it is the cached read.
+    last = [m for m in world.slack.messages(CHANNEL) if m.get("thread_ts") == root["ts"]][-2]
+    sender.message_shortcut("diagnose_message", {**last, "channel": CHANNEL})
+    wait_until(lambda: world.slack.calls("response_url") or None, timeout=10)
+    assert world.slack.count("views.open") == 0  # it knew the app from the cached thread
+
+    [read] = world.slack.calls("conversations.replies")
+    assert read.status == 200 and int(read.params["limit"]) <= 15
+
+
+def test_an_answer_still_goes_out_when_slack_refuses_the_thread_read(world: World) -> None:
+    world.slack.set_read_tier(DISTRIBUTED)
+    world.start_bot()
+    sender = world.sender
+    assert sender is not None
+    threads = [posted(world, f"help with {world.app} please ({n})") for n in range(3)]
+    for n, parent in enumerate(threads, start=1):  # one after another: the minute runs
+        sender.event(posted(world, "Error: no basic auth credentials", thread_ts=parent["ts"]))
+        settle(world, n)
+
+    first, refused, skipped = (answers(world, p["ts"])[0] for p in threads)
+    assert first["blocks"][-1]["elements"][0]["value"] == world.app
+    for answer in (refused, skipped):  # answered, without the thread, and saying so
+        assert "get-login-password" in str(answer["blocks"])
+        assert "without the rest of this thread" in str(answer["blocks"])
+        assert answer["blocks"][-1]["type"] == "context"  # no app was known: no button
+    # The second read was refused (429 with Retry-After); the third was never tried.
+    assert [c.status for c in world.slack.calls("conversations.replies")] == [200, 429]

@@ -8,7 +8,10 @@ It is as strict as Slack is with a bot token about scopes and channels:
 - channels live in a registry (``add_channel``): an unknown channel, a private channel or a DM the
   bot is not in is ``channel_not_found``; a public channel the bot is not in takes
   ``chat.postMessage`` only with ``chat:write.public``; an archived one refuses posts;
-- message limits Slack enforces (blocks, section text, text length) are checked;
+- message limits Slack enforces (blocks, section text, text length) are checked, and `table` and
+  `data_visualization` blocks against their documented shape and limits;
+- conversations.replies and conversations.history follow the app's tier (`set_read_tier`):
+  internal (Tier 3) or distributed outside the Marketplace (1 a minute, at most 15 messages);
 - views.open takes a modal and a trigger_id (or interactivity_pointer) once; views.publish takes
   a home view for a user_id, and only when the manifest enables the Home tab.
 """
@@ -19,6 +22,7 @@ import dataclasses
 import functools
 import itertools
 import json
+import math
 import threading
 import time
 import uuid
@@ -70,6 +74,41 @@ MAX_FIELD_TEXT = 2000
 # chat.postMessage documents truncation above 40,000 characters and lists msg_too_long; Slack
 # has been seen answering msg_too_long well below that (about 4,000), so this is lenient.
 MAX_TEXT = 40000
+# The table block (https://docs.slack.dev/reference/block-kit/blocks/table-block, read
+# 2026-07-20): rows at most 100, each at most 20 cells of raw_text or rich_text (raw_number too,
+# as slack_sdk 3.48 models it), column_settings at most 20 of align/is_wrapped. One table per
+# message: a second answers invalid_attachments/only_one_table_allowed (as SDKs and integrations
+# report it; the stored copy of Slack's usage note was cut off).
+TABLE_KEYS = frozenset({"type", "block_id", "rows", "column_settings"})
+MAX_TABLE_ROWS = 100
+MAX_TABLE_CELLS = 20
+TABLE_CELL_TYPES = frozenset({"raw_text", "rich_text", "raw_number"})
+COLUMN_SETTING_KEYS = frozenset({"align", "is_wrapped"})
+ALIGNS = frozenset({"left", "center", "right"})
+# The data visualization block
+# (https://docs.slack.dev/reference/block-kit/blocks/data-visualization-block, read 2026-07-20):
+# title 1-50 characters; chart pie (1-6 segments: label <= 20, value > 0) or bar/area/line (1-6
+# series, axis_config). Series and axis fields past where the stored page stops follow the
+# slack-messaging crate, which mirrors the page: series {name <= 20, data 1-20 of label/value},
+# axis_config {categories <= 20 characters each, x_label/y_label <= 50}.
+# conversations.replies and conversations.history by the app's tier
+# (https://docs.slack.dev/reference/methods/conversations.replies and
+# https://docs.slack.dev/apis/web-api/rate-limits, read 2026-07-20): internal and Marketplace apps
+# keep Tier 3 (50+ a minute); an app commercially distributed outside the Marketplace gets 1
+# request a minute, and `limit` at most (and by default) 15: more messages are not returned.
+READ_METHODS = ("conversations.replies", "conversations.history")
+INTERNAL = "internal"
+DISTRIBUTED = "distributed"
+READ_TIERS = {  # tier -> (requests a minute, default limit, maximum limit)
+    INTERNAL: (50, 1000, 1000),
+    DISTRIBUTED: (1, 15, 15),
+}
+CHART_KINDS = frozenset({"pie", "bar", "area", "line"})
+MAX_CHART_TITLE = 50
+MAX_CHART_LABEL = 20
+MAX_AXIS_LABEL = 50
+MAX_SERIES = 6
+MAX_POINTS = 20
 
 
 @functools.cache
@@ -144,9 +183,21 @@ def _content_error(params: JSON) -> JSON | None:
     problems: list[str] = []
     if len(blocks) > MAX_BLOCKS:
         problems.append(f"must be less than {MAX_BLOCKS + 1} items [json-pointer:/blocks]")
+    tables = [i for i, b in enumerate(blocks) if isinstance(b, dict) and b.get("type") == "table"]
+    if len(tables) > 1:
+        return _error(
+            "invalid_attachments",
+            response_metadata={"messages": ["[ERROR] only_one_table_allowed"]},
+        )
     for i, block in enumerate(blocks):
         if not isinstance(block, dict) or not block.get("type"):
             problems.append(f"missing required field: type [json-pointer:/blocks/{i}]")
+            continue
+        if block["type"] == "table":
+            problems += _table_problems(i, block)
+            continue
+        if block["type"] == "data_visualization":
+            problems += _chart_problems(i, block)
             continue
         if block["type"] != "section":
             continue
@@ -176,6 +227,125 @@ def _content_error(params: JSON) -> JSON | None:
             response_metadata={"messages": [f"[ERROR] {p}" for p in problems]},
         )
     return None
+
+
+def _table_problems(i: int, block: JSON) -> list[str]:
+    """What Slack refuses in a table block (its documented shape and limits)."""
+    at = f"/blocks/{i}"
+    unknown = set(block) - TABLE_KEYS
+    if unknown:
+        return [f"unknown field(s) {sorted(unknown)} [json-pointer:{at}]"]
+    rows = block.get("rows")
+    if not isinstance(rows, list) or not rows:
+        return [f"missing required field: rows [json-pointer:{at}/rows]"]
+    problems: list[str] = []
+    if len(rows) > MAX_TABLE_ROWS:
+        problems.append(f"must be less than {MAX_TABLE_ROWS + 1} items [json-pointer:{at}/rows]")
+    for r, row in enumerate(rows):
+        if not isinstance(row, list) or not row:
+            problems.append(f"a row is an array of cells [json-pointer:{at}/rows/{r}]")
+            continue
+        if len(row) > MAX_TABLE_CELLS:
+            problems.append(
+                f"must be less than {MAX_TABLE_CELLS + 1} items [json-pointer:{at}/rows/{r}]"
+            )
+        for c, cell in enumerate(row):
+            where = f"[json-pointer:{at}/rows/{r}/{c}]"
+            kind = cell.get("type") if isinstance(cell, dict) else None
+            if kind not in TABLE_CELL_TYPES:
+                problems.append(f"cell type must be one of {sorted(TABLE_CELL_TYPES)} {where}")
+            elif kind == "raw_text" and (
+                set(cell) != {"type", "text"}
+                or not isinstance(cell["text"], str)
+                or not cell["text"]
+            ):
+                problems.append(f"raw_text has type and a non-empty text only {where}")
+            elif kind == "rich_text" and not isinstance(cell.get("elements"), list):
+                problems.append(f"missing required field: elements {where}")
+    settings = block.get("column_settings")
+    if settings is not None:
+        if not isinstance(settings, list) or len(settings) > MAX_TABLE_CELLS:
+            problems.append(f"at most {MAX_TABLE_CELLS} items [json-pointer:{at}/column_settings]")
+        else:
+            for c, setting in enumerate(settings):
+                if setting is None:
+                    continue
+                ok = isinstance(setting, dict) and set(setting) <= COLUMN_SETTING_KEYS
+                ok = ok and setting.get("align", "left") in ALIGNS
+                ok = ok and isinstance(setting.get("is_wrapped", False), bool)
+                if not ok:
+                    problems.append(
+                        f"column settings are align and is_wrapped "
+                        f"[json-pointer:{at}/column_settings/{c}]"
+                    )
+    return problems
+
+
+def _label(value: Any, limit: int) -> bool:
+    return isinstance(value, str) and 1 <= len(value) <= limit
+
+
+def _chart_problems(i: int, block: JSON) -> list[str]:
+    """What Slack refuses in a data_visualization block (its documented shape and limits)."""
+    at = f"[json-pointer:/blocks/{i}]"
+    if set(block) - {"type", "block_id", "title", "chart"}:
+        return [
+            f"unknown field(s) {sorted(set(block) - {'type', 'block_id', 'title', 'chart'})} {at}"
+        ]
+    if not _label(block.get("title"), MAX_CHART_TITLE):
+        return [f"title must be 1 to {MAX_CHART_TITLE} characters {at}"]
+    chart = block.get("chart")
+    if not isinstance(chart, dict) or chart.get("type") not in CHART_KINDS:
+        return [f"chart type must be one of {sorted(CHART_KINDS)} {at}"]
+    if chart["type"] == "pie":
+        segments = chart.get("segments")
+        if set(chart) != {"type", "segments"} or not isinstance(segments, list):
+            return [f"a pie chart has type and segments only {at}"]
+        if not 1 <= len(segments) <= MAX_SERIES:
+            return [f"a pie chart has 1 to {MAX_SERIES} segments {at}"]
+        for seg in segments:
+            if not isinstance(seg, dict) or set(seg) != {"label", "value"}:
+                return [f"a segment has label and value only {at}"]
+            value = seg["value"]
+            if not _label(seg["label"], MAX_CHART_LABEL) or not isinstance(value, int | float):
+                return [f"a segment is a label of 1 to {MAX_CHART_LABEL} and a number {at}"]
+            if isinstance(value, bool) or value <= 0:
+                return [f"a segment's value must be greater than 0 {at}"]
+        return []
+    if set(chart) != {"type", "series", "axis_config"}:
+        return [f"a {chart['type']} chart has type, series and axis_config only {at}"]
+    axis, series = chart["axis_config"], chart["series"]
+    if not isinstance(axis, dict) or set(axis) - {"categories", "x_label", "y_label"}:
+        return [f"axis_config has categories, x_label and y_label only {at}"]
+    categories = axis.get("categories")
+    if not isinstance(categories, list) or not categories or len(categories) > MAX_POINTS:
+        return [f"axis_config.categories holds 1 to {MAX_POINTS} labels {at}"]
+    if not all(_label(c, MAX_CHART_LABEL) for c in categories):
+        return [f"a category is 1 to {MAX_CHART_LABEL} characters {at}"]
+    if any(k in axis and not _label(axis[k], MAX_AXIS_LABEL) for k in ("x_label", "y_label")):
+        return [f"axis labels are 1 to {MAX_AXIS_LABEL} characters {at}"]
+    if not isinstance(series, list) or not 1 <= len(series) <= MAX_SERIES:
+        return [f"a chart has 1 to {MAX_SERIES} series {at}"]
+    names = [s.get("name") for s in series if isinstance(s, dict)]
+    if len(names) != len(series) or len(set(names)) != len(names):
+        return [f"series have unique names {at}"]
+    for one in series:
+        data = one.get("data")
+        if set(one) != {"name", "data"} or not _label(one["name"], MAX_CHART_LABEL):
+            return [f"a series is a name of 1 to {MAX_CHART_LABEL} and data {at}"]
+        if not isinstance(data, list) or not 1 <= len(data) <= MAX_POINTS:
+            return [f"a series has 1 to {MAX_POINTS} points {at}"]
+        for point in data:
+            ok = isinstance(point, dict) and set(point) == {"label", "value"}
+            ok = ok and point["label"] in categories
+            ok = (
+                ok
+                and isinstance(point["value"], int | float)
+                and not isinstance(point["value"], bool)
+            )
+            if not ok:
+                return [f"a point is a category label and a number {at}"]
+    return []
 
 
 def _has_content(params: JSON) -> bool:
@@ -352,6 +522,8 @@ class SlackStandIn:
         self._uploads: dict[str, bytes] = {}
         self._faults: dict[str, deque[_Fault]] = {}
         self._buckets: dict[str, _Bucket] = {}
+        self.read_tier = INTERNAL
+        self._read_buckets: dict[str, _Bucket] = {}
         self._outage: int | None = None
         self._stall_s = 0.0
         self._extra: dict[str, Handler] = {}
@@ -554,6 +726,40 @@ class SlackStandIn:
                 per_second, capacity, retry_after, capacity, time.monotonic()
             )
 
+    def set_read_tier(self, tier: str) -> None:
+        """Model the app as `internal` (Tier 3 reads) or `distributed` outside the Marketplace
+        (1 read a minute per method, at most 15 messages); the minute starts afresh."""
+        if tier not in READ_TIERS:
+            raise ValueError(f"unknown tier {tier!r}: {sorted(READ_TIERS)}")
+        with self._cond:
+            self.read_tier = tier
+            self._read_buckets.clear()
+
+    def _read_refused(self, method: str, now: float) -> _Fault | None:
+        """The tier's 429 for a read over its rate (caller holds the lock), with the seconds
+        until the next read is allowed as Retry-After."""
+        if method not in READ_METHODS:
+            return None
+        per_minute = READ_TIERS[self.read_tier][0]
+        bucket = self._read_buckets.get(method)
+        if bucket is None:
+            bucket = _Bucket(per_minute / 60.0, float(per_minute), 60, float(per_minute), now)
+            self._read_buckets[method] = bucket
+        if bucket.take(now):
+            return None
+        wait = (1.0 - bucket.tokens) / bucket.rate
+        return _Fault(HTTPStatus.TOO_MANY_REQUESTS, max(1, math.ceil(wait)), None)
+
+    def _read_limit(self, params: JSON) -> int | None:
+        """The number of messages a read returns: the asked `limit` within the tier's
+        maximum (None: an invalid limit)."""
+        _, default, most = READ_TIERS[self.read_tier]
+        try:
+            asked = int(params.get("limit") or default)
+        except (TypeError, ValueError):
+            return None
+        return max(1, min(asked, most))
+
     def outage(self, status: int = 503) -> None:
         """Make every request fail with `status` until end_outage()."""
         with self._cond:
@@ -579,6 +785,7 @@ class SlackStandIn:
         with self._cond:
             self._faults.clear()
             self._buckets.clear()
+            self._read_buckets.clear()
             self._outage = None
 
     # -- recorded traffic ------------------------------------------------------------------
@@ -685,7 +892,7 @@ class SlackStandIn:
         bucket = self._buckets.get(method)
         if bucket is not None and not bucket.take(time.monotonic()):
             return _Fault(HTTPStatus.TOO_MANY_REQUESTS, bucket.retry_after, None)
-        return None
+        return self._read_refused(method, time.monotonic())
 
     def _respond(self, method: str, params: JSON, token: str | None) -> _Answer:
         """Answer a call that is not faulted (caller holds the lock)."""
@@ -952,7 +1159,10 @@ class SlackStandIn:
             if ch == channel_id and m.get("thread_ts") in (None, m["ts"])
         ]
         top.sort(key=lambda m: float(m["ts"]), reverse=True)
-        return {"ok": True, "messages": top, "has_more": False}
+        limit = self._read_limit(params)
+        if limit is None:
+            return _invalid_arguments("limit must be a number")
+        return {"ok": True, "messages": top[:limit], "has_more": len(top) > limit}
 
     def _conversations_replies(self, params: JSON, token: str | None) -> JSON:
         channel_id, ts = str(params.get("channel", "")), str(params.get("ts", ""))
@@ -969,7 +1179,10 @@ class SlackStandIn:
             if ch == channel_id and (m["ts"] == root or m.get("thread_ts") == root)
         ]
         thread.sort(key=lambda m: float(m["ts"]))
-        return {"ok": True, "messages": thread, "has_more": False}
+        limit = self._read_limit(params)
+        if limit is None:
+            return _invalid_arguments("limit must be a number")
+        return {"ok": True, "messages": thread[:limit], "has_more": len(thread) > limit}
 
     def _users_info(self, params: JSON, token: str | None) -> JSON:
         user = str(params.get("user", ""))

@@ -172,10 +172,10 @@ def test_slack_message_stays_within_limits_on_300_repositories(big: HealthReport
         icons = tuple(render.ICONS.values())
         shown = sum(1 for line in text.split("\n") if line.startswith(icons))
         if len(sec.items) > shown:
-            assert text.endswith(f"_{len(sec.items) - shown} more in the attached file._")
+            assert text.endswith(f"_{len(sec.items) - shown} more in this thread's tables._")
         cut += len(sec.items) - shown
     assert cut > 1000
-    assert texts(blocks)[-1].startswith(f"{cut} more in the attached file.")
+    assert texts(blocks)[-1].startswith(f"{cut} more items in this thread's tables.")
 
 
 def test_gaps_are_named_at_the_top(big: HealthReport) -> None:

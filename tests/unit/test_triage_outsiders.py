@@ -12,6 +12,7 @@ from bot.adapters.slack_events import MemoryEventLedger
 from bot.domain.access import Access, Action
 from bot.domain.matcher import match
 from bot.domain.models import AppSpec, RegistrySpec
+from bot.domain.read_limits import ThreadContext
 from bot.domain.triage import ChatMessage, TriageAnswer, apps_named
 from bot.services.triage import TriageService
 
@@ -41,8 +42,8 @@ class Replies:
         self.thread = thread
         self.answers: list[TriageAnswer] = []
 
-    def thread_text(self, channel: str, thread_ts: str) -> str:
-        return self.thread
+    def thread_text(self, channel: str, thread_ts: str) -> ThreadContext:
+        return ThreadContext(self.thread)
 
     def answer(self, channel: str, thread_ts: str, answer: TriageAnswer) -> None:
         self.answers.append(answer)

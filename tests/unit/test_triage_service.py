@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.adapters.slack_events import MemoryEventLedger
 from bot.domain.models import RegistrySpec
+from bot.domain.read_limits import ThreadContext
 from bot.domain.triage import ChatMessage, TriageAnswer
 from bot.services.triage import TriageService
 
@@ -27,8 +28,8 @@ class Replies:
     def __init__(self) -> None:
         self.answers: list[tuple[str, str]] = []
 
-    def thread_text(self, channel: str, thread_ts: str) -> str:
-        return ""
+    def thread_text(self, channel: str, thread_ts: str) -> ThreadContext:
+        return ThreadContext()
 
     def answer(self, channel: str, thread_ts: str, answer: TriageAnswer) -> None:
         self.answers.append((channel, thread_ts))
