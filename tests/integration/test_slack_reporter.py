@@ -65,6 +65,8 @@ def play_push(reporter: SlackReporter, store: SqlJobStore, job: Job, layers: int
     reporter.progress(job, ProgressEvent(Step.PUSH, "finished", "Pushed"))
     reporter.progress(job, ProgressEvent(Step.VERIFY, "finished", "Verified"))
     result = PushResult(("h/my-app:1a2b3c4",), "sha256:abc", 10, 2.0, "1a2b3c4")
+    # The worker marked it running when it started it; only a running job's outcome is written.
+    assert store.transition(job.id, JobState.RUNNING, only_from=(JobState.QUEUED,))
     finished = store.finish(job.id, JobState.SUCCEEDED, result=result)
     assert finished is not None  # still this process's running job: the write took
     reporter.finished(finished)

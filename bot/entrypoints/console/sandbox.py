@@ -32,6 +32,9 @@ from bot.entrypoints.console.sample_apps import sample_app
 
 ACCOUNT, REGION = "123456789012", "eu-west-2"
 HEALTHY, BROKEN, ORPHAN = "hello-web", "billing-api", "legacy-batch"
+# The GitHub ids of the sandbox's organization and repositories (its immutable OIDC subjects).
+OWNER_ID = 1342004
+REPO_IDS = {HEALTHY: 70010001, BROKEN: 70010002, "billing-web": 70010003}
 ADMIN, DEVELOPER, WEB_TEAM = "U0ALICE", "U0BOB", "S0WEB"
 NAMES = {ADMIN: "alice", DEVELOPER: "bob", WEB_TEAM: "web-team"}
 GROUPS = {WEB_TEAM: [DEVELOPER]}
@@ -179,7 +182,15 @@ def _role(aws: SandboxPlatform, app: str, trusted: str) -> str:
                 "Action": "sts:AssumeRoleWithWebIdentity",
                 "Condition": {
                     "StringEquals": {f"{PROVIDER}:aud": "sts.amazonaws.com"},
-                    "StringLike": {f"{PROVIDER}:sub": f"repo:acme/{trusted}:ref:refs/heads/main"},
+                    # Both forms GitHub may present (issue #15): the name-only subject and the
+                    # immutable one repositories created or renamed since 2026-07-15 present.
+                    "StringLike": {
+                        f"{PROVIDER}:sub": [
+                            f"repo:acme/{trusted}:ref:refs/heads/main",
+                            f"repo:acme@{OWNER_ID}/{trusted}@{REPO_IDS.get(trusted, 0)}"
+                            ":ref:refs/heads/main",
+                        ]
+                    },
                 },
             }
         ],
