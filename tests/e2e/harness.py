@@ -151,7 +151,11 @@ class BotProcess:
             start_new_session=True,
         )
         if wait_http:
-            self._wait_ready()
+            try:
+                self._wait_ready()
+            except BaseException:  # never leave a half-started bot behind (nor its database)
+                self.stop(signal.SIGKILL)
+                raise
         return self
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
@@ -161,8 +165,9 @@ class BotProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the bot exited at start:\n{self.log()}")
             # The ops port answers once the services are built (HTTP and Socket Mode alike);
-            # in HTTP mode the Slack port must answer too.
-            urls = [self.ops_url] + ([] if "SLACK_APP_TOKEN" in self.env else [self.url])
+            # in HTTP mode the Slack port must answer too. `ecrbot worker` serves no Slack port.
+            slack_port = "SLACK_APP_TOKEN" not in self.env and tuple(self.args[:1]) != ("worker",)
+            urls = [self.ops_url] + ([self.url] if slack_port else [])
             try:
                 if all(requests.get(f"{url}/healthz", timeout=1).ok for url in urls):
                     return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sqlite3
 import sys
 from contextlib import closing
@@ -114,7 +115,11 @@ class World:
         env["PATH"] = os.path.dirname(sys.executable) + ":" + env["PATH"]
         bot = BotProcess(env, self.tmp / "bot.log").start(wait_http=wait_http)
         if self.fleet is not None and not self.fleet.workers:
-            self.start_worker("w1")
+            try:
+                self.start_worker("w1")
+            except BaseException:  # the bot is not the world's yet: stop it here, or it leaks
+                bot.stop(signal.SIGKILL)
+                raise
         return bot
 
     def start_replica(self, **overrides: str) -> tuple[BotProcess, SlackSender]:
