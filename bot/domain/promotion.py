@@ -46,6 +46,11 @@ class DigestMismatch(Exception):
     """The target answered with another digest than the source's after the copy."""
 
 
+class CopyFailed(Exception):
+    """The copier (or a registry login) refused; the message is its own closing words, never
+    the credentials."""
+
+
 @dataclass(frozen=True)
 class PromotionPlan:
     """What a promotion will do: which digest, from where, to where, under which tags."""
@@ -61,6 +66,16 @@ class PromotionPlan:
 
     def target_ref(self, tag: str) -> ImageRef:
         return ImageRef(self.target.registry, self.target.repository, tag)
+
+
+@dataclass(frozen=True)
+class Promoted:
+    """A promotion's outcome: the target holds `plan.digest` under every tag."""
+
+    plan: PromotionPlan
+    copied: bool  # False: the target already held the digest ("already there")
+    uris: tuple[str, ...]
+    seconds: float
 
 
 def source_of(app: AppSpec, environment: str, home: NamedRegistry) -> tuple[Environment, ImageRef]:

@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from bot.domain.access import Access, Action
 from bot.domain.environments import NamedRegistry
 from bot.domain.errors import UnknownApp
 from bot.domain.models import AppSpec
-from bot.domain.promotion import DigestMismatch, ImageCopier, PromotionPlan, plan
+from bot.domain.promotion import DigestMismatch, ImageCopier, Promoted, plan
 from bot.domain.text import code
 
-
-@dataclass(frozen=True)
-class Promoted:
-    """A promotion's outcome: the target holds `plan.digest` under every tag."""
-
-    plan: PromotionPlan
-    copied: bool  # False: the target already held the digest ("already there")
-    uris: tuple[str, ...]
-    seconds: float
+__all__ = ["Promoted", "PromotionService"]
 
 
 class PromotionService:
