@@ -3,17 +3,38 @@ with ECR's own login answer for that account and region."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bot.config import Catalog, Settings
 from bot.domain.access import Access
+from bot.domain.audit import AuditEntry, Kind, Outcome
 from bot.domain.environments import HOME
 from bot.domain.errors import StepError
 from bot.domain.models import RegistrySpec
-from bot.domain.ports import Registry
-from bot.domain.promotion import CopyFailed, ImageCopier, ImageRef
+from bot.domain.ports import AuditLog, Registry
+from bot.domain.promotion import (
+    CopyFailed,
+    ImageCopier,
+    ImageRef,
+    Promoted,
+    PromotionNotices,
+    PromotionPlan,
+    PromotionRequest,
+    PromotionStep,
+)
+from bot.runtime.executors import Executors
+from bot.services.promotion_requests import PromotionRequests
 from bot.services.promotions import PromotionService
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+    from bot.adapters.slack_outbox import SlackOutbox
+
+log = logging.getLogger(__name__)
 
 Locked = Callable[[str, str | None, str], None]
 
@@ -68,4 +89,87 @@ def build_promotions(
         copier or build_copier(settings),
         catalog.named_registries()[HOME],
         locked=locked,
+    )
+
+
+class AuditedNotices:
+    """Each promotion's outcome in the audit log (the request itself is audited by the
+    listener), then told in its thread."""
+
+    def __init__(self, notices: PromotionNotices, audit: AuditLog) -> None:
+        self._notices = notices
+        self._audit = audit
+
+    def started(self, request: PromotionRequest, planned: PromotionPlan) -> None:
+        self._notices.started(request, planned)
+
+    def step(self, request: PromotionRequest, step: PromotionStep, planned: PromotionPlan) -> None:
+        self._notices.step(request, step, planned)
+
+    def finished(self, request: PromotionRequest, done: Promoted) -> None:
+        how = "copied" if done.copied else "already there"
+        detail = f"{request.ref} -> {request.environment}: {done.plan.digest} ({how})"
+        self._record(request, Outcome.OK, detail, None)
+        self._notices.finished(request, done)
+
+    def failed(self, request: PromotionRequest, reason: str) -> None:
+        detail = f"{request.ref} -> {request.environment}"
+        self._record(request, Outcome.ERROR, detail, reason)
+        self._notices.failed(request, reason)
+
+    def _record(
+        self, request: PromotionRequest, outcome: Outcome, detail: str, reason: str | None
+    ) -> None:
+        self._audit.record(
+            AuditEntry(
+                request.user,
+                Kind.COMMAND,
+                "promote_outcome",
+                outcome,
+                request.app,
+                request.channel,
+                detail,
+                reason,
+            )
+        )
+
+
+class LoggedNotices:
+    """Without Slack (tests, the sandbox): a promotion's thread in the log."""
+
+    def started(self, request: PromotionRequest, planned: PromotionPlan) -> None:
+        log.info("promotion of %s %s to %s started", request.app, request.ref, request.environment)
+
+    def step(self, request: PromotionRequest, step: PromotionStep, planned: PromotionPlan) -> None:
+        log.info("promotion of %s: %s", request.app, step.value)
+
+    def finished(self, request: PromotionRequest, done: Promoted) -> None:
+        log.info("promotion of %s: %s", request.app, done.plan.digest)
+
+    def failed(self, request: PromotionRequest, reason: str) -> None:
+        log.info("promotion of %s failed", request.app)
+
+
+def build_promotion_requests(
+    settings: Settings,
+    catalog: Catalog,
+    access: Access,
+    locked: Locked,
+    executors: Executors,
+    audit: AuditLog,
+    slack: WebClient | None,
+    outbox: SlackOutbox | None,
+    copier: ImageCopier | None = None,
+) -> PromotionRequests:
+    """`/ecr promote`: the service, its own pool (`promotions`), a thread per request."""
+    notices: PromotionNotices = LoggedNotices()
+    if slack is not None and outbox is not None:
+        from bot.adapters.slack_promotion import SlackPromotionPoster
+
+        notices = SlackPromotionPoster(slack, outbox, catalog.slack.channel)
+    return PromotionRequests(
+        build_promotions(settings, catalog, access, locked, copier),
+        AuditedNotices(notices, audit),
+        executors.pool("promotions"),
+        catalog.all_apps,
     )

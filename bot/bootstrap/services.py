@@ -36,6 +36,7 @@ from bot.adapters.source import GitSource
 from bot.adapters.store import SqlJobStore
 from bot.bootstrap import extras
 from bot.bootstrap.parts import build_diagnoser, build_reports
+from bot.bootstrap.promotions import build_promotion_requests
 from bot.config import Catalog, Settings, load_catalog
 from bot.domain.access import Access, Action, RateLimiter
 from bot.domain.audit import BOT, AuditEntry, Kind, Outcome
@@ -56,6 +57,7 @@ from bot.domain.ports import (
     Source,
     WorkflowSource,
 )
+from bot.domain.promotion import ImageCopier
 from bot.domain.triage import ChatMessage, TriageAnswer
 from bot.runtime.ack_first import AckFirst
 from bot.runtime.audit_check import AuditCheck
@@ -67,6 +69,7 @@ from bot.services.diagnose import Diagnoser, DiagnoseService, Post
 from bot.services.home import HomeService
 from bot.services.jobs import JobService, QueueLimits
 from bot.services.locks import LockService
+from bot.services.promotion_requests import PromotionRequests
 from bot.services.reports import ReportRunner
 from bot.services.triage import TriageService
 
@@ -98,6 +101,7 @@ class Services:
     executors: Executors
     audit_check: AuditCheck
     locks: LockService
+    promotions: PromotionRequests
     groups: SlackDirectory | None = None  # the user-group refresher, when Slack is the directory
     # Seen request signatures and rate windows every replica shares (PostgreSQL); None: memory.
     marks: SqlRequestMarks | None = None
@@ -203,6 +207,7 @@ def build_services(
     worker_name: str | None = None,
     audit: AuditLog | None = None,
     lock_store: LockStore | None = None,
+    copier: ImageCopier | None = None,
 ) -> Services:
     """Build the services; tests pass fakes for any port."""
     extras.require_for(settings)
@@ -361,6 +366,9 @@ def build_services(
         groups=groups,
         marks=marks,
         locks=locks,
+        promotions=build_promotion_requests(
+            settings, catalog, access, locks.check, executors, audit, slack, outbox, copier
+        ),
     )
 
 

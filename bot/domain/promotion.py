@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import Enum
 from typing import Protocol
 
 from bot.domain.environments import HOME, Environment, NamedRegistry
@@ -113,3 +114,37 @@ def plan(
     return PromotionPlan(
         app.name, ImageRef(source.registry, source.repository, digest), target, (ref,)
     )
+
+
+@dataclass(frozen=True)
+class PromotionRequest:
+    """`/ecr promote <app> <ref> <env>` as asked in Slack: by whom, and where to answer."""
+
+    app: str
+    ref: str
+    environment: str
+    user: str
+    channel: str | None
+    reply_url: str | None = None
+
+
+class PromotionStep(Enum):
+    RESOLVED = "resolved"
+    COPYING = "copying"
+    VERIFIED = "verified"
+
+
+class PromotionNotices(Protocol):
+    """A promotion's thread: a parent message, a reply per step, and the outcome."""
+
+    def started(self, request: PromotionRequest, planned: PromotionPlan) -> None: ...
+
+    def step(
+        self, request: PromotionRequest, step: PromotionStep, planned: PromotionPlan
+    ) -> None: ...
+
+    def finished(self, request: PromotionRequest, done: Promoted) -> None: ...
+
+    def failed(self, request: PromotionRequest, reason: str) -> None:
+        """`reason` is plain text: the render layer escapes it."""
+        ...
