@@ -27,19 +27,17 @@ from bot.adapters.report_store import SqlReportFires
 from bot.adapters.request_marks import SqlRequestMarks
 from bot.adapters.slack_diagnose import SlackDiagnosePoster
 from bot.adapters.slack_directory import SlackDirectory, StaticDirectory
-from bot.adapters.slack_events import MemoryEventLedger, SqlEventLedger
 from bot.adapters.slack_home import SlackHome
 from bot.adapters.slack_outbox import SlackOutbox
 from bot.adapters.slack_progress import SlackReporter
-from bot.adapters.slack_triage import LoggedTriageReplies, SlackTriageReplies
 from bot.adapters.source import GitSource
 from bot.adapters.store import SqlJobStore
 from bot.bootstrap import extras
 from bot.bootstrap.parts import build_diagnoser, build_reports
 from bot.bootstrap.promotions import build_promotion_requests
+from bot.bootstrap.triage import build_triage
 from bot.config import Catalog, Settings, load_catalog
-from bot.domain.access import Access, Action, RateLimiter
-from bot.domain.audit import BOT, AuditEntry, Kind, Outcome
+from bot.domain.access import Access, RateLimiter
 from bot.domain.checks.model import Report
 from bot.domain.home import HomeView
 from bot.domain.locks import LockStore
@@ -58,7 +56,6 @@ from bot.domain.ports import (
     WorkflowSource,
 )
 from bot.domain.promotion import ImageCopier
-from bot.domain.triage import ChatMessage, TriageAnswer
 from bot.runtime.ack_first import AckFirst
 from bot.runtime.audit_check import AuditCheck
 from bot.runtime.executors import Concurrency, Executors
@@ -369,51 +366,6 @@ def build_services(
         promotions=build_promotion_requests(
             settings, catalog, access, locks.check, executors, audit, slack, outbox, copier
         ),
-    )
-
-
-def build_triage(
-    catalog: Catalog,
-    store: JobStore,
-    slack: WebClient | None,
-    outbox: SlackOutbox | None,
-    executors: Executors,
-    audit: AuditLog,
-    access: Access,
-    looked_at: Callable[[str], None] = lambda outcome: None,
-) -> TriageService:
-    """Support-channel triage; the ledger lives in the shared database when there is one."""
-    ledger = SqlEventLedger(store.engine) if isinstance(store, SqlJobStore) else MemoryEventLedger()
-    replies = (
-        SlackTriageReplies(slack, outbox)
-        if slack is not None and outbox is not None
-        else LoggedTriageReplies()
-    )
-
-    def answered(message: ChatMessage, answer: TriageAnswer) -> None:
-        audit.record(
-            AuditEntry(
-                message.user or BOT,
-                Kind.TRIAGE,
-                "triage_answer",
-                Outcome.OK,
-                ",".join(answer.apps) or None,
-                message.channel,
-                "answered " + ", ".join(answer.signature_ids),
-            )
-        )
-
-    return TriageService(
-        catalog.all_apps,
-        catalog.slack.triaged_channels,
-        ledger,
-        replies,
-        executors.pool("triage"),
-        registry=catalog.registry_spec,
-        # Whom an answer may name an app to: whoever may diagnose it (its Diagnose button).
-        may_see=lambda user, app: access.allows(user, Action.DIAGNOSE, app),
-        answered=answered,
-        looked_at=looked_at,
     )
 
 
