@@ -9,7 +9,7 @@ from enum import Enum
 from typing import Protocol
 
 from bot.domain.environments import HOME, Environment, NamedRegistry
-from bot.domain.errors import UsageError
+from bot.domain.errors import UsageError, UserError
 from bot.domain.models import AppSpec
 from bot.domain.text import code
 
@@ -79,6 +79,22 @@ class Promoted:
     seconds: float
 
 
+class NeedsApproval(UserError):
+    """The environment names approvers or a scan gate, which ecrbot can't enforce yet."""
+
+
+def enforceable(target: Environment) -> None:
+    """Refuse an environment whose rules ecrbot can't yet apply: copying without the approval
+    or the gate the catalog asks for would be promoting around them (fail closed)."""
+    asks = [word for word, set_ in (("approvers", target.approvers), ("gate", target.gate)) if set_]
+    if asks:
+        raise NeedsApproval(
+            f"{code(target.name)} asks for {' and '.join(f'`{a}`' for a in asks)}, which ecrbot "
+            "does not enforce yet, so it does not promote there.",
+            "Promote by your release process, or remove the key if it is not meant.",
+        )
+
+
 def source_of(app: AppSpec, environment: str, home: NamedRegistry) -> tuple[Environment, ImageRef]:
     """The environment asked for, and where its image comes from: the previous environment's
     registry, or the home registry (where pushes land) for the first. Ref left blank."""
@@ -104,6 +120,7 @@ def plan(
     if not TAG.fullmatch(ref):
         raise UsageError(f"{code(ref)} is not a version or SHA tag.", "e.g. `1.4.0` or a SHA.")
     target, source = source_of(app, environment, home)
+    enforceable(target)
     where = "the home registry" if source.registry.name == HOME else source.registry.name
     digest = copier.digest(ImageRef(source.registry, source.repository, ref))
     if digest is None:

@@ -3,6 +3,7 @@ told in its thread, and an answer that came too late told in the thread instead.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from bot.domain.locks import Lock, Locked, refusal
 from bot.domain.promotion import (
     CopyFailed,
     ImageRef,
+    NeedsApproval,
     Promoted,
     PromotionPlan,
     PromotionRequest,
@@ -132,6 +134,16 @@ def test_a_failed_copy_is_told_in_plain_words() -> None:
     assert flow.submit(ask()) is None
     assert notices.done.wait(5)
     assert notices.seen[-1] == "failed denied: not authorized"
+
+
+def test_an_environment_with_approvers_or_a_gate_is_refused_until_they_are_enforced() -> None:
+    guarded = dataclasses.replace(PROD, approvers=("S0LEADS",))
+    app = dataclasses.replace(APP, environments=(guarded,))
+    copier = Copier()
+    service = PromotionService({"my-app": app}.get, Access((), NoGroups()), copier, HOME_REGISTRY)
+    with pytest.raises(NeedsApproval, match="asks for `approvers`"):
+        service.promote("my-app", "1.0.0", "prod", user=None)
+    assert copier.copies == 0
 
 
 def test_the_grammar() -> None:
