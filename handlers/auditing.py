@@ -214,7 +214,7 @@ def _target(text: str) -> tuple[str | None, int | None]:
     match parsed:
         case cmd.Push(app) | cmd.Diagnose(app) | cmd.Audit(app):
             return app, None
-        case cmd.Lock(app) | cmd.Unlock(app):
+        case cmd.Lock(app) | cmd.Unlock(app) | cmd.Promote(app):
             return app, None
         case cmd.Cancel(job_id):
             return None, job_id

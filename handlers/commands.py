@@ -11,8 +11,9 @@ from bot.domain import commands as cmd
 from bot.domain.access import Action
 from bot.domain.models import PushRequest
 from bot.domain.ports import Destination, Published
+from bot.domain.promotion import PromotionRequest
 from bot.render import audit as audit_render
-from bot.render import common
+from bot.render import common, promotion
 from bot.render import locks as locks_render
 from bot.render import push as render
 from bot.render import report as report_render
@@ -90,5 +91,11 @@ def ecr(ack: Ack, command: dict[str, Any], context: BoltContext, respond: Respon
             case cmd.Locks():
                 held_now = services.locks.held(user)
                 reply(locks_render.headline(held_now), blocks=locks_render.slack_blocks(held_now))
+            case cmd.Promote(app, ref, environment):
+                wanted = PromotionRequest(
+                    app, ref, environment, user, channel, command.get("response_url")
+                )
+                done = services.promotions.submit(wanted)
+                reply(promotion.accepted(wanted) if done is None else promotion.already(done))
             case cmd.Help():
                 reply("ecrbot help", blocks=common.help_blocks())

@@ -17,6 +17,7 @@ from bot.services.diagnose import DiagnoseService
 from bot.services.home import HomeService
 from bot.services.jobs import JobService
 from bot.services.locks import LockService
+from bot.services.promotion_requests import PromotionRequests
 from bot.services.reports import ReportRunner
 from bot.services.triage import TriageService
 
@@ -62,6 +63,8 @@ class HandlerServices(Protocol):
     def audit(self) -> AuditLog: ...
     @property
     def locks(self) -> LockService: ...
+    @property
+    def promotions(self) -> PromotionRequests: ...
     @property
     def ack_first(self) -> RequestGate: ...
 

@@ -13,15 +13,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bot.domain.promotion import ImageRef
+from bot.domain.promotion import CopyFailed, ImageRef
 
 # Registry answers that mean "no such image" (distribution spec error codes; ECR's words).
 NOT_FOUND = ("manifest unknown", "name unknown", "not found", "does not exist")
 STDERR_SHOWN = 2000  # characters of skopeo's error kept in an exception
 
-
-class CopyFailed(Exception):
-    """skopeo refused; the message is its own closing words (never the credentials)."""
+__all__ = ["CopyFailed", "SkopeoCopier"]
 
 
 Login = Callable[[ImageRef], tuple[str, str]]  # (username, password) for the image's registry
@@ -64,13 +62,21 @@ class SkopeoCopier:
             raise CopyFailed(_said(done))
 
     def _run(self, args: list[str]) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(
-            [self._skopeo, *args],
-            capture_output=True,
-            timeout=self._timeout_s,
-            check=False,
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": tempfile.gettempdir()},
-        )
+        try:
+            return subprocess.run(
+                [self._skopeo, *args],
+                capture_output=True,
+                timeout=self._timeout_s,
+                check=False,
+                env={
+                    "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                    "HOME": tempfile.gettempdir(),
+                },
+            )
+        except subprocess.TimeoutExpired:
+            raise CopyFailed(f"skopeo {args[0]} took over {self._timeout_s:.0f} s") from None
+        except FileNotFoundError:
+            raise CopyFailed(f"{self._skopeo} not found: apt-get install skopeo") from None
 
     @contextmanager
     def _authfile(self, *images: ImageRef) -> Iterator[str]:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from bot.adapters.source import GitSource
     from bot.domain.pipeline import PushPipeline
     from bot.services.diagnose import Diagnoser
+    from bot.services.promotions import PromotionService
     from bot.services.reports import ReportRunner
 
 
@@ -134,6 +135,22 @@ class CliAdapters:
             self.store(),
             self.executors,
         )
+
+    def promotions(self, catalog: Catalog) -> PromotionService:
+        """`ecrbot promote`: skopeo with ECR logins, refused by the locks in the bot's database
+        (read on each promotion, so a lock taken in Slack a moment ago counts)."""
+        from bot.adapters.lock_store import SqlLockStore
+        from bot.adapters.slack_directory import StaticDirectory
+        from bot.adapters.store import SqlJobStore
+        from bot.bootstrap.promotions import build_promotions
+        from bot.domain.access import Access
+        from bot.services.locks import LockService
+
+        extras.require_for_database(self.settings.database_url)
+        store = SqlLockStore(SqlJobStore(self.settings.database_url).engine)
+        access = Access(catalog.slack.admins, StaticDirectory(), catalog.slack.access)
+        locks = LockService(catalog.app, catalog.all_apps, access, store)
+        return build_promotions(self.settings, catalog, access, locks.check)
 
 
 def build_cli_adapters(settings: Settings) -> CliAdapters:

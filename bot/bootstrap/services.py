@@ -34,6 +34,7 @@ from bot.adapters.source import GitSource
 from bot.adapters.store import SqlJobStore
 from bot.bootstrap import extras
 from bot.bootstrap.parts import build_diagnoser, build_reports
+from bot.bootstrap.promotions import build_promotion_requests
 from bot.bootstrap.triage import build_triage
 from bot.config import Settings, load_catalog
 from bot.config_catalog import Catalog
@@ -55,6 +56,7 @@ from bot.domain.ports import (
     Source,
     WorkflowSource,
 )
+from bot.domain.promotion import ImageCopier
 from bot.runtime.ack_first import AckFirst
 from bot.runtime.audit_check import AuditCheck
 from bot.runtime.executors import Concurrency, Executors
@@ -65,6 +67,7 @@ from bot.services.diagnose import Diagnoser, DiagnoseService, Post
 from bot.services.home import HomeService
 from bot.services.jobs import JobService, QueueLimits
 from bot.services.locks import LockService
+from bot.services.promotion_requests import PromotionRequests
 from bot.services.reports import ReportRunner
 from bot.services.triage import TriageService
 
@@ -96,6 +99,7 @@ class Services:
     executors: Executors
     audit_check: AuditCheck
     locks: LockService
+    promotions: PromotionRequests
     groups: SlackDirectory | None = None  # the user-group refresher, when Slack is the directory
     # Seen request signatures and rate windows every replica shares (PostgreSQL); None: memory.
     marks: SqlRequestMarks | None = None
@@ -201,6 +205,7 @@ def build_services(
     worker_name: str | None = None,
     audit: AuditLog | None = None,
     lock_store: LockStore | None = None,
+    copier: ImageCopier | None = None,
 ) -> Services:
     """Build the services; tests pass fakes for any port."""
     extras.require_for(settings)
@@ -359,6 +364,9 @@ def build_services(
         groups=groups,
         marks=marks,
         locks=locks,
+        promotions=build_promotion_requests(
+            settings, catalog, access, locks.check, executors, audit, slack, outbox, copier
+        ),
     )
 
 

@@ -69,11 +69,18 @@ class Locks:
 
 
 @dataclass(frozen=True)
+class Promote:
+    app: str
+    ref: str  # a version or SHA tag
+    environment: str
+
+
+@dataclass(frozen=True)
 class Help:
     pass
 
 
-Command = Push | Jobs | Cancel | Diagnose | Report | Audit | Lock | Unlock | Locks | Help
+Command = Push | Jobs | Cancel | Diagnose | Report | Audit | Lock | Unlock | Locks | Promote | Help
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,12 @@ USAGES = (
     ),
     Usage("unlock", "/ecr unlock <app> [env]", "Lift a lock.", "/ecr unlock my-app prod"),
     Usage("locks", "/ecr locks", "Every lock: who, when and why.", "/ecr locks"),
+    Usage(
+        "promote",
+        "/ecr promote <app> <version|sha> <env>",
+        "Copy the image the previous environment holds to env, by digest (no rebuild).",
+        "/ecr promote my-app 1.4.0 prod",
+    ),
     Usage("help", "/ecr help", "This list.", "/ecr help"),
 )
 _BY_NAME = {usage.name: usage for usage in USAGES}
@@ -180,6 +193,11 @@ def parse(text: str) -> Command:
     if name == "locks":
         _expect(name, args, 0, 0)
         return Locks()
+    if name == "promote":
+        _expect(name, args, 3, 3)
+        if not PROMOTE_REF.fullmatch(args[1]):
+            raise UsageError(f"{code(args[1])} is not a version or SHA tag.", _usage_of(name))
+        return Promote(_app_name(args[0], name), args[1], _environment(args[2], name))
     raise UsageError(f"{code(name)} is not an /ecr command.", _usage_line())
 
 
@@ -189,6 +207,8 @@ def _push(args: list[str]) -> Push:
     return Push(app=app, sha=sha, version=args[2] if len(args) == 3 else None)
 
 
+# A tag as the OCI distribution spec allows it (domain/promotion.TAG): a version or a SHA.
+PROMOTE_REF = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 # An environment is a catalog name (config_release.NAME); its reason is the words after it.
 ENVIRONMENT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import Enum
 from typing import Protocol
 
 from bot.domain.environments import HOME, Environment, NamedRegistry
-from bot.domain.errors import UsageError
+from bot.domain.errors import UsageError, UserError
 from bot.domain.models import AppSpec
 from bot.domain.text import code
 
@@ -46,6 +47,11 @@ class DigestMismatch(Exception):
     """The target answered with another digest than the source's after the copy."""
 
 
+class CopyFailed(Exception):
+    """The copier (or a registry login) refused; the message is its own closing words, never
+    the credentials."""
+
+
 @dataclass(frozen=True)
 class PromotionPlan:
     """What a promotion will do: which digest, from where, to where, under which tags."""
@@ -61,6 +67,32 @@ class PromotionPlan:
 
     def target_ref(self, tag: str) -> ImageRef:
         return ImageRef(self.target.registry, self.target.repository, tag)
+
+
+@dataclass(frozen=True)
+class Promoted:
+    """A promotion's outcome: the target holds `plan.digest` under every tag."""
+
+    plan: PromotionPlan
+    copied: bool  # False: the target already held the digest ("already there")
+    uris: tuple[str, ...]
+    seconds: float
+
+
+class NeedsApproval(UserError):
+    """The environment names approvers or a scan gate, which ecrbot can't enforce yet."""
+
+
+def enforceable(target: Environment) -> None:
+    """Refuse an environment whose rules ecrbot can't yet apply: copying without the approval
+    or the gate the catalog asks for would be promoting around them (fail closed)."""
+    asks = [word for word, set_ in (("approvers", target.approvers), ("gate", target.gate)) if set_]
+    if asks:
+        raise NeedsApproval(
+            f"{code(target.name)} asks for {' and '.join(f'`{a}`' for a in asks)}, which ecrbot "
+            "does not enforce yet, so it does not promote there.",
+            "Promote by your release process, or remove the key if it is not meant.",
+        )
 
 
 def source_of(app: AppSpec, environment: str, home: NamedRegistry) -> tuple[Environment, ImageRef]:
@@ -88,6 +120,7 @@ def plan(
     if not TAG.fullmatch(ref):
         raise UsageError(f"{code(ref)} is not a version or SHA tag.", "e.g. `1.4.0` or a SHA.")
     target, source = source_of(app, environment, home)
+    enforceable(target)
     where = "the home registry" if source.registry.name == HOME else source.registry.name
     digest = copier.digest(ImageRef(source.registry, source.repository, ref))
     if digest is None:
@@ -98,3 +131,37 @@ def plan(
     return PromotionPlan(
         app.name, ImageRef(source.registry, source.repository, digest), target, (ref,)
     )
+
+
+@dataclass(frozen=True)
+class PromotionRequest:
+    """`/ecr promote <app> <ref> <env>` as asked in Slack: by whom, and where to answer."""
+
+    app: str
+    ref: str
+    environment: str
+    user: str
+    channel: str | None
+    reply_url: str | None = None
+
+
+class PromotionStep(Enum):
+    RESOLVED = "resolved"
+    COPYING = "copying"
+    VERIFIED = "verified"
+
+
+class PromotionNotices(Protocol):
+    """A promotion's thread: a parent message, a reply per step, and the outcome."""
+
+    def started(self, request: PromotionRequest, planned: PromotionPlan) -> None: ...
+
+    def step(
+        self, request: PromotionRequest, step: PromotionStep, planned: PromotionPlan
+    ) -> None: ...
+
+    def finished(self, request: PromotionRequest, done: Promoted) -> None: ...
+
+    def failed(self, request: PromotionRequest, reason: str) -> None:
+        """`reason` is plain text: the render layer escapes it."""
+        ...

@@ -12,8 +12,8 @@ from bot.entrypoints import push
 from bot.render import job_list as jobs
 
 DESCRIPTION = (
-    "Serve the ecrbot Slack bot, or push, diagnose, report, list jobs and export the audit log "
-    "from a shell."
+    "Serve the ecrbot Slack bot, or push, promote, diagnose, report, list jobs and export the "
+    "audit log from a shell."
 )
 EPILOG = """\
 Settings come from the environment (SLACK_BOT_TOKEN, ECRBOT_CONFIG, ECRBOT_DATABASE_URL, ...:
@@ -88,6 +88,7 @@ def build() -> tuple[Parser, dict[str, Parser]]:
             "a terminal, it starts the offline sandbox console.",
         ),
         "push": _push(sub),
+        "promote": _promote(sub),
         "diagnose": _diagnose(sub),
         "report": _report(sub),
         "jobs": _jobs(sub),
@@ -122,6 +123,34 @@ def _push(sub: Commands) -> Parser:
         epilog=push.EPILOG,
     )
     push.arguments(parser)
+    return parser
+
+
+def _promote(sub: Commands) -> Parser:
+    parser = _command(
+        sub,
+        "promote",
+        "copy an app's image to an environment by digest; exits 0 when the target holds it",
+        "Resolve VERSION|SHA to a digest in the previous environment's registry (the home\n"
+        "registry for the first environment) and copy that exact image, every platform of an\n"
+        "index, to ENV with skopeo. Nothing is rebuilt; the target's digest is read back and\n"
+        "must equal the source's. Already there: nothing is copied. A lock on the app or on\n"
+        "ENV (in ECRBOT_DATABASE_URL, the bot's database) refuses it.",
+        epilog="Exit codes: 0 the target holds the digest (copied or already there), 1 refused\n"
+        "or failed (locked, not in the source, copy or verification failed), 2 a bad command\n"
+        "line, catalog or database setting.",
+    )
+    parser.add_argument("--app", required=True, help="an app of the catalog (ECRBOT_CONFIG)")
+    parser.add_argument(
+        "--ref", required=True, metavar="VERSION|SHA", help="the tag to promote: 1.4.0 or a SHA"
+    )
+    parser.add_argument("--to", required=True, metavar="ENV", help="one of the app's environments")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text, or JSON: {app, ref, environment, digest, source, targets, result, seconds}",
+    )
     return parser
 
 

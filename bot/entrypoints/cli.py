@@ -1,5 +1,5 @@
-"""`ecrbot`: serve the Slack bot, or push, diagnose, report, list jobs and export the audit log
-from a terminal or CI."""
+"""`ecrbot`: serve the Slack bot, or push, promote, diagnose, report, list jobs and export the
+audit log from a terminal or CI."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from bot import __version__
 from bot.config import Settings, load_catalog
-from bot.domain.errors import ConfigError, SchemaError, UserError
+from bot.domain.errors import ConfigError, SchemaError, StepError, UserError
 from bot.entrypoints import arguments, push
 from bot.render import job_list as jobs
 from bot.runtime.logs import configure
@@ -172,6 +172,37 @@ def _diagnose(args: argparse.Namespace, settings: Settings, adapters: CliAdapter
     return 1 if report.failed else 0
 
 
+def _promote(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) -> int:
+    """0: the target holds the digest; 1: refused or failed; 2: catalog or database."""
+    from bot.domain.promotion import CopyFailed, DigestMismatch
+    from bot.render import promotion_text as render
+
+    try:
+        catalog = load_catalog(settings.config_path, settings.build_secrets_dir)
+    except ConfigError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 2
+    # Locks live in the bot's database: without it none could be seen, so none is assumed.
+    if _no_database(settings, "a promotion is refused when its locks can't be read"):
+        return 2
+    configure("WARNING")
+    try:
+        done = adapters.promotions(catalog).promote(args.app, args.ref, args.to, user=None)
+    except (UserError, CopyFailed, DigestMismatch, StepError) as error:
+        words = f"{error}"
+        print(f"Error: {words}", file=sys.stderr)
+        if args.format == "json":
+            print(render.failure_json(args.app, args.ref, args.to, words))
+        return 1
+    except (SchemaError, ConfigError) as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 2
+    print(
+        render.as_json(done, args.ref) if args.format == "json" else render.as_text(done, args.ref)
+    )
+    return 0
+
+
 def _report(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) -> int:
     from bot.render import report as render
 
@@ -186,7 +217,7 @@ def _report(args: argparse.Namespace, settings: Settings, adapters: CliAdapters)
     return 0
 
 
-def _no_database(settings: Settings) -> bool:
+def _no_database(settings: Settings, why: str = "") -> bool:
     """True (and said) when the URL names a SQLite file that is not there: opening it would
     create an empty database and answer "nothing yet"."""
     from bot.bootstrap.database import missing_sqlite_file
@@ -194,7 +225,8 @@ def _no_database(settings: Settings) -> bool:
     where = missing_sqlite_file(settings)
     if where is not None:
         print(
-            f"Error: no SQLite database at {where}: set ECRBOT_DATABASE_URL to the bot's",
+            f"Error: no SQLite database at {where}: set ECRBOT_DATABASE_URL to the bot's"
+            + (f" ({why})" if why else ""),
             file=sys.stderr,
         )
         return True
@@ -272,6 +304,7 @@ def _audit(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) 
 # The terminal commands that use adapters; `main` closes those adapters when one returns.
 RUNS: dict[str, Callable[[argparse.Namespace, Settings, CliAdapters], int]] = {
     "push": push.run,
+    "promote": _promote,
     "diagnose": _diagnose,
     "report": _report,
     "audit": _audit,

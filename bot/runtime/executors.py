@@ -26,6 +26,7 @@ class Concurrency:
     notices: int = 1  # "waiting behind job N" notices, off the enqueuing thread
     triage: int = 2  # support messages matched against known errors, off the ack path
     home: int = 2  # App Home views and the push form's commit check (a git fetch)
+    promotions: int = 2  # /ecr promote copies (skopeo); more wait their turn
 
 
 class Executors:

@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from bot.domain.access import Access, Action
 from bot.domain.environments import NamedRegistry
 from bot.domain.errors import UnknownApp
 from bot.domain.models import AppSpec
-from bot.domain.promotion import DigestMismatch, ImageCopier, PromotionPlan, plan
+from bot.domain.promotion import (
+    DigestMismatch,
+    ImageCopier,
+    Promoted,
+    PromotionPlan,
+    plan,
+)
 from bot.domain.text import code
 
-
-@dataclass(frozen=True)
-class Promoted:
-    """A promotion's outcome: the target holds `plan.digest` under every tag."""
-
-    plan: PromotionPlan
-    copied: bool  # False: the target already held the digest ("already there")
-    uris: tuple[str, ...]
-    seconds: float
+__all__ = ["Promoted", "PromotionService"]
 
 
 class PromotionService:
@@ -43,29 +40,64 @@ class PromotionService:
         self._locked = locked
         self._clock = clock
 
-    def promote(self, app_name: str, ref: str, environment: str, user: str | None) -> Promoted:
-        """Copy the digest `ref` names to `environment`, unless it is there already."""
-        started = self._clock()
+    def app(self, app_name: str, user: str | None, among: list[AppSpec] | None = None) -> AppSpec:
+        """The app, if `user` (None: the terminal) may promote it; an unknown name is answered
+        with the apps of `among` the user may see."""
         app = self._apps(app_name)
         if app is None:
-            raise UnknownApp(app_name, [])
+            visible = self._access.visible_apps(user, among) if user and among else []
+            raise UnknownApp(app_name, visible)
         if user is not None:
             self._access.require(user, Action.PROMOTE, app)
-        self._locked(app.name, environment, f"Promotions of {code(app.name)} to {environment}")
-        planned = plan(app, ref, environment, self._home, self._copier)
+        return app
+
+    def check_lock(self, app: str, environment: str) -> None:
+        """Raise Locked (who, when, why) if a lock stops promotions of `app` to `environment`."""
+        self._locked(app, environment, f"Promotions of {code(app)} to {code(environment)}")
+
+    def resolve(self, app_name: str, ref: str, environment: str, user: str | None) -> PromotionPlan:
+        """Authorize, check the locks, and resolve `ref` to a digest in the source registry."""
+        app = self.app(app_name, user)
+        self.check_lock(app.name, environment)
+        return plan(app, ref, environment, self._home, self._copier)
+
+    def held(self, planned: PromotionPlan) -> bool:
+        """Whether the target already holds the digest under every tag ("already there")."""
+        return all(
+            self._copier.digest(planned.target_ref(t)) == planned.digest for t in planned.tags
+        )
+
+    def copy(self, planned: PromotionPlan) -> bool:
+        """Copy the digest under each tag the target lacks (or holds another digest under)."""
         copied = False
         for tag in planned.tags:
             target = planned.target_ref(tag)
-            # Already there: nothing is sent; a tag that names another digest is moved.
             if self._copier.digest(target) != planned.digest:
                 self._copier.copy(planned.source, target)
                 copied = True
-        for tag in planned.tags:  # verify after the copy: the digest must be the source's
+        return copied
+
+    def verify(self, planned: PromotionPlan) -> tuple[str, ...]:
+        """Read every tag back: the digest must be the source's, or DigestMismatch."""
+        for tag in planned.tags:
             found = self._copier.digest(planned.target_ref(tag))
             if found != planned.digest:
                 raise DigestMismatch(
                     f"{planned.target_ref(tag)} holds {found}, not {planned.digest}: the copy "
                     "changed the image (a registry that rewrites manifests?)"
                 )
-        uris = tuple(str(planned.target_ref(tag)) for tag in planned.tags)
+        return tuple(str(planned.target_ref(tag)) for tag in planned.tags)
+
+    def promote(self, app_name: str, ref: str, environment: str, user: str | None) -> Promoted:
+        """Copy the digest `ref` names to `environment`, unless it is there already."""
+        started = self._clock()
+        planned = self.resolve(app_name, ref, environment, user)
+        copied = self.copy(planned)  # already there: nothing is sent
+        uris = self.verify(planned)
         return Promoted(planned, copied, uris, self._clock() - started)
+
+    def elapsed(self, started: float) -> float:
+        return self._clock() - started
+
+    def now(self) -> float:
+        return self._clock()

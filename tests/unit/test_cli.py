@@ -20,7 +20,7 @@ from bot.render import job_list as jobs
 from tests.fakes import HOST, SHA, FakeEngine, FakeRegistry, FakeSource
 
 # Commands whose parser is ours; the delegated ones (worker, db, console) parse for themselves.
-OURS = ("serve", "push", "diagnose", "report", "jobs", "audit", "version", "help")
+OURS = ("serve", "push", "promote", "diagnose", "report", "jobs", "audit", "version", "help")
 
 
 @dataclass(frozen=True)

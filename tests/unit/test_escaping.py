@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from bot.domain.audit import AuditEntry, AuditPage, AuditQuery
 from bot.domain.checks.model import CheckResult, Report, Status
+from bot.domain.environments import Environment, NamedRegistry
 from bot.domain.errors import UserError
 from bot.domain.home import HomeView
 from bot.domain.locks import Lock
@@ -36,11 +37,29 @@ from bot.domain.models import (
     PushResult,
     Step,
 )
+from bot.domain.promotion import (
+    ImageRef,
+    Promoted,
+    PromotionPlan,
+    PromotionRequest,
+    PromotionStep,
+)
 from bot.domain.report import HealthReport, Item, Level, Section
 from bot.domain.report.model import Changes, ReportFigures, SectionId
 from bot.domain.text import TICK, code, plain
 from bot.domain.triage import TriageAnswer
-from bot.render import audit, common, diagnose, escape, home, locks, push, report, triage
+from bot.render import (
+    audit,
+    common,
+    diagnose,
+    escape,
+    home,
+    locks,
+    promotion,
+    push,
+    report,
+    triage,
+)
 from bot.render.escape import code_block, mention, mrkdwn, principal, text
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -155,6 +174,22 @@ def a_lock() -> Lock:
     return Lock("app", "prod", "release freeze", "U0ALICE", NOW)
 
 
+def a_promotion() -> Promoted:
+    registry = NamedRegistry("home", "123456789012", "eu-west-2")
+    target = Environment("prod", NamedRegistry("prod", "210987654321", "eu-west-2"), "repo-p")
+    source = ImageRef(registry, "repo", "sha256:" + "a" * 64)
+    planned = PromotionPlan("app", source, target, ("1.0.0",))
+    return Promoted(planned, True, ("host/repo-p:1.0.0",), 1.5)
+
+
+def a_promotion_request() -> PromotionRequest:
+    return PromotionRequest("app", "1.0.0", "prod", "U0ALICE", "C0PLATFORM")
+
+
+def step_of(which: PromotionStep) -> Callable[[Promoted], str]:
+    return lambda done: promotion.step(which, done.plan)
+
+
 # name -> (benign object, render function to the mrkdwn strings it produces)
 RENDERERS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     **{
@@ -189,6 +224,12 @@ RENDERERS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "locks.slack_blocks": (a_lock(), lambda lock: locks.slack_blocks([lock, lock])),
     "locks.locked": (a_lock(), lambda lock: locks.locked(lock, mine=False)),
     "locks.unlocked": (a_lock(), locks.unlocked),
+    "promotion.accepted": (a_promotion_request(), promotion.accepted),
+    "promotion.parent": (a_promotion_request(), lambda r: promotion.parent(r, "s")[1]),
+    "promotion.failed": (a_promotion_request(), lambda r: promotion.failed(r, "reason")),
+    "promotion.already": (a_promotion(), promotion.already),
+    "promotion.finished": (a_promotion(), promotion.finished),
+    **{f"promotion.step[{s.value}]": (a_promotion(), step_of(s)) for s in PromotionStep},
 }
 
 

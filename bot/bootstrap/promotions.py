@@ -1,0 +1,176 @@
+"""Promotions, built alike for the bot and `ecrbot promote`: skopeo, logged in to each registry
+with ECR's own login answer for that account and region."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from bot.config import Settings
+from bot.config_catalog import Catalog
+from bot.domain.access import Access
+from bot.domain.audit import AuditEntry, Kind, Outcome
+from bot.domain.environments import HOME
+from bot.domain.errors import StepError
+from bot.domain.models import RegistrySpec
+from bot.domain.ports import AuditLog, Registry
+from bot.domain.promotion import (
+    CopyFailed,
+    ImageCopier,
+    ImageRef,
+    Promoted,
+    PromotionNotices,
+    PromotionPlan,
+    PromotionRequest,
+    PromotionStep,
+)
+from bot.runtime.executors import Executors
+from bot.services.promotion_requests import PromotionRequests
+from bot.services.promotions import PromotionService
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+    from bot.adapters.slack_outbox import SlackOutbox
+
+log = logging.getLogger(__name__)
+
+Locked = Callable[[str, str | None, str], None]
+
+
+def ecr_logins(settings: Settings) -> Callable[[ImageRef], tuple[str, str]]:
+    """A login per registry (account, region), from `GetAuthorizationToken` with the bot's own
+    credentials, cached by each registry adapter until shortly before it expires. Assuming each
+    registry's `role:` (with SourceIdentity) is still to come: the target's repository policy
+    must let the bot's role in meanwhile."""
+    from bot.adapters.aws import EcrRegistry
+
+    registries: dict[tuple[str, str], Registry] = {}
+    guard = threading.Lock()
+
+    def login(image: ImageRef) -> tuple[str, str]:
+        key = (image.registry.account_id, image.registry.region)
+        with guard:
+            registry = registries.get(key)
+            if registry is None:
+                registry = registries[key] = EcrRegistry(
+                    RegistrySpec(*key),
+                    endpoint_url=settings.aws_endpoint_url,
+                    ca_bundle=settings.registry_ca_bundle,
+                )
+        try:
+            creds = registry.credentials()
+        except StepError as error:
+            raise CopyFailed(f"no ECR login for {image.registry.host}: {error.raw}") from None
+        return creds.username, creds.password
+
+    return login
+
+
+def build_copier(settings: Settings) -> ImageCopier:
+    """skopeo with ECR logins (Debian's `skopeo`; see the README's "Why skopeo")."""
+    from bot.adapters.skopeo import SkopeoCopier
+
+    return SkopeoCopier(ecr_logins(settings))
+
+
+def build_promotions(
+    settings: Settings,
+    catalog: Catalog,
+    access: Access,
+    locked: Locked,
+    copier: ImageCopier | None = None,
+) -> PromotionService:
+    """The promotion service over the catalog's apps and registries."""
+    return PromotionService(
+        catalog.app,
+        access,
+        copier or build_copier(settings),
+        catalog.named_registries()[HOME],
+        locked=locked,
+    )
+
+
+class AuditedNotices:
+    """Each promotion's outcome in the audit log (the request itself is audited by the
+    listener), then told in its thread."""
+
+    def __init__(self, notices: PromotionNotices, audit: AuditLog) -> None:
+        self._notices = notices
+        self._audit = audit
+
+    def started(self, request: PromotionRequest, planned: PromotionPlan) -> None:
+        self._notices.started(request, planned)
+
+    def step(self, request: PromotionRequest, step: PromotionStep, planned: PromotionPlan) -> None:
+        self._notices.step(request, step, planned)
+
+    def finished(self, request: PromotionRequest, done: Promoted) -> None:
+        how = "copied" if done.copied else "already there"
+        detail = f"{request.ref} -> {request.environment}: {done.plan.digest} ({how})"
+        self._record(request, Outcome.OK, detail, None)
+        self._notices.finished(request, done)
+
+    def failed(self, request: PromotionRequest, reason: str) -> None:
+        detail = f"{request.ref} -> {request.environment}"
+        self._record(request, Outcome.ERROR, detail, reason)
+        self._notices.failed(request, reason)
+
+    def _record(
+        self, request: PromotionRequest, outcome: Outcome, detail: str, reason: str | None
+    ) -> None:
+        self._audit.record(
+            AuditEntry(
+                request.user,
+                Kind.COMMAND,
+                "promote_outcome",
+                outcome,
+                request.app,
+                request.channel,
+                detail,
+                reason,
+            )
+        )
+
+
+class LoggedNotices:
+    """Without Slack (tests, the sandbox): a promotion's thread in the log."""
+
+    def started(self, request: PromotionRequest, planned: PromotionPlan) -> None:
+        log.info("promotion of %s %s to %s started", request.app, request.ref, request.environment)
+
+    def step(self, request: PromotionRequest, step: PromotionStep, planned: PromotionPlan) -> None:
+        log.info("promotion of %s: %s", request.app, step.value)
+
+    def finished(self, request: PromotionRequest, done: Promoted) -> None:
+        log.info("promotion of %s: %s", request.app, done.plan.digest)
+
+    def failed(self, request: PromotionRequest, reason: str) -> None:
+        log.info("promotion of %s failed", request.app)
+
+
+def build_promotion_requests(
+    settings: Settings,
+    catalog: Catalog,
+    access: Access,
+    locked: Locked,
+    executors: Executors,
+    audit: AuditLog,
+    slack: WebClient | None,
+    outbox: SlackOutbox | None,
+    copier: ImageCopier | None = None,
+) -> PromotionRequests:
+    """`/ecr promote`: the service, its own pool (`promotions`), a thread per request."""
+    notices: PromotionNotices = LoggedNotices()
+    if slack is not None and outbox is not None:
+        from bot.adapters.slack_promotion import SlackPromotionPoster
+
+        notices = SlackPromotionPoster(slack, outbox, catalog.slack.channel)
+    return PromotionRequests(
+        build_promotions(settings, catalog, access, locked, copier),
+        AuditedNotices(notices, audit),
+        executors.pool("promotions"),
+        catalog.all_apps,
+    )

@@ -1,0 +1,63 @@
+"""A promotion in Slack: the acknowledgement, the thread's parent, a reply per step, the end."""
+
+from __future__ import annotations
+
+from bot.domain.promotion import Promoted, PromotionPlan, PromotionRequest, PromotionStep
+from bot.render.blocks import Blocks, context, section, to_dicts
+from bot.render.escape import code, mention, text
+
+
+def _what(request: PromotionRequest) -> str:
+    return f"{code(request.app, 100)} {code(request.ref, 128)} to {code(request.environment, 63)}"
+
+
+def accepted(request: PromotionRequest) -> str:
+    """The acknowledgement when the copy goes on in a thread."""
+    return f":truck: Promoting {_what(request)}: progress in the thread below."
+
+
+def already(done: Promoted) -> str:
+    """Nothing to copy: the target holds the same digest under every tag."""
+    where = ", ".join(code(uri, 300) for uri in done.uris)
+    return (
+        f":white_check_mark: Already in {code(done.plan.target.name, 63)}: same digest "
+        f"{code(done.plan.digest, 80)} ({where}). Nothing was copied."
+    )
+
+
+def parent(request: PromotionRequest, state: str) -> tuple[str, Blocks]:
+    """The thread's parent message: who asked for what, and how it stands."""
+    head = f"{state} Promotion of {_what(request)}"
+    return head, to_dicts(
+        [section(f"*{head}*"), context(f"Asked by {mention(request.user)} · by digest, no rebuild")]
+    )
+
+
+def step(which: PromotionStep, planned: PromotionPlan) -> str:
+    """One reply per step: resolve, copy, verify."""
+    if which is PromotionStep.RESOLVED:
+        return (
+            f":mag: Resolved to {code(planned.digest, 80)} in {code(planned.source.registry.name)}"
+            f" ({code(planned.source.registry.host)}/{code(planned.source.repository)})"
+        )
+    if which is PromotionStep.COPYING:
+        targets = ", ".join(code(planned.target_ref(tag), 300) for tag in planned.tags)
+        return (
+            f":arrows_counterclockwise: Copying by digest to {targets} (skopeo; blobs the "
+            "target has are not sent)"
+        )
+    return f":white_check_mark: Verified: the target's digest is {code(planned.digest, 80)}"
+
+
+def finished(done: Promoted) -> str:
+    """The final reply: the target URI and the digest."""
+    uris = ", ".join(code(uri, 300) for uri in done.uris)
+    how = f"copied in {done.seconds:.1f} s" if done.copied else "already there, nothing copied"
+    return (
+        f":white_check_mark: Promoted to {code(done.plan.target.name, 63)}: {uris} "
+        f"@ {code(done.plan.digest, 80)} ({how})"
+    )
+
+
+def failed(request: PromotionRequest, reason: str) -> str:
+    return f":x: Promotion of {_what(request)} failed: {text(reason, 1500)}"

@@ -1,0 +1,132 @@
+"""`/ecr promote` off the request thread: authorize and check the locks while Slack waits, copy
+on the `promotions` pool, and answer "already there" in the acknowledgement when it is quick."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor
+
+from bot.domain.errors import StepError, UserError, new_error_id
+from bot.domain.models import AppSpec
+from bot.domain.promotion import (
+    CopyFailed,
+    DigestMismatch,
+    Promoted,
+    PromotionNotices,
+    PromotionPlan,
+    PromotionRequest,
+    PromotionStep,
+)
+from bot.services.promotions import PromotionService
+
+log = logging.getLogger(__name__)
+
+# How long the acknowledgement waits for the resolve: "already there" (two digest reads) is
+# answered in it; anything longer, or a copy, goes on in a thread. Slack's limit is 3 s.
+ANSWER_WITHIN_S = 1.5
+
+
+class _Handoff:
+    """Who tells the outcome: the acknowledgement if it is still waiting, else the thread."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._ready = threading.Event()
+        self._open = True
+        self._value: Promoted | UserError | None = None
+
+    def offer(self, value: Promoted | UserError | None) -> bool:
+        """True when the waiting acknowledgement took `value` (None: "see the thread")."""
+        with self._guard:
+            if not self._open:
+                return False
+            self._open, self._value = False, value
+            self._ready.set()
+            return value is not None
+
+    def wait(self, timeout: float) -> Promoted | None:
+        self._ready.wait(timeout)
+        with self._guard:
+            self._open = False
+            value = self._value
+        if isinstance(value, UserError):
+            raise value
+        return value
+
+
+class PromotionRequests:
+    """Every Slack promotion goes through here; the terminal calls PromotionService directly."""
+
+    def __init__(
+        self,
+        service: PromotionService,
+        notices: PromotionNotices,
+        pool: Executor,
+        all_apps: Callable[[], list[AppSpec]],
+        answer_within_s: float = ANSWER_WITHIN_S,
+    ) -> None:
+        self._service = service
+        self._notices = notices
+        self._pool = pool
+        self._all_apps = all_apps
+        self._answer_within_s = answer_within_s
+
+    def submit(self, request: PromotionRequest) -> Promoted | None:
+        """Refusals (access, locks: who, when, why) raise here. Returns the outcome when the
+        target already holds the digest and that was known quickly; None: the thread tells."""
+        app = self._service.app(request.app, request.user, self._all_apps())
+        self._service.check_lock(app.name, request.environment)
+        handoff = _Handoff()
+        self._pool.submit(self._run, request, handoff)
+        return handoff.wait(self._answer_within_s)
+
+    def _run(self, request: PromotionRequest, handoff: _Handoff) -> None:
+        started = self._service.now()
+        try:
+            # Authorized and lock-checked again: the pool may have made it wait.
+            planned = self._service.resolve(
+                request.app, request.ref, request.environment, request.user
+            )
+            if self._service.held(planned):
+                uris = tuple(str(planned.target_ref(tag)) for tag in planned.tags)
+                done = Promoted(planned, False, uris, self._service.elapsed(started))
+                if not handoff.offer(done):
+                    self._notices.started(request, planned)
+                    self._notices.finished(request, done)
+                return
+        except UserError as error:
+            if not handoff.offer(error):
+                self._notices.failed(request, str(error))
+            return
+        except Exception as error:
+            handoff.offer(None)
+            self._notices.failed(request, _explained(error))
+            return
+        handoff.offer(None)
+        self._copy(request, planned, started)
+
+    def _copy(self, request: PromotionRequest, planned: PromotionPlan, started: float) -> None:
+        try:
+            self._notices.started(request, planned)
+            self._notices.step(request, PromotionStep.RESOLVED, planned)
+            self._notices.step(request, PromotionStep.COPYING, planned)
+            copied = self._service.copy(planned)
+            uris = self._service.verify(planned)
+            self._notices.step(request, PromotionStep.VERIFIED, planned)
+            elapsed = self._service.elapsed(started)
+            self._notices.finished(request, Promoted(planned, copied, uris, elapsed))
+        except Exception as error:
+            self._notices.failed(request, _explained(error))
+
+
+def _explained(error: Exception) -> str:
+    """Plain words for a failed promotion; an unexpected error gets an id the log also has."""
+    if isinstance(error, (UserError, CopyFailed, DigestMismatch)):
+        return str(error)
+    if isinstance(error, StepError):
+        return error.raw
+    error_id = new_error_id()
+    log.error("promotion failed: error %s", error_id, exc_info=error)
+    return f"Something went wrong (error id {error_id})."
