@@ -7,6 +7,7 @@ import dataclasses
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -20,10 +21,10 @@ from bot.domain.approvals import (
     check_click,
     parse_value,
 )
-from bot.domain.audit import AuditEntry
 from bot.services.approvals import ApprovalService
 from bot.services.promotion_requests import PromotionRequests
 from bot.services.promotions import PromotionService
+from tests.fakes import MemoryAuditLog
 from tests.unit.test_promotion_requests import (
     APP,
     DIGEST,
@@ -42,8 +43,8 @@ PENDING = Approval(
 )  # fmt: skip
 
 
-def click(user: str = "U0BOB", **changes: object) -> Approval:
-    args: dict[str, object] = {
+def click(user: str = "U0BOB", **changes: Any) -> Approval:
+    args: dict[str, Any] = {
         "user": user,
         "digest": DIGEST,
         "thread_ts": "111.1",
@@ -51,7 +52,7 @@ def click(user: str = "U0BOB", **changes: object) -> Approval:
         "approving": True,
         "may_approve": True,
     }
-    return check_click(PENDING, **(args | changes))  # type: ignore[arg-type]
+    return check_click(PENDING, **(args | changes))
 
 
 def test_a_listed_approver_who_did_not_ask_may_approve() -> None:
@@ -67,7 +68,7 @@ def test_a_listed_approver_who_did_not_ask_may_approve() -> None:
         ({"thread_ts": "999.9"}, "not the one for the promotion"),  # another request's thread
     ],
 )
-def test_refused_clicks(changes: dict[str, object], words: str) -> None:
+def test_refused_clicks(changes: dict[str, Any], words: str) -> None:
     with pytest.raises(ApprovalRefused, match=words):
         click(**changes)
 
@@ -122,20 +123,12 @@ class Groups:
         return frozenset({"U0ALICE", "U0BOB"}) if group_id == "S0LEADS" else frozenset()
 
 
-class Audit:
-    def __init__(self) -> None:
-        self.entries: list[AuditEntry] = []
-
-    def record(self, entry: AuditEntry) -> None:
-        self.entries.append(entry)
-
-
 def flow(copier: Copier, now: list[datetime]):  # type: ignore[no-untyped-def]
     guarded = dataclasses.replace(PROD, approvers=("S0LEADS",), approval_ttl_s=600)
     app = dataclasses.replace(APP, environments=(guarded,))
     access = Access(("U0ADMIN",), Groups())
     service = PromotionService({"my-app": app}.get, access, copier, HOME_REGISTRY)
-    store, audit, notices = MemoryApprovals(), Audit(), Notices()
+    store, audit, notices = MemoryApprovals(), MemoryAuditLog(), Notices()
     desk = ApprovalService(store, access, {"my-app": app}.get, audit, now=lambda: now[0])
     requests = PromotionRequests(
         service, notices, ThreadPoolExecutor(1), lambda: [app], 2.0, approvals=desk
@@ -191,7 +184,7 @@ def test_expiry_and_rejection_are_audited_and_end_it() -> None:
     now[0] = AT + timedelta(minutes=11)
     with pytest.raises(ApprovalExpired):
         requests.decide(button_value(approval), "U0BOB", None, approving=True)
-    assert [e.action for e in audit.entries] == ["approval_expired"]
+    assert [e.action for e in audit.recorded] == ["approval_expired"]
     with pytest.raises(ApprovalRefused, match="already expired"):
         requests.decide(button_value(approval), "U0BOB", None, approving=False)
 
