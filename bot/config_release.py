@@ -45,6 +45,11 @@ class EnvironmentConfig(_Strict):
         (), description="user-group or user ids; one who is not the requester must approve"
     )
     gate: GateConfig | None = Field(None, description="scan findings a promotion tolerates")
+    approval_ttl: str = Field(
+        "30m",
+        pattern=r"^[1-9][0-9]{0,4}[smh]$",
+        description="how long an approval request may be approved (e.g. 30m, 2h)",
+    )
 
 
 def check_environments(
@@ -93,6 +98,12 @@ def environments(
             repository=env.repository or repository,
             approvers=env.approvers,
             gate=Gate(env.gate.critical, env.gate.high_past_sla) if env.gate else None,
+            approval_ttl_s=ttl_seconds(env.approval_ttl),
         )
         for env in configs
     )
+
+
+def ttl_seconds(ttl: str) -> int:
+    """`30m` → 1800; at most a day: an approval is for a release, not for a week."""
+    return min(int(ttl[:-1]) * {"s": 1, "m": 60, "h": 3600}[ttl[-1]], 24 * 3600)

@@ -21,6 +21,8 @@ def register(app: App, services: HandlerServices) -> None:
     app.action(ActionId.CANCEL.value)(audited(actions.cancel))
     app.action(ActionId.DIAGNOSE.value)(audited(actions.diagnose))
     app.action(ActionId.DIAGNOSE_PICK.value)(audited(actions.diagnose))
+    app.action(ActionId.APPROVE.value)(audited(actions.approve))
+    app.action(ActionId.REJECT.value)(audited(actions.reject))
     app.action(ActionId.HOME_PUSH.value)(audited(home.open_push))
     app.action(ActionId.HOME_DIAGNOSE.value)(audited(home.open_diagnose))
     app.action(ActionId.HOME_REPORT.value)(audited(home.report_preview))

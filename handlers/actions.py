@@ -1,4 +1,4 @@
-"""Buttons on job messages: Retry, Cancel, Run diagnose."""
+"""Buttons on job messages: Retry, Cancel, Run diagnose; Approve / Reject on a promotion."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from slack_bolt import Ack, BoltContext, Respond
 
 from bot.domain.commands import job_id
 from bot.domain.ports import Destination
+from bot.render import approval as approval_render
 from bot.render import common
 from bot.services.diagnose import DiagnoseRequest
 from handlers import auditing
@@ -67,3 +68,36 @@ def diagnose(
         where = Destination(channel, thread, body.get("response_url"))
         services.diagnose.submit(DiagnoseRequest(app=app), body["user"]["id"], where)
         _ephemeral(respond)(common.diagnosing(app))
+
+
+def approve(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond
+) -> None:
+    _decide(ack, body, action, context, respond, approving=True)
+
+
+def reject(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond
+) -> None:
+    _decide(ack, body, action, context, respond, approving=False)
+
+
+def _decide(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: BoltContext,
+    respond: Respond,
+    approving: bool,
+) -> None:
+    """The value names the request and its digest; the service decides who may click it."""
+    ack()
+    services = services_of(context)
+    message = body.get("message") or {}
+    thread = message.get("thread_ts") or message.get("ts")
+    with replying(_ephemeral(respond)):
+        approval = services.promotions.decide(
+            str(action.get("value") or ""), body["user"]["id"], thread, approving
+        )
+        auditing.about(approval.app)
+        _ephemeral(respond)(approval_render.decided(approval, approving))

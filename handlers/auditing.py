@@ -40,6 +40,8 @@ _ACTIONS: dict[str, str] = {
     ActionId.HOME_PUSH: "push_form",
     ActionId.HOME_DIAGNOSE: "diagnose_form",
     ActionId.HOME_REPORT: "report",
+    ActionId.APPROVE: "approve",
+    ActionId.REJECT: "reject",
 }
 _VIEWS: dict[str, str] = {CallbackId.PUSH_MODAL: "push", CallbackId.DIAGNOSE_MODAL: "diagnose"}
 _SHORTCUTS: dict[str, str] = {CallbackId.DIAGNOSE_MESSAGE: "diagnose"}

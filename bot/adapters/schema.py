@@ -127,6 +127,27 @@ locks = sa.Table(
     sa.Column("locked_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# Promotions awaiting (or past) a second person's approval (0007): bound to one digest, with an
+# expiry; in the database so an Approve clicked after a restart, or on another replica, finds it.
+approvals = sa.Table(
+    "approvals",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("app", sa.String(200), nullable=False),
+    sa.Column("ref", sa.String(128), nullable=False),
+    sa.Column("environment", sa.String(64), nullable=False),
+    sa.Column("digest", sa.String(80), nullable=False),
+    sa.Column("tags", sa.String(300), nullable=False),
+    sa.Column("requested_by", sa.String(64), nullable=False),
+    sa.Column("channel", sa.String(64)),
+    sa.Column("thread_ts", sa.String(32)),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("decided_by", sa.String(64)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
+)
+
 # The triggers each dialect needs on audit_log, by name: checked at start (audit_store.py).
 APPEND_ONLY_TRIGGERS = {
     "sqlite": frozenset({"audit_log_no_update", "audit_log_no_delete"}),

@@ -10,7 +10,9 @@ from slack_sdk import WebClient
 
 from bot.adapters.slack_outbox import SlackOutbox
 from bot.adapters.slack_reply import Refusal, SlackReplies
+from bot.domain.approvals import Approval
 from bot.domain.promotion import Promoted, PromotionPlan, PromotionRequest, PromotionStep
+from bot.render import approval as approval_render
 from bot.render import promotion as render
 from bot.render.blocks import Blocks
 
@@ -28,7 +30,14 @@ class _Thread:
 class SlackPromotionPoster:
     """`PromotionNotices` in Slack; one thread per request, forgotten when it ends."""
 
-    def __init__(self, client: WebClient, outbox: SlackOutbox, default_channel: str | None) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        outbox: SlackOutbox,
+        default_channel: str | None,
+        remember_thread: Callable[[str, str, str], None] = lambda *_: None,
+    ) -> None:
+        self._remember_thread = remember_thread
         self._client = client
         self._outbox = outbox
         self._default_channel = default_channel
@@ -48,6 +57,22 @@ class SlackPromotionPoster:
         self._edit(thread, request, ":white_check_mark:", {"state": "succeeded"} | _digest(done))
         self._forget(request)
 
+    def awaiting(
+        self, request: PromotionRequest, planned: PromotionPlan, approval: Approval
+    ) -> None:
+        thread = self._thread(request)
+        words, blocks = approval_render.request(approval, planned)
+
+        def post() -> None:
+            if thread.ts is not None:  # the parent is posted first, on this same sender thread
+                self._remember_thread(approval.id, thread.channel, thread.ts)
+            self._client.chat_postMessage(
+                channel=thread.channel, thread_ts=thread.ts, text=words, blocks=blocks
+            )
+
+        self._send(thread, post)
+        self._forget(request)  # the click carries it on, maybe on another replica
+
     def failed(self, request: PromotionRequest, reason: str) -> None:
         thread = self._thread(request)
         self._reply(thread, render.failed(request, reason))
@@ -63,6 +88,9 @@ class SlackPromotionPoster:
             channel = request.channel or self._default_channel or ""
             thread = _Thread(channel, Refusal(self._replies, request.reply_url, channel))
             self._threads[id(request)] = thread
+            if request.thread_ts is not None:  # after an approval: the thread ecrbot recorded
+                thread.ts = request.thread_ts
+                return thread
         head, blocks = render.parent(request, ":hourglass_flowing_sand:")
 
         def post() -> None:

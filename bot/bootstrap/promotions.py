@@ -8,14 +8,16 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from bot.adapters.store import SqlJobStore
 from bot.config import Settings
 from bot.config_catalog import Catalog
 from bot.domain.access import Access
+from bot.domain.approvals import Approval
 from bot.domain.audit import AuditEntry, Kind, Outcome
 from bot.domain.environments import HOME
 from bot.domain.errors import StepError
 from bot.domain.models import RegistrySpec
-from bot.domain.ports import AuditLog, Registry
+from bot.domain.ports import AuditLog, JobStore, Registry
 from bot.domain.promotion import (
     CopyFailed,
     ImageCopier,
@@ -27,6 +29,7 @@ from bot.domain.promotion import (
     PromotionStep,
 )
 from bot.runtime.executors import Executors
+from bot.services.approvals import ApprovalService
 from bot.services.promotion_requests import PromotionRequests
 from bot.services.promotions import PromotionService
 
@@ -118,14 +121,28 @@ class AuditedNotices:
         self._record(request, Outcome.ERROR, detail, reason)
         self._notices.failed(request, reason)
 
+    def awaiting(
+        self, request: PromotionRequest, planned: PromotionPlan, approval: Approval
+    ) -> None:
+        detail = (
+            f"{request.ref} -> {request.environment}: {planned.digest} (approval {approval.id})"
+        )
+        self._record(request, Outcome.OK, detail, None, "approval_requested")
+        self._notices.awaiting(request, planned, approval)
+
     def _record(
-        self, request: PromotionRequest, outcome: Outcome, detail: str, reason: str | None
+        self,
+        request: PromotionRequest,
+        outcome: Outcome,
+        detail: str,
+        reason: str | None,
+        action: str = "promote_outcome",
     ) -> None:
         self._audit.record(
             AuditEntry(
                 request.user,
                 Kind.COMMAND,
-                "promote_outcome",
+                action,
                 outcome,
                 request.app,
                 request.channel,
@@ -150,6 +167,11 @@ class LoggedNotices:
     def failed(self, request: PromotionRequest, reason: str) -> None:
         log.info("promotion of %s failed", request.app)
 
+    def awaiting(
+        self, request: PromotionRequest, planned: PromotionPlan, approval: Approval
+    ) -> None:
+        log.info("promotion of %s awaits approval %s", request.app, approval.id)
+
 
 def build_promotion_requests(
     settings: Settings,
@@ -161,16 +183,26 @@ def build_promotion_requests(
     slack: WebClient | None,
     outbox: SlackOutbox | None,
     copier: ImageCopier | None = None,
+    store: JobStore | None = None,
 ) -> PromotionRequests:
-    """`/ecr promote`: the service, its own pool (`promotions`), a thread per request."""
+    """`/ecr promote`: the service, its own pool (`promotions`), a thread per request, and
+    approvals in the job store's database (without one, environments with approvers refuse)."""
+    approvals = None
+    if isinstance(store, SqlJobStore):
+        from bot.adapters.approval_store import SqlApprovalStore
+
+        approval_store = SqlApprovalStore(store.engine, writer=store.writer)
+        approvals = ApprovalService(approval_store, access, catalog.app, audit)
     notices: PromotionNotices = LoggedNotices()
     if slack is not None and outbox is not None:
         from bot.adapters.slack_promotion import SlackPromotionPoster
 
-        notices = SlackPromotionPoster(slack, outbox, catalog.slack.channel)
+        remember = approvals.remember_thread if approvals else (lambda *_: None)
+        notices = SlackPromotionPoster(slack, outbox, catalog.slack.channel, remember)
     return PromotionRequests(
         build_promotions(settings, catalog, access, locked, copier),
         AuditedNotices(notices, audit),
         executors.pool("promotions"),
         catalog.all_apps,
+        approvals=approvals,
     )

@@ -365,7 +365,7 @@ def build_services(
         marks=marks,
         locks=locks,
         promotions=build_promotion_requests(
-            settings, catalog, access, locks.check, executors, audit, slack, outbox, copier
+            settings, catalog, access, locks.check, executors, audit, slack, outbox, copier, store
         ),
     )
 

@@ -34,7 +34,7 @@ class Action(StrEnum):
     LOCK = "lock"  # /ecr lock <app> [env] <reason>
     UNLOCK = "unlock"  # /ecr unlock <app> [env]
     LOCKS = "locks"  # /ecr locks
-    PROMOTE = "promote"  # ecrbot promote (and, later, /ecr promote)
+    PROMOTE = "promote"  # ecrbot promote, /ecr promote
 
 
 class Audience(StrEnum):
@@ -141,6 +141,13 @@ class Access:
 
     def may_push(self, user: str, app: AppSpec) -> bool:
         return self.allows(user, Action.PUSH, app)
+
+    def may_approve(self, user: str, approvers: tuple[str, ...]) -> bool:
+        """Approve / Reject on a promotion: a listed approver (a user, or a member of a listed
+        user group). Not a catalog-tunable rule, and admins are not approvers by being admins:
+        two-person approval names its people. The requester is refused by the approval rules
+        (`approvals.check_click`), which know who asked."""
+        return self._member_of_any(user, approvers)
 
     def may_cancel(self, user: str, job: Job, app: AppSpec | None) -> bool:
         return user == job.requested_by or self.allows(user, Action.CANCEL, app)

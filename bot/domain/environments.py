@@ -40,3 +40,4 @@ class Environment:
     repository: str  # in that registry; the app's repository unless the catalog names another
     approvers: tuple[str, ...] = ()  # user or user-group ids; one, not the requester, approves
     gate: Gate | None = None
+    approval_ttl_s: int = 30 * 60  # how long an approval request may be approved

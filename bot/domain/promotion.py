@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
+from bot.domain.approvals import Approval
 from bot.domain.environments import HOME, Environment, NamedRegistry
 from bot.domain.errors import UsageError, UserError
 from bot.domain.models import AppSpec
@@ -83,10 +84,13 @@ class NeedsApproval(UserError):
     """The environment names approvers or a scan gate, which ecrbot can't enforce yet."""
 
 
-def enforceable(target: Environment) -> None:
-    """Refuse an environment whose rules ecrbot can't yet apply: copying without the approval
-    or the gate the catalog asks for would be promoting around them (fail closed)."""
-    asks = [word for word, set_ in (("approvers", target.approvers), ("gate", target.gate)) if set_]
+def enforceable(target: Environment, approvals: bool = False) -> None:
+    """Refuse an environment whose rules this entry point can't apply: copying without the
+    approval or the gate the catalog asks for would be promoting around them (fail closed).
+    Approvals exist in Slack (`approvals=True`); the terminal has no second person, and the
+    scan gate is not enforced yet anywhere."""
+    rules = (("approvers", target.approvers and not approvals), ("gate", target.gate))
+    asks = [word for word, set_ in rules if set_]
     if asks:
         raise NeedsApproval(
             f"{code(target.name)} asks for {' and '.join(f'`{a}`' for a in asks)}, which ecrbot "
@@ -114,13 +118,18 @@ def source_of(app: AppSpec, environment: str, home: NamedRegistry) -> tuple[Envi
 
 
 def plan(
-    app: AppSpec, ref: str, environment: str, home: NamedRegistry, copier: ImageCopier
+    app: AppSpec,
+    ref: str,
+    environment: str,
+    home: NamedRegistry,
+    copier: ImageCopier,
+    approvals: bool = False,
 ) -> PromotionPlan:
     """Resolve `ref` (a version or SHA tag) to a digest in the source registry."""
     if not TAG.fullmatch(ref):
         raise UsageError(f"{code(ref)} is not a version or SHA tag.", "e.g. `1.4.0` or a SHA.")
     target, source = source_of(app, environment, home)
-    enforceable(target)
+    enforceable(target, approvals)
     where = "the home registry" if source.registry.name == HOME else source.registry.name
     digest = copier.digest(ImageRef(source.registry, source.repository, ref))
     if digest is None:
@@ -143,6 +152,7 @@ class PromotionRequest:
     user: str
     channel: str | None
     reply_url: str | None = None
+    thread_ts: str | None = None  # an existing thread (after an approval), else a new one
 
 
 class PromotionStep(Enum):
@@ -164,4 +174,10 @@ class PromotionNotices(Protocol):
 
     def failed(self, request: PromotionRequest, reason: str) -> None:
         """`reason` is plain text: the render layer escapes it."""
+        ...
+
+    def awaiting(
+        self, request: PromotionRequest, planned: PromotionPlan, approval: Approval
+    ) -> None:
+        """Ask the environment's approvers in the thread (Approve / Reject)."""
         ...

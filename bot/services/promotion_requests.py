@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
 
+from bot.domain.approvals import Approval, ApprovalRefused, changed, parse_value
 from bot.domain.errors import StepError, UserError, new_error_id
 from bot.domain.models import AppSpec
 from bot.domain.promotion import (
@@ -19,6 +20,7 @@ from bot.domain.promotion import (
     PromotionRequest,
     PromotionStep,
 )
+from bot.services.approvals import ApprovalService
 from bot.services.promotions import PromotionService
 
 log = logging.getLogger(__name__)
@@ -66,7 +68,9 @@ class PromotionRequests:
         pool: Executor,
         all_apps: Callable[[], list[AppSpec]],
         answer_within_s: float = ANSWER_WITHIN_S,
+        approvals: ApprovalService | None = None,
     ) -> None:
+        self._approvals = approvals
         self._service = service
         self._notices = notices
         self._pool = pool
@@ -87,7 +91,11 @@ class PromotionRequests:
         try:
             # Authorized and lock-checked again: the pool may have made it wait.
             planned = self._service.resolve(
-                request.app, request.ref, request.environment, request.user
+                request.app,
+                request.ref,
+                request.environment,
+                request.user,
+                approvals=self._approvals is not None,
             )
             if self._service.held(planned):
                 uris = tuple(str(planned.target_ref(tag)) for tag in planned.tags)
@@ -105,12 +113,60 @@ class PromotionRequests:
             self._notices.failed(request, _explained(error))
             return
         handoff.offer(None)
+        if planned.target.approvers and self._approvals is not None:
+            self._ask(request, planned, self._approvals)
+            return
         self._copy(request, planned, started)
 
-    def _copy(self, request: PromotionRequest, planned: PromotionPlan, started: float) -> None:
+    def _ask(
+        self, request: PromotionRequest, planned: PromotionPlan, desk: ApprovalService
+    ) -> None:
         try:
             self._notices.started(request, planned)
             self._notices.step(request, PromotionStep.RESOLVED, planned)
+            self._notices.awaiting(request, planned, desk.request(request, planned))
+        except Exception as error:
+            self._notices.failed(request, _explained(error))
+
+    def decide(self, value: str, user: str, thread_ts: str | None, approving: bool) -> Approval:
+        """An Approve or Reject click: refusals raise here (for the ephemeral answer); an
+        approval goes on to the copy on the pool, a rejection ends the thread."""
+        if self._approvals is None:
+            raise ApprovalRefused("Approvals are not set up here.", "Ask #platform-team.")
+        approval = self._approvals.decide(parse_value(value), user, thread_ts, approving)
+        if approving:
+            self._pool.submit(self._approved, approval)
+        else:
+            self._notices.failed(_request_of(approval), f"rejected by {user}")
+        return approval
+
+    def _approved(self, approval: Approval) -> None:
+        """Re-check just before the copy: the ref still names the approved digest (else
+        "changed since approval"), the target is not locked, the requester may still promote."""
+        request = _request_of(approval)
+        started = self._service.now()
+        try:
+            planned = self._service.resolve(
+                approval.app, approval.ref, approval.environment, approval.requested_by, True
+            )
+        except UserError as error:
+            self._notices.failed(request, str(error))
+            return
+        except Exception as error:
+            self._notices.failed(request, _explained(error))
+            return
+        if planned.digest != approval.digest:
+            self._notices.failed(request, changed(approval, planned.digest))
+            return
+        self._copy(request, planned, started, fresh=False)
+
+    def _copy(
+        self, request: PromotionRequest, planned: PromotionPlan, started: float, fresh: bool = True
+    ) -> None:
+        try:
+            if fresh:
+                self._notices.started(request, planned)
+                self._notices.step(request, PromotionStep.RESOLVED, planned)
             self._notices.step(request, PromotionStep.COPYING, planned)
             copied = self._service.copy(planned)
             uris = self._service.verify(planned)
@@ -119,6 +175,18 @@ class PromotionRequests:
             self._notices.finished(request, Promoted(planned, copied, uris, elapsed))
         except Exception as error:
             self._notices.failed(request, _explained(error))
+
+
+def _request_of(approval: Approval) -> PromotionRequest:
+    """The approved request, told in its own thread (the one ecrbot recorded, not the click's)."""
+    return PromotionRequest(
+        approval.app,
+        approval.ref,
+        approval.environment,
+        approval.requested_by,
+        approval.channel,
+        thread_ts=approval.thread_ts,
+    )
 
 
 def _explained(error: Exception) -> str:

@@ -55,11 +55,14 @@ class PromotionService:
         """Raise Locked (who, when, why) if a lock stops promotions of `app` to `environment`."""
         self._locked(app, environment, f"Promotions of {code(app)} to {code(environment)}")
 
-    def resolve(self, app_name: str, ref: str, environment: str, user: str | None) -> PromotionPlan:
-        """Authorize, check the locks, and resolve `ref` to a digest in the source registry."""
+    def resolve(
+        self, app_name: str, ref: str, environment: str, user: str | None, approvals: bool = False
+    ) -> PromotionPlan:
+        """Authorize, check the locks, and resolve `ref` to a digest in the source registry
+        (`approvals`: the caller asks the environment's approvers, so they don't refuse it)."""
         app = self.app(app_name, user)
         self.check_lock(app.name, environment)
-        return plan(app, ref, environment, self._home, self._copier)
+        return plan(app, ref, environment, self._home, self._copier, approvals)
 
     def held(self, planned: PromotionPlan) -> bool:
         """Whether the target already holds the digest under every tag ("already there")."""

@@ -21,6 +21,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.domain.approvals import Approval
 from bot.domain.audit import AuditEntry, AuditPage, AuditQuery
 from bot.domain.checks.model import CheckResult, Report, Status
 from bot.domain.environments import Environment, NamedRegistry
@@ -49,6 +50,7 @@ from bot.domain.report.model import Changes, ReportFigures, SectionId
 from bot.domain.text import TICK, code, plain
 from bot.domain.triage import TriageAnswer
 from bot.render import (
+    approval,
     audit,
     common,
     diagnose,
@@ -186,6 +188,18 @@ def a_promotion_request() -> PromotionRequest:
     return PromotionRequest("app", "1.0.0", "prod", "U0ALICE", "C0PLATFORM")
 
 
+def an_approval() -> tuple[Approval, PromotionPlan]:
+    planned = dataclasses.replace(
+        a_promotion().plan,
+        target=dataclasses.replace(a_promotion().plan.target, approvers=("S0LEADS", "U0BOB")),
+    )
+    asked = Approval(
+        "a1", "app", "1.0.0", "prod", planned.digest, ("1.0.0",), "U0ALICE", "C0", NOW, NOW,
+        decided_by="U0BOB",
+    )  # fmt: skip
+    return asked, planned
+
+
 def step_of(which: PromotionStep) -> Callable[[Promoted], str]:
     return lambda done: promotion.step(which, done.plan)
 
@@ -228,6 +242,9 @@ RENDERERS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "promotion.parent": (a_promotion_request(), lambda r: promotion.parent(r, "s")[1]),
     "promotion.failed": (a_promotion_request(), lambda r: promotion.failed(r, "reason")),
     "promotion.already": (a_promotion(), promotion.already),
+    "approval.request": (an_approval(), lambda a: approval.request(*a)),
+    "approval.decided[yes]": (an_approval(), lambda a: approval.decided(a[0], True)),
+    "approval.decided[no]": (an_approval(), lambda a: approval.decided(a[0], False)),
     "promotion.finished": (a_promotion(), promotion.finished),
     **{f"promotion.step[{s.value}]": (a_promotion(), step_of(s)) for s in PromotionStep},
 }

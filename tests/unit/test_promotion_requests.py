@@ -12,6 +12,7 @@ import pytest
 
 from bot.domain import commands as cmd
 from bot.domain.access import Access
+from bot.domain.approvals import Approval
 from bot.domain.environments import HOME, Environment, NamedRegistry
 from bot.domain.errors import NotAuthorized, UsageError
 from bot.domain.locks import Lock, Locked, refusal
@@ -73,6 +74,12 @@ class Notices:
 
     def failed(self, request: PromotionRequest, reason: str) -> None:
         self.seen.append(f"failed {reason}")
+        self.done.set()
+
+    def awaiting(
+        self, request: PromotionRequest, planned: PromotionPlan, approval: Approval
+    ) -> None:
+        self.seen.append(f"awaiting {approval.digest}")
         self.done.set()
 
 
