@@ -155,6 +155,31 @@ def test_a_repository_grant_to_a_user_escapes_its_boundary_but_not_a_roles() -> 
     assert capped.allowed is False and capped.source == "boundary"
 
 
+def test_a_boundary_caps_a_cross_account_push_the_repository_policy_allows() -> None:
+    # Across accounts both sides must allow, and the pushing role's side is its identity
+    # policies capped by its boundary: a grant in the other account's repository policy does
+    # not lift the cap.
+    cap = (f"arn:aws:iam::{OTHER}:policy/cap", policy(allow("s3:*")))
+    grant = {"Effect": "Allow", "Principal": {"AWS": OTHER}, "Action": PUT}
+    identity = {"p": policy(allow(PUT, REPO))}
+    capped = run(
+        role(FOREIGN, boundary=True), identity=identity, boundary=cap,
+        repository=repo_policy(grant),
+    )  # fmt: skip
+    assert capped.allowed is False and capped.source == "boundary"
+    assert capped.decided_by == (
+        f"the permissions boundary arn:aws:iam::{OTHER}:policy/cap does not allow it (a boundary "
+        "caps what the identity policies grant: the effective permission is the intersection); "
+        "identity policy 'p' statement 1 allows it"
+    )
+    lifted = (cap[0], policy(allow(PUT)))
+    allowed = run(
+        role(FOREIGN, boundary=True), identity=identity, boundary=lifted,
+        repository=repo_policy(grant),
+    )  # fmt: skip
+    assert allowed.allowed is True and allowed.source == "identity"
+
+
 def test_not_principal_with_deny_always_denies_a_principal_with_a_boundary() -> None:
     # "AWS JSON policy elements: NotPrincipal": it "will always deny any IAM principal that
     # has a permissions boundary policy attached".
