@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.adapters.aws import EcrRegistry
+from bot.adapters.buildkit import BuildKitCli
 from bot.adapters.engine import DockerEngine
 from bot.adapters.source import DirectorySource
 from bot.domain.cancel import CancelToken
@@ -41,21 +42,30 @@ def verdict(figures: Mapping[str, float]) -> int:
     return 0 if figures["ecrbot_s"] / figures["manual_s"] <= FLOOR else 1
 
 
-def manual(context: Path, host: str, repo: str, tag: str, env: dict[str, str]) -> None:
-    """The runbook's steps 1-4, as an app team runs them."""
+def manual(docker: str, context: Path, host: str, repo: str, tag: str, env: dict[str, str]) -> None:
+    """The runbook's steps 1-4, as an app team runs them, with the docker CLI ecrbot uses."""
     run = {"cwd": context, "env": env, "check": True, "stdout": subprocess.DEVNULL}
-    subprocess.run(["docker", "build", "-q", "-t", f"{repo}:latest", "."], **run)  # type: ignore[call-overload]
+    subprocess.run([docker, "build", "-q", "-t", f"{repo}:latest", "."], **run)  # type: ignore[call-overload]
     login = subprocess.Popen(
         ["aws", "ecr", "get-login-password", "--region", REGION], env=env, stdout=subprocess.PIPE
     )
     subprocess.run(
-        ["docker", "login", "--username", "AWS", "--password-stdin", host],
+        [docker, "login", "--username", "AWS", "--password-stdin", host],
         stdin=login.stdout,
         **run,  # type: ignore[call-overload]
     )
     login.wait()
-    subprocess.run(["docker", "tag", f"{repo}:latest", f"{host}/{repo}:{tag}"], **run)  # type: ignore[call-overload]
-    subprocess.run(["docker", "push", "-q", f"{host}/{repo}:{tag}"], **run)  # type: ignore[call-overload]
+    subprocess.run([docker, "tag", f"{repo}:latest", f"{host}/{repo}:{tag}"], **run)  # type: ignore[call-overload]
+    subprocess.run([docker, "push", "-q", f"{host}/{repo}:{tag}"], **run)  # type: ignore[call-overload]
+
+
+def commit(context: Path) -> str:
+    """Commit the context as it is: ecrbot builds a directory only if it is the named commit."""
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", "-C", str(context)]
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "payload"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True)
+    return head.stdout.strip()
 
 
 def main() -> int:
@@ -76,8 +86,13 @@ def main() -> int:
             "FROM scratch\nCOPY busybox /bin/busybox\nCOPY payload /payload\n"
             'ENTRYPOINT ["/bin/busybox"]\n'
         )
+        # Neither side sends the git history to the builder.
+        (context / ".dockerignore").write_text(".git\n")
+        subprocess.run(["git", "init", "-q", str(context)], check=True)
         # The manual path logs in like a person: its config goes to a scratch DOCKER_CONFIG.
         env = {**os.environ, "DOCKER_CONFIG": str(docker_config), "DOCKER_BUILDKIT": "1"}
+        # The CLI ecrbot builds with (the first on PATH that can run BuildKit), both sides.
+        docker = BuildKitCli().cli().path
         # BuildKit explicitly (the default today), so a changed default can't change the comparison.
         build = BuildSettings(builder="buildkit")
         app = AppSpec(name=repo, source=str(context), repository=repo, build=build)
@@ -97,10 +112,10 @@ def main() -> int:
             order = ["manual", "ecrbot"] if run % 2 else ["ecrbot", "manual"]
             for name in order:
                 (context / "payload").write_bytes(secrets.token_bytes(PAYLOAD_BYTES))
-                tag = secrets.token_hex(20)
+                tag = commit(context)  # not timed: the runbook starts from a commit too
                 started = time.perf_counter()
                 if name == "manual":
-                    manual(context, host, repo, tag, env)
+                    manual(docker, context, host, repo, tag, env)
                 else:
                     ecrbot(tag)
                 if run:
