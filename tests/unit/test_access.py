@@ -266,3 +266,56 @@ def test_the_limit_is_said_in_hours_minutes_and_seconds(count: int, per_s: int, 
     with pytest.raises(RateLimited) as limited:
         limiter.take(ADMIN, Action.REPORT)
     assert limited.value.message.startswith(f"You asked for {said}, the most ecrbot takes.")
+
+
+def test_a_channel_refusal_says_where_to_go_instead() -> None:
+    with pytest.raises(UsageError) as nowhere:
+        ChannelRule(()).check("C0PLATFORM")
+    assert nowhere.value.message == "ecrbot is not set up for any channel yet."
+    assert nowhere.value.next_step == (
+        "An admin sets `slack.channel` in the catalog (or `restrict_to_channels: false`)."
+    )
+    with pytest.raises(UsageError) as elsewhere:
+        ChannelRule(("C0PLATFORM", "C0TEAM")).check("C0RANDOM")
+    assert elsewhere.value.message == "/ecr is not used in this channel."
+    assert elsewhere.value.next_step == "Use it in <#C0PLATFORM>, <#C0TEAM>."
+
+
+def test_a_pusher_sees_the_jobs_of_their_app_and_a_listed_user_id_is_a_pusher() -> None:
+    bobs = job_of("U0BOB")
+    assert access().may_see_job(ALICE, bobs, APP)  # through the S0APPTEAM group
+    named = app_spec(pushers=("U0CAROL",))  # a user id, not a group
+    assert access().may_push("U0CAROL", named)
+    assert access().may_see_job("U0CAROL", bobs, named)
+    assert not access().may_see_job(ALICE, bobs, named)
+    assert Access(("U0ROOT",), DIRECTORY).is_admin("U0ROOT")
+
+
+@pytest.mark.parametrize(
+    ("action", "app", "refusal"),
+    [
+        (Action.PUSH, APP, "You may not push `my-app`."),
+        (Action.CANCEL, APP, "You may not cancel jobs of `my-app`."),
+        (Action.JOBS, APP, "You may not see the jobs of `my-app`."),
+        (Action.PUSH, None, "You may not push."),
+        (Action.DIAGNOSE_PLATFORM, APP, "You may not diagnose the ecrbot platform."),
+        (Action.REPORT, APP, "You may not post or preview the registry report."),
+        (Action.AUDIT, None, "You may not read the audit log."),
+    ],
+)
+def test_each_refusal_names_what_was_refused(action: Action, app: Any, refusal: str) -> None:
+    with pytest.raises(NotAuthorized) as refused:
+        access().require(MALLORY, action, app)
+    assert refused.value.message == refusal
+
+
+@pytest.mark.parametrize(
+    ("per_s", "said"),
+    [(3600, "1 h"), (5400, "90 min"), (60, "1 min"), (59, "59 s"), (150, "2 min 30 s")],
+)
+def test_a_window_is_said_in_whole_hours_else_minutes_and_seconds(per_s: int, said: str) -> None:
+    limiter = RateLimiter({Action.REPORT: Limit(1, per_s)}, clock=lambda: 0.0)
+    limiter.take(ADMIN, Action.REPORT)
+    with pytest.raises(RateLimited) as limited:
+        limiter.take(ADMIN, Action.REPORT)
+    assert limited.value.message.endswith(f"in the last {said}, the most ecrbot takes.")

@@ -79,3 +79,58 @@ def test_at_most_50_region_settings_are_looked_at() -> None:
     settings = "\n".join("--region us-east-1" for _ in range(49))
     text = f"{host('eu-west-1')}\n{settings}\n--region eu-west-1\nno basic auth credentials"
     assert ids(text) == ["no_basic_auth"]
+
+
+def test_an_error_marker_without_a_signature_still_lets_a_region_mismatch_show() -> None:
+    # No signature on any line, but the first shows an error: the region rule applies.
+    text = f"Error: the push failed\nlogin {host('eu-west-2')} with --region us-east-1"
+    assert ids(text) == ["region_mismatch"]
+    # The same words with no error shown are chat, not a failure.
+    assert ids(f"the push is fine\nlogin {host('eu-west-2')} with --region us-east-1") == []
+
+
+def test_a_region_mismatch_needs_both_a_host_and_a_setting() -> None:
+    assert ids(f"Error: push failed\n{host('eu-west-2')}") == []
+    assert ids("Error: push failed\n--region us-east-1") == []
+
+
+def test_a_region_mismatch_names_every_region_once_and_no_line() -> None:
+    text = (
+        f"Error: denied\n{host('eu-west-2')} {host('eu-west-3')} {host('eu-west-2')}\n"
+        "--region us-east-1 --region us-west-2 --region us-east-1"
+    )
+    found = first_match(text)
+    assert found is not None and found.id == "region_mismatch"
+    assert found.detail("registry_region") == "eu-west-2, eu-west-3"
+    assert found.detail("configured_region") == "us-east-1, us-west-2"
+    assert found.line == ""  # judged over the whole text, not shown by one line
+
+
+def test_first_match_reads_a_pasted_text_by_default() -> None:
+    # By default the text is a paste (shape rules apply); a known failure is opted into.
+    question = "no basic auth credentials, why?"
+    assert first_match(question) is None
+    found = first_match(question, known_failure=True)
+    assert found is not None and found.id == "no_basic_auth"
+
+
+def test_a_loose_phrase_counts_only_after_an_error_marker() -> None:
+    assert ids("Error: could not reach the docker engine") == ["engine_unreachable"]
+    assert ids("the docker engine on my laptop is slow") == []
+    assert ids("Error: Dockerfile at ./app was not found") == ["dockerfile_missing"]
+    assert [m.id for m in match("the docker engine is gone", known_failure=True)] == [
+        "engine_unreachable"
+    ]
+
+
+def test_a_code_followed_by_its_colon_or_in_spaced_parentheses_is_an_error() -> None:
+    assert ids("RepositoryNotFoundException: The repository with name 'x' does not exist") == [
+        "repository_not_found"
+    ]
+    assert ids("RepositoryNotFoundException :") == []  # the colon must follow the code
+    assert ids("call failed with ( RepositoryNotFoundException ) twice") == ["repository_not_found"]
+
+
+def test_the_line_a_signature_is_shown_on_is_kept_stripped() -> None:
+    found = first_match("   no basic auth credentials   ")
+    assert found is not None and found.line == "no basic auth credentials"
