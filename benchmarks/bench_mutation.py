@@ -5,7 +5,8 @@ run) changes one thing at a time in `bot/domain/` (an operator, a constant, a co
 runs the unit tests that cover the changed function; a mutant the tests still pass on
 *survived*, which means no test pins that behaviour. The score of a module is the share of its
 mutants killed (a timeout or a type-check catch counts as killed; `no tests` and `survived`
-don't). A mutant left unchecked (a run cut short) fails the floor: a partial run proves nothing.
+don't); the table's score is over the mutants checked. A mutant left unchecked (a run cut
+short) fails the floor: a partial run proves nothing.
 An equivalent mutant (one no behaviour can tell from the original) may be excluded with
 `# pragma: no mutate` and a comment saying why.
 
@@ -53,11 +54,14 @@ def parse_results(lines: Iterable[str]) -> dict[str, Counter[str]]:
 
 
 def score(counts: Counter[str]) -> float:
-    """Killed over all mutants mutmut did not skip, in %; an unchecked mutant scores 0 here."""
-    total = sum(n for status, n in counts.items() if status not in EXCLUDED)
-    if not total or counts["not checked"]:
-        return 0.0
-    return 100.0 * sum(counts[status] for status in KILLED) / total
+    """Killed over the mutants checked (mutmut's skips left out), in %."""
+    checked = sum(n for status, n in counts.items() if status not in EXCLUDED | {"not checked"})
+    return 100.0 * sum(counts[status] for status in KILLED) / checked if checked else 0.0
+
+
+def floor_figure(value: float, counts: Counter[str]) -> float:
+    """What a floor is judged on: the score, or 0 while any mutant is unchecked."""
+    return 0.0 if counts["not checked"] else value
 
 
 def scores(by_module: Mapping[str, Counter[str]]) -> dict[str, tuple[float, Counter[str]]]:
@@ -79,16 +83,17 @@ def verdict(figures: Mapping[str, float]) -> int:
 
 def table(results: Mapping[str, tuple[float, Counter[str]]]) -> str:
     rows = [
-        f"| {'package or module':<40} | {'mutants':>7} | {'killed':>6} | "
+        f"| {'package or module':<40} | {'mutants':>7} | {'checked':>7} | {'killed':>6} | "
         f"{'survived':>8} | {'no tests':>8} | {'score':>6} |"
     ]
-    rows.append("|" + "|".join("-" * width for width in (42, 9, 8, 10, 10, 8)) + "|")
+    rows.append("|" + "|".join("-" * width for width in (42, 9, 9, 8, 10, 10, 8)) + "|")
     for key, (value, counts) in results.items():
         total = sum(n for status, n in counts.items() if status not in EXCLUDED)
+        checked = total - counts["not checked"]
         killed = sum(counts[status] for status in KILLED)
         floor = " (floor 90 %)" if key in FLOORS else ""
         rows.append(
-            f"| {'`' + key + '`' + floor:<40} | {total:>7} | {killed:>6} | "
+            f"| {'`' + key + '`' + floor:<40} | {total:>7} | {checked:>7} | {killed:>6} | "
             f"{counts['survived']:>8} | {counts['no tests']:>8} | {value:>5.1f}% |"
         )
     return "\n".join(rows)
@@ -117,7 +122,8 @@ def main() -> int:
         print("FAIL: mutmut reported no mutants for", ", ".join(args.paths))
         return 1
     print(table(results))
-    figures = {key: value for key, (value, _) in results.items() if key in FLOORS}
+    judged = {key: result for key, result in results.items() if key in FLOORS}
+    figures = {key: floor_figure(value, counts) for key, (value, counts) in judged.items()}
     for key, (_, counts) in results.items():
         if counts["not checked"]:
             print(f"{key}: {counts['not checked']} mutants not checked (the run was cut short)")

@@ -157,7 +157,13 @@ def test_a_refused_call_never_made_good_is_given_up() -> None:
 
 
 def test_the_mutation_score_is_read_per_module_and_package_and_a_partial_run_fails() -> None:
-    from benchmarks.bench_mutation import mutant_glob, parse_results, scores, verdict
+    from benchmarks.bench_mutation import (
+        floor_figure,
+        mutant_glob,
+        parse_results,
+        scores,
+        verdict,
+    )
 
     assert mutant_glob("bot/domain/iam/") == "bot.domain.iam.*"
     assert mutant_glob("bot/domain/access.py") == "bot.domain.access.*"
@@ -175,5 +181,10 @@ def test_the_mutation_score_is_read_per_module_and_package_and_a_partial_run_fai
     assert results["bot/domain/iam/policy.py"][0] == 50.0  # skipped is left out, no tests isn't
     assert round(results["bot/domain/iam"][0], 1) == 66.7
     assert round(results["bot/domain"][0], 1) == 60.0
-    unchecked = scores(parse_results(["    bot.domain.matcher.x_match__mutmut_1: not checked"]))
-    assert verdict({"bot/domain/matcher.py": unchecked["bot/domain/matcher.py"][0]}) != 0
+    partial = [
+        "    bot.domain.matcher.x_match__mutmut_1: killed",
+        "    bot.domain.matcher.x_match__mutmut_2: not checked",
+    ]
+    value, counts = scores(parse_results(partial))["bot/domain/matcher.py"]
+    assert value == 100.0  # of the mutants checked
+    assert verdict({"bot/domain/matcher.py": floor_figure(value, counts)}) != 0
