@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -111,7 +112,15 @@ def main() -> int:
     if not args.results_only:
         # mutmut's exit status says nothing about survivors; the results below do.
         run = [*mutmut, "run", "--max-children", str(args.max_children), *globs]
-        subprocess.run(run, cwd=ROOT, check=False, timeout=args.timeout)
+        with subprocess.Popen(run, cwd=ROOT) as mutating:
+            try:
+                mutating.wait(args.timeout)
+            except subprocess.TimeoutExpired:
+                # Ctrl-C, as a person would: mutmut stops its workers and keeps what it checked.
+                # What is left unchecked fails its floor below.
+                mutating.send_signal(signal.SIGINT)
+                mutating.wait(60)
+                print(f"mutmut stopped after {args.timeout:.0f} s")
     listed = subprocess.run(
         [*mutmut, "results", "--all", "true"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.splitlines()
