@@ -276,3 +276,40 @@ def test_the_token_action_is_decided_by_identity_policies_on_star() -> None:
         ACCOUNT,
     )  # fmt: skip
     assert decision.allowed  # the repository policy does not govern a call with no repository
+
+
+# --- Who a repository-policy statement names ---
+# "AWS JSON policy elements: Principal" and "...: NotPrincipal" (IAM User Guide).
+
+
+def test_a_wildcard_principal_grants_directly_and_another_account_grants_nothing() -> None:
+    anyone = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": PUT}
+    assert run(role(), repository=repo_policy(anyone)).source == "repository"
+    elsewhere = {"Effect": "Allow", "Principal": {"AWS": OTHER}, "Action": PUT}
+    decision = run(role(), repository=repo_policy(elsewhere))
+    assert decision.allowed is False and "implicit deny" in decision.decided_by
+
+
+def test_not_principal_excludes_a_role_session_listed_with_its_account() -> None:
+    # AWS checks the account, then the role, then the session: listing the account and the
+    # role's session ARN excludes the pushing session from the Deny.
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/gha-app/GitHubActions"
+    except_session = {
+        "Effect": "Deny",
+        "NotPrincipal": {"AWS": [f"arn:aws:iam::{ACCOUNT}:root", session]},
+        "Action": "ecr:*",
+    }
+    identity = {"p": policy(allow())}
+    assert run(role(), identity=identity, repository=repo_policy(except_session)).allowed
+    other_role = f"arn:aws:sts::{ACCOUNT}:assumed-role/someone-else/x"
+    not_ours = {**except_session, "NotPrincipal": {"AWS": [ACCOUNT, other_role]}}
+    denied = run(role(), identity=identity, repository=repo_policy(not_ours))
+    assert denied.allowed is False and denied.source == "repository"
+
+
+def test_a_cross_account_grant_to_a_third_account_does_not_let_the_principal_in() -> None:
+    third = {"Effect": "Allow", "Principal": {"AWS": "999999999999"}, "Action": PUT}
+    identity = {"p": policy(allow(PUT, REPO))}
+    decision = run(role(FOREIGN), identity=identity, repository=repo_policy(third))
+    assert decision.allowed is False and decision.source == "repository"
+    assert "no statement of it allows the principal or its account" in decision.decided_by
