@@ -32,7 +32,7 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -182,7 +182,7 @@ def pairs(
     return timings
 
 
-def report(label: str, timings: dict[str, list[float]], floor: float) -> bool:
+def report(label: str, timings: dict[str, list[float]], floor: float) -> float:
     manual_s, ecrbot_s = (statistics.median(timings[k]) for k in ("manual", "ecrbot"))
     ratios = [e / m for e, m in zip(timings["ecrbot"], timings["manual"], strict=True)]
     ratio = statistics.median(ratios)
@@ -193,7 +193,13 @@ def report(label: str, timings: dict[str, list[float]], floor: float) -> bool:
         f"{verdict} {label}: median of the pairs' ratios {ratio:.3f} (ratio of medians "
         f"{ecrbot_s / manual_s:.3f}; floor <= {floor:.2f})"
     )
-    return ratio <= floor
+    return ratio
+
+
+def verdict(figures: Mapping[str, float]) -> int:
+    """0 when the warm and the cold median pair ratios are within their floors, else 1."""
+    ok = figures["warm_ratio"] <= WARM_FLOOR and figures["cold_ratio"] <= COLD_FLOOR
+    return 0 if ok else 1
 
 
 def main() -> int:
@@ -223,9 +229,11 @@ def main() -> int:
             before=bench.forget,
         )
         print(f"docker CLI: {bench.cli}; ecrbot's cold builds: {bench.notes}")
-    ok = report("warm", warm, WARM_FLOOR)
-    ok = report("cold", cold, COLD_FLOOR) and ok
-    return 0 if ok else 1
+    figures = {
+        "warm_ratio": report("warm", warm, WARM_FLOOR),
+        "cold_ratio": report("cold", cold, COLD_FLOOR),
+    }
+    return verdict(figures)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 
 - scale: 20 small pushes of 20 apps (each a new build), one worker vs two, each worker
   building one at a time; from the first command to the last job's end. Floor: two ≤ 0.6 x one.
-- overhead: from the acknowledgement of `/ecr push` to the job starting on an idle worker
-  (its `started_at`), 20 pushes one after another. Floor: p95 under 300 ms.
+- overhead: from sending `/ecr push` to the job starting on an idle worker (its `started_at`),
+  20 pushes one after another. Floor: p95 under 300 ms. Measured from the request, not from
+  the acknowledgement: the job often starts before the ack is back at the sender, so a wait
+  from the ack is negative, and clamping it to 0 made the headline look better than it is.
 - reports: 3 replicas' schedulers (separate processes) firing every second on one database
   for 10 fire times. Floor: exactly 10 reports.
 
@@ -19,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -77,11 +80,12 @@ def scale_round(workers: int) -> float:
 
 
 def overhead(pushes: int = 20) -> tuple[list[float], list[float]]:
+    """(from the request, from the ack) to each job's start; the second may be negative."""
     with world("celery") as w:
         apps = _apps(w, pushes)
         w.start_bot()
         assert w.sender is not None
-        waits: list[float] = []
+        from_ack: list[float] = []
         from_request: list[float] = []
         for name, sha in apps:
             sent = datetime.now(UTC)
@@ -90,12 +94,9 @@ def overhead(pushes: int = 20) -> tuple[list[float], list[float]]:
             job = job_id(answer)
             assert_succeeded(w.wait_finished(job, timeout=120))
             row = next(row for row in w.jobs() if row["id"] == job)
-            # The job often starts before the ack is back at the sender: count from whichever
-            # is earlier of the ack and the start, so the wait is never negative, and report
-            # the wait from the request too.
-            waits.append(max(0.0, (row["started_at"] - acked).total_seconds()))
             from_request.append((row["started_at"] - sent).total_seconds())
-    return waits, from_request
+            from_ack.append((row["started_at"] - acked).total_seconds())
+    return from_request, from_ack
 
 
 def reports(replicas: int = 3, fire_times: int = 10) -> tuple[int, int]:
@@ -121,45 +122,64 @@ def reports(replicas: int = 3, fire_times: int = 10) -> tuple[int, int]:
     return posted, int(claimed)
 
 
+SCALE_FLOOR = 0.6  # two workers' time over one worker's
+OVERHEAD_FLOOR_S = 0.3  # p95 from the request to the job's start
+REPORTS = 10  # fire times: exactly this many reports posted and claimed
+
+
+def verdict(figures: Mapping[str, float]) -> int:
+    """0 when every part that was measured meets its floor (and one was measured), else 1."""
+    checks = []
+    if "scale_ratio" in figures:
+        checks.append(figures["scale_ratio"] <= SCALE_FLOOR)
+    if "overhead_p95_s" in figures:
+        checks.append(figures["overhead_p95_s"] < OVERHEAD_FLOOR_S)
+    if "reports_posted" in figures:
+        checks.append(figures["reports_posted"] == figures["reports_claimed"] == REPORTS)
+    return 0 if checks and all(checks) else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", default="scale,overhead,reports")
     parser.add_argument("--rounds", type=int, default=2, help="alternating 1- and 2-worker runs")
     args = parser.parse_args()
     parts = set(args.only.split(","))
-    ok = True
+    figures: dict[str, float] = {}
     if "scale" in parts:
         one, two = [], []
         for _ in range(args.rounds):
             one.append(scale_round(1))
             two.append(scale_round(2))
         ratio = statistics.median(two) / statistics.median(one)
-        good = ratio <= 0.6
-        ok &= good
+        figures["scale_ratio"] = ratio
+        good = not verdict({"scale_ratio": ratio})
         print(
             f"{'PASS' if good else 'FAIL'}: scale: one worker {statistics.median(one):.1f} s, "
             f"two {statistics.median(two):.1f} s (medians): ratio {ratio:.2f} (floor: ≤ 0.6)"
         )
     if "overhead" in parts:
-        waits, from_request = overhead()
-        p95 = percentile(waits, 95)
-        good = p95 < 0.3
-        ok &= good
+        from_request, from_ack = overhead()
+        p95 = percentile(from_request, 95)
+        figures["overhead_p95_s"] = p95
+        good = not verdict({"overhead_p95_s": p95})
         print(
-            f"{'PASS' if good else 'FAIL'}: queue overhead, ack to start on an idle worker: "
-            f"median {statistics.median(waits) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
-            f"max {max(waits) * 1000:.0f} ms over {len(waits)} (floor: p95 under 300 ms); "
-            f"from the request: p95 {percentile(from_request, 95) * 1000:.0f} ms"
+            f"{'PASS' if good else 'FAIL'}: queue overhead, request to start on an idle worker: "
+            f"median {statistics.median(from_request) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
+            f"max {max(from_request) * 1000:.0f} ms over {len(from_request)} "
+            f"(floor: p95 under 300 ms); from the ack (negative: started before the ack "
+            f"was back): median {statistics.median(from_ack) * 1000:.0f} ms, "
+            f"p95 {percentile(from_ack, 95) * 1000:.0f} ms"
         )
     if "reports" in parts:
         posted, claimed = reports()
-        good = posted == claimed == 10
-        ok &= good
+        figures.update(reports_posted=posted, reports_claimed=claimed)
+        good = not verdict({"reports_posted": posted, "reports_claimed": claimed})
         print(
             f"{'PASS' if good else 'FAIL'}: report dedupe, 3 replicas x 10 fire times: "
             f"{posted} reports posted, {claimed} fire times claimed (floor: exactly 10)"
         )
-    return 0 if ok else 1
+    return verdict(figures)
 
 
 if __name__ == "__main__":

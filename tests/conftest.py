@@ -3,6 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import Phase, settings
+
+# The mutation benchmark's profile (`--hypothesis-profile mutation`, set in pyproject's
+# [tool.mutmut]): a mutant is killed by the first failing example, so shrinking it (minutes
+# under mutmut's trampolines) buys nothing, and a fixed seed keeps the score repeatable.
+settings.register_profile(
+    "mutation",
+    max_examples=25,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
+    deadline=None,
+    derandomize=True,
+)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

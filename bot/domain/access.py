@@ -259,8 +259,11 @@ class RateLimiter:
 
 
 def _duration(seconds: float) -> str:
+    # `//` and `/` truncate alike for the positive whole seconds limits and waits are in: the
+    # mutants that swap them are equivalent, hence the pragmas.
     if seconds >= 3600 and seconds % 3600 == 0:
-        return f"{int(seconds // 3600)} h"
+        return f"{int(seconds // 3600)} h"  # pragma: no mutate
     if seconds >= 60:
-        return f"{int(seconds // 60)} min" + (f" {int(seconds % 60)} s" if seconds % 60 else "")
+        minutes = int(seconds // 60)  # pragma: no mutate
+        return f"{minutes} min" + (f" {int(seconds % 60)} s" if seconds % 60 else "")
     return f"{int(seconds)} s"

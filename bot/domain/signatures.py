@@ -76,8 +76,10 @@ def _sig(
     )
 
 
-def least_privilege(action: str | None, resource: str | None) -> str:
-    """The smallest IAM statement that lets a role push to one repository (plus the login)."""
+def least_privilege(resource: str | None) -> str:
+    """The smallest IAM statement that lets a role push to one repository (plus the login).
+
+    Whichever push action was denied, a push needs all of them: the statement names them all."""
     repo = resource if resource and resource.startswith("arn:") else "<repository ARN>"
     actions = ", ".join(f'"{a}"' for a in _PUSH_ACTIONS)
     login = '{"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"}'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from bot.domain.access import (
     RateLimiter,
 )
 from bot.domain.errors import NotAuthorized, RateLimited, WrongChannel
+from bot.domain.models import Job, JobState
 from tests.fakes import app_spec
 
 ADMIN, ALICE, MALLORY = "U0ADMIN", "U0ALICE", "U0MALLORY"
@@ -227,3 +229,135 @@ def test_key_ids_are_masked_outside_a_dm() -> None:
     fix = "aws iam update-access-key --access-key-id AKIAIOSFODNN7EXAMPLE --status Inactive"
     report = Report("app", "1 fails", (CheckResult("keys.long_lived", Status.FAIL, fix, fix),))
     assert "AKIAIOSFODNN7EXAMPLE" not in str(masked(report))
+
+
+def job_of(requester: str, app: str = "my-app") -> Job:
+    return Job(1, app, "abc1234", None, requester, "C1", JobState.QUEUED, datetime.now(UTC))
+
+
+def test_jobs_of_an_app_that_left_the_catalog_are_shown_to_their_requester_and_admins() -> None:
+    # The app is gone (None): nobody is its pusher any more, so only the requester and the
+    # admins may see or cancel its jobs.
+    gone = job_of(ALICE, app="retired-app")
+    rules = access()
+    assert {u for u in (ADMIN, ALICE, MALLORY) if rules.may_see_job(u, gone, None)} == {
+        ADMIN,
+        ALICE,
+    }
+    bobs = job_of("U0BOB", app="retired-app")
+    assert not rules.may_see_job(ALICE, bobs, None)
+    assert not rules.may_see_job(MALLORY, bobs, None)
+    assert not rules.may_cancel(ALICE, bobs, None)
+    assert rules.may_cancel(ADMIN, bobs, None)
+
+
+def test_the_requester_may_always_cancel_and_see_their_own_job() -> None:
+    # Mallory is no pusher of my-app, yet it is her job: cancelling it is always hers.
+    hers = job_of(MALLORY)
+    rules = access()
+    assert rules.may_cancel(MALLORY, hers, APP)
+    assert rules.may_see_job(MALLORY, hers, APP)
+    assert rules.may_cancel(ALICE, hers, APP)  # a pusher of the app
+    assert not rules.may_cancel("U0BOB", hers, APP)
+    assert not rules.may_see_job("U0BOB", hers, APP)
+    assert access(jobs=Audience.EVERYONE).may_see_job("U0BOB", hers, APP)
+
+
+def test_the_rate_limit_window_ends_exactly_per_s_after_a_request() -> None:
+    now = [100.0]
+    limiter = RateLimiter({Action.DIAGNOSE: Limit(1, 60)}, clock=lambda: now[0])
+    limiter.take(ALICE, Action.DIAGNOSE)
+    now[0] = 159.999
+    with pytest.raises(RateLimited):
+        limiter.take(ALICE, Action.DIAGNOSE)
+    now[0] = 160.0  # the request at 100.0 is no longer in the last 60 s
+    limiter.take(ALICE, Action.DIAGNOSE)
+    with pytest.raises(RateLimited):
+        limiter.take(ALICE, Action.DIAGNOSE)
+
+
+@pytest.mark.parametrize(
+    ("at", "wait"),
+    [
+        (0.5, "1 min"),  # 59.5 s rounds up to a minute
+        (30.0, "30 s"),
+        (30.5, "30 s"),  # 29.5 s rounds up, never down
+        (30.9, "30 s"),
+        (31.0, "29 s"),
+        (59.9999, "1 s"),  # never "0 s"
+    ],
+)
+def test_try_again_in_rounds_the_wait_up_to_whole_seconds(at: float, wait: str) -> None:
+    now = [0.0]
+    limiter = RateLimiter({Action.REPORT: Limit(1, 60)}, clock=lambda: now[0])
+    limiter.take(ADMIN, Action.REPORT)
+    now[0] = at
+    with pytest.raises(RateLimited) as limited:
+        limiter.take(ADMIN, Action.REPORT)
+    assert limited.value.next_step == f"Try again in {wait}."
+
+
+@pytest.mark.parametrize(
+    ("count", "per_s", "said"),
+    [(3, 7200, "3 report runs in the last 2 h"), (1, 90, "1 report runs in the last 1 min 30 s")],
+)
+def test_the_limit_is_said_in_hours_minutes_and_seconds(count: int, per_s: int, said: str) -> None:
+    limiter = RateLimiter({Action.REPORT: Limit(count, per_s)}, clock=lambda: 0.0)
+    for _ in range(count):
+        limiter.take(ADMIN, Action.REPORT)
+    with pytest.raises(RateLimited) as limited:
+        limiter.take(ADMIN, Action.REPORT)
+    assert limited.value.message.startswith(f"You asked for {said}, the most ecrbot takes.")
+
+
+def test_a_channel_refusal_says_where_to_go_instead() -> None:
+    with pytest.raises(WrongChannel) as nowhere:  # a refusal (issue #18), not a usage error
+        ChannelRule(()).check("C0PLATFORM")
+    assert nowhere.value.message == "ecrbot is not set up for any channel yet."
+    assert nowhere.value.next_step == (
+        "An admin sets `slack.channel` in the catalog (or `restrict_to_channels: false`)."
+    )
+    with pytest.raises(WrongChannel) as elsewhere:
+        ChannelRule(("C0PLATFORM", "C0TEAM")).check("C0RANDOM")
+    assert elsewhere.value.message == "/ecr is not used in this channel."
+    assert elsewhere.value.next_step == "Use it in <#C0PLATFORM>, <#C0TEAM>."
+
+
+def test_a_pusher_sees_the_jobs_of_their_app_and_a_listed_user_id_is_a_pusher() -> None:
+    bobs = job_of("U0BOB")
+    assert access().may_see_job(ALICE, bobs, APP)  # through the S0APPTEAM group
+    named = app_spec(pushers=("U0CAROL",))  # a user id, not a group
+    assert access().may_push("U0CAROL", named)
+    assert access().may_see_job("U0CAROL", bobs, named)
+    assert not access().may_see_job(ALICE, bobs, named)
+    assert Access(("U0ROOT",), DIRECTORY).is_admin("U0ROOT")
+
+
+@pytest.mark.parametrize(
+    ("action", "app", "refusal"),
+    [
+        (Action.PUSH, APP, "You may not push `my-app`."),
+        (Action.CANCEL, APP, "You may not cancel jobs of `my-app`."),
+        (Action.JOBS, APP, "You may not see the jobs of `my-app`."),
+        (Action.PUSH, None, "You may not push."),
+        (Action.DIAGNOSE_PLATFORM, APP, "You may not diagnose the ecrbot platform."),
+        (Action.REPORT, APP, "You may not post or preview the registry report."),
+        (Action.AUDIT, None, "You may not read the audit log."),
+    ],
+)
+def test_each_refusal_names_what_was_refused(action: Action, app: Any, refusal: str) -> None:
+    with pytest.raises(NotAuthorized) as refused:
+        access().require(MALLORY, action, app)
+    assert refused.value.message == refusal
+
+
+@pytest.mark.parametrize(
+    ("per_s", "said"),
+    [(3600, "1 h"), (5400, "90 min"), (60, "1 min"), (59, "59 s"), (150, "2 min 30 s")],
+)
+def test_a_window_is_said_in_whole_hours_else_minutes_and_seconds(per_s: int, said: str) -> None:
+    limiter = RateLimiter({Action.REPORT: Limit(1, per_s)}, clock=lambda: 0.0)
+    limiter.take(ADMIN, Action.REPORT)
+    with pytest.raises(RateLimited) as limited:
+        limiter.take(ADMIN, Action.REPORT)
+    assert limited.value.message.endswith(f"in the last {said}, the most ecrbot takes.")

@@ -105,6 +105,7 @@ def test_catalog_files_load_or_raise_config_error(tmp_path: Path, data: bytes) -
     hostile.check_catalog_file(data, tmp_path / "ecrbot.yml")  # rewritten for every example
 
 
+@pytest.mark.wall_clock
 def test_an_alias_bomb_in_the_catalog_is_refused_quickly(tmp_path: Path) -> None:
     path = tmp_path / "ecrbot.yml"
     for tail in (
@@ -185,6 +186,7 @@ def short(pattern: str) -> str:
     return f"{pattern[:6]}...({len(pattern)})"
 
 
+@pytest.mark.wall_clock
 @pytest.mark.parametrize("pattern", [*hostile.GLOB_BOMBS, "a?" * 20_000, "**a" * 10_000], ids=short)
 def test_a_glob_bomb_in_a_branch_filter_is_matched_quickly(pattern: str) -> None:
     # Regression: `**`*12 + "X" took Python's backtracking `re` minutes per branch.
@@ -279,6 +281,7 @@ def test_policy_errors_stay_short_however_big_or_deep_the_value() -> None:
         assert len(str(caught.value)) < 300
 
 
+@pytest.mark.wall_clock
 @pytest.mark.parametrize("pattern", hostile.GLOB_BOMBS, ids=short)
 def test_a_glob_bomb_in_a_trust_policy_is_matched_quickly(pattern: str) -> None:
     # Regression: "*"*10 + "X" took the regex seconds, and each star more multiplied it.

@@ -155,6 +155,31 @@ def test_a_repository_grant_to_a_user_escapes_its_boundary_but_not_a_roles() -> 
     assert capped.allowed is False and capped.source == "boundary"
 
 
+def test_a_boundary_caps_a_cross_account_push_the_repository_policy_allows() -> None:
+    # Across accounts both sides must allow, and the pushing role's side is its identity
+    # policies capped by its boundary: a grant in the other account's repository policy does
+    # not lift the cap.
+    cap = (f"arn:aws:iam::{OTHER}:policy/cap", policy(allow("s3:*")))
+    grant = {"Effect": "Allow", "Principal": {"AWS": OTHER}, "Action": PUT}
+    identity = {"p": policy(allow(PUT, REPO))}
+    capped = run(
+        role(FOREIGN, boundary=True), identity=identity, boundary=cap,
+        repository=repo_policy(grant),
+    )  # fmt: skip
+    assert capped.allowed is False and capped.source == "boundary"
+    assert capped.decided_by == (
+        f"the permissions boundary arn:aws:iam::{OTHER}:policy/cap does not allow it (a boundary "
+        "caps what the identity policies grant: the effective permission is the intersection); "
+        "identity policy 'p' statement 1 allows it"
+    )
+    lifted = (cap[0], policy(allow(PUT)))
+    allowed = run(
+        role(FOREIGN, boundary=True), identity=identity, boundary=lifted,
+        repository=repo_policy(grant),
+    )  # fmt: skip
+    assert allowed.allowed is True and allowed.source == "identity"
+
+
 def test_not_principal_with_deny_always_denies_a_principal_with_a_boundary() -> None:
     # "AWS JSON policy elements: NotPrincipal": it "will always deny any IAM principal that
     # has a permissions boundary policy attached".
@@ -251,3 +276,40 @@ def test_the_token_action_is_decided_by_identity_policies_on_star() -> None:
         ACCOUNT,
     )  # fmt: skip
     assert decision.allowed  # the repository policy does not govern a call with no repository
+
+
+# --- Who a repository-policy statement names ---
+# "AWS JSON policy elements: Principal" and "...: NotPrincipal" (IAM User Guide).
+
+
+def test_a_wildcard_principal_grants_directly_and_another_account_grants_nothing() -> None:
+    anyone = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": PUT}
+    assert run(role(), repository=repo_policy(anyone)).source == "repository"
+    elsewhere = {"Effect": "Allow", "Principal": {"AWS": OTHER}, "Action": PUT}
+    decision = run(role(), repository=repo_policy(elsewhere))
+    assert decision.allowed is False and "implicit deny" in decision.decided_by
+
+
+def test_not_principal_excludes_a_role_session_listed_with_its_account() -> None:
+    # AWS checks the account, then the role, then the session: listing the account and the
+    # role's session ARN excludes the pushing session from the Deny.
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/gha-app/GitHubActions"
+    except_session = {
+        "Effect": "Deny",
+        "NotPrincipal": {"AWS": [f"arn:aws:iam::{ACCOUNT}:root", session]},
+        "Action": "ecr:*",
+    }
+    identity = {"p": policy(allow())}
+    assert run(role(), identity=identity, repository=repo_policy(except_session)).allowed
+    other_role = f"arn:aws:sts::{ACCOUNT}:assumed-role/someone-else/x"
+    not_ours = {**except_session, "NotPrincipal": {"AWS": [ACCOUNT, other_role]}}
+    denied = run(role(), identity=identity, repository=repo_policy(not_ours))
+    assert denied.allowed is False and denied.source == "repository"
+
+
+def test_a_cross_account_grant_to_a_third_account_does_not_let_the_principal_in() -> None:
+    third = {"Effect": "Allow", "Principal": {"AWS": "999999999999"}, "Action": PUT}
+    identity = {"p": policy(allow(PUT, REPO))}
+    decision = run(role(FOREIGN), identity=identity, repository=repo_policy(third))
+    assert decision.allowed is False and decision.source == "repository"
+    assert "no statement of it allows the principal or its account" in decision.decided_by

@@ -230,6 +230,7 @@ def test_an_outcome_the_store_never_takes_is_still_told(tmp_path: Path) -> None:
     assert len(sleeps) == 7  # 8 attempts, a growing wait between them
 
 
+@pytest.mark.wall_clock
 def test_a_push_is_acknowledged_while_the_database_is_locked_and_runs_once_stored(
     tmp_path: Path,
 ) -> None:

@@ -166,6 +166,7 @@ PIECES = [*"aZ0 :'-./[]\n`?", "tag invalid: ", "name unknown: ", "ecr:", "Error:
 HOSTILE = st.lists(st.sampled_from(PIECES), max_size=400).map("".join)
 
 
+@pytest.mark.wall_clock
 @settings(max_examples=60, deadline=None)
 @given(HOSTILE, st.integers(min_value=1, max_value=10))
 def test_hostile_10_kb_texts_finish_fast(chunk: str, repeat: int) -> None:
@@ -177,6 +178,7 @@ def test_hostile_10_kb_texts_finish_fast(chunk: str, repeat: int) -> None:
     assert time.perf_counter() - started < 0.5 * repeat
 
 
+@pytest.mark.wall_clock
 @pytest.mark.parametrize(
     "text",
     [

@@ -5,6 +5,8 @@ from __future__ import annotations
 import resource
 import time
 
+import pytest
+
 from bot.domain.bounded_yaml import Limits
 from bot.domain.checks.model import Status
 from bot.domain.workflow.analysis import analyse_workflows
@@ -37,6 +39,7 @@ def skipped(given: dict[str, bytes | None], **limits: int) -> dict[str, str | No
     return {r.workflow: r.skipped for r in reports}
 
 
+@pytest.mark.wall_clock
 def test_an_alias_bomb_is_refused_before_it_is_built() -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.monotonic()
@@ -54,6 +57,7 @@ def test_a_recursive_alias_is_refused() -> None:
     assert result["loop.yml"] == "an alias refers to itself; not read"
 
 
+@pytest.mark.wall_clock
 def test_a_huge_file_is_not_parsed() -> None:
     big = GOOD + b"# padding\n" * 600_000  # 6 MB
     started = time.monotonic()
