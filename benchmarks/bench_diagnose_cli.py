@@ -21,10 +21,25 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from tests.diagnose_seed import OWNER_ID, MotoSession, Platform, repository_id
 from tests.e2e.harness import service_env, write_catalog
+from tests.standins.aws_faults import AwsFaults
 from tests.standins.github_api import GitHubStandIn, Repo
+
+ACCOUNT = "123456789012"
+# The ECR operations of 2025 that moto (5.2) does not serve. moto takes 0.2-0.9 s to refuse
+# them (an HTML 500), which real ECR never does; answered here as an account with no creation
+# templates and no managed signing answers (shapes checked against botocore's model in
+# tests/unit/test_aws_standin_answers.py), so the benchmark measures ecrbot, not moto's 500s.
+NOT_IN_MOTO: dict[str, dict[str, Any]] = {
+    "DescribeRepositoryCreationTemplates": {
+        "registryId": ACCOUNT,
+        "repositoryCreationTemplates": [],
+    },
+    "GetSigningConfiguration": {"registryId": ACCOUNT, "signingConfiguration": {"rules": []}},
+}
 
 FLOOR_S = 1.0
 
@@ -50,14 +65,17 @@ def main() -> int:
     with (
         tempfile.TemporaryDirectory(prefix="ecrbot-bench-cli-") as tmp,
         GitHubStandIn() as github,
+        AwsFaults(services["AWS_ENDPOINT_URL"]) as aws,
     ):
+        for operation, answer in NOT_IN_MOTO.items():
+            aws.answer(operation, answer)
         root = Path(tmp)
         platform = Platform(MotoSession(services["AWS_ENDPOINT_URL"]), root / "apps")
         app = platform.app("bench-cli", repository_policy=True, boundary=True)
         catalog = write_catalog(root / "ecrbot.yml", {app.name: app.catalog})
         env = {
             **os.environ,
-            "AWS_ENDPOINT_URL": services["AWS_ENDPOINT_URL"],
+            "AWS_ENDPOINT_URL": aws.url,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "ECRBOT_CONFIG": str(catalog),

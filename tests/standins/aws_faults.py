@@ -39,6 +39,7 @@ class AwsFaults:
         self._upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self._faults: list[_Fault] = []
         self._hooks: list[tuple[re.Pattern[str], Callable[[], None]]] = []
+        self._answers: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self.hurt: list[tuple[str, str]] = []  # (operation, fault) as injected
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -77,6 +78,17 @@ class AwsFaults:
         """Run `hook` when an operation matching the regex arrives (before it is forwarded)."""
         with self._lock:
             self._hooks.append((re.compile(operations), hook))
+
+    def answer(self, operation: str, payload: dict[str, Any]) -> None:
+        """Answer a JSON-protocol operation moto does not serve with `payload` (a shape
+        botocore's service model accepts: `tests/unit/test_aws_standin_answers.py` checks the
+        ones the benchmarks use), instead of forwarding it."""
+        with self._lock:
+            self._answers[operation] = payload
+
+    def answer_for(self, operation: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._answers.get(operation)
 
     def clear(self) -> None:
         with self._lock:
@@ -128,7 +140,19 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "throttle":
             self._throttled(json_protocol)
             return
+        canned = faults.answer_for(operation) if json_protocol else None
+        if canned is not None:
+            self._answered(canned)
+            return
         self._forward(faults.upstream, body)
+
+    def _answered(self, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _throttled(self, json_protocol: bool) -> None:
         if json_protocol:
