@@ -67,16 +67,7 @@ class FileOutcomeJournal:
             waiting = []
             for n, outcome in enumerate(entries):
                 try:
-                    stored = self._store.finish(
-                        outcome.job_id,
-                        outcome.state,
-                        result=outcome.result,
-                        failure=outcome.failure,
-                        full_sha=outcome.result.revision if outcome.result else None,
-                        steps=outcome.steps,
-                        owner=outcome.owner,
-                        finished_at=outcome.finished_at,
-                    )
+                    stored = outcome.finish_in(self._store)
                 except Exception as error:  # still refused: keep this and the rest, in order
                     log.info("journal replay: the store still refuses (%s)", type(error).__name__)
                     waiting = entries[n:]

@@ -19,6 +19,8 @@ from bot.domain.tag_mutability import TagMutability
 from bot.domain.text import code
 
 if TYPE_CHECKING:  # annotations only: `ecrbot diagnose` never loads the report
+    from bot.domain.models import Job
+    from bot.domain.ports import JobStore
     from bot.domain.report import HealthReport, ReportFigures
 
 
@@ -142,6 +144,20 @@ class UnsavedOutcome:
     failure: Failure | None = None
     steps: dict[str, float] = field(default_factory=dict)
     owner: str | None = None  # the worker that ran it (scaled out), for the conditional write
+
+    def finish_in(self, store: JobStore) -> Job | None:
+        """Write it with the store's conditional finish (None: the job is not this runner's
+        any more); the one place an outcome becomes a row, first try or journal replay."""
+        return store.finish(
+            self.job_id,
+            self.state,
+            result=self.result,
+            failure=self.failure,
+            full_sha=self.result.revision if self.result else None,
+            steps=self.steps,
+            owner=self.owner,
+            finished_at=self.finished_at,
+        )
 
 
 @dataclass(frozen=True)

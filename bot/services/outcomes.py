@@ -37,15 +37,7 @@ class OutcomeWriter:
         wait = FINISH_FIRST_WAIT_S
         for attempt in range(1, FINISH_ATTEMPTS + 1):
             try:
-                stored = self._store.finish(
-                    outcome.job_id,
-                    outcome.state,
-                    result=outcome.result,
-                    failure=outcome.failure,
-                    full_sha=outcome.result.revision if outcome.result else None,
-                    steps=outcome.steps,
-                    owner=outcome.owner,
-                )
+                stored = outcome.finish_in(self._store)
                 return STORED if stored is not None else LOST
             except Exception as error:
                 log.warning(
