@@ -25,7 +25,7 @@ from tests.e2e.harness import (
     BotProcess,
     SampleApp,
     ecr,
-    free_port,
+    free_ports,
     unique,
     wait_until,
     write_catalog,
@@ -74,6 +74,7 @@ class World:
 
     def bot_env(self, **overrides: str) -> dict[str, str]:
         catalog = write_catalog(self.tmp / "catalog.yml", self.apps, **self.catalog_slack)
+        slack_port, ops_port = free_ports(2)
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin:" + str(Path.home() / ".pyenv/shims"),
             "HOME": str(self.tmp),
@@ -87,8 +88,8 @@ class World:
             "ECRBOT_REGISTRY_CA_BUNDLE": self.env["ECR_EDGE_CA_CERT"],
             "ECRBOT_PROGRESS_INTERVAL": "1",
             "ECRBOT_DRAIN_SECONDS": "5",
-            "PORT": str(free_port()),
-            "ECRBOT_OPS_PORT": str(free_port()),
+            "PORT": str(slack_port),
+            "ECRBOT_OPS_PORT": str(ops_port),
             "ECRBOT_OPS_HOST": "127.0.0.1",
         }
         if self.fleet is not None:
