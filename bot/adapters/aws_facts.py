@@ -57,6 +57,7 @@ class AwsFacts(IamFacts):
         ca_bundle: str | None = None,
         session: boto3.session.Session | None = None,
         pool: Executor,
+        fanout: Executor | None = None,
         registry: Callable[[], Registry] | None = None,
         on_error: OnAwsError | None = None,
     ) -> None:
@@ -67,6 +68,7 @@ class AwsFacts(IamFacts):
         self._registry = registry
         self._on_error = on_error
         self._pool = pool  # the process's `aws_calls` pool (bot.runtime.executors), shared
+        self._fanout = fanout  # `aws_fanout`: leaf reads inside one lookup (IamFacts._each)
         self._memo: dict[tuple[Any, ...], Future[Any]] = {}
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], Any] = {}

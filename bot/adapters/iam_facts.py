@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Executor, Future
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -22,12 +23,14 @@ from bot.domain.iam.policy import Policy, Unreadable, parse_policy, read_policie
 
 T = TypeVar("T")
 GITHUB_PROVIDER = "token.actions.githubusercontent.com"
+_leaf = threading.local()  # set on a fan-out thread while it runs one leaf read
 
 
 class IamFacts:
     """The IAM lookups of `AwsFacts`, which provides the clients, the memo and the account."""
 
     account_id: str
+    _fanout: Executor | None
 
     if TYPE_CHECKING:  # defined by AwsFacts
 
@@ -84,15 +87,14 @@ class IamFacts:
         if answer is None:
             return None
         role = answer["Role"]
-        documents: dict[str, Any] = {}
-        for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
-            document = iam.get_role_policy(RoleName=name, PolicyName=policy_name)
-            documents[f"inline:{policy_name}"] = document["PolicyDocument"]
-        policies, skipped = read_policies(documents)
-        attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
-        managed, unread = self._managed([p["PolicyArn"] for p in attached])
+        # Three independent chains of reads: on one thread they were the longest wait of a
+        # diagnose (about ten round trips one after another).
+        (policies, skipped), (managed, unread), (boundary, unread_boundary) = self._each(
+            lambda: read_policies(self._inline_policies("role", name)),
+            lambda: self._managed(self._attached("role", name)),
+            lambda: self._boundary(role.get("PermissionsBoundary")),
+        )
         policies.update(managed)
-        boundary, unread_boundary = self._boundary(role.get("PermissionsBoundary"))
         return Role(
             role["Arn"],
             read_policy("the trust policy", role["AssumeRolePolicyDocument"]),
@@ -104,18 +106,20 @@ class IamFacts:
 
     def _key_users(self) -> tuple[KeyUser, ...]:
         iam = self._client("iam")
-        users = []
-        for page in iam.get_paginator("list_users").paginate():
-            for user in page["Users"]:
-                name = user["UserName"]
-                keys = iam.list_access_keys(UserName=name)["AccessKeyMetadata"]
-                active = tuple(k["AccessKeyId"] for k in keys if k["Status"] == "Active")
-                if active:
-                    policies, skipped = self._user_policies(name)
-                    users.append(
-                        KeyUser(name, active, policies, skipped=skipped, arn=user.get("Arn", ""))
-                    )
-        return tuple(users)
+        users = [u for page in iam.get_paginator("list_users").paginate() for u in page["Users"]]
+        # Each user's reads (keys, then policies) are independent of the other users'.
+        found = self._each(*(partial(self._key_user, user) for user in users))
+        return tuple(user for user in found if user is not None)
+
+    def _key_user(self, user: dict[str, Any]) -> KeyUser | None:
+        """The user with its policies when it has an active access key; else None."""
+        iam, name = self._client("iam"), user["UserName"]
+        keys = iam.list_access_keys(UserName=name)["AccessKeyMetadata"]
+        active = tuple(k["AccessKeyId"] for k in keys if k["Status"] == "Active")
+        if not active:
+            return None
+        policies, skipped = self._user_policies(name)
+        return KeyUser(name, active, policies, skipped=skipped, arn=user.get("Arn", ""))
 
     def _user_boundary(self, name: str) -> Boundary | None:
         iam = self._client("iam")
@@ -124,27 +128,43 @@ class IamFacts:
 
     def _user_policies(self, name: str) -> tuple[dict[str, Policy], tuple[Unreadable, ...]]:
         iam = self._client("iam")
-        documents: dict[str, Any] = {}
-        for policy_name in iam.list_user_policies(UserName=name)["PolicyNames"]:
-            document = iam.get_user_policy(UserName=name, PolicyName=policy_name)
-            documents[f"inline:{policy_name}"] = document["PolicyDocument"]
-        arns = [
-            p["PolicyArn"]
-            for p in iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]
-        ]
+        documents = self._inline_policies("user", name)
+        arns = self._attached("user", name)
         for group in iam.list_groups_for_user(UserName=name)["Groups"]:
             group_name = group["GroupName"]
-            for policy_name in iam.list_group_policies(GroupName=group_name)["PolicyNames"]:
-                document = iam.get_group_policy(GroupName=group_name, PolicyName=policy_name)
-                documents[f"group:{group_name}:{policy_name}"] = document["PolicyDocument"]
-            arns += [
-                p["PolicyArn"]
-                for p in iam.list_attached_group_policies(GroupName=group_name)["AttachedPolicies"]
-            ]
+            for policy_name, document in self._inline_policies("group", group_name).items():
+                documents[f"group:{group_name}:{policy_name.removeprefix('inline:')}"] = document
+            arns += self._attached("group", group_name)
         policies, skipped = read_policies(documents)
         managed, unread = self._managed(arns)
         policies.update(managed)
         return policies, (*skipped, *unread)
+
+    def _inline_policies(self, kind: str, name: str) -> dict[str, Any]:
+        """A role's, user's or group's inline policies, keyed `inline:NAME`."""
+        iam = self._client("iam")
+        key = {f"{kind.title()}Name": name}
+        documents: dict[str, Any] = {}
+        for policy_name in getattr(iam, f"list_{kind}_policies")(**key)["PolicyNames"]:
+            document = getattr(iam, f"get_{kind}_policy")(**key, PolicyName=policy_name)
+            documents[f"inline:{policy_name}"] = document["PolicyDocument"]
+        return documents
+
+    def _attached(self, kind: str, name: str) -> list[str]:
+        """The managed policies attached to a role, user or group."""
+        iam = self._client("iam")
+        key = {f"{kind.title()}Name": name}
+        answer = getattr(iam, f"list_attached_{kind}_policies")(**key)
+        return [p["PolicyArn"] for p in answer["AttachedPolicies"]]
+
+    def _each(self, *reads: Callable[[], Any]) -> list[Any]:
+        """Run independent reads at once on the fan-out pool; their results in order, or the
+        first one's exception. A read run here must not fan out itself: a fan-out thread
+        waiting on reads queued behind it could deadlock a busy pool, so nested calls (and
+        AwsFacts made without a fan-out pool) read one after another."""
+        if self._fanout is None or getattr(_leaf, "active", False) or len(reads) < 2:
+            return [read() for read in reads]
+        return [future.result() for future in [self._fanout.submit(_as_leaf, r) for r in reads]]
 
     def _boundary(
         self, attached: dict[str, Any] | None
@@ -188,6 +208,14 @@ class IamFacts:
             PolicySourceArn=role_arn, ActionNames=list(actions), ResourceArns=[resource]
         )
         return {r["EvalActionName"]: r["EvalDecision"] for r in answer["EvaluationResults"]}
+
+
+def _as_leaf(read: Callable[[], T]) -> T:
+    _leaf.active = True
+    try:
+        return read()
+    finally:
+        _leaf.active = False
 
 
 class Unreachable(Exception):

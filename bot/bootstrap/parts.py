@@ -153,7 +153,7 @@ def aws_facts(
     from bot.adapters.aws_facts import AwsFacts
 
     spec = catalog.registry_spec
-    pool = executors.pool("aws_calls")
+    pool, fanout = executors.pool("aws_calls"), executors.pool("aws_fanout")
 
     def facts() -> AwsFacts:
         return AwsFacts(
@@ -162,6 +162,7 @@ def aws_facts(
             endpoint_url=settings.aws_endpoint_url,
             ca_bundle=settings.registry_ca_bundle,
             pool=pool,
+            fanout=fanout,
             registry=registry,
             on_error=on_error,
         )
