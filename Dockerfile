@@ -29,7 +29,7 @@ ENV PORT=3000 \
     ECRBOT_OPS_PORT=9100 \
     ECRBOT_WORK_DIR=/home/ecrbot/work \
     ECRBOT_DATABASE_URL=sqlite:////home/ecrbot/work/ecrbot.db \
-    DOCKER_HOST=tcp://localhost:2375 \
+    DOCKER_HOST=unix:///run/ecrbot-docker/docker.sock \
     PYTHONUNBUFFERED=1
 # 3000: Slack (/slack/events, /healthz); 9100: ops (/healthz, /readyz, /metrics), never public.
 EXPOSE 3000 9100

@@ -281,19 +281,25 @@ def test_the_database_is_on_the_claim_or_in_the_secret() -> None:
     assert [c["metadata"]["name"] for c in claims] == [claim]
 
 
-def test_the_docker_engine_sidecar_listens_where_docker_host_points() -> None:
+def test_the_docker_engine_sidecar_listens_only_on_the_socket_docker_host_names() -> None:
     host = _env(_bot())["DOCKER_HOST"]["value"]
-    assert host == "tcp://localhost:2375"
+    assert host.startswith("unix:///")
     engines = [c for c in _containers() if c["name"] != _bot()["name"]]
     assert len(engines) == 1
     engine = engines[0]
     assert engine["image"].startswith("docker:") and "dind" in engine["image"]
     assert engine["securityContext"]["privileged"] is True  # dind needs it
     args = engine["args"]
-    assert args[0] == "dockerd"  # skips the image's default 0.0.0.0:2375 listener
-    listeners = [a.split("=", 1)[1] for a in args if a.startswith("--host=tcp://")]
-    # Only the pod's loopback: nothing outside the pod reaches the engine's unauthenticated API.
-    assert listeners == ["tcp://127.0.0.1:2375"]
+    assert args[0] == "dockerd"  # skips the image's default 0.0.0.0:2375/2376 listeners
+    # The API is the unix socket only: no TCP listener, not even on the pod's loopback, which
+    # anything in the pod's network namespace reaches (the engine's API is root on the node).
+    assert [a for a in args if a.startswith("--host=")] == [f"--host={host}"]
+    assert "--group=10001" in args  # the socket's group: the bot's runAsGroup
+    assert _bot()["securityContext"]["runAsGroup"] == 10001
+    socket_dir = host.removeprefix("unix://").rsplit("/", 1)[0]
+    bot_mount, engine_mount = _mount_for(_bot(), socket_dir), _mount_for(engine, socket_dir)
+    assert bot_mount["name"] == engine_mount["name"]
+    assert _volume(bot_mount["name"])["emptyDir"]["medium"] == "Memory"  # a socket, nothing else
     storage = _mount_for(engine, "/var/lib/docker")
     assert {"emptyDir", "persistentVolumeClaim"} & _volume(storage["name"]).keys()
     text = (KUBE / "deployment.yaml").read_text(encoding="utf-8")
@@ -374,6 +380,8 @@ def test_the_token_scan_catches_a_real_looking_token() -> None:
 def test_every_variable_the_manifests_set_is_one_the_bot_reads() -> None:
     known = _readme_variables()
     for container in _containers():
+        if container["image"] != _bot()["image"]:
+            continue  # the engine sidecar's variables are dockerd's own
         for name in _env(container):
             assert name in known, f"{container['name']} sets {name}, which the bot does not read"
     secret = _load(KUBE / "secret.example.yaml")[0]

@@ -60,8 +60,12 @@ def test_workers_build_on_their_own_engine_with_the_bot_settings() -> None:
     main, engine = pod["containers"]
     assert main["args"][0] == "worker" and engine["image"].startswith("docker:")
     variables = env(main)
-    assert variables["DOCKER_HOST"]["value"] == "tcp://localhost:2375"
-    assert "--host=tcp://127.0.0.1:2375" in engine["args"]
+    host = variables["DOCKER_HOST"]["value"]
+    assert host == "unix:///run/ecrbot-docker/docker.sock"
+    # Only the unix socket, shared with the worker through a volume; no TCP listener at all.
+    assert [a for a in engine["args"] if a.startswith("--host=")] == [f"--host={host}"]
+    mounts = [{m["name"]: m["mountPath"] for m in c["volumeMounts"]} for c in (main, engine)]
+    assert mounts[0]["docker-socket"] == mounts[1]["docker-socket"] == "/run/ecrbot-docker"
     bot = env(named(docs, "Deployment", "ecrbot")["spec"]["template"]["spec"]["containers"][0])
     for shared in ("ECRBOT_WORKER_BACKEND", "ECRBOT_WORKERS", "ECRBOT_BROKER_URL"):
         assert variables[shared] == bot[shared], shared
