@@ -21,6 +21,7 @@ def register(app: App, services: HandlerServices) -> None:
     app.action(ActionId.CANCEL.value)(audited(actions.cancel))
     app.action(ActionId.DIAGNOSE.value)(audited(actions.diagnose))
     app.action(ActionId.DIAGNOSE_PICK.value)(audited(actions.diagnose))
+    app.action(ActionId.PROMOTE.value)(audited(actions.promote))
     app.action(ActionId.APPROVE.value)(audited(actions.approve))
     app.action(ActionId.REJECT.value)(audited(actions.reject))
     app.action(ActionId.HOME_PUSH.value)(audited(home.open_push))

@@ -1,4 +1,5 @@
-"""Buttons on job messages: Retry, Cancel, Run diagnose; Approve / Reject on a promotion."""
+"""Buttons on job messages: Retry, Cancel, Run diagnose, Promote; Approve / Reject on a
+promotion."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from slack_bolt import Ack, BoltContext, Respond
 
 from bot.domain.commands import job_id
 from bot.domain.ports import Destination
+from bot.domain.promotion import PromotionRequest, promotion_ref
 from bot.render import approval as approval_render
-from bot.render import common
+from bot.render import common, promotion
 from bot.services.diagnose import DiagnoseRequest
 from handlers import auditing
 from handlers.errors import replying
@@ -101,3 +103,28 @@ def _decide(
         )
         auditing.about(approval.app)
         _ephemeral(respond)(approval_render.decided(approval, approving))
+
+
+def promote(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond
+) -> None:
+    """A finished push's Promote button: what the job pushed (ecrbot's record of it, never the
+    button's word) goes to the environment, asked for by whoever clicked."""
+    ack()
+    services = services_of(context)
+    user = body["user"]["id"]
+    with replying(_ephemeral(respond)):
+        number, _, environment = str(action.get("value") or "").partition(":")
+        job = services.jobs.get(job_id(number), user)
+        auditing.about(job.app, job.id)
+        wanted = PromotionRequest(
+            job.app,
+            promotion_ref(job),
+            environment,
+            user,
+            (body.get("channel") or {}).get("id"),
+            body.get("response_url"),
+        )
+        done = services.promotions.submit(wanted)
+        reply = promotion.accepted(wanted) if done is None else promotion.already(done)
+        _ephemeral(respond)(reply)

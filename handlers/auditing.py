@@ -40,6 +40,7 @@ _ACTIONS: dict[str, str] = {
     ActionId.HOME_PUSH: "push_form",
     ActionId.HOME_DIAGNOSE: "diagnose_form",
     ActionId.HOME_REPORT: "report",
+    ActionId.PROMOTE: "promote",
     ActionId.APPROVE: "approve",
     ActionId.REJECT: "reject",
 }

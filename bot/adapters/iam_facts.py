@@ -113,7 +113,8 @@ class IamFacts:
 
     def _key_user(self, user: dict[str, Any]) -> KeyUser | None:
         """The user with its policies when it has an active access key; else None."""
-        iam, name = self._client("iam"), user["UserName"]
+        iam = self._client("iam")  # its own line: scripts/iam-policy follows plain aliases
+        name = user["UserName"]
         keys = iam.list_access_keys(UserName=name)["AccessKeyMetadata"]
         active = tuple(k["AccessKeyId"] for k in keys if k["Status"] == "Active")
         if not active:
@@ -143,18 +144,28 @@ class IamFacts:
     def _inline_policies(self, kind: str, name: str) -> dict[str, Any]:
         """A role's, user's or group's inline policies, keyed `inline:NAME`."""
         iam = self._client("iam")
+        # Named calls, not getattr: deploy/iam's policy is collected from the calls in the code.
+        list_names, get = {
+            "role": (iam.list_role_policies, iam.get_role_policy),
+            "user": (iam.list_user_policies, iam.get_user_policy),
+            "group": (iam.list_group_policies, iam.get_group_policy),
+        }[kind]
         key = {f"{kind.title()}Name": name}
         documents: dict[str, Any] = {}
-        for policy_name in getattr(iam, f"list_{kind}_policies")(**key)["PolicyNames"]:
-            document = getattr(iam, f"get_{kind}_policy")(**key, PolicyName=policy_name)
+        for policy_name in list_names(**key)["PolicyNames"]:
+            document = get(**key, PolicyName=policy_name)
             documents[f"inline:{policy_name}"] = document["PolicyDocument"]
         return documents
 
     def _attached(self, kind: str, name: str) -> list[str]:
         """The managed policies attached to a role, user or group."""
         iam = self._client("iam")
-        key = {f"{kind.title()}Name": name}
-        answer = getattr(iam, f"list_attached_{kind}_policies")(**key)
+        list_attached = {
+            "role": iam.list_attached_role_policies,
+            "user": iam.list_attached_user_policies,
+            "group": iam.list_attached_group_policies,
+        }[kind]
+        answer = list_attached(**{f"{kind.title()}Name": name})
         return [p["PolicyArn"] for p in answer["AttachedPolicies"]]
 
     def _each(self, *reads: Callable[[], Any]) -> list[Any]:

@@ -58,6 +58,7 @@ class SlackReporter:
         clock: Callable[[], float] = time.monotonic,
         replies: SlackReplies | None = None,
         thread_wait_s: float = 0.0,
+        promote_to: Callable[[str], str | None] = lambda app: None,
     ) -> None:
         self._client = client
         self._outbox = outbox
@@ -70,6 +71,7 @@ class SlackReporter:
         # runs the job continues it: the worker waits this long for the thread's ts to be
         # stored before it opens one itself.
         self._thread_wait = thread_wait_s
+        self._promote_to = promote_to  # an app's first environment: a Promote button
         self._threads: OrderedDict[int, _Thread] = OrderedDict()
         self._guard = threading.Lock()
 
@@ -147,7 +149,7 @@ class SlackReporter:
 
     def _ensure_parent(self, thread: _Thread, update: bool = False) -> str:
         job = thread.job
-        blocks = render.parent(job, thread.waiting_behind)
+        blocks = render.parent(job, thread.waiting_behind, self._promote_to(job.app))
         text = render.headline(job)
         if thread.parent_ts is None and self._thread_wait > 0:
             thread.parent_ts = self._stored_thread(job.id)

@@ -72,6 +72,16 @@ def ecr_logins(settings: Settings) -> Callable[[ImageRef], tuple[str, str]]:
     return login
 
 
+def first_environment(catalog: Catalog) -> Callable[[str], str | None]:
+    """Where a fresh push of an app is promoted first (its Promote button), if anywhere."""
+
+    def first(name: str) -> str | None:
+        app = catalog.app(name)
+        return app.environments[0].name if app and app.environments else None
+
+    return first
+
+
 def build_copier(settings: Settings) -> ImageCopier:
     """skopeo with ECR logins (Debian's `skopeo`; see the README's "Why skopeo")."""
     from bot.adapters.skopeo import SkopeoCopier

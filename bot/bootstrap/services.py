@@ -34,7 +34,7 @@ from bot.adapters.source import GitSource
 from bot.adapters.store import SqlJobStore
 from bot.bootstrap import extras
 from bot.bootstrap.parts import build_diagnoser, build_reports
-from bot.bootstrap.promotions import build_promotion_requests
+from bot.bootstrap.promotions import build_promotion_requests, first_environment
 from bot.bootstrap.triage import build_triage
 from bot.config import Settings, load_catalog
 from bot.config_catalog import Catalog
@@ -246,6 +246,7 @@ def build_services(
                 catalog.slack.channel,
                 settings.progress_interval_s,
                 thread_wait_s=10.0 if worker_name else 0.0,  # a worker continues threads
+                promote_to=first_environment(catalog),
             )
     if reporter is None:
         raise ValueError("no reporter: set SLACK_BOT_TOKEN or pass one")

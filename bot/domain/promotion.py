@@ -11,7 +11,7 @@ from typing import Protocol
 from bot.domain.approvals import Approval
 from bot.domain.environments import HOME, Environment, NamedRegistry
 from bot.domain.errors import UsageError, UserError
-from bot.domain.models import AppSpec
+from bot.domain.models import AppSpec, Job, JobState
 from bot.domain.text import code
 
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
@@ -181,3 +181,15 @@ class PromotionNotices(Protocol):
     ) -> None:
         """Ask the environment's approvers in the thread (Approve / Reject)."""
         ...
+
+
+def promotion_ref(job: Job) -> str:
+    """What a finished push is promoted by (its Promote button): the version it pushed, else
+    its SHA tag, as ecrbot recorded them."""
+    if job.state is not JobState.SUCCEEDED or job.result is None:
+        raise UserError(
+            f"Job {job.id} has no pushed image to promote ({job.state.value}).",
+            "Promote a push that succeeded, or `/ecr promote <app> <version|sha> <env>`.",
+        )
+    tags = [uri.rsplit(":", 1)[-1] for uri in job.result.image_uris]
+    return job.version if job.version in tags else tags[0]

@@ -11,6 +11,7 @@ class ActionId(StrEnum):
     HOME_PUSH = "ecr_home_push"  # App Home: open the push modal
     HOME_DIAGNOSE = "ecr_home_diagnose"  # App Home: open the diagnose modal
     HOME_REPORT = "ecr_home_report"  # App Home: a report preview in the bot's DM
+    PROMOTE = "ecr_promote"  # value: job id ":" environment (a finished push's message)
     APPROVE = "ecr_approve"  # value: approval id @ digest
     REJECT = "ecr_reject"  # value: approval id @ digest
 

@@ -46,8 +46,9 @@ def metadata(job: Job) -> dict[str, Any]:
     }
 
 
-def parent(job: Job, waiting_behind: int | None = None) -> Blocks:
-    """The parent message: who asked for what, then the outcome once there is one."""
+def parent(job: Job, waiting_behind: int | None = None, promote_to: str | None = None) -> Blocks:
+    """The parent message: who asked for what, then the outcome once there is one
+    (`promote_to`: the app's first environment, offered on a pushed image)."""
     version = f" {code(job.version)}" if job.version else ""
     blocks: list[Block] = [
         section(
@@ -56,7 +57,7 @@ def parent(job: Job, waiting_behind: int | None = None) -> Blocks:
         )
     ]
     if job.state is JobState.SUCCEEDED and job.result:
-        blocks += _succeeded(job)
+        blocks += _succeeded(job, promote_to)
     elif job.state is JobState.FAILED and job.failure:
         blocks += _failed(job)
     elif job.state in (JobState.CANCELLED, JobState.INTERRUPTED):
@@ -79,7 +80,7 @@ def _cancel(job: Job) -> ButtonElement:
     return button("Cancel", ActionId.CANCEL, str(job.id), style="danger", confirm=sure)
 
 
-def _succeeded(job: Job) -> list[Block]:
+def _succeeded(job: Job, promote_to: str | None = None) -> list[Block]:
     result = job.result
     assert result is not None
     uris = "\n".join(code(uri) for uri in result.image_uris[:MAX_URIS])
@@ -94,10 +95,27 @@ def _succeeded(job: Job) -> list[Block]:
     blocks: list[Block] = [section("\n".join(lines))]
     if result.warnings:
         blocks.append(context("⚠️ " + "\n⚠️ ".join(mrkdwn(w) for w in result.warnings)))
-    blocks.append(
-        actions(button("Run diagnose", ActionId.DIAGNOSE, job.app), block_id=f"job-{job.id}")
-    )
+    buttons = [button("Run diagnose", ActionId.DIAGNOSE, job.app)]
+    if promote_to:
+        # The value names ecrbot's own record (the job), never the image: the click promotes
+        # what this job pushed, whatever a crafted payload says.
+        buttons.insert(0, _promote(job, promote_to))
+    blocks.append(actions(*buttons, block_id=f"job-{job.id}"))
     return blocks
+
+
+def _promote(job: Job, environment: str) -> ButtonElement:
+    # Environment names are catalog names (at most 63 characters); Slack caps a confirm
+    # dialog's title at 100 characters and its button at 30, a button's text at 75.
+    label = f"Promote to {environment}"
+    sure = confirm(
+        label[:99] + "?",
+        f"This copies the {text(job.app)} image this job pushed, by digest, to "
+        f"{text(environment)} (the environment's approvers are asked first if it has any).",
+        label[:30],
+    )
+    value = f"{job.id}:{environment}"
+    return button(label[:75], ActionId.PROMOTE, value, style="primary", confirm=sure)
 
 
 def _failed(job: Job) -> list[Block]:

@@ -89,3 +89,47 @@ def test_promote_in_a_thread_then_already_there_and_refusals(world: World) -> No
         ("promote", "refused"),  # locked
         ("promote", "usage"),  # not in the source registry
     ], rows
+
+
+def test_the_promote_button_on_a_finished_push_promotes_what_that_job_pushed(world: World) -> None:
+    prod_repo = f"{world.app}-prod"
+    world.create_repository()
+    world.create_repository(name=prod_repo)
+    world.apps[world.app]["environments"] = [
+        {"name": "prod", "registry": "home", "repository": prod_repo}
+    ]
+    world.start_bot()
+    sender = world.sender
+    assert sender is not None
+    job = world.push(world.sample.shas[0], "1.0.0")
+    assert_succeeded(world.wait_finished(job))
+    parent = world.parent(job)
+    assert parent is not None
+    buttons = [
+        element
+        for block in parent["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+    promote = next(b for b in buttons if b["action_id"] == "ecr_promote")
+    assert promote["text"]["text"] == "Promote to prod" and promote["value"] == f"{job}:prod"
+    assert promote["confirm"]["title"]["text"] == "Promote to prod?"
+
+    # A crafted click naming a job that doesn't exist, or an environment the app lacks, is
+    # refused in words; the image always comes from ecrbot's record of the job.
+    sender.block_action("ecr_promote", f"{job + 1000}:prod", user_id=ALICE)
+    sender.block_action("ecr_promote", f"{job}:qa", user_id=ALICE)
+    said = wait_until(lambda: world.slack.calls("response_url")[1:] or None, timeout=10)
+    told = " ".join(str(call.params) for call in world.slack.calls("response_url"))
+    assert f"There is no job {job + 1000}" in told and "has no environment" in told, said
+
+    world.slack.clear()
+    answer = sender.block_action("ecr_promote", promote["value"], user_id=ALICE,
+                                 message_ts=parent["ts"])  # fmt: skip
+    assert answer.status_code == 200
+    accepted = wait_until(lambda: world.slack.calls("response_url") or None, timeout=10)
+    assert "Promoting" in str(accepted[0].params)
+    _, thread = wait_until(lambda: promotion_thread(world), timeout=60)
+    source = world.registry_tags()["1.0.0"]
+    assert thread[-1]["text"].startswith(":white_check_mark: Promoted") and source in str(thread)
+    assert world.registry_tags(prod_repo) == {"1.0.0": source}  # the version, by digest
