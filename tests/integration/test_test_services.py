@@ -332,3 +332,69 @@ def test_postgres_accepts_the_test_role(env: dict[str, str]) -> None:
     with connection:
         row = connection.execute("SELECT current_user, current_database()").fetchone()
     assert row == ("ecrbot", "ecrbot_test")
+
+
+# -- the second account's registry ------------------------------------------------------------
+
+SECOND_ACCOUNT = "210987654321"
+
+
+def account_ecr(env: dict[str, str], account: str) -> Any:
+    """ECR in `account` (moto keeps accounts apart by the x-moto-account-id header)."""
+    session = boto3.session.Session(
+        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+        region_name=env["AWS_REGION"],
+    )
+    session.events.register(
+        "before-sign",
+        lambda request, **_: request.headers.__setitem__("x-moto-account-id", account),
+    )
+    return session.client("ecr", endpoint_url=env["AWS_ENDPOINT_URL"])
+
+
+def token(ecr: Any) -> tuple[str, str]:
+    data = ecr.get_authorization_token()["authorizationData"][0]
+    user, _, secret = base64.b64decode(data["authorizationToken"]).decode().partition(":")
+    assert user == "AWS"
+    return data["proxyEndpoint"], secret
+
+
+def test_the_second_account_has_its_own_host_registry_and_repositories(
+    api: docker.APIClient, ecr: Any, images: Images, password: str, env: dict[str, str]
+) -> None:
+    second = account_ecr(env, SECOND_ACCOUNT)
+    endpoint, second_password = token(second)
+    assert endpoint == f"https://{env['ECR_HOST_2']}"
+    assert second_password != password  # each registry takes its own account's token
+
+    name = unique_name("second")
+    uri = create_repository(second, name)
+    assert uri == f"{env['ECR_HOST_2']}/{name}"
+    image = images.build("second")
+    images.tag(image, uri, "v1")
+    refused = push(api, uri, "v1", password)  # the home account's token
+    assert errors(refused) and "unauthorized" in errors(refused)[0].lower()
+    chunks = push(api, uri, "v1", second_password)
+    assert errors(chunks) == []
+    digest = pushed_digest(chunks)
+    assert moto_digests(second, name) == {"v1": digest}
+    with pytest.raises(ecr.exceptions.RepositoryNotFoundException):
+        ecr.describe_images(repositoryName=name)  # not the home account's repository
+
+    # The home host doesn't know it: another account's repository, another registry.
+    home = requests.get(
+        f"https://{env['ECR_HOST']}/v2/{name}/manifests/v1",
+        auth=("AWS", password),
+        verify=env["ECR_EDGE_CA_CERT"],
+        timeout=10,
+    )
+    assert home.status_code == 404 and "NAME_UNKNOWN" in home.text
+    there = requests.head(
+        f"https://{env['ECR_HOST_2']}/v2/{name}/manifests/v1",
+        auth=("AWS", second_password),
+        verify=env["ECR_EDGE_CA_CERT"],
+        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+        timeout=10,
+    )
+    assert there.status_code == 200 and there.headers["Docker-Content-Digest"] == digest

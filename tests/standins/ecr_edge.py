@@ -18,6 +18,12 @@ control plane would know, the way the real ECR front end does:
   control plane is another loopback moto, the console sandbox's own, so the sandbox pushes
   through this edge without sharing the test services' moto (and its test leftovers).
 
+Several accounts: the account in the Host (``<account>.dkr.ecr.<region>.amazonaws.com``) picks
+moto's account (its ``x-moto-account-id`` header) and the registry behind it: ``--registry
+ACCOUNT=URL`` gives an account its own registry, with its own blobs and its own password, so a
+copy between accounts sends every blob as it would between two ECRs; any other account's host is
+served from ``--upstream``.
+
 Everything else, the real Basic auth included (htpasswd ``AWS`` / ``<account>-auth-token``, which
 is what moto's ``get_authorization_token`` hands out), is passed through to the registry. Bodies
 are streamed both ways; only manifests (ECR caps them at 4 MiB) are read whole.
@@ -185,15 +191,16 @@ class Moto:
         self._endpoint = endpoint
         self._cache_seconds = cache_seconds
         self._lock = threading.Lock()
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[tuple[str, str], Any] = {}
         # Only "exists" is cached (briefly): a repository created a moment ago must work at once.
         self._exists_until: dict[tuple[str, str, str], float] = {}
 
-    def client(self, region: str) -> Any:
+    def client(self, region: str, account: str) -> Any:
+        """ECR in `region` of `account` (moto keeps accounts apart by x-moto-account-id)."""
         with self._lock:
-            if region not in self._clients:
+            if (region, account) not in self._clients:
                 # Creating clients is not thread-safe in botocore; using one is.
-                self._clients[region] = boto3.session.Session().client(
+                client = boto3.session.Session().client(
                     "ecr",
                     region_name=region,
                     endpoint_url=self._endpoint,
@@ -205,7 +212,12 @@ class Moto:
                         read_timeout=30,
                     ),
                 )
-            return self._clients[region]
+                client.meta.events.register(
+                    "before-sign",
+                    lambda request, **_: request.headers.__setitem__("x-moto-account-id", account),
+                )
+                self._clients[(region, account)] = client
+            return self._clients[(region, account)]
 
     def repository_exists(self, account: str, region: str, name: str) -> bool:
         key = (account, region, name)
@@ -214,7 +226,7 @@ class Moto:
             if self._exists_until.get(key, 0.0) > now:
                 return True
         try:
-            found = self.client(region).describe_repositories(
+            found = self.client(region, account).describe_repositories(
                 registryId=account, repositoryNames=[name]
             )["repositories"]
         except ClientError as error:
@@ -228,7 +240,7 @@ class Moto:
 
     def tag_digest(self, account: str, region: str, name: str, tag: str) -> str | None:
         try:
-            details = self.client(region).describe_images(
+            details = self.client(region, account).describe_images(
                 registryId=account, repositoryName=name, imageIds=[{"imageTag": tag}]
             )["imageDetails"]
         except ClientError:
@@ -395,7 +407,7 @@ class EdgeHandler(BaseHTTPRequestHandler):
             params["imageManifestMediaType"] = media_type
         recorded = False
         try:
-            self.server.moto_for(name).client(region).put_image(**params)
+            self.server.moto_for(name).client(region, account).put_image(**params)
             recorded = True
         except ClientError as error:
             code = aws_error_code(error)
@@ -428,7 +440,7 @@ class EdgeHandler(BaseHTTPRequestHandler):
             elif recorded:
                 # The registry refused what moto already took: take the tag back out of moto.
                 try:
-                    self.server.moto_for(name).client(region).batch_delete_image(
+                    self.server.moto_for(name).client(region, account).batch_delete_image(
                         registryId=account, repositoryName=name, imageIds=[{"imageTag": tag}]
                     )
                 except (BotoCoreError, ClientError):
@@ -437,7 +449,7 @@ class EdgeHandler(BaseHTTPRequestHandler):
         self.forward(body, settle)
 
     def credentials_accepted(self) -> bool:
-        upstream = self.server.upstream_connection()
+        upstream = self.server.upstream_connection(self.headers.get("Host", ""))
         try:
             authorization = self.headers["Authorization"]
             upstream.request("GET", "/v2/", headers={"Authorization": authorization})
@@ -514,7 +526,7 @@ class EdgeHandler(BaseHTTPRequestHandler):
 
         ``settle`` sees the registry's answer (status and headers) before the client does.
         """
-        upstream = self.server.upstream_connection()
+        upstream = self.server.upstream_connection(self.headers.get("Host", ""))
         try:
             upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
             for key, value in self.headers.items():
@@ -623,11 +635,13 @@ class EdgeServer(ThreadingHTTPServer):
         moto: Moto,
         faults: Faults,
         routes: Routes | None = None,
+        registries: dict[str, str] | None = None,
     ) -> None:
         self.context = context
-        parts = urlsplit(upstream)
-        self.upstream_host = parts.hostname or "127.0.0.1"
-        self.upstream_port = parts.port or 80
+        self.upstream = _address(upstream)
+        # Another account's registry host is served from its own registry (its own blobs):
+        # a promotion across accounts copies every blob, as it would between two ECRs.
+        self.registries = {a: _address(url) for a, url in (registries or {}).items()}
         self.moto = moto
         self.faults = faults
         self.routes = routes or Routes(1.0)
@@ -636,12 +650,13 @@ class EdgeServer(ThreadingHTTPServer):
     def moto_for(self, repository: str) -> Moto:
         return self.routes.get(repository) or self.moto
 
-    def upstream_connection(self) -> http.client.HTTPConnection:
+    def upstream_connection(self, host: str) -> http.client.HTTPConnection:
+        """The registry behind ECR host `host`: its account's own, else the default one."""
         # A connection per request: the registry is on loopback, so this costs next to nothing
         # and no stale keep-alive connection can ever swallow a request.
-        return http.client.HTTPConnection(
-            self.upstream_host, self.upstream_port, timeout=UPSTREAM_TIMEOUT
-        )
+        found = HOST_RE.match(host)
+        address = self.registries.get(found["account"], self.upstream) if found else self.upstream
+        return http.client.HTTPConnection(*address, timeout=UPSTREAM_TIMEOUT)
 
     def finish_request(
         self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any
@@ -749,6 +764,18 @@ class ControlServer(ThreadingHTTPServer):
         super().__init__(address, ControlHandler)
 
 
+def _address(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or 80
+
+
+def parse_registry(value: str) -> tuple[str, str]:
+    account, _, url = value.partition("=")
+    if not re.fullmatch(r"\d{12}", account) or not url.startswith("http://"):
+        raise argparse.ArgumentTypeError(f"expected ACCOUNT=http://HOST:PORT, got {value!r}")
+    return account, url
+
+
 def parse_address(value: str) -> tuple[str, int]:
     host, _, port = value.rpartition(":")
     return host or "0.0.0.0", int(port)  # noqa: S104 - listening everywhere is the point
@@ -759,6 +786,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listen", default="0.0.0.0:443", help="TLS address for the ECR host")
     parser.add_argument("--control", default="127.0.0.1:4431", help="plain-HTTP control address")
     parser.add_argument("--upstream", default="http://127.0.0.1:5000", help="the registry")
+    parser.add_argument(
+        "--registry",
+        type=parse_registry,
+        action="append",
+        default=[],
+        metavar="ACCOUNT=URL",
+        help="another account's registry (its own storage) for that account's ECR host",
+    )
     parser.add_argument("--aws-endpoint", default="http://127.0.0.1:5001", help="moto server")
     parser.add_argument("--cert", required=True, help="server certificate (PEM) for the ECR host")
     parser.add_argument("--key", required=True, help="its private key (PEM)")
@@ -780,6 +815,7 @@ def main(argv: list[str] | None = None) -> int:
         Moto(args.aws_endpoint, args.cache_seconds),
         faults,
         routes := Routes(args.cache_seconds),
+        dict(args.registry),
     )
     control = ControlServer(parse_address(args.control), faults, routes)
     threading.Thread(target=control.serve_forever, name="control", daemon=True).start()
@@ -789,9 +825,10 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     LOG.info(
-        "ECR edge on %s -> %s (moto %s), control on %s",
+        "ECR edge on %s -> %s %s (moto %s), control on %s",
         args.listen,
         args.upstream,
+        dict(args.registry),
         args.aws_endpoint,
         args.control,
     )
