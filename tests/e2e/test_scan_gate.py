@@ -1,0 +1,92 @@
+"""The scan gate over signed HTTP with the Slack stand-in and moto: `prod` refuses an image with a
+critical finding (ECR basic scanning, served by moto), naming the findings in the thread
+(escaped: a finding's name is AWS's text), a release lead's Approve does not override it, an
+admin's does (audited as `gate_override`), and the digest is then copied and verified."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+
+import requests
+
+from tests.e2e.harness import ADMIN, wait_until
+from tests.e2e.test_approvals import BOB, RELEASE_LEADS, approval_message, click, thread_of
+from tests.e2e.world import World, assert_succeeded
+
+CVE = "CVE-2026-0001"
+HOSTILE = "CVE-2026-0002 <!channel> *bold*"
+
+
+def critical_findings(world: World, repository: str, digest: str) -> None:
+    """moto answers DescribeImageScanFindings for this digest with two critical findings (moto's
+    own API for canned scan results; a scan must have been started first, as in ECR)."""
+    world.ecr.start_image_scan(repositoryName=repository, imageId={"imageDigest": digest})
+    answer = {
+        "registryId": "123456789012",
+        "repositoryName": repository,
+        "imageId": {"imageDigest": digest},
+        "imageScanStatus": {"status": "COMPLETE", "description": "The scan was completed."},
+        "imageScanFindings": {
+            "findings": [
+                {"name": CVE, "severity": "CRITICAL", "uri": "https://example.com/1"},
+                {"name": HOSTILE, "severity": "CRITICAL", "uri": "https://example.com/2"},
+                {"name": "CVE-2026-0003", "severity": "LOW"},
+            ],
+            "findingSeverityCounts": {"CRITICAL": 2, "LOW": 1},
+        },
+    }
+    endpoint = world.env["AWS_ENDPOINT_URL"].rstrip("/")
+    posted = requests.post(
+        f"{endpoint}/moto-api/static/ecr/scan-finding-results",
+        json={"results": [answer], "region": world.env["AWS_REGION"], "account_id": "123456789012"},
+        timeout=10,
+    )
+    assert posted.status_code == 201, posted.text
+
+
+def test_a_gate_refuses_a_critical_finding_and_an_admin_overrides_it(world: World) -> None:
+    prod = f"{world.app}-prod"
+    world.create_repository()
+    world.create_repository(name=prod)
+    world.slack.set_usergroup(RELEASE_LEADS, [BOB])
+    world.apps[world.app]["environments"] = [
+        {"name": "prod", "registry": "home", "repository": prod, "approvers": [RELEASE_LEADS],
+         "gate": {"critical": 0, "high_past_sla": 0, "scan_timeout": "30s"}},
+    ]  # fmt: skip
+    world.start_bot()
+    assert_succeeded(world.wait_finished(world.push(world.sample.shas[0], "1.0.0")))
+    source = world.registry_tags()["1.0.0"]
+    critical_findings(world, world.app, source)
+
+    assert "Promoting" in world.slash(f"promote {world.app} 1.0.0 prod").json()["text"]
+    asked = approval_message(world, set())
+    thread = thread_of(world, asked)
+    refusal = next(t for t in thread if t.startswith(":no_entry: Refused"))
+    assert "2 critical (at most 0)" in refusal and f"`{CVE}`" in refusal
+    assert "<!channel>" not in refusal and "&lt;!channel&gt;" in refusal
+    assert "CVE-2026-0003" not in refusal  # a low finding does not fail the gate
+    assert "only an admin" in str(asked["blocks"])
+
+    # A release lead may approve the environment, but not past a failing gate.
+    assert "only an admin's approval overrides it" in click(world, asked, BOB)
+    assert world.registry_tags(prod) == {}  # nothing copied
+    told = click(world, asked, ADMIN)
+    assert told.startswith(":white_check_mark: Approved, overriding the failed scan gate")
+    ends = (":white_check_mark: P", ":x:")
+    end = wait_until(lambda: (t := thread_of(world, asked))[-1].startswith(ends) and t, timeout=60)
+    assert end[-1].startswith(":white_check_mark: Promoted") and source in end[-1]
+    assert world.registry_tags(prod) == {"1.0.0": source}  # the same digest on both sides
+
+    def audited() -> list[tuple[str, str, str]] | None:
+        with closing(sqlite3.connect(world.tmp / "ecrbot.db")) as db:
+            rows = db.execute(
+                'SELECT action, outcome, "user" FROM audit_log WHERE action IN '
+                "('scan_gate', 'approve', 'gate_override', 'promote_outcome') ORDER BY id"
+            ).fetchall()
+        return rows if any(r[0] == "promote_outcome" for r in rows) else None
+
+    rows = wait_until(audited, timeout=10)
+    assert ("scan_gate", "refused", "U0ALICE") in rows
+    assert ("approve", "refused", BOB) in rows
+    assert ("gate_override", "ok", ADMIN) in rows and ("approve", "ok", ADMIN) in rows
