@@ -25,9 +25,14 @@ class NamedRegistryConfig(_Strict):
 
 
 class GateConfig(_Strict):
-    critical: int | None = Field(None, ge=0, description="critical findings allowed")
+    critical: int | None = Field(
+        None, ge=0, description="critical findings a promotion tolerates, whatever their age"
+    )
     high_past_sla: int | None = Field(
-        None, ge=0, description="high findings past the report's SLA allowed"
+        None,
+        ge=0,
+        description="high findings past the CVE SLA tolerated (the report's: 7, 14 or 30 days "
+        "by the app's `risk`, from first seen)",
     )
     scan_timeout: str = Field(
         "5m",

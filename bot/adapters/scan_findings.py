@@ -143,8 +143,9 @@ def _finding(raw: dict[str, Any]) -> Finding:
     details = raw.get("packageVulnerabilityDetails") or {}
     name = raw.get("name") or details.get("vulnerabilityId") or raw.get("title") or "unknown"
     since = raw.get("firstObservedAt")
+    printable = "".join(c for c in str(name)[: NAME_CHARS * 2] if c.isprintable())
     return Finding(
-        str(name)[:NAME_CHARS],
+        printable[:NAME_CHARS],
         str(raw.get("severity") or "UNDEFINED")[:16],
         _aware(since) if since else None,
     )
