@@ -165,3 +165,10 @@ def judge(gate: Gate, result: ScanResult, tier: Risk | None, now: datetime) -> V
 def within(overridden: tuple[str, ...], verdict: Verdict) -> bool:
     """Whether a failing `verdict` fails only on findings an admin's override named."""
     return set(verdict.keys()) <= set(overridden)
+
+
+def duration(seconds: int) -> str:
+    """`scan_timeout` in words: 90 s, 5 min, 1 h."""
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.promotion import Promoted, PromotionPlan, PromotionRequest, PromotionStep
-from bot.domain.scan_gate import SHOWN, Verdict
+from bot.domain.scan_gate import SHOWN, Verdict, duration
 from bot.render.blocks import Blocks, context, section, to_dicts
 from bot.render.escape import code, mention, text
 
@@ -38,7 +38,7 @@ def step(which: PromotionStep, planned: PromotionPlan) -> str:
     """One reply per step: resolve, (wait for the scan,) copy, verify."""
     if which is PromotionStep.SCANNING:
         gate = planned.target.gate
-        timeout = f"{gate.scan_timeout_s / 60:g} min" if gate else "a while"
+        timeout = duration(gate.scan_timeout_s) if gate else "a while"
         return (
             f":hourglass_flowing_sand: The scan of {code(planned.digest, 80)} is in progress: "
             f"waiting up to {timeout} for its findings (the environment's scan gate)"

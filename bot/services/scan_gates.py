@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from bot.domain.cve_sla import Risk
 from bot.domain.promotion import PromotionPlan
-from bot.domain.scan_gate import ScanFindings, ScanState, Verdict, judge
+from bot.domain.scan_gate import ScanFindings, ScanState, Verdict, duration, judge
 
 POLL_S = 5.0  # ECR's basic scans take seconds to a minute; no need to ask more often
 
@@ -48,8 +48,8 @@ class ScanGates:
         while result.state is ScanState.IN_PROGRESS:
             left = deadline - self._clock()
             if left <= 0:
-                minutes = f"{gate.scan_timeout_s / 60:g} min"
-                return Verdict(False, f"the scan was still in progress after {minutes}")
+                waited = duration(gate.scan_timeout_s)
+                return Verdict(False, f"the scan was still in progress after {waited}")
             if not told:
                 waiting()
                 told = True
