@@ -151,9 +151,9 @@ def test_the_wait_for_a_scan_in_progress_is_told_once_and_bounded() -> None:
     assert clock.t == 60 and told == ["waiting"]
 
 
-def flow(scans: Scans):  # type: ignore[no-untyped-def]
-    """`prod` gated (no critical), no approvers: only an admin may override a failing gate."""
-    gated = dataclasses.replace(PROD, gate=PROD_GATE)
+def flow(scans: Scans, approvers: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+    """`prod` gated (no critical): only an admin may override a failing gate."""
+    gated = dataclasses.replace(PROD, gate=PROD_GATE, approvers=approvers)
     app = dataclasses.replace(APP, environments=(gated,))
     access = Access(("U0ADMIN",), Groups())
     copier = Copier()
@@ -208,6 +208,16 @@ def test_a_gate_that_fails_on_new_findings_after_the_override_stops_the_copy() -
     assert copier.copies == 0
     assert notices.seen[-1].startswith("failed changed since approval: the scan gate")
     assert "CVE-2026-2" in notices.seen[-1]
+
+
+def test_a_gate_that_passed_when_asked_and_fails_at_the_copy_stops_it() -> None:
+    requests, notices, store, _, copier, _ = flow(Scans(done(), CRITICAL), approvers=("S0LEADS",))
+    requests.submit(ask())
+    (approval,) = store.rows.values()
+    assert approval.gate is None  # passed: the environment's approvers decide
+    requests.decide(button_value(approval), "U0BOB", None, True)
+    assert copier.copies == 0
+    assert notices.seen[-1].startswith("failed changed since approval: the scan gate passed")
 
 
 def test_a_passing_gate_copies_and_the_terminal_refuses_a_failing_one() -> None:
