@@ -1,10 +1,13 @@
 """The scan gate over signed HTTP with the Slack stand-in and moto: `prod` refuses an image with a
 critical finding (ECR basic scanning, served by moto), naming the findings in the thread
 (escaped: a finding's name is AWS's text), a release lead's Approve does not override it, an
-admin's does (audited as `gate_override`), and the digest is then copied and verified."""
+admin's does (audited as `gate_override`), and the digest is then copied and verified. Enhanced
+scanning's findings come from Inspector (moto), a scan in progress is waited for in the thread
+and then refused, and `ecrbot promote` refuses a failing gate with its findings."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from contextlib import closing
@@ -14,6 +17,7 @@ import requests
 
 from tests.e2e.harness import ADMIN, wait_until
 from tests.e2e.test_approvals import BOB, RELEASE_LEADS, approval_message, click, thread_of
+from tests.e2e.test_cli_promote import promote
 from tests.e2e.world import World, assert_succeeded
 
 ACCOUNT = "123456789012"
@@ -45,14 +49,16 @@ def moto_api(world: World, path: str, results: list[Any]) -> None:
     assert posted.status_code == 201, posted.text
 
 
-def gated_world(world: World, gate: dict[str, Any]) -> tuple[str, str]:
-    """An app pushed as 1.0.0 with a gated `prod` (release leads: Bob); (prod repo, digest)."""
+def gated_world(world: World, gate: dict[str, Any], leads: bool = True) -> tuple[str, str]:
+    """An app pushed as 1.0.0 with a gated `prod` (`leads`: approved by the release leads, Bob);
+    (prod repo, digest)."""
     prod = f"{world.app}-prod"
     world.create_repository()
     world.create_repository(name=prod)
     world.slack.set_usergroup(RELEASE_LEADS, [BOB])
+    approvers = [RELEASE_LEADS] if leads else []
     world.apps[world.app]["environments"] = [
-        {"name": "prod", "registry": "home", "repository": prod, "approvers": [RELEASE_LEADS],
+        {"name": "prod", "registry": "home", "repository": prod, "approvers": approvers,
          "gate": gate},
     ]  # fmt: skip
     world.start_bot()
@@ -137,3 +143,13 @@ def test_a_scan_still_in_progress_is_waited_for_then_refused(world: World) -> No
     refusal = next(t for t in thread if t.startswith(":no_entry: Refused"))
     assert "the scan was still in progress after 2 s" in refusal
     assert world.registry_tags(f"{world.app}-prod") == {}
+
+
+def test_the_terminal_refuses_a_failing_gate_with_its_findings(world: World) -> None:
+    prod, source = gated_world(world, {"critical": 0}, leads=False)
+    canned_scan(world, world.app, source, "COMPLETE", {"name": CVE, "severity": "CRITICAL"})
+    refused = promote(world, "--app", world.app, "--ref", "1.0.0", "--to", "prod", "--format=json")
+    assert refused.returncode == 1 and json.loads(refused.stdout)["result"] == "failed"
+    assert f"1 critical (at most 0): {CVE} (critical)" in refused.stderr
+    assert "Only an admin's approval overrides the gate" in refused.stderr
+    assert world.registry_tags(prod) == {}
