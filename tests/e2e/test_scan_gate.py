@@ -83,6 +83,14 @@ def test_a_gate_refuses_a_critical_finding_and_an_admin_overrides_it(world: Worl
     assert "<!channel>" not in refusal and "&lt;!channel&gt;" in refusal
     assert "CVE-2026-0003" not in refusal  # a low finding does not fail the gate
     assert "only an admin" in str(asked["blocks"])
+    posted = {
+        str(c.params.get("text", ""))[:12]: c.at for c in world.slack.calls("chat.postMessage")
+    }
+    gate_s = posted[":no_entry: R"] - posted[":mag: Resolv"]
+    print(
+        f"scan gate (DescribeImages + DescribeImageScanFindings + verdict): {gate_s * 1000:.0f} ms"
+    )
+    assert gate_s < 2.0
 
     # A release lead may approve the environment, but not past a failing gate.
     assert "only an admin's approval overrides it" in click(world, asked, BOB)
