@@ -76,6 +76,8 @@ class Failing:
 
     def why(self) -> str:
         """e.g. `critical`, `high, 12 days past its SLA`."""
+        if self.severity == "HIGH" and self.days_past_sla is None:
+            return "high, age unknown: counted as past its SLA"
         if self.days_past_sla is None:
             return self.severity.lower()
         return f"{self.severity.lower()}, {self.days_past_sla} days past its SLA"
@@ -135,12 +137,11 @@ def judge(gate: Gate, result: ScanResult, tier: Risk | None, now: datetime) -> V
         return Verdict(False, "more findings than ecrbot reads: not judged, so not promoted")
     found = worst(result.findings).values()
     critical = [Failing(f.name, f.severity) for f in found if f.severity == "CRITICAL"]
-    pushed = result.pushed_at or now
     high_past = sorted(
         (
-            Failing(f.name, f.severity, (now - due).days)
+            Failing(f.name, f.severity, _days_past(f, result.pushed_at, tier, now))
             for f in found
-            if f.severity == "HIGH" and now > (due := cve_sla.due(f.since, pushed, tier))
+            if f.severity == "HIGH" and _days_past(f, result.pushed_at, tier, now) != -1
         ),
         key=lambda f: (-(f.days_past_sla or 0), f.name),  # the longest overdue first
     )
@@ -160,6 +161,17 @@ def judge(gate: Gate, result: ScanResult, tier: Risk | None, now: datetime) -> V
     if failing:
         return Verdict(False, f"the scan gate fails: {' and '.join(words)}", tuple(failing))
     return Verdict(True, f"the scan gate passes: {counts}")
+
+
+def _days_past(
+    f: Finding, pushed_at: datetime | None, tier: Risk | None, now: datetime
+) -> int | None:
+    """Days past the SLA; -1 within it; None when neither the first sighting nor the push is
+    known (counted as past: unknown is not within)."""
+    if f.since is None and pushed_at is None:
+        return None
+    due = cve_sla.due(f.since, pushed_at or now, tier)
+    return (now - due).days if now > due else -1
 
 
 def within(overridden: tuple[str, ...], verdict: Verdict) -> bool:

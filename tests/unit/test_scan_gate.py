@@ -68,6 +68,8 @@ def test_a_high_finding_fails_only_once_past_the_reports_sla() -> None:
     unseen = Finding("CVE-H3", "HIGH")  # basic scanning: counted from the push, 10 days ago
     assert not judge(PROD_GATE, done(unseen), "high", NOW).passed
     assert judge(PROD_GATE, done(unseen), "medium", NOW).passed
+    no_push = ScanResult(ScanState.DONE, (unseen,))  # neither sighting nor push known
+    assert "CVE-H3 (high, age unknown" in judge(PROD_GATE, no_push, "low", NOW).reason()
 
 
 def test_the_worst_severity_of_a_cve_counts_once_and_untriaged_is_not_critical() -> None:
