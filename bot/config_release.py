@@ -25,9 +25,19 @@ class NamedRegistryConfig(_Strict):
 
 
 class GateConfig(_Strict):
-    critical: int | None = Field(None, ge=0, description="critical findings allowed")
+    critical: int | None = Field(
+        None, ge=0, description="critical findings a promotion tolerates, whatever their age"
+    )
     high_past_sla: int | None = Field(
-        None, ge=0, description="high findings past the report's SLA allowed"
+        None,
+        ge=0,
+        description="high findings past the CVE SLA tolerated (the report's: 7, 14 or 30 days "
+        "by the app's `risk`, from first seen)",
+    )
+    scan_timeout: str = Field(
+        "5m",
+        pattern=r"^[1-9][0-9]{0,4}[smh]$",
+        description="how long a promotion waits for a scan in progress (e.g. 90s, 5m)",
     )
 
 
@@ -97,7 +107,7 @@ def environments(
             registry=registries[env.registry],
             repository=env.repository or repository,
             approvers=env.approvers,
-            gate=Gate(env.gate.critical, env.gate.high_past_sla) if env.gate else None,
+            gate=_gate(env.gate) if env.gate else None,
             approval_ttl_s=ttl_seconds(env.approval_ttl),
         )
         for env in configs
@@ -107,3 +117,8 @@ def environments(
 def ttl_seconds(ttl: str) -> int:
     """`30m` → 1800; at most a day: an approval is for a release, not for a week."""
     return min(int(ttl[:-1]) * {"s": 1, "m": 60, "h": 3600}[ttl[-1]], 24 * 3600)
+
+
+def _gate(config: GateConfig) -> Gate:
+    timeout = min(ttl_seconds(config.scan_timeout), 3600)  # a scan takes minutes, not hours
+    return Gate(config.critical, config.high_past_sla, timeout)

@@ -43,6 +43,7 @@ class SqlApprovalStore:
             "decided_by": approval.decided_by,
             "created_at": approval.created_at,
             "expires_at": approval.expires_at,
+            "gate": None if approval.gate is None else ",".join(approval.gate)[:300],
         }
         self._write(lambda conn: conn.execute(approvals.insert().values(**row)))
 
@@ -94,4 +95,5 @@ def _approval(row: Any) -> Approval:
         state=ApprovalState(row["state"]),
         thread_ts=row["thread_ts"],
         decided_by=row["decided_by"],
+        gate=None if row["gate"] is None else tuple(k for k in row["gate"].split(",") if k),
     )

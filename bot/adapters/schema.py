@@ -146,6 +146,8 @@ approvals = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("decided_at", sa.DateTime(timezone=True)),
+    # The failing findings of the scan gate when asked (NULL: passed or no gate), comma-joined.
+    sa.Column("gate", sa.String(300)),
 )
 
 # The triggers each dialect needs on audit_log, by name: checked at start (audit_store.py).

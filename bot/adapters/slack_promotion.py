@@ -12,6 +12,7 @@ from bot.adapters.slack_outbox import SlackOutbox
 from bot.adapters.slack_reply import Refusal, SlackReplies
 from bot.domain.approvals import Approval
 from bot.domain.promotion import Promoted, PromotionPlan, PromotionRequest, PromotionStep
+from bot.domain.scan_gate import Verdict
 from bot.render import approval as approval_render
 from bot.render import promotion as render
 from bot.render.blocks import Blocks
@@ -50,6 +51,9 @@ class SlackPromotionPoster:
 
     def step(self, request: PromotionRequest, step: PromotionStep, planned: PromotionPlan) -> None:
         self._reply(self._thread(request), render.step(step, planned))
+
+    def gated(self, request: PromotionRequest, planned: PromotionPlan, verdict: Verdict) -> None:
+        self._reply(self._thread(request), render.gated(verdict, overridable=True))
 
     def finished(self, request: PromotionRequest, done: Promoted) -> None:
         thread = self._thread(request)

@@ -14,6 +14,7 @@ from bot.config_catalog import Catalog
 from bot.domain.access import Access
 from bot.domain.approvals import Approval
 from bot.domain.audit import AuditEntry, Kind, Outcome
+from bot.domain.cve_sla import Risk
 from bot.domain.environments import HOME
 from bot.domain.errors import StepError
 from bot.domain.models import RegistrySpec
@@ -28,10 +29,12 @@ from bot.domain.promotion import (
     PromotionRequest,
     PromotionStep,
 )
+from bot.domain.scan_gate import Verdict
 from bot.runtime.executors import Executors
 from bot.services.approvals import ApprovalService
 from bot.services.promotion_requests import PromotionRequests
 from bot.services.promotions import PromotionService
+from bot.services.scan_gates import ScanGates
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -89,6 +92,18 @@ def build_copier(settings: Settings) -> ImageCopier:
     return SkopeoCopier(ecr_logins(settings))
 
 
+def build_gates(settings: Settings, catalog: Catalog) -> ScanGates:
+    """The scan gate: ECR's findings (Inspector's with enhanced scanning) judged by each app's
+    risk tier, the one the health report holds its repository to."""
+    from bot.adapters.scan_findings import EcrScanFindings, boto3_clients
+
+    def tier_of(app: str) -> Risk | None:
+        config = catalog.apps.get(app)
+        return config.risk if config is not None else None
+
+    return ScanGates(EcrScanFindings(boto3_clients(settings.aws_endpoint_url)), tier_of)
+
+
 def build_promotions(
     settings: Settings,
     catalog: Catalog,
@@ -103,6 +118,7 @@ def build_promotions(
         copier or build_copier(settings),
         catalog.named_registries()[HOME],
         locked=locked,
+        gates=build_gates(settings, catalog),
     )
 
 
@@ -119,6 +135,13 @@ class AuditedNotices:
 
     def step(self, request: PromotionRequest, step: PromotionStep, planned: PromotionPlan) -> None:
         self._notices.step(request, step, planned)
+
+    def gated(self, request: PromotionRequest, planned: PromotionPlan, verdict: Verdict) -> None:
+        outcome = Outcome.OK if verdict.passed else Outcome.REFUSED
+        detail = f"{request.ref} -> {request.environment}: {planned.digest}"
+        reason = None if verdict.passed else verdict.reason()[:500]
+        self._record(request, outcome, detail, reason, "scan_gate")
+        self._notices.gated(request, planned, verdict)
 
     def finished(self, request: PromotionRequest, done: Promoted) -> None:
         how = "copied" if done.copied else "already there"
@@ -170,6 +193,9 @@ class LoggedNotices:
 
     def step(self, request: PromotionRequest, step: PromotionStep, planned: PromotionPlan) -> None:
         log.info("promotion of %s: %s", request.app, step.value)
+
+    def gated(self, request: PromotionRequest, planned: PromotionPlan, verdict: Verdict) -> None:
+        log.info("promotion of %s: scan gate passed=%s", request.app, verdict.passed)
 
     def finished(self, request: PromotionRequest, done: Promoted) -> None:
         log.info("promotion of %s: %s", request.app, done.plan.digest)

@@ -38,6 +38,9 @@ class Approval:
     state: ApprovalState = ApprovalState.PENDING
     thread_ts: str | None = None  # the promotion's thread, once its parent is posted
     decided_by: str | None = None
+    # The scan gate failed on these findings when it was asked (None: it passed, or there is no
+    # gate; empty: it failed without findings, e.g. not scanned): only an admin may approve.
+    gate: tuple[str, ...] | None = None
 
     def decided(self, state: ApprovalState, by: str | None) -> Approval:
         return replace(self, state=state, decided_by=by)
@@ -90,11 +93,13 @@ def check_click(
     now: datetime,
     approving: bool,
     may_approve: bool,
+    is_admin: bool = False,
 ) -> Approval:
     """Raise ApprovalRefused unless `user` may decide `approval` now: a pending request, clicked
     in its own thread with its own digest, by a listed approver who is not the requester (the
-    requester may withdraw with Reject). Expiry is checked after who-and-what, so a stranger
-    learns nothing about a request's timing."""
+    requester may withdraw with Reject). A request whose scan gate failed is approved only by
+    an admin (the override); an approver may still reject it. Expiry is checked after
+    who-and-what, so a stranger learns nothing about a request's timing."""
     if approval is None:
         raise ApprovalRefused("No such promotion awaits approval.", "Ask for the promotion again.")
     what = f"{code(approval.app)} {code(approval.ref)} to {code(approval.environment)}"
@@ -117,7 +122,13 @@ def check_click(
             f"You asked for the promotion of {what}: someone else must approve it.",
             "Ask one of the environment's approvers.",
         )
-    if not withdrawing and not may_approve:
+    if approving and approval.gate is not None and not is_admin:
+        raise ApprovalRefused(
+            f"The scan gate failed for the promotion of {what}: only an admin's approval "
+            "overrides it.",
+            "Ask a platform admin, or promote a digest that passes the gate.",
+        )
+    if not withdrawing and not may_approve and not (approval.gate is not None and is_admin):
         raise ApprovalRefused(
             f"You may not approve or reject the promotion of {what}.",
             "The environment's `approvers` may; ask #platform-team.",
@@ -138,5 +149,14 @@ def changed(approval: Approval, found: str | None) -> str:
     """The words for a ref that moved between the approval and the copy."""
     return (
         f"changed since approval: {approval.ref} now names {found or 'nothing'}, not the approved "
+        f"{approval.digest}. Nothing was copied: ask for the promotion again."
+    )
+
+
+def gate_changed(approval: Approval) -> str:
+    """The words for a scan gate that fails at the copy on findings the approval did not cover."""
+    was = "passed" if approval.gate is None else "was overridden on other findings"
+    return (
+        f"changed since approval: the scan gate {was} when asked, and fails now for "
         f"{approval.digest}. Nothing was copied: ask for the promotion again."
     )

@@ -29,6 +29,7 @@ class Gate:
 
     critical: int | None = None
     high_past_sla: int | None = None
+    scan_timeout_s: int = 5 * 60  # how long a promotion waits for a scan in progress
 
 
 @dataclass(frozen=True)

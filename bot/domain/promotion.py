@@ -6,13 +6,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.domain.approvals import Approval
 from bot.domain.environments import HOME, Environment, NamedRegistry
 from bot.domain.errors import UsageError, UserError
 from bot.domain.models import AppSpec, Job, JobState
 from bot.domain.text import code
+
+if TYPE_CHECKING:  # scan_gate imports ImageRef from here
+    from bot.domain.scan_gate import Verdict
 
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 # A tag as the OCI distribution spec allows it: a version (1.4.0) or a SHA tag.
@@ -81,21 +84,22 @@ class Promoted:
 
 
 class NeedsApproval(UserError):
-    """The environment names approvers or a scan gate, which ecrbot can't enforce yet."""
+    """The environment names approvers or a scan gate this entry point can't apply."""
 
 
-def enforceable(target: Environment, approvals: bool = False) -> None:
+def enforceable(target: Environment, approvals: bool = False, gates: bool = False) -> None:
     """Refuse an environment whose rules this entry point can't apply: copying without the
     approval or the gate the catalog asks for would be promoting around them (fail closed).
-    Approvals exist in Slack (`approvals=True`); the terminal has no second person, and the
-    scan gate is not enforced yet anywhere."""
-    rules = (("approvers", target.approvers and not approvals), ("gate", target.gate))
+    Approvals exist in Slack (`approvals=True`); the terminal has no second person. The scan
+    gate is applied where a scan reader is wired (`gates=True`)."""
+    rules = (("approvers", target.approvers and not approvals), ("gate", target.gate and not gates))
     asks = [word for word, set_ in rules if set_]
     if asks:
         raise NeedsApproval(
             f"{code(target.name)} asks for {' and '.join(f'`{a}`' for a in asks)}, which ecrbot "
-            "does not enforce yet, so it does not promote there.",
-            "Promote by your release process, or remove the key if it is not meant.",
+            "can't apply here, so it does not promote there.",
+            "Promote from Slack (`/ecr promote`), where approvals are asked, or by your "
+            "release process.",
         )
 
 
@@ -124,12 +128,13 @@ def plan(
     home: NamedRegistry,
     copier: ImageCopier,
     approvals: bool = False,
+    gates: bool = False,
 ) -> PromotionPlan:
     """Resolve `ref` (a version or SHA tag) to a digest in the source registry."""
     if not TAG.fullmatch(ref):
         raise UsageError(f"{code(ref)} is not a version or SHA tag.", "e.g. `1.4.0` or a SHA.")
     target, source = source_of(app, environment, home)
-    enforceable(target, approvals)
+    enforceable(target, approvals, gates)
     where = "the home registry" if source.registry.name == HOME else source.registry.name
     digest = copier.digest(ImageRef(source.registry, source.repository, ref))
     if digest is None:
@@ -157,6 +162,7 @@ class PromotionRequest:
 
 class PromotionStep(Enum):
     RESOLVED = "resolved"
+    SCANNING = "scanning"  # waiting for the scan of the digest to finish (the gate's)
     COPYING = "copying"
     VERIFIED = "verified"
 
@@ -169,6 +175,10 @@ class PromotionNotices(Protocol):
     def step(
         self, request: PromotionRequest, step: PromotionStep, planned: PromotionPlan
     ) -> None: ...
+
+    def gated(self, request: PromotionRequest, planned: PromotionPlan, verdict: Verdict) -> None:
+        """The scan gate's verdict: passed (the counts) or failed (the findings that fail it)."""
+        ...
 
     def finished(self, request: PromotionRequest, done: Promoted) -> None: ...
 

@@ -14,6 +14,12 @@ def request(approval: Approval, planned: PromotionPlan) -> tuple[str, Blocks]:
     """The message the approvers act on; its text is the notification's."""
     tags = ", ".join(code(tag, 128) for tag in approval.tags)
     approvers = ", ".join(principal(who) for who in planned.target.approvers[:20])
+    who = f"one of {approvers}, not the requester, approves"
+    if approval.gate is not None:
+        who = (
+            "the scan gate failed, so only an admin (not the requester) may approve, which "
+            "overrides it and is audited"
+        )
     head = (
         f":raised_hand: Approval needed to promote {code(approval.app, 100)} to "
         f"{code(approval.environment, 63)}"
@@ -27,9 +33,9 @@ def request(approval: Approval, planned: PromotionPlan) -> tuple[str, Blocks]:
                 f"From {code(planned.source.registry.host)}/{code(planned.source.repository)}"
             ),
             context(
-                f"Asked by {mention(approval.requested_by)} · one of {approvers}, not the "
-                f"requester, approves · expires {approval.expires_at:%Y-%m-%d %H:%M} UTC · the "
-                "ref is checked again just before the copy"
+                f"Asked by {mention(approval.requested_by)} · {who} · expires "
+                f"{approval.expires_at:%Y-%m-%d %H:%M} UTC · the ref and the scan gate are "
+                "checked again just before the copy"
             ),
             actions(
                 button("Approve", ActionId.APPROVE.value, value, style="primary"),
@@ -49,6 +55,11 @@ def request(approval: Approval, planned: PromotionPlan) -> tuple[str, Blocks]:
 def decided(approval: Approval, approving: bool) -> str:
     """The ephemeral answer to the click that decided."""
     what = f"{code(approval.app, 100)} {code(approval.ref, 128)} to {code(approval.environment)}"
+    if approving and approval.gate is not None:
+        return (
+            f":white_check_mark: Approved, overriding the failed scan gate (audited): promoting "
+            f"{what}; the copy goes on in the thread."
+        )
     if approving:
         return f":white_check_mark: Approved: promoting {what}; the copy goes on in the thread."
     return f":no_entry: Rejected: the promotion of {what} ends here."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.promotion import Promoted, PromotionPlan, PromotionRequest, PromotionStep
+from bot.domain.scan_gate import SHOWN, Verdict, duration
 from bot.render.blocks import Blocks, context, section, to_dicts
 from bot.render.escape import code, mention, text
 
@@ -34,7 +35,14 @@ def parent(request: PromotionRequest, state: str) -> tuple[str, Blocks]:
 
 
 def step(which: PromotionStep, planned: PromotionPlan) -> str:
-    """One reply per step: resolve, copy, verify."""
+    """One reply per step: resolve, (wait for the scan,) copy, verify."""
+    if which is PromotionStep.SCANNING:
+        gate = planned.target.gate
+        timeout = duration(gate.scan_timeout_s) if gate else "a while"
+        return (
+            f":hourglass_flowing_sand: The scan of {code(planned.digest, 80)} is in progress: "
+            f"waiting up to {timeout} for its findings (the environment's scan gate)"
+        )
     if which is PromotionStep.RESOLVED:
         return (
             f":mag: Resolved to {code(planned.digest, 80)} in {code(planned.source.registry.name)}"
@@ -61,3 +69,18 @@ def finished(done: Promoted) -> str:
 
 def failed(request: PromotionRequest, reason: str) -> str:
     return f":x: Promotion of {_what(request)} failed: {text(reason, 1500)}"
+
+
+def gated(verdict: Verdict, overridable: bool) -> str:
+    """The scan gate's verdict: its counts, or the findings that fail it (at most SHOWN,
+    each name from AWS in a code span) and who may override it."""
+    if verdict.passed:
+        return f":shield: {text(verdict.summary, 300)}"
+    named = ", ".join(f"{code(f.name, 100)} ({text(f.why(), 60)})" for f in verdict.failing[:SHOWN])
+    more = len(verdict.failing) - SHOWN
+    tail = f" and {more} more" if more > 0 else ""
+    findings = f": {named}{tail}" if named else ""
+    then = (
+        "Only an admin's approval overrides it (audited)." if overridable else "Nothing was copied."
+    )
+    return f":no_entry: Refused: {text(verdict.summary, 300)}{findings}. {then}"

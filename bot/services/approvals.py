@@ -44,8 +44,14 @@ class ApprovalService:
         self._audit = audit
         self._now = now
 
-    def request(self, request: PromotionRequest, planned: PromotionPlan) -> Approval:
-        """Store a pending approval for `planned.digest`, expiring after the env's TTL."""
+    def request(
+        self,
+        request: PromotionRequest,
+        planned: PromotionPlan,
+        gate: tuple[str, ...] | None = None,
+    ) -> Approval:
+        """Store a pending approval for `planned.digest`, expiring after the env's TTL (`gate`:
+        the findings of a failed scan gate, which only an admin's approval overrides)."""
         now = self._now()
         approval = Approval(
             id=uuid.uuid4().hex,
@@ -58,6 +64,7 @@ class ApprovalService:
             channel=request.channel,
             created_at=now,
             expires_at=expires(now, planned.target.approval_ttl_s),
+            gate=gate,
         )
         self._store.add(approval)
         return approval
@@ -91,6 +98,7 @@ class ApprovalService:
                 now=now,
                 approving=approving,
                 may_approve=may,
+                is_admin=self._access.is_admin(user),
             )
         except ApprovalExpired:
             assert approval is not None
@@ -101,7 +109,26 @@ class ApprovalService:
         state = ApprovalState.APPROVED if approving else ApprovalState.REJECTED
         if not self._store.settle(approval.id, state, user, now):
             raise ApprovalRefused("Someone decided this promotion a moment ago.", "See its thread.")
+        if approving and approval.gate is not None:
+            self._override(approval, user)
         return approval.decided(state, user)
+
+    def _override(self, approval: Approval, admin: str) -> None:
+        """An admin's approval overrides the failed scan gate: audited in the admin's name."""
+        findings = ", ".join(approval.gate or ()) or "no usable scan"
+        self._audit.record(
+            AuditEntry(
+                admin,
+                Kind.BUTTON,
+                "gate_override",
+                Outcome.OK,
+                approval.app,
+                approval.channel,
+                f"{approval.ref} -> {approval.environment}: {approval.digest} "
+                f"(asked by {approval.requested_by}; failing: {findings})"[:500],
+                None,
+            )
+        )
 
     def _record(self, approval: Approval, action: str, outcome: Outcome, detail: str) -> None:
         self._audit.record(

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
 
-from bot.domain.approvals import Approval, ApprovalRefused, changed, parse_value
+from bot.domain.approvals import Approval, ApprovalRefused, changed, gate_changed, parse_value
 from bot.domain.errors import StepError, UserError, new_error_id
 from bot.domain.models import AppSpec
 from bot.domain.promotion import (
@@ -20,6 +20,7 @@ from bot.domain.promotion import (
     PromotionRequest,
     PromotionStep,
 )
+from bot.domain.scan_gate import Verdict, within
 from bot.services.approvals import ApprovalService
 from bot.services.promotions import PromotionService
 
@@ -113,18 +114,54 @@ class PromotionRequests:
             self._notices.failed(request, _explained(error))
             return
         handoff.offer(None)
+        try:  # the thread: resolve → gate → approval → copy → verify
+            self._notices.started(request, planned)
+            self._notices.step(request, PromotionStep.RESOLVED, planned)
+            verdict = self._gate(request, planned)
+        except Exception as error:
+            self._notices.failed(request, _explained(error))
+            return
+        if not verdict.passed:
+            # Refused with the findings (told by `gated`); only an admin's approval overrides.
+            if self._approvals is None:
+                self._notices.failed(
+                    request,
+                    "the scan gate fails, and without approvals (they need the bot's database) "
+                    "no admin can override it: nothing was copied",
+                )
+                return
+            self._ask(request, planned, self._approvals, verdict.keys())
+            return
         if planned.target.approvers and self._approvals is not None:
             self._ask(request, planned, self._approvals)
             return
         self._copy(request, planned, started)
 
+    def _gate(
+        self, request: PromotionRequest, planned: PromotionPlan, tell: bool = True
+    ) -> Verdict:
+        """The scan gate's verdict, told in the thread (`tell`); waiting for a scan is a step
+        there."""
+        if planned.target.gate is None:
+            return Verdict(True, "no scan gate")
+
+        def waiting() -> None:
+            self._notices.step(request, PromotionStep.SCANNING, planned)
+
+        verdict = self._service.gate(planned, waiting)
+        if tell:
+            self._notices.gated(request, planned, verdict)
+        return verdict
+
     def _ask(
-        self, request: PromotionRequest, planned: PromotionPlan, desk: ApprovalService
+        self,
+        request: PromotionRequest,
+        planned: PromotionPlan,
+        desk: ApprovalService,
+        gate: tuple[str, ...] | None = None,
     ) -> None:
         try:
-            self._notices.started(request, planned)
-            self._notices.step(request, PromotionStep.RESOLVED, planned)
-            self._notices.awaiting(request, planned, desk.request(request, planned))
+            self._notices.awaiting(request, planned, desk.request(request, planned, gate))
         except Exception as error:
             self._notices.failed(request, _explained(error))
 
@@ -158,15 +195,19 @@ class PromotionRequests:
         if planned.digest != approval.digest:
             self._notices.failed(request, changed(approval, planned.digest))
             return
-        self._copy(request, planned, started, fresh=False)
+        try:  # the gate again: findings are published every day
+            verdict = self._gate(request, planned, tell=False)
+        except Exception as error:
+            self._notices.failed(request, _explained(error))
+            return
+        if not verdict.passed and (approval.gate is None or not within(approval.gate, verdict)):
+            # The gate passed when asked, or fails now on findings the admin did not override.
+            self._notices.failed(request, f"{gate_changed(approval)} ({verdict.reason()})")
+            return
+        self._copy(request, planned, started)
 
-    def _copy(
-        self, request: PromotionRequest, planned: PromotionPlan, started: float, fresh: bool = True
-    ) -> None:
+    def _copy(self, request: PromotionRequest, planned: PromotionPlan, started: float) -> None:
         try:
-            if fresh:
-                self._notices.started(request, planned)
-                self._notices.step(request, PromotionStep.RESOLVED, planned)
             self._notices.step(request, PromotionStep.COPYING, planned)
             copied = self._service.copy(planned)
             uris = self._service.verify(planned)

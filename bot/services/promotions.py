@@ -16,7 +16,9 @@ from bot.domain.promotion import (
     PromotionPlan,
     plan,
 )
+from bot.domain.scan_gate import GateRefused, Verdict
 from bot.domain.text import code
+from bot.services.scan_gates import ScanGates
 
 __all__ = ["Promoted", "PromotionService"]
 
@@ -32,7 +34,9 @@ class PromotionService:
         home: NamedRegistry,
         locked: Callable[[str, str | None, str], None] = lambda *_: None,
         clock: Callable[[], float] = time.monotonic,
+        gates: ScanGates | None = None,
     ) -> None:
+        self.gates = gates  # None: environments with a `gate:` are refused (fail closed)
         self._apps = apps
         self._access = access
         self._copier = copier
@@ -62,7 +66,14 @@ class PromotionService:
         (`approvals`: the caller asks the environment's approvers, so they don't refuse it)."""
         app = self.app(app_name, user)
         self.check_lock(app.name, environment)
-        return plan(app, ref, environment, self._home, self._copier, approvals)
+        gates = self.gates is not None
+        return plan(app, ref, environment, self._home, self._copier, approvals, gates)
+
+    def gate(self, planned: PromotionPlan, waiting: Callable[[], None] = lambda: None) -> Verdict:
+        """The scan gate's verdict on the digest (passes when the environment has none)."""
+        if self.gates is None:
+            return Verdict(planned.target.gate is None, "no scan reader: the gate can't pass")
+        return self.gates.check(planned, waiting)
 
     def held(self, planned: PromotionPlan) -> bool:
         """Whether the target already holds the digest under every tag ("already there")."""
@@ -95,6 +106,13 @@ class PromotionService:
         """Copy the digest `ref` names to `environment`, unless it is there already."""
         started = self._clock()
         planned = self.resolve(app_name, ref, environment, user)
+        if planned.target.gate is not None and not self.held(planned):
+            verdict = self.gate(planned)
+            if not verdict.passed:
+                raise GateRefused(
+                    verdict.reason() + ".",
+                    "Only an admin's approval overrides the gate: promote from Slack.",
+                )
         copied = self.copy(planned)  # already there: nothing is sent
         uris = self.verify(planned)
         return Promoted(planned, copied, uris, self._clock() - started)

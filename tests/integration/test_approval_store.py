@@ -3,6 +3,7 @@ same database), seen by every process, and decided exactly once."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,3 +44,10 @@ def test_an_approval_survives_a_restart_and_is_decided_once(kind: str, tmp_path:
         decided = again.get("a1")
         assert decided is not None
         assert decided.state is ApprovalState.APPROVED and decided.decided_by == "U0BOB"
+        assert decided.gate is None  # no failing scan gate
+
+        # A failing scan gate's findings (or none: not scanned) are kept for the admin override.
+        for key, gate in (("a2", ("CVE-1", "CVE-2")), ("a3", ())):
+            store.add(dataclasses.replace(asked, id=key, gate=gate))
+            kept = again.get(key)
+            assert kept is not None and kept.gate == gate

@@ -47,6 +47,7 @@ from bot.domain.promotion import (
 )
 from bot.domain.report import HealthReport, Item, Level, Section
 from bot.domain.report.model import Changes, ReportFigures, SectionId
+from bot.domain.scan_gate import Failing, Verdict
 from bot.domain.text import TICK, code, plain
 from bot.domain.triage import TriageAnswer
 from bot.render import (
@@ -200,6 +201,11 @@ def an_approval() -> tuple[Approval, PromotionPlan]:
     return asked, planned
 
 
+FAILED_GATE = Verdict(
+    False, "fails", (Failing("CVE-1", "CRITICAL"), Failing("CVE-2", "HIGH", days_past_sla=3))
+)
+
+
 def step_of(which: PromotionStep) -> Callable[[Promoted], str]:
     return lambda done: promotion.step(which, done.plan)
 
@@ -246,6 +252,12 @@ RENDERERS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "approval.decided[yes]": (an_approval(), lambda a: approval.decided(a[0], True)),
     "approval.decided[no]": (an_approval(), lambda a: approval.decided(a[0], False)),
     "promotion.finished": (a_promotion(), promotion.finished),
+    "promotion.gated[fail]": (FAILED_GATE, lambda v: promotion.gated(v, overridable=True)),
+    "promotion.gated[pass]": (Verdict(True, "passes"), lambda v: promotion.gated(v, False)),
+    "approval.request[gate]": (
+        an_approval(),
+        lambda a: approval.request(dataclasses.replace(a[0], gate=("CVE-1",)), a[1]),
+    ),
     **{f"promotion.step[{s.value}]": (a_promotion(), step_of(s)) for s in PromotionStep},
 }
 

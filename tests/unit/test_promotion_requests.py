@@ -25,6 +25,7 @@ from bot.domain.promotion import (
     PromotionRequest,
     PromotionStep,
 )
+from bot.domain.scan_gate import Verdict
 from bot.services.promotion_requests import PromotionRequests
 from bot.services.promotions import PromotionService
 from tests.fakes import app_spec
@@ -67,6 +68,9 @@ class Notices:
 
     def step(self, request: PromotionRequest, step: PromotionStep, planned: PromotionPlan) -> None:
         self.seen.append(step.value)
+
+    def gated(self, request: PromotionRequest, planned: PromotionPlan, verdict: Verdict) -> None:
+        self.seen.append(f"gate {verdict.reason()}")
 
     def finished(self, request: PromotionRequest, done: Promoted) -> None:
         self.seen.append(f"finished copied={done.copied} {done.uris[0]}")
@@ -143,7 +147,7 @@ def test_a_failed_copy_is_told_in_plain_words() -> None:
     assert notices.seen[-1] == "failed denied: not authorized"
 
 
-def test_an_environment_with_approvers_or_a_gate_is_refused_until_they_are_enforced() -> None:
+def test_an_environment_with_approvers_is_refused_in_the_terminal() -> None:
     guarded = dataclasses.replace(PROD, approvers=("S0LEADS",))
     app = dataclasses.replace(APP, environments=(guarded,))
     copier = Copier()

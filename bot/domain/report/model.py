@@ -9,10 +9,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
+from bot.domain.cve_sla import Risk as Risk  # re-exported: the report names it
 from bot.domain.ecr_features import LifecycleRule
 from bot.domain.tag_mutability import TagMutability
 
-Risk = Literal["low", "medium", "high"]
 # ECR's finding severities, worst first (the order counts and charts use).
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
 

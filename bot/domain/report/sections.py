@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.domain import cve_sla
 from bot.domain.report.model import (
     SEVERITIES,
     TITLES,
@@ -27,7 +28,7 @@ from bot.domain.report.model import (
 WEEK = timedelta(days=7)
 STALE = timedelta(days=90)
 QUOTA_SHARE = 0.8
-CRITICAL_FIX_DAYS: dict[Risk, int] = {"high": 7, "medium": 14, "low": 30}
+CRITICAL_FIX_DAYS = cve_sla.FIX_DAYS  # the CVE SLA, shared with the promotion scan gate
 # Only untagged images expire: a count rule could delete a tag something still runs.
 LIFECYCLE_RULE = {
     "rulePriority": 1, "description": "Expire untagged images 14 days after push",
@@ -180,8 +181,7 @@ def _image_findings(
             fix = "Scan its contents in CI, or build it on a scannable base image."
         out.add(repo.name, what, level, text, fix)
         return
-    days = CRITICAL_FIX_DAYS[tier or "low"]
-    basis = f"{tier} risk: {days} days" if tier else f"no risk tier: treated as low, {days} days"
+    basis = cve_sla.basis(tier)
     app = next(iter(out.catalog.apps.get(repo.name, ())), "<app>")
     fix = f"Move to a patched base image in a new commit, then: /ecr push {app} <sha>"
     for cve, severity in sorted(worst_findings(image).items()):
@@ -189,7 +189,7 @@ def _image_findings(
             out.add(repo.name, cve, Level.HIGH, f"{cve} (high) on {ref}.", fix)
         elif severity == "CRITICAL":
             since = image.finding_since.get(cve)
-            due = (since or image.pushed_at) + timedelta(days=days)
+            due = cve_sla.due(since, image.pushed_at, tier)
             overdue = now > due
             when = f"overdue by {(now - due).days} days" if overdue else f"fix by {due.date()}"
             first = "" if since else ", counted from the push"
