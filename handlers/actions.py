@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 
+from bot.domain.approvals import ApprovalExpired
 from bot.domain.commands import job_id
 from bot.domain.ports import Destination
 from bot.domain.promotion import PromotionRequest, promotion_ref
@@ -97,11 +98,23 @@ def _decide(
     services = services_of(context)
     message = body.get("message") or {}
     thread = message.get("thread_ts") or message.get("ts")
+    user = body["user"]["id"]
+
+    def close(note: str) -> None:
+        """Edit the approval message: no buttons left, and what became of it."""
+        blocks = approval_render.closed(message.get("blocks") or [], note)
+        respond(text=str(message.get("text") or note), blocks=blocks, replace_original=True)
+
     with replying(_ephemeral(respond)):
-        approval = services.promotions.decide(
-            str(action.get("value") or ""), body["user"]["id"], thread, approving
-        )
+        try:
+            approval = services.promotions.decide(
+                str(action.get("value") or ""), user, thread, approving
+            )
+        except ApprovalExpired:
+            close(approval_render.EXPIRED)
+            raise
         auditing.about(approval.app)
+        close(approval_render.outcome(approval, approving, user))
         _ephemeral(respond)(approval_render.decided(approval, approving))
 
 

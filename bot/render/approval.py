@@ -63,3 +63,22 @@ def decided(approval: Approval, approving: bool) -> str:
     if approving:
         return f":white_check_mark: Approved: promoting {what}; the copy goes on in the thread."
     return f":no_entry: Rejected: the promotion of {what} ends here."
+
+
+def closed(blocks: list[dict[str, object]], note: str) -> Blocks:
+    """The approval message once decided or expired: its buttons gone, the outcome below, so a
+    later reader sees at once that there is nothing left to click."""
+    kept = [block for block in blocks[:45] if block.get("type") != "actions"]
+    return [*kept, *to_dicts([context(note)])]
+
+
+def outcome(approval: Approval, approving: bool, user: str) -> str:
+    """The line a decided approval message ends with."""
+    if approving and approval.gate is not None:
+        return f":white_check_mark: Approved by {mention(user)}, overriding the failed scan gate"
+    if approving:
+        return f":white_check_mark: Approved by {mention(user)}"
+    return f":no_entry: Rejected by {mention(user)}"
+
+
+EXPIRED = ":hourglass: Expired: nobody approved in time. Ask for the promotion again."

@@ -51,8 +51,17 @@ def click(world: World, message: dict[str, Any], user: str, value: str | None = 
         message=message,
     )
     assert response.status_code == 200, response.text
-    told = wait_until(lambda: world.slack.calls("response_url")[before:] or None, timeout=10)
-    return str(told[0].params.get("text"))
+
+    def ephemeral() -> list[Any] | None:
+        calls = world.slack.calls("response_url")[before:]
+        return [c for c in calls if not c.params.get("replace_original")] or None
+
+    return str(wait_until(ephemeral, timeout=10)[0].params.get("text"))
+
+
+def stored(world: World, message: dict[str, Any]) -> dict[str, Any]:
+    """The approval message as Slack holds it now."""
+    return next(m for m in world.slack.messages() if m["ts"] == message["ts"])
 
 
 def thread_of(world: World, message: dict[str, Any]) -> list[str]:
@@ -112,6 +121,10 @@ def test_promotion_staging_to_prod_with_a_second_approver(world: World) -> None:
     samples.append(took)
     assert thread[-1].startswith(":white_check_mark: Promoted") and source in thread[-1]
     assert world.registry_tags(staging) == {"1.0.0": source}
+    # The decided message lost its buttons and says who approved; the digest is still there.
+    decided = wait_until(lambda: (m := stored(world, asked)).get("edited") and m)
+    assert not [b for b in decided["blocks"] if b["type"] == "actions"]
+    assert f"Approved by <@{BOB}>" in str(decided["blocks"][-1]) and source in str(decided)
     assert "already approved" in click(world, asked, BOB)  # a second click copies nothing
 
     # prod, from staging: approved by Bob.
@@ -164,3 +177,24 @@ def test_promotion_staging_to_prod_with_a_second_approver(world: World) -> None:
         ("approve", "refused"),  # the second click
     ], rows
     assert rows.count(("approval_requested", "ok")) == 4 and rows.count(("approve", "ok")) == 4
+
+
+def test_an_expired_request_is_refused_and_its_message_says_so(world: World) -> None:
+    staging = f"{world.app}-staging"
+    world.create_repository()
+    world.create_repository(name=staging)
+    world.slack.set_usergroup(RELEASE_LEADS, [ALICE, BOB])
+    world.apps[world.app]["environments"] = [
+        {"name": "staging", "registry": "home", "repository": staging,
+         "approvers": [RELEASE_LEADS], "approval_ttl": "1s"},
+    ]  # fmt: skip
+    world.start_bot()
+    assert_succeeded(world.wait_finished(world.push(world.sample.shas[0], "1.0.0")))
+    world.slash(f"promote {world.app} 1.0.0 staging")
+    asked = approval_message(world, set())
+    time.sleep(1.5)  # past the request's TTL (the click is what finds it expired)
+    assert "expired" in click(world, asked, BOB).lower()
+    closed = wait_until(lambda: (m := stored(world, asked)).get("edited") and m)
+    assert not [b for b in closed["blocks"] if b["type"] == "actions"]
+    assert "Expired" in str(closed["blocks"][-1])
+    assert world.registry_tags(staging) == {}

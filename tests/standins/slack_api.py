@@ -897,7 +897,7 @@ class SlackStandIn:
     def _respond(self, method: str, params: JSON, token: str | None) -> _Answer:
         """Answer a call that is not faulted (caller holds the lock)."""
         if method == RESPONSE_URL_METHOD:
-            return _json_answer({"ok": True})
+            return _json_answer(self._response(params))
         if method == UPLOAD_METHOD:
             return self._upload(params)
         handler = self._handlers.get(method)
@@ -1044,6 +1044,30 @@ class SlackStandIn:
             # A copy, so a later chat.update does not rewrite this call's recorded answer.
             self._messages[(channel_id, ts)] = dict(message)
         return {"ok": True, "channel": channel_id, "ts": ts, "message": message}
+
+    def _response(self, params: JSON) -> JSON:
+        """A POST to a response_url. With `replace_original`, a click's URL edits the message
+        clicked on (the bot's own, with chat.update's content rules); other answers are only
+        recorded. `delete_original` is not modelled (the bot never sends it)."""
+        if str(params.get("replace_original")).lower() not in ("true", "1"):
+            return {"ok": True}
+        _, _, where = str(params.get("name", "")).partition("--")
+        channel_id, _, ts = where.partition("--")
+        message = self._messages.get((channel_id, ts))
+        if message is None:
+            return _error("message_not_found")  # a slash command's URL, or a message gone
+        if message.get("bot_id") != BOT_ID:
+            return _error("cant_update_message")
+        if not _has_content(params):
+            return _error("no_text")
+        invalid = _content_error(params)
+        if invalid is not None:
+            return invalid
+        for key in ("text", "blocks"):
+            if key in params:
+                message[key] = params[key]
+        message["edited"] = {"user": BOT_USER_ID, "ts": self._next_ts()}
+        return {"ok": True}
 
     def _chat_update(self, params: JSON, token: str | None) -> JSON:
         channel_id, ts = str(params.get("channel", "")), str(params.get("ts", ""))

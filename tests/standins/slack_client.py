@@ -291,12 +291,17 @@ class SlackSender:
             headers["X-Slack-Retry-Reason"] = retry_reason
         return requests.post(self.url, data=body, headers=headers, timeout=self.timeout)
 
-    def _response_url(self, kind: str, given: str | None) -> str:
-        """The response_url to put in a payload: given, from the factory, or an offline one."""
+    def _response_url(
+        self, kind: str, given: str | None, message: tuple[str, str] | None = None
+    ) -> str:
+        """The response_url to put in a payload: given, from the factory, or an offline one.
+        A click's URL names the message clicked on (`--CHANNEL--TS`), as Slack's does: the
+        stand-in's `replace_original` edits that message."""
         if given is not None:
             url = given
         elif self.response_urls is not None:
-            url = self.response_urls(f"{kind}-{next(self._names)}")
+            where = f"--{message[0]}--{message[1]}" if message else ""
+            url = self.response_urls(f"{kind}-{next(self._names)}{where}")
         else:
             url = OFFLINE_RESPONSE_URL
         self.last_response_url = url
@@ -358,7 +363,7 @@ class SlackSender:
             user_name=user_name,
             channel_id=channel_id,
             message_ts=message_ts,
-            response_url=self._response_url("action", response_url),
+            response_url=self._response_url("action", response_url, (channel_id, message_ts)),
             block_id=block_id,
             message=message,
         )

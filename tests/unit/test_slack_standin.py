@@ -314,12 +314,39 @@ def test_sender_requests_pass_bolt_verification(standin: SlackStandIn, bolt_url:
     assert queued.params["text"] == "queued build app:1.2 for alice"
     assert queued.params["name"] == "command-1"
     assert sender.block_action("approve", "req-7").status_code == 200
-    approved = standin.wait_for(lambda c: c.params.get("name") == "action-2", timeout=2)
+    approved = standin.wait_for(
+        lambda c: str(c.params.get("name")).startswith("action-2--"), timeout=2
+    )
     assert approved.params["text"] == "approved req-7"
     mention = {"type": "app_mention", "user": "U0ALICE", "text": "<@UBOT> hi", "ts": "1.2"}
     assert sender.event(mention, retry_num=1).status_code == 200
     assert sender.slash_command("x", timestamp=int(time.time()) - 600).status_code == 401
     assert sender.slash_command("x", signature="v0=" + "0" * 64).status_code == 401
+
+
+def test_replace_original_edits_the_clicked_message_with_chat_updates_rules(
+    standin: SlackStandIn, client: WebClient
+) -> None:
+    posted = client.chat_postMessage(channel="C0PLATFORM", text="approve?", blocks=[
+        {"type": "section", "text": {"type": "mrkdwn", "text": "approve?"}},
+        {"type": "actions", "elements": [{"type": "button", "action_id": "a", "value": "v",
+                                          "text": {"type": "plain_text", "text": "Approve"}}]},
+    ])  # fmt: skip
+    url = standin.response_url(f"action-1--C0PLATFORM--{posted['ts']}")
+    closed = [{"type": "context", "elements": [{"type": "mrkdwn", "text": "Approved"}]}]
+
+    def post(where: str, body: dict[str, object]) -> dict[str, object]:
+        answer: dict[str, object] = requests.post(where, json=body, timeout=5).json()
+        return answer
+
+    bad = post(url, {"replace_original": True, "blocks": [{"text": "no type"}]})
+    assert bad["ok"] is False and bad["error"] == "invalid_blocks"
+    assert post(url, {"replace_original": True, "text": "done", "blocks": closed}) == {"ok": True}
+    (message,) = [m for m in standin.messages() if m["ts"] == posted["ts"]]
+    assert message["blocks"] == closed and message["text"] == "done" and message["edited"]
+    command = standin.response_url("command-9")
+    assert post(command, {"replace_original": True})["error"] == "message_not_found"
+    assert post(command, {"text": "hi"}) == {"ok": True}  # an answer, not an edit
 
 
 # -- scopes ------------------------------------------------------------------------------------
