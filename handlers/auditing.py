@@ -40,11 +40,16 @@ _ACTIONS: dict[str, str] = {
     ActionId.HOME_PUSH: "push_form",
     ActionId.HOME_DIAGNOSE: "diagnose_form",
     ActionId.HOME_REPORT: "report",
+    ActionId.HOME_PROMOTE: "promote_form",
     ActionId.PROMOTE: "promote",
     ActionId.APPROVE: "approve",
     ActionId.REJECT: "reject",
 }
-_VIEWS: dict[str, str] = {CallbackId.PUSH_MODAL: "push", CallbackId.DIAGNOSE_MODAL: "diagnose"}
+_VIEWS: dict[str, str] = {
+    CallbackId.PUSH_MODAL: "push",
+    CallbackId.DIAGNOSE_MODAL: "diagnose",
+    CallbackId.PROMOTE_MODAL: "promote",
+}
 _SHORTCUTS: dict[str, str] = {CallbackId.DIAGNOSE_MESSAGE: "diagnose"}
 
 

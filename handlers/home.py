@@ -1,4 +1,5 @@
-"""App Home's buttons: Push and Diagnose open their modals, Report preview answers in the DM.
+"""App Home's buttons: Push, Diagnose and Promote open their modals, Report preview answers in
+the DM.
 
 A Home tab has no response_url: answers and errors go to the person's DM with ecrbot."""
 
@@ -37,6 +38,19 @@ def open_diagnose(ack: Ack, body: dict[str, Any], client: WebClient, context: Bo
         if not apps:
             raise NotAuthorized("You may not diagnose any app.", "Ask #platform-team.")
         client.views_open(trigger_id=body["trigger_id"], view=render.diagnose_modal(apps, {}))
+
+
+def open_promote(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    ack()
+    user = body["user"]["id"]
+    with replying(_dm(client, user)):
+        targets = services_of(context).home.promotable(user)
+        if not targets:
+            raise NotAuthorized(
+                "You may not promote any app, or no app has environments.",
+                "An app's pushers and the admins may promote; ask #platform-team.",
+            )
+        client.views_open(trigger_id=body["trigger_id"], view=render.promote_modal(targets))
 
 
 def report_preview(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:

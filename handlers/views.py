@@ -11,11 +11,12 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.domain.errors import NotAuthorized, UserError
+from bot.domain.errors import NotAuthorized, UsageError, UserError
 from bot.domain.models import Job, PushRequest
 from bot.domain.ports import Destination
+from bot.domain.promotion import PromotionRequest
 from bot.domain.push_rules import validate_sha, validate_version
-from bot.render import common
+from bot.render import common, promotion
 from bot.render import home as render
 from bot.render.escape import CHANNEL_ID
 from bot.services.diagnose import DiagnoseRequest
@@ -119,6 +120,31 @@ def push_submitted(
     else:  # a double submit of the same modal: the first one's job, nothing new
         auditing.duplicate(job.id)
     ack()
+    services.home.show(user)
+
+
+def promote_submitted(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    """App Home's promote form: `/ecr promote` with the same rules; the thread goes to the
+    catalog's channel. A bad ref is the ref field's error, anything else the target's."""
+    services = services_of(context)
+    user = body["user"]["id"]
+    app, _, environment = _selected(view, render.TARGET).partition(":")
+    ref = _typed(view, render.REF)
+    auditing.about(app or None)
+    wanted = PromotionRequest(app, ref, environment, user, None)
+    try:
+        done = services.promotions.submit(wanted)
+    except UserError as error:
+        auditing.answered_with(error)
+        field = render.REF if isinstance(error, UsageError) else render.TARGET
+        ack(response_action="errors", errors={field: _field_error(error)})
+        return
+    ack()
+    # The answer in the person's DM with ecrbot: a Home tab has no response_url.
+    said = promotion.accepted(wanted) if done is None else promotion.already(done)
+    client.chat_postMessage(channel=user, text=said)
     services.home.show(user)
 
 

@@ -75,6 +75,16 @@ class SqlApprovalStore:
             )
         )
 
+    def pending(self, now: datetime, limit: int = 50) -> list[Approval]:
+        query = (
+            sa.select(approvals)
+            .where(approvals.c.state == ApprovalState.PENDING, approvals.c.expires_at > now)
+            .order_by(approvals.c.created_at, approvals.c.id)
+            .limit(limit)
+        )
+        with self._engine.connect() as conn:
+            return [_approval(row) for row in conn.execute(query).mappings()]
+
 
 def _utc(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # SQLite: naive, stored UTC

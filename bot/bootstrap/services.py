@@ -17,11 +17,9 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 
-from bot.adapters.audit_store import SqlAuditLog
 from bot.adapters.aws import EcrRegistry
 from bot.adapters.engine import DockerEngine
 from bot.adapters.fleet import SqlFleet
-from bot.adapters.lock_store import SqlLockStore
 from bot.adapters.outcome_journal import FileOutcomeJournal
 from bot.adapters.report_store import SqlReportFires
 from bot.adapters.request_marks import SqlRequestMarks
@@ -32,7 +30,7 @@ from bot.adapters.slack_outbox import SlackOutbox
 from bot.adapters.slack_progress import SlackReporter
 from bot.adapters.source import GitSource
 from bot.adapters.store import SqlJobStore
-from bot.bootstrap import extras
+from bot.bootstrap import extras, stores
 from bot.bootstrap.parts import build_diagnoser, build_reports
 from bot.bootstrap.promotions import build_promotion_requests, first_environment
 from bot.bootstrap.triage import build_triage
@@ -214,7 +212,7 @@ def build_services(
     executors = Executors(Concurrency(builds=settings.workers))
     ack_first = AckFirst()
     store = store or SqlJobStore(settings.database_url)
-    audit = audit if audit is not None else _audit_log(store)
+    audit = audit if audit is not None else stores.audit_log(store)
     engine = engine or DockerEngine(
         settings.docker_host,
         docker_cli=settings.docker_cli,
@@ -261,7 +259,9 @@ def build_services(
     pipeline = PushPipeline(
         source, engine, registry, clock=lambda: datetime.now(UTC), records=store
     )
-    locks = LockService(catalog.app, catalog.all_apps, access, lock_store or _lock_store(store))
+    locks = LockService(
+        catalog.app, catalog.all_apps, access, lock_store or stores.lock_store(store)
+    )
     limits = catalog.slack.limits
     jobs = JobService(
         catalog.app,
@@ -331,6 +331,9 @@ def build_services(
         next_report=lambda: scheduler.next_run() if scheduler.running else None,
     )
     metrics.known_apps(app.name for app in catalog.all_apps())
+    promotions = build_promotion_requests(
+        settings, catalog, access, locks.check, executors, audit, slack, outbox, copier, store
+    )
     return Services(
         settings,
         catalog,
@@ -358,6 +361,8 @@ def build_services(
             SlackHome(slack, outbox).publish if slack and outbox else _log_home,
             executors.pool("home"),
             commit=git.resolve,
+            locks=locks.held,
+            approvals=promotions.waiting,
         ),
         audit=audit,
         executors=executors,
@@ -365,24 +370,8 @@ def build_services(
         groups=groups,
         marks=marks,
         locks=locks,
-        promotions=build_promotion_requests(
-            settings, catalog, access, locks.check, executors, audit, slack, outbox, copier, store
-        ),
+        promotions=promotions,
     )
-
-
-def _audit_log(store: JobStore) -> AuditLog:
-    """The audit log in the job store's database, on its engine (and SQLite's one writer)."""
-    if not isinstance(store, SqlJobStore):
-        raise ValueError("no audit log: pass one with a job store that is not SqlJobStore")
-    return SqlAuditLog(store.engine, writer=store.writer)
-
-
-def _lock_store(store: JobStore) -> LockStore:
-    """Locks in the job store's database (shared by replicas), through SQLite's one writer."""
-    if not isinstance(store, SqlJobStore):
-        raise ValueError("no lock store: pass one with a job store that is not SqlJobStore")
-    return SqlLockStore(store.engine, writer=store.writer)
 
 
 def _raise(message: str) -> None:

@@ -60,6 +60,10 @@ class ApprovalStore(Protocol):
 
     def set_thread(self, approval_id: str, channel: str, thread_ts: str) -> None: ...
 
+    def pending(self, now: datetime, limit: int = 50) -> list[Approval]:
+        """Requests still waiting for a decision and not expired at `now`, oldest first."""
+        ...
+
 
 class ApprovalRefused(NotAuthorized):
     """A click that may not decide this approval (audited as `refused`)."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.domain.approvals import Approval
+from bot.domain.locks import Lock
 from bot.domain.models import Job
 from bot.domain.report import ReportFigures
 
@@ -17,3 +19,6 @@ class HomeView:
     pushable: tuple[str, ...]  # apps this person may push
     diagnosable: tuple[str, ...]  # apps this person may diagnose
     may_preview_report: bool
+    promotable: tuple[tuple[str, str], ...] = ()  # (app, environment) this person may promote to
+    locks: tuple[Lock, ...] = ()  # every lock, for those who may read them
+    approvals: tuple[Approval, ...] = ()  # open requests they asked for or may decide

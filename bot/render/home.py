@@ -1,4 +1,4 @@
-"""The App Home tab and the modals it opens (push, diagnose)."""
+"""The App Home tab and the modals it opens (push, diagnose, promote)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.domain.approvals import Approval
 from bot.domain.home import HomeView
 from bot.domain.models import Job
+from bot.render import locks as locks_render
 from bot.render.blocks import actions, button, context, section
-from bot.render.escape import code, text
+from bot.render.escape import code, mention, text
 from bot.render.ids import ActionId, CallbackId
 from bot.render.push import ICONS
 
@@ -28,6 +30,7 @@ Link = Callable[[Job], str | None]  # a job's thread, as a URL (None: no thread 
 
 # Block and action ids of the modals' inputs (view_submission reads them; errors name them).
 APP, SHA, VERSION = "app", "sha", "version"
+TARGET, REF = "target", "ref"  # the promote modal: "app:environment", and the version or SHA
 
 
 def home(view: HomeView, link: Link) -> dict[str, Any]:
@@ -36,8 +39,51 @@ def home(view: HomeView, link: Link) -> dict[str, Any]:
     blocks += [_job_line(job, link) for job in view.mine] or [context("No jobs yet.")]
     blocks += [DividerBlock(), section("*Queued and running now*")]
     blocks += [_job_line(job, link) for job in view.active] or [context("Nothing is running.")]
+    if view.approvals:
+        blocks += [DividerBlock(), section("*Waiting for approval*")]
+        blocks += [_approval_line(approval) for approval in view.approvals]
+    if view.locks:
+        blocks += [DividerBlock(), section("*Locks*")]
+        blocks += [context(locks_render.line(lock)) for lock in view.locks]
     blocks += [DividerBlock(), section("*Last health report*"), context(_report_line(view))]
     return View(type="home", blocks=blocks).to_dict()
+
+
+def promote_modal(targets: list[tuple[str, str]]) -> dict[str, Any]:
+    """Where to (an app and one of its environments), and which image (a version or SHA)."""
+    options = [
+        Option(text=f"{app} → {env}"[:75], value=f"{app}:{env}") for app, env in targets[:100]
+    ]
+    return View(
+        type="modal",
+        callback_id=CallbackId.PROMOTE_MODAL,
+        title="Promote an image",
+        submit="Promote",
+        close="Cancel",
+        blocks=[
+            InputBlock(
+                block_id=TARGET,
+                label="App and environment",
+                element=StaticSelectElement(
+                    action_id=TARGET, placeholder="Choose where to", options=options
+                ),
+            ),
+            InputBlock(
+                block_id=REF,
+                label="Version or SHA tag",
+                hint="As pushed, e.g. 1.4.0: copied by digest from the environment before it.",
+                element=PlainTextInputElement(action_id=REF, max_length=128),
+            ),
+        ],
+    ).to_dict()
+
+
+def _approval_line(approval: Approval) -> Block:
+    return context(
+        f":raised_hand: {code(approval.app, 100)} {code(approval.ref, 128)} → "
+        f"{code(approval.environment, 63)}, asked by {mention(approval.requested_by)}, expires "
+        f"{approval.expires_at:%Y-%m-%d %H:%M} UTC: Approve or Reject in its thread"
+    )
 
 
 def push_modal(apps: list[str]) -> dict[str, Any]:
@@ -95,6 +141,8 @@ def _buttons(view: HomeView) -> Block:
         buttons.append(button("Push", ActionId.HOME_PUSH, "push", style="primary"))
     if view.diagnosable:
         buttons.append(button("Diagnose", ActionId.HOME_DIAGNOSE, "diagnose"))
+    if view.promotable:
+        buttons.append(button("Promote", ActionId.HOME_PROMOTE, "promote"))
     if view.may_preview_report:
         buttons.append(button("Report preview", ActionId.HOME_REPORT, "report"))
     if not buttons:

@@ -11,6 +11,7 @@ class ActionId(StrEnum):
     HOME_PUSH = "ecr_home_push"  # App Home: open the push modal
     HOME_DIAGNOSE = "ecr_home_diagnose"  # App Home: open the diagnose modal
     HOME_REPORT = "ecr_home_report"  # App Home: a report preview in the bot's DM
+    HOME_PROMOTE = "ecr_home_promote"  # App Home: open the promote modal
     PROMOTE = "ecr_promote"  # value: job id ":" environment (a finished push's message)
     APPROVE = "ecr_approve"  # value: approval id @ digest
     REJECT = "ecr_reject"  # value: approval id @ digest
@@ -22,3 +23,4 @@ class CallbackId(StrEnum):
     DIAGNOSE_MESSAGE = "diagnose_message"  # the message shortcut "Diagnose with ecrbot"
     DIAGNOSE_MODAL = "ecr_diagnose_modal"  # pick an app, then diagnose
     PUSH_MODAL = "ecr_push_modal"  # App Home's push form
+    PROMOTE_MODAL = "ecr_promote_modal"  # App Home's promote form

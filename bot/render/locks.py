@@ -41,21 +41,25 @@ def headline(locks: list[Lock]) -> str:
     return f"{len(locks)} lock(s)" if locks else "No locks"
 
 
+def line(lock: Lock) -> str:
+    """One lock: what, why, who and when."""
+    return (
+        f"• {code(lock.target, 120)}: {text(lock.reason)} ({mention(lock.locked_by)}, "
+        f"{_when(lock)})"
+    )
+
+
 def slack_blocks(locks: list[Lock]) -> Blocks:
     """`/ecr locks`: one line per lock, oldest first."""
     if not locks:
         return to_dicts([section("*Locks*: none. Every app may be pushed and promoted.")])
-    lines = [
-        f"• {code(lock.target, 120)}: {text(lock.reason)} ({mention(lock.locked_by)}, "
-        f"{_when(lock)})"
-        for lock in locks[:MAX_SHOWN]
-    ]
+    lines = [line(lock) for lock in locks[:MAX_SHOWN]]
     sections: list[str] = []
-    for line in lines:
-        if sections and len(sections[-1]) + len(line) + 1 <= SECTION_LIMIT:
-            sections[-1] += "\n" + line
+    for one in lines:
+        if sections and len(sections[-1]) + len(one) + 1 <= SECTION_LIMIT:
+            sections[-1] += "\n" + one
         else:
-            sections.append(line)
+            sections.append(one)
     blocks: list[Block] = [section(f"*Locks* ({len(locks)})"), *(section(s) for s in sections)]
     if len(locks) > MAX_SHOWN:
         blocks.append(context(f"{len(locks) - MAX_SHOWN} more not shown."))

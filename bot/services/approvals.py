@@ -69,6 +69,20 @@ class ApprovalService:
         self._store.add(approval)
         return approval
 
+    def waiting(self, user: str) -> list[Approval]:
+        """Open requests this person asked for or may decide (App Home)."""
+        found = []
+        for approval in self._store.pending(self._now()):
+            app = self._apps(approval.app)
+            env = app.environment(approval.environment) if app else None
+            approvers = env.approvers if env else ()
+            deciding = self._access.may_approve(user, approvers) or (
+                approval.gate is not None and self._access.is_admin(user)
+            )
+            if approval.requested_by == user or deciding:
+                found.append(approval)
+        return found
+
     def remember_thread(self, approval_id: str, channel: str, thread_ts: str) -> None:
         self._store.set_thread(approval_id, channel, thread_ts)
 

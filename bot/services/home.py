@@ -7,8 +7,10 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 
 from bot.domain.access import Access, Action
-from bot.domain.errors import SourceBusy
+from bot.domain.approvals import Approval
+from bot.domain.errors import NotAuthorized, SourceBusy
 from bot.domain.home import HomeView
+from bot.domain.locks import Lock
 from bot.domain.models import AppSpec, Job
 from bot.domain.report import ReportFigures
 
@@ -29,6 +31,8 @@ class HomeService:
         publish: Callable[[HomeView], None],
         pool: Executor,
         commit: Callable[[AppSpec, str, float], str] | None = None,
+        locks: Callable[[str], list[Lock]] = lambda user: [],
+        approvals: Callable[[str], list[Approval]] = lambda user: [],
     ) -> None:
         self._recent = recent
         self._history = history
@@ -39,6 +43,8 @@ class HomeService:
         # The full SHA of a commit in the app's repository within a deadline, or UserError
         # (no such commit) or SourceBusy (the deadline passed; the git child was killed).
         self._commit = commit
+        self._locks = locks  # LockService.held: refuses those the LOCKS rule keeps out
+        self._approvals = approvals  # open approval requests for this person
 
     def show(self, user: str) -> None:
         """Build and publish `user`'s Home tab in the background (never on the ack path)."""
@@ -66,7 +72,25 @@ class HomeService:
             tuple(app.name for app in apps if self._access.may_push(user, app)),
             tuple(app.name for app in apps if self._access.allows(user, Action.DIAGNOSE, app)),
             self._access.allows(user, Action.REPORT),
+            tuple(self.promotable(user, apps)),
+            tuple(self._readable_locks(user)),
+            tuple(self._approvals(user)[:MINE]),
         )
+
+    def promotable(self, user: str, apps: list[AppSpec] | None = None) -> list[tuple[str, str]]:
+        """(app, environment) pairs this person may promote to, in the catalog's order."""
+        return [
+            (app.name, env.name)
+            for app in (self._apps() if apps is None else apps)
+            if self._access.allows(user, Action.PROMOTE, app)
+            for env in app.environments
+        ]
+
+    def _readable_locks(self, user: str) -> list[Lock]:
+        try:
+            return self._locks(user)[:ACTIVE]
+        except NotAuthorized:
+            return []
 
     def pushable(self, user: str) -> list[str]:
         return [app.name for app in self._apps() if self._access.may_push(user, app)]

@@ -165,6 +165,10 @@ class PromotionRequests:
         except Exception as error:
             self._notices.failed(request, _explained(error))
 
+    def waiting(self, user: str) -> list[Approval]:
+        """Approval requests open for this person (App Home); none without a database."""
+        return self._approvals.waiting(user) if self._approvals is not None else []
+
     def decide(self, value: str, user: str, thread_ts: str | None, approving: bool) -> Approval:
         """An Approve or Reject click: refusals raise here (for the ephemeral answer); an
         approval goes on to the copy on the pool, a rejection ends the thread."""

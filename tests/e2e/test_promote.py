@@ -5,6 +5,7 @@ refuses it with who, when and why. Every request and outcome is in the audit log
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from contextlib import closing
@@ -133,3 +134,52 @@ def test_the_promote_button_on_a_finished_push_promotes_what_that_job_pushed(wor
     source = world.registry_tags()["1.0.0"]
     assert thread[-1]["text"].startswith(":white_check_mark: Promoted") and source in str(thread)
     assert world.registry_tags(prod_repo) == {"1.0.0": source}  # the version, by digest
+
+
+def test_app_home_lists_locks_and_its_promote_form_promotes(world: World) -> None:
+    from tests.e2e.test_home import home_event, view_of
+    from tests.standins.slack_client import home_action_payload, view_submission_payload
+
+    prod_repo = f"{world.app}-prod"
+    world.create_repository()
+    world.create_repository(name=prod_repo)
+    world.apps[world.app]["environments"] = [
+        {"name": "prod", "registry": "home", "repository": prod_repo}
+    ]
+    world.start_bot()
+    sender = world.sender
+    assert sender is not None
+    assert_succeeded(world.wait_finished(world.push(world.sample.shas[0], "1.0.0")))
+    answer(world, f'lock {world.app} prod "release freeze"')
+
+    sender.event(home_event(ALICE))
+    home = json.dumps(view_of(world.slack.wait_for("views.publish")))
+    assert "ecr_home_promote" in home and "release freeze" in home and "*Locks*" in home
+
+    sender.interaction(home_action_payload("ecr_home_promote", "promote"))
+    modal = view_of(world.slack.wait_for("views.open"))
+    target = next(b for b in modal["blocks"] if b["block_id"] == "target")
+    assert [o["value"] for o in target["element"]["options"]] == [f"{world.app}:prod"]
+
+    def submit(ref: str) -> Any:
+        values = {
+            "target": {"target": {"type": "static_select",
+                                  "selected_option": {"value": f"{world.app}:prod"}}},
+            "ref": {"ref": {"type": "plain_text_input", "value": ref}},
+        }  # fmt: skip
+        return sender.interaction(view_submission_payload("ecr_promote_modal", values))
+
+    locked = submit("1.0.0").json()
+    assert locked["response_action"] == "errors" and "locked" in locked["errors"]["target"]
+    answer(world, f"unlock {world.app} prod")
+    bad_ref = submit("no such/ref!").json()
+    assert "not a version or SHA tag" in bad_ref["errors"]["ref"]
+    assert submit("1.0.0").text in ("", "{}")  # the modal closes
+    _, thread = wait_until(lambda: promotion_thread(world), timeout=60)
+    source = world.registry_tags()["1.0.0"]
+    assert thread[-1]["text"].startswith(":white_check_mark: Promoted") and source in str(thread)
+    dm = wait_until(
+        lambda: [m for m in world.slack.calls("chat.postMessage")
+                 if m.params.get("channel") == ALICE and "Promoting" in str(m.params)] or None
+    )  # fmt: skip
+    assert dm

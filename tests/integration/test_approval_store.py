@@ -51,3 +51,24 @@ def test_an_approval_survives_a_restart_and_is_decided_once(kind: str, tmp_path:
             store.add(dataclasses.replace(asked, id=key, gate=gate))
             kept = again.get(key)
             assert kept is not None and kept.gate == gate
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_pending_lists_open_unexpired_requests_oldest_first(kind: str, tmp_path: Path) -> None:
+    with database(kind, tmp_path) as url:
+        jobs = SqlJobStore(url)
+        store = SqlApprovalStore(jobs.engine, writer=jobs.writer)
+        first = Approval(
+            "p1", "my-app", "1.0.0", "prod", DIGEST, ("1.0.0",), "U0ALICE", "C0PLATFORM",
+            AT, AT + timedelta(minutes=30),
+        )  # fmt: skip
+        second = dataclasses.replace(first, id="p2", created_at=AT + timedelta(minutes=1))
+        short = dataclasses.replace(first, id="p3", expires_at=AT + timedelta(minutes=5))
+        decided = dataclasses.replace(first, id="p4")
+        for approval in (second, first, short, decided):
+            store.add(approval)
+        store.settle("p4", ApprovalState.REJECTED, "U0BOB", AT)
+        assert [a.id for a in store.pending(AT + timedelta(minutes=2))] == ["p1", "p3", "p2"]
+        assert [a.id for a in store.pending(AT + timedelta(minutes=10))] == ["p1", "p2"]
+        assert [a.id for a in store.pending(AT + timedelta(minutes=10), limit=1)] == ["p1"]
+        assert store.pending(AT + timedelta(hours=1)) == []

@@ -117,6 +117,12 @@ class MemoryApprovals:
     def set_thread(self, approval_id: str, channel: str, thread_ts: str) -> None:
         self.rows[approval_id] = dataclasses.replace(self.rows[approval_id], thread_ts=thread_ts)
 
+    def pending(self, now: datetime, limit: int = 50) -> list[Approval]:
+        waiting = [a for a in self.rows.values() if a.state is ApprovalState.PENDING]
+        return sorted((a for a in waiting if a.expires_at > now), key=lambda a: a.created_at)[
+            :limit
+        ]
+
 
 class Groups:
     def members(self, group_id: str) -> frozenset[str]:
@@ -191,3 +197,17 @@ def test_expiry_and_rejection_are_audited_and_end_it() -> None:
     requests, notices, approval, audit = asked(copier, [AT])
     requests.decide(button_value(approval), "U0ALICE", None, approving=False)  # withdrawn
     assert notices.seen[-1] == "failed rejected by U0ALICE" and copier.copies == 0
+
+
+def test_open_requests_are_listed_for_the_requester_and_the_approvers_until_decided() -> None:
+    now = [AT]
+    requests, _, approval, _ = asked(Copier(), now)
+    assert requests.waiting("U0ALICE") == [approval]  # asked for it
+    assert requests.waiting("U0BOB") == [approval]  # one of the release leads
+    assert requests.waiting("U0MALLORY") == []  # neither
+    assert requests.waiting("U0ADMIN") == []  # admins approve only a failed gate
+    now[0] = AT + timedelta(minutes=11)
+    assert requests.waiting("U0BOB") == []  # expired
+    now[0] = AT
+    requests.decide(button_value(approval), "U0BOB", None, approving=True)
+    assert requests.waiting("U0ALICE") == []  # decided
