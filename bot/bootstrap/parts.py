@@ -14,6 +14,7 @@ from bot.adapters.aws_hooks import OnAwsError
 from bot.config import Settings
 from bot.config_catalog import Catalog
 from bot.domain.access import Access, RateLimiter
+from bot.domain.on_behalf import current_on_behalf
 from bot.domain.ports import (
     Engine,
     JobStore,
@@ -27,9 +28,11 @@ from bot.runtime.executors import Executors
 from bot.services.diagnose import Diagnoser
 
 if TYPE_CHECKING:
+    import boto3
     from slack_sdk import WebClient
 
     from bot.adapters.aws_facts import AwsFacts
+    from bot.adapters.aws_sessions import RoleSessions
     from bot.adapters.slack_outbox import SlackOutbox
     from bot.services.reports import ReportRunner
 
@@ -58,13 +61,18 @@ def build_reports(
 
     spec = catalog.registry_spec
     reads = executors.pool("registry_reads")
+    role = catalog.registry.role
+    sessions = role_sessions(settings) if role else None
 
     def reader() -> RegistryReader:
+        # On the report's thread: a report on demand reads as the person who asked.
+        who = current_on_behalf.get()
         return RegistryReader(
             spec.region,
             spec.account_id,
             pool=reads,
             endpoint_url=settings.aws_endpoint_url,
+            session=sessions.session(role, who, spec.region) if sessions else None,
             on_error=on_error,
         )
 
@@ -154,13 +162,18 @@ def aws_facts(
 
     spec = catalog.registry_spec
     pool = executors.pool("aws_calls")
+    role = catalog.registry.role
+    sessions = role_sessions(settings) if role else None
 
     def facts() -> AwsFacts:
+        # Built on the thread of the run, so a diagnose's reads are made for its asker.
+        session = sessions.session(role, current_on_behalf.get(), spec.region) if sessions else None
         return AwsFacts(
             spec.region,
             spec.account_id,
             endpoint_url=settings.aws_endpoint_url,
             ca_bundle=settings.registry_ca_bundle,
+            session=session,
             pool=pool,
             registry=registry,
             on_error=on_error,
@@ -171,3 +184,36 @@ def aws_facts(
 
 def _log_published(built: Published, channel: str | None, reply_url: str | None) -> None:
     log.info("registry report (no Slack): %s", built.report.figures.to_json())
+
+
+def role_sessions(settings: Settings) -> RoleSessions:
+    """Role sessions over the bot's own credentials: every per-person AWS call goes through
+    one (`bot.domain.on_behalf` says for whom)."""
+    from bot.adapters.aws_sessions import RoleSessions
+
+    return RoleSessions(endpoint_url=settings.aws_endpoint_url)
+
+
+def home_registry(
+    settings: Settings, catalog: Catalog, on_error: OnAwsError | None = None
+) -> Registry:
+    """ECR at `registry:`; with `registry.role`, reached through that role assumed for the
+    person each push or diagnose is for."""
+    from bot.adapters.aws import EcrRegistry
+
+    spec, role = catalog.registry_spec, catalog.registry.role
+
+    def make(session: boto3.session.Session | None = None) -> Registry:
+        return EcrRegistry(
+            spec,
+            endpoint_url=settings.aws_endpoint_url,
+            ca_bundle=settings.registry_ca_bundle,
+            on_error=on_error,
+            session=session,
+        )
+
+    if role is None:
+        return make()
+    from bot.adapters.aws_personal import PersonalRegistry
+
+    return PersonalRegistry(role, spec.region, role_sessions(settings), make)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.adapters.store import SqlJobStore
+from bot.bootstrap.parts import role_sessions
 from bot.config import Settings
 from bot.config_catalog import Catalog
 from bot.domain.access import Access
@@ -85,14 +86,6 @@ def ecr_logins(
         return creds.username, creds.password
 
     return login
-
-
-def role_sessions(settings: Settings) -> RoleSessions:
-    """Role sessions over the bot's own credentials (the factory every per-person AWS call
-    goes through)."""
-    from bot.adapters.aws_sessions import RoleSessions
-
-    return RoleSessions(endpoint_url=settings.aws_endpoint_url)
 
 
 def build_copier(settings: Settings, sessions: RoleSessions | None = None) -> ImageCopier:

@@ -25,6 +25,7 @@ from bot.domain.ecr_features import CreationTemplate
 from bot.domain.errors import UnknownApp, UserError, new_error_id
 from bot.domain.iam.permissions import evaluate_permissions
 from bot.domain.models import AppSpec, RegistrySpec
+from bot.domain.on_behalf import OnBehalf, acting_for
 from bot.domain.ports import AccountFacts, Destination, Engine, SubjectTemplates, WorkflowSource
 from bot.domain.text import code
 from bot.domain.workflow.analysis import WorkflowReport, analyse_workflows
@@ -284,7 +285,9 @@ class DiagnoseService:
     def submit(self, request: DiagnoseRequest, user: str, where: Destination) -> None:
         """Authorize now, then run in the background and post the checklist."""
         self.authorize(request, user)
-        self._pool.submit(self._run, request, user, self.destinations(user, where))
+        # Its AWS reads are made for the person who asked (SourceIdentity, tags).
+        who = OnBehalf(user, request.app or "platform", "diagnose")
+        self._pool.submit(acting_for, who, self._run, request, user, self.destinations(user, where))
 
     def destinations(self, user: str, asked: Destination) -> list[Destination]:
         """Where the checklist of a diagnose `user` asked for at `asked` may go."""
