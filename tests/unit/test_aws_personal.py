@@ -34,7 +34,7 @@ class SessionRegistry:
 
 def registry(assume_role: Any) -> PersonalRegistry:
     def make(session: boto3.session.Session) -> Registry:
-        return SessionRegistry(session)  # type: ignore[return-value]
+        return SessionRegistry(session)
 
     return PersonalRegistry(ROLE, "eu-west-2", RoleSessions(assume_role=assume_role), make)
 
