@@ -110,6 +110,19 @@ class RoleSessions:
                 self._cache.popitem(last=False)
         return session
 
+    def base_principal(self, region: str) -> str:
+        """The ARN of the bot's own credentials (what a registry role's trust must name)."""
+        try:
+            sts = self._base.client(
+                "sts", region_name=region, endpoint_url=self._endpoint_url, config=STS_CONFIG
+            )
+            return str(sts.get_caller_identity()["Arn"])
+        except ClientError as error:
+            info = error.response.get("Error", {})
+            raise RoleAssumeFailed(f"{info.get('Code')}: {info.get('Message', '')}") from None
+        except BotoCoreError as error:
+            raise RoleAssumeFailed(f"AWS unreachable: {error}") from None
+
     def _fetcher(self, args: dict[str, Any], region: str) -> Callable[[], dict[str, str]]:
         def fetch() -> dict[str, str]:
             try:

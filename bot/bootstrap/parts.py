@@ -14,6 +14,7 @@ from bot.adapters.aws_hooks import OnAwsError
 from bot.config import Settings
 from bot.config_catalog import Catalog
 from bot.domain.access import Access, RateLimiter
+from bot.domain.checks.model import Fact
 from bot.domain.on_behalf import current_on_behalf
 from bot.domain.ports import (
     Engine,
@@ -130,6 +131,7 @@ def build_diagnoser(
     """Diagnose's snapshot comes from AWS (boto3), the apps' git sources and, with a token,
     GitHub's API. The engine and the registry adapter are factories: built on first use."""
     facts = aws_facts(settings, catalog, registry, executors, on_error)
+    role = catalog.registry.role
     return Diagnoser(
         catalog.registry_spec,
         catalog.app,
@@ -138,7 +140,25 @@ def build_diagnoser(
         facts,
         executors.pool("checks"),
         subject_templates(settings),
+        home_role=role,
+        # Diagnose reads through `role` then: the bot's own principal is asked apart.
+        bot_principal=base_principal(settings, catalog.registry_spec.region) if role else None,
     )
+
+
+def base_principal(settings: Settings, region: str) -> Callable[[], Fact[str]]:
+    """The bot's own principal (its base credentials), as a diagnose fact."""
+    from bot.adapters.aws_sessions import RoleAssumeFailed
+
+    sessions = role_sessions(settings)
+
+    def principal() -> Fact[str]:
+        try:
+            return Fact(sessions.base_principal(region))
+        except RoleAssumeFailed as error:
+            return Fact(error=str(error))
+
+    return principal
 
 
 def subject_templates(settings: Settings) -> SubjectTemplates | None:
