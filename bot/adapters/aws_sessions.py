@@ -110,6 +110,19 @@ class RoleSessions:
                 self._cache.popitem(last=False)
         return session
 
+    def probe(self, role_arn: str, who: OnBehalf, region: str) -> str:
+        """Assume `role_arn` for `who` once, uncached (diagnose asks STS itself where it can't
+        read the trust policy): the session's ARN, or RoleAssumeFailed in STS's words."""
+        args = assume_role_args(role_arn, who, 900)  # the shortest session STS grants
+        try:
+            answer = self._call(region)(**args)
+        except ClientError as error:
+            info = error.response.get("Error", {})
+            raise RoleAssumeFailed(f"{info.get('Code')}: {info.get('Message', '')}") from None
+        except BotoCoreError as error:
+            raise RoleAssumeFailed(f"AWS unreachable: {error}") from None
+        return str(answer.get("AssumedRoleUser", {}).get("Arn", role_arn))
+
     def base_principal(self, region: str) -> str:
         """The ARN of the bot's own credentials (what a registry role's trust must name)."""
         try:

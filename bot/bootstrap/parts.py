@@ -143,7 +143,26 @@ def build_diagnoser(
         home_role=role,
         # Diagnose reads through `role` then: the bot's own principal is asked apart.
         bot_principal=base_principal(settings, catalog.registry_spec.region) if role else None,
+        probe_role=role_probe(settings, catalog.registry_spec.region),
     )
+
+
+def role_probe(settings: Settings, region: str) -> Callable[[str], Fact[str] | None]:
+    """Assume a registry role for the person diagnose runs for (None: nobody asked)."""
+    from bot.adapters.aws_sessions import RoleAssumeFailed, SessionValueRefused
+
+    sessions = role_sessions(settings)
+
+    def probe(arn: str) -> Fact[str] | None:
+        who = current_on_behalf.get()
+        if who is None:
+            return None
+        try:
+            return Fact(sessions.probe(arn, who, region))
+        except (RoleAssumeFailed, SessionValueRefused) as error:
+            return Fact(error=str(error))
+
+    return probe
 
 
 def base_principal(settings: Settings, region: str) -> Callable[[], Fact[str]]:

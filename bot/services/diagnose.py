@@ -65,11 +65,14 @@ class Diagnoser:
         templates: SubjectTemplates | None = None,
         home_role: str | None = None,
         bot_principal: Callable[[], Fact[str]] | None = None,
+        probe_role: Callable[[str], Fact[str] | None] | None = None,
     ) -> None:
         self._registry = registry
         self._home_role = home_role  # the catalog's `registry.role`
         # The bot's own principal, when the facts are read through a role (else their caller).
         self._bot_principal = bot_principal
+        # Assumes a role for the person who asked: STS's answer where IAM can't be read.
+        self._probe_role = probe_role
         self._apps = apps
         self._workflows = workflows
         self._engine = engine  # built on first use: only the platform checks ping it
@@ -170,13 +173,13 @@ class Diagnoser:
                 uses.setdefault(env.registry.role, []).append(env.registry.name)
         here = self._registry.account_id
         reads = {arn: aws.role(arn) if account_of(arn) == here else None for arn in sorted(uses)}
+        unread = f"it is in account {{}}; ecrbot reads IAM in {here}"
         return tuple(
             AssumedRole(
                 arn,
                 tuple(dict.fromkeys(uses[arn])),
-                read.result()
-                if read is not None
-                else Fact(error=f"it is in account {account_of(arn)}; ecrbot reads IAM in {here}"),
+                read.result() if read is not None else Fact(error=unread.format(account_of(arn))),
+                None if read is not None or not self._probe_role else self._probe_role(arn),
             )
             for arn, read in reads.items()
         )

@@ -95,3 +95,12 @@ def test_a_user_that_is_not_a_slack_id_never_reaches_sts() -> None:
             ROLE, OnBehalf("alice; DROP", "my-app", "x"), "eu-west-2"
         )
     assert sts.calls == []
+
+
+def test_a_probe_asks_sts_each_time_for_the_shortest_session() -> None:
+    sts = FakeSts()
+    sessions = RoleSessions(assume_role=sts.assume_role)
+    sessions.probe(ROLE, ALICE, "eu-west-2")
+    sessions.probe(ROLE, ALICE, "eu-west-2")
+    assert [c["DurationSeconds"] for c in sts.calls] == [900, 900]
+    assert {c["SourceIdentity"] for c in sts.calls} == {"U0ALICE"}

@@ -91,3 +91,16 @@ def test_silent_without_roles_and_unknown_principal_is_said() -> None:
     facts = replace(facts_with(Fact(None)), bot_principal=Fact[str](error="AccessDenied"))
     [result] = by_id(check_app(facts).results, "trust.bot_roles")
     assert result.status is Status.ERROR
+
+
+def test_out_of_reach_the_check_takes_sts_own_answer() -> None:
+    unread = Fact[Role | None](error="it is in account 210987654321; ecrbot reads IAM in 1")
+    role = AssumedRole(PROD_ROLE, ("prod",), unread, Fact(f"{PROD_ROLE}/session"))
+    facts = healthy(assumed_roles=(role,), bot_principal=Fact(SESSION))
+    [passed] = by_id(check_app(facts).results, "trust.bot_roles")
+    assert passed.status is Status.PASS and "STS let the bot assume" in passed.summary
+    refused = replace(role, probe=Fact[str](error="AccessDenied: not authorized: sts:TagSession"))
+    facts = healthy(assumed_roles=(refused,), bot_principal=Fact(SESSION))
+    [failed] = by_id(check_app(facts).results, "trust.bot_roles")
+    assert failed.status is Status.FAIL and "sts:TagSession" in failed.summary
+    assert '"sts:SetSourceIdentity"' in failed.remediation

@@ -6,7 +6,7 @@ the promotion (or push) before any image moves."""
 from __future__ import annotations
 
 from bot.domain.checks.common import could_not
-from bot.domain.checks.model import AppFacts, AssumedRole, CheckResult, Status
+from bot.domain.checks.model import AppFacts, AssumedRole, CheckResult, Fact, Status
 from bot.domain.checks.registry import app_check
 from bot.domain.iam.policy import Unreadable
 from bot.domain.iam.role_trust import (
@@ -38,6 +38,8 @@ def _one(assumed: AssumedRole, principal: str) -> CheckResult:
     arn = assumed.arn
     where = f" ({', '.join(assumed.registries)})"
     fix = f"Add this statement to the trust policy of {arn}:\n{trust_statement(principal)}"
+    if not assumed.role.ok and assumed.probe is not None:
+        return _probed(assumed, assumed.probe, where, fix)
     if not assumed.role.ok:
         return CheckResult(
             CHECK,
@@ -93,4 +95,25 @@ def _one(assumed: AssumedRole, principal: str) -> CheckResult:
         f"{arn}{where} trusts {principal} with sts:AssumeRole, sts:SetSourceIdentity and "
         f"sts:TagSession{' (' + notes[0] + ')' if notes else ''}.",
         resource=arn,
+    )
+
+
+def _probed(assumed: AssumedRole, probe: Fact[str], where: str, fix: str) -> CheckResult:
+    """STS's own answer, where the trust policy can't be read: an AssumeRole for the person
+    who asked, with their SourceIdentity and the tags."""
+    if probe.ok:
+        return CheckResult(
+            CHECK,
+            Status.PASS,
+            f"STS let the bot assume {assumed.arn}{where} for you, with your SourceIdentity and "
+            f"the app and job tags (its trust policy is out of reach: {assumed.role.error}).",
+            resource=assumed.arn,
+        )
+    return CheckResult(
+        CHECK,
+        Status.FAIL,
+        f"STS refused to let the bot assume {assumed.arn}{where} for you: {probe.error}",
+        f"{fix}\nThe bot's own policy must allow the same actions on the role "
+        "(`scripts/iam-policy --catalog`).",
+        assumed.arn,
     )

@@ -96,6 +96,9 @@ class AssumedRole:
     arn: str
     registries: tuple[str, ...]  # the catalog's names of the registries it reaches
     role: Fact[Role | None]
+    # Where the role can't be read (another account): STS's own answer to an AssumeRole for
+    # the person who asked diagnose (the session's ARN), or None when nobody asked.
+    probe: Fact[str] | None = None
 
 
 @dataclass(frozen=True)
