@@ -14,6 +14,7 @@ from pydantic import (
 )
 
 from bot.config_release import (
+    ROLE_ARN,
     EnvironmentConfig,
     NamedRegistryConfig,
     check_environments,
@@ -41,6 +42,12 @@ class RegistryConfig(_Strict):
     account_id: str = Field(pattern=r"^\d{12}$", description="12-digit AWS account id (quoted)")
     region: str = Field(
         pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="the registry's region, e.g. eu-west-2"
+    )
+    role: str | None = Field(
+        None,
+        pattern=ROLE_ARN,
+        description="a role the bot assumes, with the person's SourceIdentity, for the AWS calls "
+        "it makes for them here (unset: the bot's own credentials)",
     )
 
 
@@ -273,7 +280,8 @@ class Catalog(_Strict):
 
     def named_registries(self) -> dict[str, NamedRegistry]:
         """Every registry by name; `home` is `registry:`."""
-        return named_registries((self.registry.account_id, self.registry.region), self.registries)
+        home = (self.registry.account_id, self.registry.region, self.registry.role)
+        return named_registries(home, self.registries)
 
     @property
     def registry_spec(self) -> RegistrySpec:

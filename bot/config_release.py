@@ -86,10 +86,11 @@ def check_environments(
 
 
 def named_registries(
-    home: tuple[str, str], registries: dict[str, NamedRegistryConfig]
+    home: tuple[str, str, str | None], registries: dict[str, NamedRegistryConfig]
 ) -> dict[str, NamedRegistry]:
-    """Every registry by name, `home` being `registry:` reached with the bot's own role."""
-    named = {HOME: NamedRegistry(HOME, home[0], home[1])}
+    """Every registry by name, `home` being `registry:` (its `role:`, if any, or the bot's own
+    credentials)."""
+    named = {HOME: NamedRegistry(HOME, *home)}
     for name, config in registries.items():
         named[name] = NamedRegistry(name, config.account_id, config.region, config.role)
     return named

@@ -14,6 +14,8 @@ from bot.adapters.aws_hooks import OnAwsError
 from bot.config import Settings
 from bot.config_catalog import Catalog
 from bot.domain.access import Access, RateLimiter
+from bot.domain.checks.model import Fact
+from bot.domain.on_behalf import current_on_behalf
 from bot.domain.ports import (
     Engine,
     JobStore,
@@ -27,9 +29,11 @@ from bot.runtime.executors import Executors
 from bot.services.diagnose import Diagnoser
 
 if TYPE_CHECKING:
+    import boto3
     from slack_sdk import WebClient
 
     from bot.adapters.aws_facts import AwsFacts
+    from bot.adapters.aws_sessions import RoleSessions
     from bot.adapters.slack_outbox import SlackOutbox
     from bot.services.reports import ReportRunner
 
@@ -58,13 +62,18 @@ def build_reports(
 
     spec = catalog.registry_spec
     reads = executors.pool("registry_reads")
+    role = catalog.registry.role
+    sessions = role_sessions(settings) if role else None
 
     def reader() -> RegistryReader:
+        # On the report's thread: a report on demand reads as the person who asked.
+        who = current_on_behalf.get()
         return RegistryReader(
             spec.region,
             spec.account_id,
             pool=reads,
             endpoint_url=settings.aws_endpoint_url,
+            session=sessions.session(role, who, spec.region) if sessions else None,
             on_error=on_error,
         )
 
@@ -122,6 +131,7 @@ def build_diagnoser(
     """Diagnose's snapshot comes from AWS (boto3), the apps' git sources and, with a token,
     GitHub's API. The engine and the registry adapter are factories: built on first use."""
     facts = aws_facts(settings, catalog, registry, executors, on_error)
+    role = catalog.registry.role
     return Diagnoser(
         catalog.registry_spec,
         catalog.app,
@@ -130,7 +140,44 @@ def build_diagnoser(
         facts,
         executors.pool("checks"),
         subject_templates(settings),
+        home_role=role,
+        # Diagnose reads through `role` then: the bot's own principal is asked apart.
+        bot_principal=base_principal(settings, catalog.registry_spec.region) if role else None,
+        probe_role=role_probe(settings, catalog.registry_spec.region),
     )
+
+
+def role_probe(settings: Settings, region: str) -> Callable[[str], Fact[str] | None]:
+    """Assume a registry role for the person diagnose runs for (None: nobody asked)."""
+    from bot.adapters.aws_sessions import RoleAssumeFailed, SessionValueRefused
+
+    sessions = role_sessions(settings)
+
+    def probe(arn: str) -> Fact[str] | None:
+        who = current_on_behalf.get()
+        if who is None:
+            return None
+        try:
+            return Fact(sessions.probe(arn, who, region))
+        except (RoleAssumeFailed, SessionValueRefused) as error:
+            return Fact(error=str(error))
+
+    return probe
+
+
+def base_principal(settings: Settings, region: str) -> Callable[[], Fact[str]]:
+    """The bot's own principal (its base credentials), as a diagnose fact."""
+    from bot.adapters.aws_sessions import RoleAssumeFailed
+
+    sessions = role_sessions(settings)
+
+    def principal() -> Fact[str]:
+        try:
+            return Fact(sessions.base_principal(region))
+        except RoleAssumeFailed as error:
+            return Fact(error=str(error))
+
+    return principal
 
 
 def subject_templates(settings: Settings) -> SubjectTemplates | None:
@@ -154,13 +201,18 @@ def aws_facts(
 
     spec = catalog.registry_spec
     pool, fanout = executors.pool("aws_calls"), executors.pool("aws_fanout")
+    role = catalog.registry.role
+    sessions = role_sessions(settings) if role else None
 
     def facts() -> AwsFacts:
+        # Built on the thread of the run, so a diagnose's reads are made for its asker.
+        session = sessions.session(role, current_on_behalf.get(), spec.region) if sessions else None
         return AwsFacts(
             spec.region,
             spec.account_id,
             endpoint_url=settings.aws_endpoint_url,
             ca_bundle=settings.registry_ca_bundle,
+            session=session,
             pool=pool,
             fanout=fanout,
             registry=registry,
@@ -172,3 +224,36 @@ def aws_facts(
 
 def _log_published(built: Published, channel: str | None, reply_url: str | None) -> None:
     log.info("registry report (no Slack): %s", built.report.figures.to_json())
+
+
+def role_sessions(settings: Settings) -> RoleSessions:
+    """Role sessions over the bot's own credentials: every per-person AWS call goes through
+    one (`bot.domain.on_behalf` says for whom)."""
+    from bot.adapters.aws_sessions import RoleSessions
+
+    return RoleSessions(endpoint_url=settings.aws_endpoint_url)
+
+
+def home_registry(
+    settings: Settings, catalog: Catalog, on_error: OnAwsError | None = None
+) -> Registry:
+    """ECR at `registry:`; with `registry.role`, reached through that role assumed for the
+    person each push or diagnose is for."""
+    from bot.adapters.aws import EcrRegistry
+
+    spec, role = catalog.registry_spec, catalog.registry.role
+
+    def make(session: boto3.session.Session | None = None) -> Registry:
+        return EcrRegistry(
+            spec,
+            endpoint_url=settings.aws_endpoint_url,
+            ca_bundle=settings.registry_ca_bundle,
+            on_error=on_error,
+            session=session,
+        )
+
+    if role is None:
+        return make()
+    from bot.adapters.aws_personal import PersonalRegistry
+
+    return PersonalRegistry(role, spec.region, role_sessions(settings), make)

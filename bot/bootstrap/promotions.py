@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.adapters.store import SqlJobStore
+from bot.bootstrap.parts import role_sessions
 from bot.config import Settings
 from bot.config_catalog import Catalog
 from bot.domain.access import Access
@@ -18,6 +20,7 @@ from bot.domain.cve_sla import Risk
 from bot.domain.environments import HOME
 from bot.domain.errors import StepError
 from bot.domain.models import RegistrySpec
+from bot.domain.on_behalf import current_on_behalf
 from bot.domain.ports import AuditLog, JobStore, Registry
 from bot.domain.promotion import (
     CopyFailed,
@@ -39,37 +42,50 @@ from bot.services.scan_gates import ScanGates
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
+    from bot.adapters.aws_sessions import RoleSessions
     from bot.adapters.slack_outbox import SlackOutbox
 
 log = logging.getLogger(__name__)
 
 Locked = Callable[[str, str | None, str], None]
+LOGINS_KEPT = 64  # registry logins kept: one per registry and person's job with a role
 
 
-def ecr_logins(settings: Settings) -> Callable[[ImageRef], tuple[str, str]]:
-    """A login per registry (account, region), from `GetAuthorizationToken` with the bot's own
-    credentials, cached by each registry adapter until shortly before it expires. Assuming each
-    registry's `role:` (with SourceIdentity) is still to come: the target's repository policy
-    must let the bot's role in meanwhile."""
+def ecr_logins(
+    settings: Settings, sessions: RoleSessions | None = None
+) -> Callable[[ImageRef], tuple[str, str]]:
+    """A login per registry (account, region) from ECR's `GetAuthorizationToken`, made in the
+    registry's `role:` assumed for the person the promotion is for (their SourceIdentity, the app
+    and job tags), or with the bot's own credentials where no role is named (the home registry,
+    unless `registry.role` is set). Each login is cached until shortly before it expires."""
     from bot.adapters.aws import EcrRegistry
+    from bot.adapters.aws_sessions import RoleAssumeFailed, SessionValueRefused
 
-    registries: dict[tuple[str, str], Registry] = {}
+    sessions = sessions or role_sessions(settings)
+    registries: OrderedDict[tuple[object, ...], Registry] = OrderedDict()
     guard = threading.Lock()
 
     def login(image: ImageRef) -> tuple[str, str]:
-        key = (image.registry.account_id, image.registry.region)
-        with guard:
-            registry = registries.get(key)
-            if registry is None:
-                registry = registries[key] = EcrRegistry(
-                    RegistrySpec(*key),
-                    endpoint_url=settings.aws_endpoint_url,
-                    ca_bundle=settings.registry_ca_bundle,
-                )
+        named = image.registry
+        who = current_on_behalf.get()
+        key = (named.account_id, named.region, named.role, who if named.role else None)
         try:
+            with guard:
+                registry = registries.get(key)
+                if registry is None:
+                    registry = registries[key] = EcrRegistry(
+                        RegistrySpec(named.account_id, named.region),
+                        endpoint_url=settings.aws_endpoint_url,
+                        ca_bundle=settings.registry_ca_bundle,
+                        session=sessions.session(named.role, who, named.region),
+                    )
+                    while len(registries) > LOGINS_KEPT:
+                        registries.popitem(last=False)
             creds = registry.credentials()
         except StepError as error:
-            raise CopyFailed(f"no ECR login for {image.registry.host}: {error.raw}") from None
+            raise CopyFailed(f"no ECR login for {named.host}: {error.raw}") from None
+        except (RoleAssumeFailed, SessionValueRefused) as error:
+            raise CopyFailed(f"no ECR login for {named.host}: {error}") from None
         return creds.username, creds.password
 
     return login
@@ -85,11 +101,11 @@ def first_environment(catalog: Catalog) -> Callable[[str], str | None]:
     return first
 
 
-def build_copier(settings: Settings) -> ImageCopier:
+def build_copier(settings: Settings, sessions: RoleSessions | None = None) -> ImageCopier:
     """skopeo with ECR logins (Debian's `skopeo`; see the README's "Why skopeo")."""
     from bot.adapters.skopeo import SkopeoCopier
 
-    return SkopeoCopier(ecr_logins(settings))
+    return SkopeoCopier(ecr_logins(settings, sessions))
 
 
 def build_gates(settings: Settings, catalog: Catalog) -> ScanGates:

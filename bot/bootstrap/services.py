@@ -17,7 +17,6 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 
-from bot.adapters.aws import EcrRegistry
 from bot.adapters.engine import DockerEngine
 from bot.adapters.fleet import SqlFleet
 from bot.adapters.outcome_journal import FileOutcomeJournal
@@ -31,7 +30,7 @@ from bot.adapters.slack_progress import SlackReporter
 from bot.adapters.source import GitSource
 from bot.adapters.store import SqlJobStore
 from bot.bootstrap import extras, stores
-from bot.bootstrap.parts import build_diagnoser, build_reports
+from bot.bootstrap.parts import build_diagnoser, build_reports, home_registry
 from bot.bootstrap.promotions import build_promotion_requests, first_environment
 from bot.bootstrap.triage import build_triage
 from bot.config import Settings, load_catalog
@@ -218,12 +217,7 @@ def build_services(
         docker_cli=settings.docker_cli,
         secrets_dir=settings.build_secrets_dir,
     )
-    registry = registry or EcrRegistry(
-        catalog.registry_spec,
-        endpoint_url=settings.aws_endpoint_url,
-        ca_bundle=settings.registry_ca_bundle,
-        on_error=metrics.aws_error,
-    )
+    registry = registry or home_registry(settings, catalog, metrics.aws_error)
     git = GitSource(Path(settings.work_dir) / "sources")
     source = source or git
     slack, outbox, groups = None, None, None

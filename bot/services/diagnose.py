@@ -12,6 +12,7 @@ from bot.domain.checks import check_app, check_platform
 from bot.domain.checks.common import repository_arn
 from bot.domain.checks.model import (
     AppFacts,
+    AssumedRole,
     CheckResult,
     Fact,
     KeyUser,
@@ -22,9 +23,11 @@ from bot.domain.checks.model import (
 )
 from bot.domain.checks.privilege import REPOSITORY_ACTIONS, account_of
 from bot.domain.ecr_features import CreationTemplate
+from bot.domain.environments import HOME
 from bot.domain.errors import UnknownApp, UserError, new_error_id
 from bot.domain.iam.permissions import evaluate_permissions
 from bot.domain.models import AppSpec, RegistrySpec
+from bot.domain.on_behalf import OnBehalf, acting_for
 from bot.domain.ports import AccountFacts, Destination, Engine, SubjectTemplates, WorkflowSource
 from bot.domain.text import code
 from bot.domain.workflow.analysis import WorkflowReport, analyse_workflows
@@ -60,8 +63,16 @@ class Diagnoser:
         facts: Callable[[], AccountFacts],
         pool: Executor,
         templates: SubjectTemplates | None = None,
+        home_role: str | None = None,
+        bot_principal: Callable[[], Fact[str]] | None = None,
+        probe_role: Callable[[str], Fact[str] | None] | None = None,
     ) -> None:
         self._registry = registry
+        self._home_role = home_role  # the catalog's `registry.role`
+        # The bot's own principal, when the facts are read through a role (else their caller).
+        self._bot_principal = bot_principal
+        # Assumes a role for the person who asked: STS's answer where IAM can't be read.
+        self._probe_role = probe_role
         self._apps = apps
         self._workflows = workflows
         self._engine = engine  # built on first use: only the platform checks ping it
@@ -145,9 +156,33 @@ class Diagnoser:
             subject_template=with_record(template.result(), *record.result()),
             creation_templates=creation,
             signing_rules=signing.result(),
+            assumed_roles=self._assumed_roles(aws, app),
+            bot_principal=self._bot_principal() if self._bot_principal else caller.result(),
         )
         self.last_calls = dict(aws.calls)
         return check_app(facts)
+
+    def _assumed_roles(self, aws: AccountFacts, app: AppSpec) -> tuple[AssumedRole, ...]:
+        """The roles the bot assumes for a person at the app's registries, read from IAM where
+        ecrbot's credentials can read them (their own account)."""
+        uses: dict[str, list[str]] = {}
+        if self._home_role:
+            uses.setdefault(self._home_role, []).append(HOME)
+        for env in app.environments:
+            if env.registry.role:
+                uses.setdefault(env.registry.role, []).append(env.registry.name)
+        here = self._registry.account_id
+        reads = {arn: aws.role(arn) if account_of(arn) == here else None for arn in sorted(uses)}
+        unread = f"it is in account {{}}; ecrbot reads IAM in {here}"
+        return tuple(
+            AssumedRole(
+                arn,
+                tuple(dict.fromkeys(uses[arn])),
+                read.result() if read is not None else Fact(error=unread.format(account_of(arn))),
+                None if read is not None or not self._probe_role else self._probe_role(arn),
+            )
+            for arn, read in reads.items()
+        )
 
     def _with_boundaries(
         self, aws: AccountFacts, users: Fact[tuple[KeyUser, ...]], repo_arn: str
@@ -284,7 +319,9 @@ class DiagnoseService:
     def submit(self, request: DiagnoseRequest, user: str, where: Destination) -> None:
         """Authorize now, then run in the background and post the checklist."""
         self.authorize(request, user)
-        self._pool.submit(self._run, request, user, self.destinations(user, where))
+        # Its AWS reads are made for the person who asked (SourceIdentity, tags).
+        who = OnBehalf(user, request.app or "platform", "diagnose")
+        self._pool.submit(acting_for, who, self._run, request, user, self.destinations(user, where))
 
     def destinations(self, user: str, asked: Destination) -> list[Destination]:
         """Where the checklist of a diagnose `user` asked for at `asked` may go."""

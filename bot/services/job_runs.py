@@ -14,6 +14,7 @@ from bot.domain.errors import Cancelled, NotAuthorized, PipelineError, UsageErro
 from bot.domain.job_context import job_context
 from bot.domain.locks import Locked
 from bot.domain.models import AppSpec, Failure, Job, JobState, ProgressEvent, StepTimer
+from bot.domain.on_behalf import OnBehalf, on_behalf_of
 from bot.domain.pipeline import PushPipeline
 from bot.domain.ports import JobStore, OutcomeJournal, Reporter, UnsavedOutcome
 from bot.domain.text import code
@@ -98,7 +99,9 @@ class JobRuns:
                 )
             # Asked again too: a lock taken while the job waited stops it before the build.
             self._locked(app.name, None, f"Pushes of {code(app.name)}")
-            result = self._pipeline.run(app, job.request, emit, cancel)
+            # AWS calls for this push are made for its requester (SourceIdentity, tags).
+            with on_behalf_of(OnBehalf(job.requested_by, app.name, f"push-{job_id}")):
+                result = self._pipeline.run(app, job.request, emit, cancel)
             state = JobState.SUCCEEDED
         except Cancelled:
             # A job stopped by a shutdown, or taken from this worker, was interrupted, not

@@ -11,6 +11,7 @@ from concurrent.futures import Executor
 from bot.domain.approvals import Approval, ApprovalRefused, changed, gate_changed, parse_value
 from bot.domain.errors import StepError, UserError, new_error_id
 from bot.domain.models import AppSpec
+from bot.domain.on_behalf import OnBehalf, acting_for
 from bot.domain.promotion import (
     CopyFailed,
     DigestMismatch,
@@ -84,7 +85,9 @@ class PromotionRequests:
         app = self._service.app(request.app, request.user, self._all_apps())
         self._service.check_lock(app.name, request.environment)
         handoff = _Handoff()
-        self._pool.submit(self._run, request, handoff)
+        # Every AWS call of the promotion is made for the requester (SourceIdentity, tags).
+        who = _on_behalf(request.user, app.name, request.environment)
+        self._pool.submit(acting_for, who, self._run, request, handoff)
         return handoff.wait(self._answer_within_s)
 
     def _run(self, request: PromotionRequest, handoff: _Handoff) -> None:
@@ -176,7 +179,8 @@ class PromotionRequests:
             raise ApprovalRefused("Approvals are not set up here.", "Ask #platform-team.")
         approval = self._approvals.decide(parse_value(value), user, thread_ts, approving)
         if approving:
-            self._pool.submit(self._approved, approval)
+            who = _on_behalf(approval.requested_by, approval.app, approval.environment)
+            self._pool.submit(acting_for, who, self._approved, approval)
         else:
             self._notices.failed(_request_of(approval), f"rejected by {user}")
         return approval
@@ -220,6 +224,12 @@ class PromotionRequests:
             self._notices.finished(request, Promoted(planned, copied, uris, elapsed))
         except Exception as error:
             self._notices.failed(request, _explained(error))
+
+
+def _on_behalf(user: str, app: str, environment: str) -> OnBehalf:
+    """The person a promotion's AWS calls are made for: the requester, as ecrbot recorded them
+    (an approver agreed to it; the request is still theirs)."""
+    return OnBehalf(user, app, f"promote-{environment}")
 
 
 def _request_of(approval: Approval) -> PromotionRequest:

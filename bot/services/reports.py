@@ -11,6 +11,7 @@ from bot.domain.access import Access, Action, RateLimiter
 from bot.domain.errors import new_error_id
 from bot.domain.iam.trust import PUSH_ACTIONS, evaluate_permissions
 from bot.domain.models import RegistrySpec
+from bot.domain.on_behalf import OnBehalf, acting_for
 from bot.domain.ports import AccountFacts, JobStore, Publish, Published, RegistryScan, ReportHistory
 from bot.domain.report import (
     AccessFinding,
@@ -183,7 +184,9 @@ class ReportRunner:
         """An ad-hoc report: authorized, then built and posted in the background."""
         if user is not None:
             self.authorize(user)
-        self._pool.submit(self._post, channel, False, reply_url)
+        # Read for the person who asked (SourceIdentity, tags); the schedule reads as ecrbot.
+        who = OnBehalf(user, "all", "report") if user else None
+        self._pool.submit(acting_for, who, self._post, channel, False, reply_url)
 
     def post_now(self, channel: str | None = None) -> None:
         """The scheduled report, built and posted here; failures are logged with an id."""
@@ -211,7 +214,7 @@ class ReportRunner:
                 built = None
             reply(built)
 
-        self._pool.submit(run)
+        self._pool.submit(acting_for, OnBehalf(user, "all", "report") if user else None, run)
 
     def next_run_of(self, next_run: Callable[[], datetime | None]) -> None:
         """Where the next scheduled run comes from (the scheduler, created after this)."""

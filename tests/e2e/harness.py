@@ -120,12 +120,23 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def write_catalog(path: Path, apps: dict[str, dict[str, Any]], **slack: Any) -> Path:
-    catalog = {
+def write_catalog(
+    path: Path,
+    apps: dict[str, dict[str, Any]],
+    *,
+    home_role: str | None = None,
+    registries: dict[str, dict[str, str]] | None = None,
+    **slack: Any,
+) -> Path:
+    catalog: dict[str, Any] = {
         "registry": {"account_id": ACCOUNT, "region": REGION},
         "slack": {"channel": "C0PLATFORM", "admins": [ADMIN_GROUP], **slack},
         "apps": apps,
     }
+    if home_role:
+        catalog["registry"]["role"] = home_role
+    if registries:
+        catalog["registries"] = registries
     path.write_text(yaml.safe_dump(catalog))
     return path
 

@@ -58,6 +58,8 @@ class World:
             self.app: {"source": str(self.sample.path), "pushers": [APP_TEAM_GROUP]}
         }
         self.catalog_slack: dict[str, Any] = {}  # more keys for the catalog's `slack:` block
+        self.registries: dict[str, dict[str, str]] = {}  # the catalog's `registries:`
+        self.home_role: str | None = None  # the catalog's `registry.role`
         self.bot: BotProcess | None = None
         self.replicas: list[BotProcess] = []
         self.shared_rows = ""  # the PostgreSQL jobs of a celery world, as JSON, at its end
@@ -73,7 +75,13 @@ class World:
         return name or self.app
 
     def bot_env(self, **overrides: str) -> dict[str, str]:
-        catalog = write_catalog(self.tmp / "catalog.yml", self.apps, **self.catalog_slack)
+        catalog = write_catalog(
+            self.tmp / "catalog.yml",
+            self.apps,
+            home_role=self.home_role,
+            registries=self.registries,
+            **self.catalog_slack,
+        )
         slack_port, ops_port = free_ports(2)
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin:" + str(Path.home() / ".pyenv/shims"),

@@ -4,6 +4,12 @@ moto answers every call at once and never throttles. Put this between the bot an
 (`AWS_ENDPOINT_URL` = its `url`) to make named operations answer the way AWS does when it
 throttles (HTTP 400, `ThrottlingException` for JSON services such as ECR, `Throttling` for query
 services such as IAM and STS), or stall past the client's read timeout.
+
+Every STS `AssumeRole` is recorded (`assumed`: its RoleArn, RoleSessionName, SourceIdentity,
+Tags and TransitiveTagKeys) and checked as STS checks it, which moto does not: a
+SourceIdentity or session name outside 2-64 characters of `[A-Za-z0-9_+=,.@-]` or starting
+`aws:`, more than 50 tags, a tag key or value too long, or a transitive key that is not a tag,
+answers `ValidationError`.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ class AwsFaults:
         self._answers: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self.hurt: list[tuple[str, str]] = []  # (operation, fault) as injected
+        self.assumed: list[dict[str, Any]] = []  # every AssumeRole's parameters, in order
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._server.faults = self  # type: ignore[attr-defined]
@@ -109,6 +116,26 @@ class AwsFaults:
                     return fault
         return None
 
+    def record_assume_role(self, body: bytes) -> str | None:
+        """Record an AssumeRole; the reason STS would refuse it, or None."""
+        params = dict(parse_qsl(body.decode("utf-8", "replace")))
+        tags = {}
+        for key, value in params.items():
+            found = re.fullmatch(r"Tags\.member\.(\d+)\.Key", key)
+            if found:
+                tags[value] = params.get(f"Tags.member.{found.group(1)}.Value", "")
+        transitive = [v for k, v in sorted(params.items()) if k.startswith("TransitiveTagKeys.")]
+        call = {
+            "RoleArn": params.get("RoleArn"),
+            "RoleSessionName": params.get("RoleSessionName"),
+            "SourceIdentity": params.get("SourceIdentity"),
+            "Tags": tags,
+            "TransitiveTagKeys": transitive,
+        }
+        with self._lock:
+            self.assumed.append(call)
+        return _sts_refusal(call, len([k for k in params if k.endswith(".Key")]))
+
     @property
     def upstream(self) -> tuple[str, int]:
         return self._upstream
@@ -140,6 +167,10 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "throttle":
             self._throttled(json_protocol)
             return
+        refused = faults.record_assume_role(body) if operation == "AssumeRole" else None
+        if refused is not None:
+            self._refused(refused)
+            return
         canned = faults.answer_for(operation) if json_protocol else None
         if canned is not None:
             self._answered(canned)
@@ -150,6 +181,18 @@ class _Handler(BaseHTTPRequestHandler):
         data = json.dumps(payload).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _refused(self, message: str) -> None:
+        data = (
+            '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error>'
+            f"<Type>Sender</Type><Code>ValidationError</Code><Message>{message}</Message>"
+            "</Error><RequestId>00000000-aaaa-bbbb-cccc-000000000000</RequestId></ErrorResponse>"
+        ).encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "text/xml")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -194,3 +237,27 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _query_action(body: bytes) -> str:
     return dict(parse_qsl(body.decode("utf-8", "replace"))).get("Action", "")
+
+
+IDENTITY = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
+
+
+def _sts_refusal(call: dict[str, Any], tag_count: int) -> str | None:
+    """What STS answers for parameters it refuses (STS API Reference, AssumeRole and Tag)."""
+    for name in ("RoleSessionName", "SourceIdentity"):
+        value = call[name]
+        if value is None and name == "SourceIdentity":
+            continue
+        if value is None or not IDENTITY.fullmatch(value) or value.lower().startswith("aws:"):
+            return f"1 validation error detected: Value at '{name[0].lower()}{name[1:]}' failed"
+    tags: dict[str, str] = call["Tags"]
+    if tag_count > 50 or len({k.lower() for k in tags}) != tag_count:
+        return "Session tags: at most 50, keys unique (case-insensitive)"
+    if any(
+        not 1 <= len(k) <= 128 or len(v) > 256 or k.lower().startswith("aws:")
+        for k, v in tags.items()
+    ):
+        return "1 validation error detected: Value at 'tags' failed to satisfy constraint"
+    if any(k not in tags for k in call["TransitiveTagKeys"]):
+        return "The transitive tag keys must be a subset of the session tags"
+    return None

@@ -265,3 +265,58 @@ def test_check_fails_when_a_repository_action_is_granted_on_another_account(
     assert result.returncode == 1
     assert "ecr:PutImage" in result.stderr
     assert _run("--check", "--policy", str(path), "--account", "999999999999").returncode == 0
+
+
+# -- the registry roles the bot assumes for a person (issue #16) --------------------------------
+
+ASSUME = ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"]
+
+
+def _catalog(tmp_path: Path, registry_role: str | None, *roles: str) -> Path:
+    home = f', role: "{registry_role}"' if registry_role else ""
+    lines = [f'registry: {{account_id: "{ACCOUNT}", region: eu-west-2{home}}}', "registries:"]
+    lines += [
+        f'  r{i}: {{account_id: "{role.split(":")[4]}", region: eu-west-2, role: "{role}"}}'
+        for i, role in enumerate(roles)
+    ]
+    path = tmp_path / "catalog.yml"
+    path.write_text("\n".join(lines if roles else lines[:1]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_assume_role_is_granted_on_the_catalogs_registry_roles_only(
+    script: ModuleType, collected: set[str], tmp_path: Path
+) -> None:
+    prod = "arn:aws:iam::210987654321:role/ecrbot-promote"
+    home = f"arn:aws:iam::{ACCOUNT}:role/ecrbot-home"
+    roles = script.catalog_roles(_catalog(tmp_path, home, prod, prod))
+    assert roles == [home, prod]
+    policy = script.build_policy(collected, roles=roles)
+    [statement] = [s for s in policy["Statement"] if s["Action"][0].startswith("sts:")]
+    assert statement["Action"] == ASSUME and statement["Resource"] == [home, prod]
+    parsed = {"ecrbot": parse_policy(policy)}
+    for action in ASSUME:
+        for role in roles:
+            assert evaluate_permissions(parsed, [action], role)[action].allowed
+        other = "arn:aws:iam::210987654321:role/admin"
+        assert not evaluate_permissions(parsed, [action], other)[action].allowed
+    no_roles = script.build_policy(collected, roles=script.catalog_roles(_catalog(tmp_path, None)))
+    assert not [a for a in _granted(no_roles) if a.startswith("sts:")]
+
+
+def test_the_file_names_a_placeholder_role_and_check_wants_the_catalogs(
+    policy: dict[str, Any], tmp_path: Path
+) -> None:
+    [statement] = [s for s in policy["Statement"] if s["Sid"] == "AssumeRegistryRolesForAPerson"]
+    assert statement["Action"] == ASSUME
+    assert (
+        statement["Resource"] == f"arn:aws:iam::{ACCOUNT}:role/REPLACE-WITH-CATALOG-REGISTRY-ROLES"
+    )
+    catalog = _catalog(tmp_path, None, "arn:aws:iam::210987654321:role/ecrbot-promote")
+    result = _run("--check", "--catalog", str(catalog))
+    assert result.returncode == 1
+    assert "sts:SetSourceIdentity on arn:aws:iam::210987654321:role/ecrbot-promote" in result.stderr
+    written = _run("--catalog", str(catalog))
+    path = tmp_path / "policy.json"
+    path.write_text(written.stdout, encoding="utf-8")
+    assert _run("--check", "--catalog", str(catalog), "--policy", str(path)).returncode == 0

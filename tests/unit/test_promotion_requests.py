@@ -16,6 +16,7 @@ from bot.domain.approvals import Approval
 from bot.domain.environments import HOME, Environment, NamedRegistry
 from bot.domain.errors import NotAuthorized, UsageError
 from bot.domain.locks import Lock, Locked, refusal
+from bot.domain.on_behalf import OnBehalf, current_on_behalf
 from bot.domain.promotion import (
     CopyFailed,
     ImageRef,
@@ -45,8 +46,10 @@ class Copier:
     def __init__(self, gate: threading.Event | None = None, fail: bool = False) -> None:
         self.images: dict[str, str] = {f"{HOME_REGISTRY.host}/my-app:1.0.0": DIGEST}
         self.gate, self.fail, self.copies = gate, fail, 0
+        self.for_whom: set[OnBehalf | None] = set()  # who each AWS call would be made for
 
     def digest(self, image: ImageRef) -> str | None:
+        self.for_whom.add(current_on_behalf.get())
         if self.gate is not None:
             self.gate.wait(5)
         return self.images.get(str(image))
@@ -55,6 +58,7 @@ class Copier:
         if self.fail:
             raise CopyFailed("denied: not authorized")
         self.copies += 1
+        self.for_whom.add(current_on_behalf.get())
         self.images[str(target)] = source.reference
 
 
@@ -114,6 +118,8 @@ def test_a_copy_goes_on_in_a_thread_resolve_copy_verify() -> None:
     again = flow.submit(ask())  # already there: answered at once, nothing copied
     assert again is not None and not again.copied and again.plan.digest == DIGEST
     assert copier.copies == 1
+    # Every read and the copy were made for the requester, on the pool's thread.
+    assert copier.for_whom == {OnBehalf("U0ALICE", "my-app", "promote-prod")}
 
 
 def test_refusals_are_answered_at_once_and_nothing_runs() -> None:

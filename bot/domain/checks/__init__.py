@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.checks import (
+    assumed,
     ecr_features,
     guardrails,
     iam_access,
@@ -26,6 +27,7 @@ ORDER = (
     workflow,
     iam_access,
     trust,
+    assumed,
     privilege,
     ecr_features,
     guardrails,

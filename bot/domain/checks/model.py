@@ -90,6 +90,18 @@ class Role:
 
 
 @dataclass(frozen=True)
+class AssumedRole:
+    """A role the bot assumes for a person (a registry's `role:`), read from IAM."""
+
+    arn: str
+    registries: tuple[str, ...]  # the catalog's names of the registries it reaches
+    role: Fact[Role | None]
+    # Where the role can't be read (another account): STS's own answer to an AssumeRole for
+    # the person who asked diagnose (the session's ARN), or None when nobody asked.
+    probe: Fact[str] | None = None
+
+
+@dataclass(frozen=True)
 class KeyUser:
     """An IAM user with active access keys, and every identity policy that applies to it."""
 
@@ -158,6 +170,10 @@ class AppFacts:
     # endpoint serves none) and managed signing rules (None: the endpoint serves no signing).
     creation_templates: Fact[tuple[CreationTemplate, ...] | None] = field(default_factory=Fact)
     signing_rules: Fact[tuple[SigningRule, ...] | None] = field(default_factory=lambda: Fact(()))
+    # The roles the bot assumes for a person at the app's registries, and the bot's own
+    # principal (its base credentials, never a role it assumed) that their trust must name.
+    assumed_roles: tuple[AssumedRole, ...] = ()
+    bot_principal: Fact[str] = field(default_factory=Fact)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,54 @@
+"""Each person's name in CloudTrail, over signed HTTP: with a role for the home registry and
+another for prod, a push and a promotion reach AWS only through role sessions assumed with the
+requester's Slack user id as `SourceIdentity` and the app and job as session tags. The AWS
+stand-in records every `AssumeRole` (moto serves STS but checks none of it)."""
+
+from __future__ import annotations
+
+from tests.e2e.harness import ACCOUNT, ALICE, REGION, wait_until
+from tests.e2e.test_promote import answer, promotion_thread
+from tests.e2e.world import World, assert_succeeded
+from tests.standins.aws_faults import AwsFaults
+
+HOME_ROLE = f"arn:aws:iam::{ACCOUNT}:role/ecrbot-home"
+PROD_ROLE = f"arn:aws:iam::{ACCOUNT}:role/ecrbot-promote"
+
+
+def test_every_assume_role_of_a_push_and_a_promotion_names_the_requester(world: World) -> None:
+    prod_repo = f"{world.app}-prod"
+    world.create_repository()
+    world.create_repository(name=prod_repo)
+    world.home_role = HOME_ROLE
+    world.registries = {"prod": {"account_id": ACCOUNT, "region": REGION, "role": PROD_ROLE}}
+    world.apps[world.app]["environments"] = [
+        {"name": "prod", "registry": "prod", "repository": prod_repo}
+    ]
+    with AwsFaults(world.env["AWS_ENDPOINT_URL"]) as aws:
+        world.start_bot(AWS_ENDPOINT_URL=aws.url)
+        job = world.push(world.sample.shas[0], "1.0.0")
+        assert_succeeded(world.wait_finished(job))
+        source = world.registry_tags()["1.0.0"]
+        accepted, _ = answer(world, f"promote {world.app} 1.0.0 prod")
+        assert "Promoting" in accepted, accepted
+        parent, thread = wait_until(lambda: promotion_thread(world), timeout=60)
+        assumed = list(aws.assumed)
+    assert parent["metadata"]["event_payload"]["state"] == "succeeded", thread[-1]["text"]
+    assert world.registry_tags(prod_repo) == {"1.0.0": source}  # the digest equal on both sides
+
+    assert assumed, "no AssumeRole at all"
+    for call in assumed:
+        assert call["SourceIdentity"] == ALICE, call
+        assert call["Tags"]["ecrbot-app"] == world.app, call
+        assert call["TransitiveTagKeys"] == ["ecrbot-app", "ecrbot-job"], call
+    jobs = {(call["RoleArn"], call["Tags"]["ecrbot-job"]) for call in assumed}
+    # The push through the home role; the promotion reads home and writes prod, each in its role.
+    assert jobs == {
+        (HOME_ROLE, f"push-{job}"),
+        (HOME_ROLE, "promote-prod"),
+        (PROD_ROLE, "promote-prod"),
+    }, jobs
+    assert {call["RoleSessionName"] for call in assumed} == {
+        f"ecrbot-{ALICE}-push-{job}",
+        f"ecrbot-{ALICE}-promote-prod",
+    }
+    print(f"AssumeRole calls: {len(assumed)} for one push and one promotion")
