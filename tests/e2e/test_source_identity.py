@@ -52,3 +52,43 @@ def test_every_assume_role_of_a_push_and_a_promotion_names_the_requester(world: 
         f"ecrbot-{ALICE}-promote-prod",
     }
     print(f"AssumeRole calls: {len(assumed)} for one push and one promotion")
+
+
+SECOND_ACCOUNT = "210987654321"  # the test services' second registry (ECR_HOST_2)
+
+
+def test_a_promotion_into_another_account_copies_every_blob_as_the_requester(
+    world: World,
+) -> None:
+    """prod is another account's ECR: the role assumed there acts in that account (moto), the
+    copy goes to that account's registry host (its own storage: every blob is sent), and ECR in
+    that account describes the same digest."""
+    import boto3
+
+    prod_role = f"arn:aws:iam::{SECOND_ACCOUNT}:role/ecrbot-promote"
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    )
+    session.events.register(
+        "before-sign",
+        lambda request, **_: request.headers.__setitem__("x-moto-account-id", SECOND_ACCOUNT),
+    )
+    prod_ecr = session.client("ecr", endpoint_url=world.env["AWS_ENDPOINT_URL"])
+    prod_ecr.create_repository(repositoryName=world.app)
+    world.create_repository()
+    world.registries = {"prod": {"account_id": SECOND_ACCOUNT, "region": REGION, "role": prod_role}}
+    world.apps[world.app]["environments"] = [{"name": "prod", "registry": "prod"}]
+    with AwsFaults(world.env["AWS_ENDPOINT_URL"]) as aws:
+        world.start_bot(AWS_ENDPOINT_URL=aws.url)
+        assert_succeeded(world.wait_finished(world.push(world.sample.shas[0], "1.0.0")))
+        source = world.registry_tags()["1.0.0"]
+        accepted, _ = answer(world, f"promote {world.app} 1.0.0 prod")
+        assert "Promoting" in accepted, accepted
+        parent, thread = wait_until(lambda: promotion_thread(world), timeout=90)
+        assumed = list(aws.assumed)
+    assert parent["metadata"]["event_payload"]["state"] == "succeeded", thread[-1]["text"]
+    assert world.env["ECR_HOST_2"] in str(thread)  # the target is the other account's host
+    details = prod_ecr.describe_images(repositoryName=world.app)["imageDetails"]
+    assert [(d["imageTags"], d["imageDigest"]) for d in details] == [(["1.0.0"], source)]
+    (prod_call,) = [call for call in assumed if call["RoleArn"] == prod_role]
+    assert prod_call["SourceIdentity"] == ALICE and prod_call["Tags"]["ecrbot-app"] == world.app
