@@ -1,0 +1,215 @@
+"""Promotion into another account's registry (issue #16), side by side with a person's steps.
+
+A new image each time: busybox and a 50 MB layer of random bytes (incompressible), pushed to
+the home registry, then promoted to the second account's registry (the test services' second
+host, its own storage: none of the blobs are there). Each side gets its own images and target
+repositories, and the engine holds none of them when a side starts (removed after the set-up
+push), so neither side finds anything cached.
+
+* **ecrbot**: `ecrbot promote --app A --ref 1.0.0 --to prod --format json`, the whole process
+  (interpreter, imports, ECR logins, skopeo copy by digest, the target read back).
+* **by hand**: what RB-0023's reader would do: `docker login` to the source (its ECR token),
+  `docker pull`, `docker tag`, `docker login` to the target, `docker push`.
+
+Then the same `ecrbot promote` again: "already there", nothing copied. Floors (issue #16):
+ecrbot ≤ 0.5 x the manual steps (median of the pairs' ratios), the target's digest equal to
+the source's on ecrbot's side (the manual side's is reported: docker may re-compress), and
+already there under 1 s. Run: `python -m benchmarks.bench_promote [--pairs 5]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from tests.e2e.harness import ACCOUNT, REGION, service_env, write_catalog
+
+SECOND = "210987654321"  # the test services' second registry (ECR_HOST_2)
+LAYER_MB = 50
+RATIO_FLOOR = 0.5
+ALREADY_FLOOR_S = 1.0
+
+
+def verdict(figures: Mapping[str, float]) -> int:
+    """0 when ecrbot takes at most half the manual time, keeps the digest on every run and
+    answers "already there" in under a second; else 1."""
+    ok = (
+        figures["ratio"] <= RATIO_FLOOR
+        and figures["digest_kept"] >= 1.0
+        and figures["already_s"] < ALREADY_FLOOR_S
+    )
+    return 0 if ok else 1
+
+
+def ecr_in(account: str, endpoint: str) -> Any:
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    )
+    session.events.register(
+        "before-sign",
+        lambda request, **_: request.headers.__setitem__("x-moto-account-id", account),
+    )
+    return session.client("ecr", endpoint_url=endpoint)
+
+
+def password(ecr: Any) -> str:
+    token = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
+    return base64.b64decode(token).decode().partition(":")[2]
+
+
+class Bench:
+    def __init__(self, tmp: Path, pairs: int) -> None:
+        self.tmp = tmp
+        self.services = service_env()
+        self.home_host, self.target_host = self.services["ECR_HOST"], self.services["ECR_HOST_2"]
+        endpoint = self.services["AWS_ENDPOINT_URL"]
+        self.home, self.target = ecr_in(ACCOUNT, endpoint), ecr_in(SECOND, endpoint)
+        self.docker = shutil.which("docker") or "docker"
+        # One app per image: the catalog is written once, with every app the run will promote.
+        self.names = [f"bench-promote-{uuid.uuid4().hex[:8]}" for _ in range(2 * pairs)]
+        prod_role = f"arn:aws:iam::{SECOND}:role/ecrbot-promote"
+        self.catalog = write_catalog(
+            tmp / "catalog.yml",
+            {
+                name: {"source": str(tmp), "environments": [{"name": "prod", "registry": "prod"}]}
+                for name in self.names
+            },
+            registries={"prod": {"account_id": SECOND, "region": REGION, "role": prod_role}},
+        )
+        self.env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "ECRBOT_CONFIG": str(self.catalog),
+            "ECRBOT_DATABASE_URL": f"sqlite:///{tmp}/ecrbot.db",
+            "ECRBOT_WORK_DIR": str(tmp / "work"),
+            "ECRBOT_REGISTRY_CA_BUNDLE": self.services["ECR_EDGE_CA_CERT"],
+        }
+        self.run([sys.executable, "-m", "bot", "db", "upgrade"])
+
+    def run(self, command: list[str], stdin: str | None = None) -> str:
+        done = subprocess.run(
+            command, env=self.env, input=stdin, capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command[:4])} failed: {done.stderr[-800:]}")
+        return done.stdout
+
+    def prepare(self, name: str) -> str:
+        """A new image of `name`:1.0.0 in the home registry, gone from the engine; its digest."""
+        context = self.tmp / name
+        context.mkdir()
+        shutil.copy2(self.services["BUSYBOX_STATIC"], context / "busybox")
+        (context / "payload").write_bytes(os.urandom(LAYER_MB * 1024 * 1024))
+        (context / "Dockerfile").write_text(
+            "FROM scratch\nCOPY busybox /bin/busybox\nCOPY payload /payload\n"
+        )
+        self.home.create_repository(repositoryName=name)
+        self.target.create_repository(repositoryName=name)
+        image = f"{self.home_host}/{name}:1.0.0"
+        self.login(self.home_host, password(self.home))
+        self.run([self.docker, "build", "-q", "-t", image, str(context)])
+        self.run([self.docker, "push", "-q", image])
+        self.forget(name)
+        shutil.rmtree(context)
+        return str(self.home.describe_images(repositoryName=name)["imageDetails"][0]["imageDigest"])
+
+    def forget(self, name: str) -> None:
+        for host in (self.home_host, self.target_host):
+            subprocess.run(
+                [self.docker, "rmi", "-f", f"{host}/{name}:1.0.0"], capture_output=True, check=False
+            )
+        subprocess.run([self.docker, "builder", "prune", "-af"], capture_output=True, check=False)
+
+    def login(self, host: str, secret: str) -> None:
+        self.run([self.docker, "login", "-u", "AWS", "--password-stdin", host], stdin=secret)
+
+    def manual(self, name: str) -> float:
+        started = time.perf_counter()
+        source, target = f"{self.home_host}/{name}:1.0.0", f"{self.target_host}/{name}:1.0.0"
+        self.login(self.home_host, password(self.home))  # aws ecr get-login-password | ...
+        self.run([self.docker, "pull", "-q", source])
+        self.run([self.docker, "tag", source, target])
+        self.login(self.target_host, password(self.target))
+        self.run([self.docker, "push", "-q", target])
+        took = time.perf_counter() - started
+        self.forget(name)
+        return took
+
+    def ecrbot(self, name: str) -> tuple[float, dict[str, Any]]:
+        command = [sys.executable, "-m", "bot", "promote", "--app", name, "--ref", "1.0.0"]
+        started = time.perf_counter()
+        answer = json.loads(self.run([*command, "--to", "prod", "--format", "json"]))
+        return time.perf_counter() - started, answer
+
+    def target_digest(self, name: str) -> str:
+        return str(
+            self.target.describe_images(repositoryName=name)["imageDetails"][0]["imageDigest"]
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pairs", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ecrbot-bench-promote-") as tmp:
+        bench = Bench(Path(tmp), args.pairs)
+        ours, theirs, ratios, already = [], [], [], []
+        kept, manual_kept = 0, 0
+        for pair in range(args.pairs):
+            mine, by_hand = bench.names[2 * pair], bench.names[2 * pair + 1]
+            digests = {name: bench.prepare(name) for name in (mine, by_hand)}
+            timings: dict[str, float] = {}
+            for side in ("ecrbot", "manual") if pair % 2 == 0 else ("manual", "ecrbot"):
+                if side == "ecrbot":
+                    timings[side], answer = bench.ecrbot(mine)
+                    assert answer["result"] == "copied", answer
+                else:
+                    timings[side] = bench.manual(by_hand)
+            kept += bench.target_digest(mine) == digests[mine]
+            manual_kept += bench.target_digest(by_hand) == digests[by_hand]
+            again, answer = bench.ecrbot(mine)
+            assert answer["result"] == "already_there", answer
+            ours.append(timings["ecrbot"])
+            theirs.append(timings["manual"])
+            ratios.append(timings["ecrbot"] / timings["manual"])
+            already.append(again)
+            print(
+                f"pair {pair + 1}: ecrbot {timings['ecrbot']:.2f} s, by hand "
+                f"{timings['manual']:.2f} s ({ratios[-1]:.2f}); already there {again:.2f} s",
+                flush=True,
+            )
+    figures = {
+        "ratio": statistics.median(ratios),
+        "digest_kept": kept / args.pairs,
+        "already_s": max(already),
+    }
+    print(
+        f"{LAYER_MB} MB layer, {args.pairs} pairs, load {os.getloadavg()[0]:.1f}: ecrbot median "
+        f"{statistics.median(ours):.2f} s, by hand {statistics.median(theirs):.2f} s, median "
+        f"ratio {figures['ratio']:.2f} (floor {RATIO_FLOOR}); digest kept by ecrbot "
+        f"{kept}/{args.pairs}, by hand {manual_kept}/{args.pairs}; already there: slowest "
+        f"{figures['already_s']:.2f} s (floor: under {ALREADY_FLOOR_S} s)"
+    )
+    failed = verdict(figures)
+    print("FAIL" if failed else "PASS")
+    return failed
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
