@@ -147,10 +147,10 @@ class CliAdapters:
         from bot.services.locks import LockService
 
         extras.require_for_database(self.settings.database_url)
-        store = SqlLockStore(SqlJobStore(self.settings.database_url).engine)
+        jobs = SqlJobStore(self.settings.database_url)
         access = Access(catalog.slack.admins, StaticDirectory(), catalog.slack.access)
-        locks = LockService(catalog.app, catalog.all_apps, access, store)
-        return build_promotions(self.settings, catalog, access, locks.check)
+        locks = LockService(catalog.app, catalog.all_apps, access, SqlLockStore(jobs.engine))
+        return build_promotions(self.settings, catalog, access, locks.check, jobs=jobs)
 
 
 def build_cli_adapters(settings: Settings) -> CliAdapters:

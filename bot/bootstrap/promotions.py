@@ -31,6 +31,7 @@ from bot.domain.promotion import (
     PromotionPlan,
     PromotionRequest,
     PromotionStep,
+    pushed_tags,
 )
 from bot.domain.scan_gate import Verdict
 from bot.runtime.executors import Executors
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Locked = Callable[[str, str | None, str], None]
+PUSHES_READ = 500  # recent jobs searched for the push that made a promoted digest
 LOGINS_KEPT = 64  # registry logins kept: one per registry and person's job with a role
 
 
@@ -126,8 +128,10 @@ def build_promotions(
     access: Access,
     locked: Locked,
     copier: ImageCopier | None = None,
+    jobs: JobStore | None = None,
 ) -> PromotionService:
-    """The promotion service over the catalog's apps and registries."""
+    """The promotion service over the catalog's apps and registries (`jobs`: ecrbot's record of
+    its pushes, for the other tag of a promoted digest)."""
     return PromotionService(
         catalog.app,
         access,
@@ -135,6 +139,9 @@ def build_promotions(
         catalog.named_registries()[HOME],
         locked=locked,
         gates=build_gates(settings, catalog),
+        pushed=(lambda app, digest: pushed_tags(jobs.recent(PUSHES_READ), app, digest))
+        if jobs is not None
+        else (lambda app, digest: ()),
     )
 
 
@@ -252,7 +259,7 @@ def build_promotion_requests(
         remember = approvals.remember_thread if approvals else (lambda *_: None)
         notices = SlackPromotionPoster(slack, outbox, catalog.slack.channel, remember)
     return PromotionRequests(
-        build_promotions(settings, catalog, access, locked, copier),
+        build_promotions(settings, catalog, access, locked, copier, store),
         AuditedNotices(notices, audit),
         executors.pool("promotions"),
         catalog.all_apps,

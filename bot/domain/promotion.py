@@ -4,6 +4,7 @@ holds (no rebuild), copied whole and verified by digest on arrival."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Protocol
@@ -191,6 +192,18 @@ class PromotionNotices(Protocol):
     ) -> None:
         """Ask the environment's approvers in the thread (Approve / Reject)."""
         ...
+
+
+def pushed_tags(jobs: Iterable[Job], app: str, digest: str) -> tuple[str, ...]:
+    """The tags an ecrbot push of `app` put on `digest` (its SHA and version, never `latest`),
+    from ecrbot's own record of its jobs: the other tag a promotion carries along. Nothing when
+    ecrbot didn't push that digest (a CI push): then only the asked tag is promoted."""
+    for job in jobs:
+        result = job.result if job.app == app and job.state is JobState.SUCCEEDED else None
+        if result is not None and result.digest == digest:
+            tags = (uri.rsplit(":", 1)[-1] for uri in result.image_uris)
+            return tuple(t for t in tags if t != "latest" and TAG.fullmatch(t))
+    return ()
 
 
 def promotion_ref(job: Job) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from bot.domain.access import Access, Action
 from bot.domain.environments import NamedRegistry
@@ -35,6 +36,7 @@ class PromotionService:
         locked: Callable[[str, str | None, str], None] = lambda *_: None,
         clock: Callable[[], float] = time.monotonic,
         gates: ScanGates | None = None,
+        pushed: Callable[[str, str], tuple[str, ...]] = lambda app, digest: (),
     ) -> None:
         self.gates = gates  # None: environments with a `gate:` are refused (fail closed)
         self._apps = apps
@@ -43,6 +45,7 @@ class PromotionService:
         self._home = home
         self._locked = locked
         self._clock = clock
+        self._pushed = pushed  # the tags ecrbot's own push put on a digest (its job records)
 
     def app(self, app_name: str, user: str | None, among: list[AppSpec] | None = None) -> AppSpec:
         """The app, if `user` (None: the terminal) may promote it; an unknown name is answered
@@ -67,7 +70,11 @@ class PromotionService:
         app = self.app(app_name, user)
         self.check_lock(app.name, environment)
         gates = self.gates is not None
-        return plan(app, ref, environment, self._home, self._copier, approvals, gates)
+        planned = plan(app, ref, environment, self._home, self._copier, approvals, gates)
+        # The same SHA and version tags as the push: the other one comes from ecrbot's record
+        # of the push that made this digest, never from the registry's word.
+        others = tuple(t for t in self._pushed(app.name, planned.digest) if t != ref)
+        return replace(planned, tags=(ref, *others)) if others else planned
 
     def gate(self, planned: PromotionPlan, waiting: Callable[[], None] = lambda: None) -> Verdict:
         """The scan gate's verdict on the digest (passes when the environment has none)."""

@@ -120,7 +120,7 @@ def test_promotion_staging_to_prod_with_a_second_approver(world: World) -> None:
     took, thread = approved_to_copy(world, asked)
     samples.append(took)
     assert thread[-1].startswith(":white_check_mark: Promoted") and source in thread[-1]
-    assert world.registry_tags(staging) == {"1.0.0": source}
+    assert world.registry_tags(staging) == {"1.0.0": source, world.sample.shas[0]: source}
     # The decided message lost its buttons and says who approved; the digest is still there.
     decided = wait_until(lambda: (m := stored(world, asked)).get("edited") and m)
     assert not [b for b in decided["blocks"] if b["type"] == "actions"]
@@ -131,7 +131,7 @@ def test_promotion_staging_to_prod_with_a_second_approver(world: World) -> None:
     world.slash(f"promote {world.app} 1.0.0 prod")
     took, thread = approved_to_copy(world, approval_message(world, seen))
     samples.append(took)
-    assert world.registry_tags(prod) == {"1.0.0": source}
+    assert world.registry_tags(prod) == {"1.0.0": source, world.sample.shas[0]: source}
 
     # A tag moved between the approval request and the click: refused, nothing copied.
     image = "FROM scratch\nCOPY busybox /bin/busybox\nCOPY VERSION /VERSION\n"

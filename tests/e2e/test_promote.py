@@ -60,7 +60,10 @@ def test_promote_in_a_thread_then_already_there_and_refusals(world: World) -> No
     assert f"{host}/{prod_repo}:1.0.0" in steps[3] and source in steps[3]
     assert parent["metadata"]["event_payload"]["state"] == "succeeded"
     assert parent["metadata"]["event_payload"]["digest"] == source
-    assert world.registry_tags(prod_repo) == {"1.0.0": source}  # ECR: the same digest
+    assert world.registry_tags(prod_repo) == {
+        "1.0.0": source,
+        world.sample.shas[0]: source,
+    }  # ECR: same digest, both tags
 
     already, took = answer(world, f"promote {world.app} 1.0.0 prod")
     assert "Already in `prod`: same digest" in already and source in already
@@ -133,7 +136,10 @@ def test_the_promote_button_on_a_finished_push_promotes_what_that_job_pushed(wor
     _, thread = wait_until(lambda: promotion_thread(world), timeout=60)
     source = world.registry_tags()["1.0.0"]
     assert thread[-1]["text"].startswith(":white_check_mark: Promoted") and source in str(thread)
-    assert world.registry_tags(prod_repo) == {"1.0.0": source}  # the version, by digest
+    assert world.registry_tags(prod_repo) == {
+        "1.0.0": source,
+        world.sample.shas[0]: source,
+    }  # both tags, by digest
 
 
 def test_app_home_lists_locks_and_its_promote_form_promotes(world: World) -> None:

@@ -100,7 +100,10 @@ def test_a_gate_refuses_a_critical_finding_and_an_admin_overrides_it(world: Worl
     ends = (":white_check_mark: P", ":x:")
     end = wait_until(lambda: (t := thread_of(world, asked))[-1].startswith(ends) and t, timeout=60)
     assert end[-1].startswith(":white_check_mark: Promoted") and source in end[-1]
-    assert world.registry_tags(prod) == {"1.0.0": source}  # the same digest on both sides
+    assert world.registry_tags(prod) == {
+        "1.0.0": source,
+        world.sample.shas[0]: source,
+    }  # same digest, both tags
 
     def audited() -> list[tuple[str, str, str]] | None:
         with closing(sqlite3.connect(world.tmp / "ecrbot.db")) as db:

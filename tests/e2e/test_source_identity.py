@@ -33,7 +33,8 @@ def test_every_assume_role_of_a_push_and_a_promotion_names_the_requester(world: 
         parent, thread = wait_until(lambda: promotion_thread(world), timeout=60)
         assumed = list(aws.assumed)
     assert parent["metadata"]["event_payload"]["state"] == "succeeded", thread[-1]["text"]
-    assert world.registry_tags(prod_repo) == {"1.0.0": source}  # the digest equal on both sides
+    # The digest equal on both sides, under the version and the SHA tag the push gave it.
+    assert world.registry_tags(prod_repo) == {"1.0.0": source, world.sample.shas[0]: source}
 
     assert assumed, "no AssumeRole at all"
     for call in assumed:
@@ -89,6 +90,8 @@ def test_a_promotion_into_another_account_copies_every_blob_as_the_requester(
     assert parent["metadata"]["event_payload"]["state"] == "succeeded", thread[-1]["text"]
     assert world.env["ECR_HOST_2"] in str(thread)  # the target is the other account's host
     details = prod_ecr.describe_images(repositoryName=world.app)["imageDetails"]
-    assert [(d["imageTags"], d["imageDigest"]) for d in details] == [(["1.0.0"], source)]
+    assert [(sorted(d["imageTags"]), d["imageDigest"]) for d in details] == [
+        (sorted(["1.0.0", world.sample.shas[0]]), source)
+    ]
     (prod_call,) = [call for call in assumed if call["RoleArn"] == prod_role]
     assert prod_call["SourceIdentity"] == ALICE and prod_call["Tags"]["ecrbot-app"] == world.app
