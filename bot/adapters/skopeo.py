@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
@@ -28,14 +29,24 @@ Login = Callable[[ImageRef], tuple[str, str]]  # (username, password) for the im
 class SkopeoCopier:
     """`ImageCopier` over `skopeo copy --all --preserve-digests` and `skopeo inspect --raw`."""
 
-    def __init__(self, login: Login, skopeo: str = "skopeo", timeout_s: float = 900.0) -> None:
+    def __init__(
+        self,
+        login: Login,
+        skopeo: str = "skopeo",
+        timeout_s: float = 900.0,
+        ca_bundle: str | None = None,
+    ) -> None:
         self._login = login
         self._skopeo = skopeo
         self._timeout_s = timeout_s
+        # ECRBOT_REGISTRY_CA_BUNDLE: trusted for the registries too (a TLS-inspecting proxy, a
+        # private edge), beside the system's CAs; skopeo takes it as a directory of *.crt.
+        self._ca_bundle = ca_bundle
 
     def digest(self, image: ImageRef) -> str | None:
-        with self._authfile(image) as authfile:
-            done = self._run(["inspect", "--raw", "--authfile", authfile, f"docker://{image}"])
+        with self._authfile(image) as (authfile, certs):
+            args = ["inspect", "--raw", "--authfile", authfile, *_certs("--cert-dir", certs)]
+            done = self._run([*args, f"docker://{image}"])
         if done.returncode != 0:
             if any(words in done.stderr.decode(errors="replace") for words in NOT_FOUND):
                 return None
@@ -44,7 +55,7 @@ class SkopeoCopier:
         return "sha256:" + hashlib.sha256(done.stdout).hexdigest()
 
     def copy(self, source: ImageRef, target: ImageRef) -> None:
-        with self._authfile(source, target) as authfile:
+        with self._authfile(source, target) as (authfile, certs):
             done = self._run(
                 [
                     "copy",
@@ -54,6 +65,8 @@ class SkopeoCopier:
                     authfile,
                     "--dest-authfile",
                     authfile,
+                    *_certs("--src-cert-dir", certs),
+                    *_certs("--dest-cert-dir", certs),
                     f"docker://{source}",
                     f"docker://{target}",
                 ]
@@ -79,9 +92,10 @@ class SkopeoCopier:
             raise CopyFailed(f"{self._skopeo} not found: apt-get install skopeo") from None
 
     @contextmanager
-    def _authfile(self, *images: ImageRef) -> Iterator[str]:
+    def _authfile(self, *images: ImageRef) -> Iterator[tuple[str, str | None]]:
         """Credentials in a 0600 file in a private directory, removed after the call: never on
-        the command line, where `ps` would show them to every user of the host."""
+        the command line, where `ps` would show them to every user of the host. With a CA
+        bundle, also the directory of certificates skopeo reads (None: the system's)."""
         auths = {}
         for image in images:
             user, password = self._login(image)
@@ -92,7 +106,16 @@ class SkopeoCopier:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as file:
                 json.dump({"auths": auths}, file)
-            yield str(path)
+            certs = None
+            if self._ca_bundle:
+                certs = Path(private) / "certs"
+                certs.mkdir()
+                shutil.copyfile(self._ca_bundle, certs / "ca.crt")
+            yield str(path), str(certs) if certs else None
+
+
+def _certs(flag: str, directory: str | None) -> list[str]:
+    return [flag, directory] if directory else []
 
 
 def _said(done: subprocess.CompletedProcess[bytes]) -> str:

@@ -107,7 +107,7 @@ def build_copier(settings: Settings, sessions: RoleSessions | None = None) -> Im
     """skopeo with ECR logins (Debian's `skopeo`; see the README's "Why skopeo")."""
     from bot.adapters.skopeo import SkopeoCopier
 
-    return SkopeoCopier(ecr_logins(settings, sessions))
+    return SkopeoCopier(ecr_logins(settings, sessions), ca_bundle=settings.registry_ca_bundle)
 
 
 def build_gates(settings: Settings, catalog: Catalog) -> ScanGates:
