@@ -116,7 +116,10 @@ class Settings(BaseSettings):
         "mounted for builds); unset, file secrets are refused",
     )
     registry_ca_bundle: str | None = _setting(
-        None, "ECRBOT_REGISTRY_CA_BUNDLE", "CA bundle for the registry API (private endpoints)"
+        None,
+        "ECRBOT_REGISTRY_CA_BUNDLE",
+        "CA bundle for the registry API (private endpoints), also handed to skopeo for "
+        "promotions (`--cert-dir`)",
     )
     github_token: SecretStr | None = _setting(
         None,
