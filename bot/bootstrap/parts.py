@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.config_catalog import Catalog
 from bot.domain.access import Access, RateLimiter
 from bot.domain.checks.model import Fact
+from bot.domain.environments import NamedRegistry
 from bot.domain.on_behalf import current_on_behalf
 from bot.domain.ports import (
     Engine,
@@ -144,7 +145,34 @@ def build_diagnoser(
         # Diagnose reads through `role` then: the bot's own principal is asked apart.
         bot_principal=base_principal(settings, catalog.registry_spec.region) if role else None,
         probe_role=role_probe(settings, catalog.registry_spec.region),
+        target_facts=registry_facts(settings, executors, on_error),
     )
+
+
+def registry_facts(
+    settings: Settings, executors: Executors, on_error: OnAwsError | None = None
+) -> Callable[[NamedRegistry], AwsFacts]:
+    """AWS reads in another registry of the catalog, through its role for the person diagnose
+    runs for (on the caller's thread: the person is a context variable)."""
+    from bot.adapters.aws_facts import AwsFacts
+
+    sessions = role_sessions(settings)
+    pool, fanout = executors.pool("aws_calls"), executors.pool("aws_fanout")
+
+    def facts(registry: NamedRegistry) -> AwsFacts:
+        who = current_on_behalf.get()
+        return AwsFacts(
+            registry.region,
+            registry.account_id,
+            endpoint_url=settings.aws_endpoint_url,
+            ca_bundle=settings.registry_ca_bundle,
+            session=sessions.session(registry.role, who, registry.region),
+            pool=pool,
+            fanout=fanout,
+            on_error=on_error,
+        )
+
+    return facts
 
 
 def role_probe(settings: Settings, region: str) -> Callable[[str], Fact[str] | None]:

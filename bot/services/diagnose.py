@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, replace
+from typing import Any
 
 from bot.domain.access import Access, Action, ChannelRule, RateLimiter
 from bot.domain.checks import check_app, check_platform
@@ -19,15 +20,16 @@ from bot.domain.checks.model import (
     PlatformFacts,
     Report,
     Status,
+    TargetRepository,
     masked,
 )
 from bot.domain.checks.privilege import REPOSITORY_ACTIONS, account_of
 from bot.domain.ecr_features import CreationTemplate
-from bot.domain.environments import HOME
+from bot.domain.environments import HOME, Environment, NamedRegistry
 from bot.domain.errors import UnknownApp, UserError, new_error_id
 from bot.domain.iam.permissions import evaluate_permissions
 from bot.domain.models import AppSpec, RegistrySpec
-from bot.domain.on_behalf import OnBehalf, acting_for
+from bot.domain.on_behalf import OnBehalf, acting_for, current_on_behalf
 from bot.domain.ports import AccountFacts, Destination, Engine, SubjectTemplates, WorkflowSource
 from bot.domain.text import code
 from bot.domain.workflow.analysis import WorkflowReport, analyse_workflows
@@ -39,6 +41,8 @@ from bot.domain.workflow.subjects import (
 )
 
 log = logging.getLogger(__name__)
+
+TargetFacts = Callable[[NamedRegistry], AccountFacts]  # AWS reads in another registry
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ class Diagnoser:
         home_role: str | None = None,
         bot_principal: Callable[[], Fact[str]] | None = None,
         probe_role: Callable[[str], Fact[str] | None] | None = None,
+        target_facts: TargetFacts | None = None,
     ) -> None:
         self._registry = registry
         self._home_role = home_role  # the catalog's `registry.role`
@@ -73,6 +78,8 @@ class Diagnoser:
         self._bot_principal = bot_principal
         # Assumes a role for the person who asked: STS's answer where IAM can't be read.
         self._probe_role = probe_role
+        # AWS reads in another registry (through its role, for the person who asked).
+        self._target_facts = target_facts
         self._apps = apps
         self._workflows = workflows
         self._engine = engine  # built on first use: only the platform checks ping it
@@ -118,6 +125,7 @@ class Diagnoser:
         image = aws.image(app.repository, request.sha) if request.sha else None
         signing = aws.signing_rules()  # ECR signs as the pusher: its permission matters
         workflows = self._pool.submit(self._read_workflows, app, branch)
+        targets = self._start_targets(aws, app)
         # GitHub's two reads run beside the AWS ones, each endpoint once per diagnose.
         template = self._pool.submit(self._subject_template, app)
         record = self._pool.submit(self._repository_record, app)
@@ -157,10 +165,32 @@ class Diagnoser:
             creation_templates=creation,
             signing_rules=signing.result(),
             assumed_roles=self._assumed_roles(aws, app),
+            targets=tuple(target.result() for target in targets),
             bot_principal=self._bot_principal() if self._bot_principal else caller.result(),
         )
         self.last_calls = dict(aws.calls)
         return check_app(facts)
+
+    def _start_targets(self, aws: AccountFacts, app: AppSpec) -> list[Future[TargetRepository]]:
+        """Each environment's repository and policy, read in its registry, started now."""
+        who = current_on_behalf.get()  # the pool's threads don't carry it
+
+        def read(env: Environment, facts: TargetFacts) -> TargetRepository:
+            home = env.registry.name == HOME
+            pusher = self._home_role if home else env.registry.role
+            where = (env.name, env.registry.name, env.registry.account_id, env.registry.region)
+            try:
+                there = aws if home else acting_for(who, facts, env.registry)
+            except Exception as error:  # the role refused (STS): a fact, as AwsFacts makes them
+                unread: Fact[Any] = Fact(error=f"{type(error).__name__}: {error}"[:300])
+                return TargetRepository(*where, env.repository, pusher, unread, unread)
+            found = there.repository(env.repository)
+            policy = there.repository_policy(env.repository)
+            return TargetRepository(*where, env.repository, pusher, found.result(), policy.result())
+
+        if self._target_facts is None:
+            return []  # no way to read another registry here (a test's Diagnoser)
+        return [self._pool.submit(read, env, self._target_facts) for env in app.environments]
 
     def _assumed_roles(self, aws: AccountFacts, app: AppSpec) -> tuple[AssumedRole, ...]:
         """The roles the bot assumes for a person at the app's registries, read from IAM where

@@ -6,6 +6,7 @@ stand-in records every `AssumeRole` (moto serves STS but checks none of it)."""
 from __future__ import annotations
 
 from tests.e2e.harness import ACCOUNT, ALICE, REGION, wait_until
+from tests.e2e.test_diagnose import diagnose_thread
 from tests.e2e.test_promote import answer, promotion_thread
 from tests.e2e.world import World, assert_succeeded
 from tests.standins.aws_faults import AwsFaults
@@ -78,7 +79,10 @@ def test_a_promotion_into_another_account_copies_every_blob_as_the_requester(
     prod_ecr.create_repository(repositoryName=world.app)
     world.create_repository()
     world.registries = {"prod": {"account_id": SECOND_ACCOUNT, "region": REGION, "role": prod_role}}
-    world.apps[world.app]["environments"] = [{"name": "prod", "registry": "prod"}]
+    world.apps[world.app]["environments"] = [
+        {"name": "prod", "registry": "prod"},
+        {"name": "dr", "registry": "prod", "repository": f"{world.app}-dr"},  # not created
+    ]
     with AwsFaults(world.env["AWS_ENDPOINT_URL"]) as aws:
         world.start_bot(AWS_ENDPOINT_URL=aws.url)
         assert_succeeded(world.wait_finished(world.push(world.sample.shas[0], "1.0.0")))
@@ -87,6 +91,9 @@ def test_a_promotion_into_another_account_copies_every_blob_as_the_requester(
         assert "Promoting" in accepted, accepted
         parent, thread = wait_until(lambda: promotion_thread(world), timeout=90)
         assumed = list(aws.assumed)
+        # Diagnose reads each environment's repository in its registry, through its role.
+        assert "Diagnosing" in world.slash(f"diagnose {world.app}").json()["text"]
+        _, replies = diagnose_thread(world, "release.targets")
     assert parent["metadata"]["event_payload"]["state"] == "succeeded", thread[-1]["text"]
     assert world.env["ECR_HOST_2"] in str(thread)  # the target is the other account's host
     details = prod_ecr.describe_images(repositoryName=world.app)["imageDetails"]
@@ -95,3 +102,7 @@ def test_a_promotion_into_another_account_copies_every_blob_as_the_requester(
     ]
     (prod_call,) = [call for call in assumed if call["RoleArn"] == prod_role]
     assert prod_call["SourceIdentity"] == ALICE and prod_call["Tags"]["ecrbot-app"] == world.app
+    checklist = str([(r.get("text"), r.get("blocks")) for r in replies])
+    assert f"prod's repository {world.app} (prod: account {SECOND_ACCOUNT}" in checklist
+    assert f"dr's repository {world.app}-dr" in checklist and "does not exist" in checklist
+    assert f"--repository-name {world.app}-dr" in checklist

@@ -29,6 +29,7 @@ def test_the_order_is_the_runbook_s() -> None:
         "workflow",
         "oidc",
         "trust",
+        "release",
         "privilege",
         "keys",
         "tags",
@@ -47,7 +48,7 @@ def test_every_id_the_code_emits_is_declared() -> None:
         match
         for path in (ROOT / "bot/domain/checks").glob("*.py")
         for match in re.findall(
-            r'"((?:identity|registry|workflow|oidc|trust|privilege|keys|tags'
+            r'"((?:identity|registry|workflow|oidc|trust|release|privilege|keys|tags'
             r'|platform)\.[a-z_]+)"',
             path.read_text(),
         )

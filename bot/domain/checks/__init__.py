@@ -12,6 +12,7 @@ from bot.domain.checks import (
     platform,
     privilege,
     tags,
+    targets,
     trust,
     workflow,
 )
@@ -28,6 +29,7 @@ ORDER = (
     iam_access,
     trust,
     assumed,
+    targets,
     privilege,
     ecr_features,
     guardrails,

@@ -102,6 +102,20 @@ class AssumedRole:
 
 
 @dataclass(frozen=True)
+class TargetRepository:
+    """An environment's repository, read in its own registry (through that registry's role)."""
+
+    environment: str
+    registry: str  # the catalog's name of the registry
+    account_id: str
+    region: str
+    repository: str
+    pusher: str | None  # the registry's role: who pushes the copy (None: the bot's own)
+    found: Fact[Repository | None]
+    policy: Fact[Policy | Unreadable | None]
+
+
+@dataclass(frozen=True)
 class KeyUser:
     """An IAM user with active access keys, and every identity policy that applies to it."""
 
@@ -174,6 +188,8 @@ class AppFacts:
     # principal (its base credentials, never a role it assumed) that their trust must name.
     assumed_roles: tuple[AssumedRole, ...] = ()
     bot_principal: Fact[str] = field(default_factory=Fact)
+    # Each environment's repository, where a promotion copies the image.
+    targets: tuple[TargetRepository, ...] = ()
 
 
 @dataclass(frozen=True)
