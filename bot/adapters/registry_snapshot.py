@@ -134,6 +134,10 @@ class RegistryReader:
             image_count=len(images),
         )
 
+    def images(self, name: str, gaps: list[str]) -> tuple[ImageInfo, ...]:
+        """One repository's images (no scan findings): where an environment stands."""
+        return self._images(name, gaps)
+
     def _images(self, name: str, gaps: list[str]) -> tuple[ImageInfo, ...]:
         try:
             details = [

@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.config_catalog import Catalog
 from bot.domain.access import Access, RateLimiter
 from bot.domain.checks.model import Fact
-from bot.domain.environments import NamedRegistry
+from bot.domain.environments import Environment, NamedRegistry
 from bot.domain.on_behalf import current_on_behalf
 from bot.domain.ports import (
     Engine,
@@ -25,7 +25,7 @@ from bot.domain.ports import (
     SubjectTemplates,
     WorkflowSource,
 )
-from bot.domain.report import CatalogEntry, HealthReport, ReportFigures
+from bot.domain.report import CatalogEntry, EnvironmentImages, HealthReport, ReportFigures
 from bot.runtime.executors import Executors
 from bot.services.diagnose import Diagnoser
 
@@ -86,6 +86,7 @@ def build_reports(
         store,
         SqlReportHistory(settings.database_url),
         package_report,
+        environments=environment_images(settings, catalog, executors, on_error),
     )
     publish: Publish = (
         SlackReportPoster(slack, outbox, catalog.slack.channel)
@@ -95,6 +96,45 @@ def build_reports(
     return ReportRunner(
         service, publish, access, limiter, pool=executors.pool("reports"), on_done=on_done
     )
+
+
+def environment_images(
+    settings: Settings, catalog: Catalog, executors: Executors, on_error: OnAwsError | None
+) -> Callable[[list[str]], tuple[EnvironmentImages, ...]]:
+    """Each app's environments read in their own registries, through each registry's role
+    (for the person who asked, or as ecrbot on the schedule); what can't be read is a gap."""
+    from bot.adapters.registry_snapshot import RegistryReader
+
+    paths = [(app.name, env) for app in catalog.all_apps() for env in app.environments]
+    sessions = role_sessions(settings)
+    pool = executors.pool("registry_reads")
+
+    def read(gaps: list[str]) -> tuple[EnvironmentImages, ...]:
+        who = current_on_behalf.get()
+
+        def one(app: str, env: Environment) -> tuple[EnvironmentImages, list[str]]:
+            found: list[str] = []
+            try:
+                reader = RegistryReader(
+                    env.registry.region,
+                    env.registry.account_id,
+                    endpoint_url=settings.aws_endpoint_url,
+                    pool=pool,
+                    session=sessions.session(env.registry.role, who, env.registry.region),
+                    on_error=on_error,
+                )
+                images = reader.images(env.repository, found)
+            except Exception as error:  # the role refused: this environment is a gap, not all
+                found, images = [f"role: {type(error).__name__}: {error}"[:300]], ()
+            where = f"environment {env.name} of {app}"
+            said = [f"{where}: {gap.partition(':')[2].strip() or gap}" for gap in found]
+            return EnvironmentImages(app, env.name, env.registry.name, env.repository, images), said
+
+        done = list(pool.map(lambda path: one(*path), paths))
+        gaps.extend(gap for _, said in done for gap in said)
+        return tuple(images for images, _ in done)
+
+    return read
 
 
 def catalog_entries(catalog: Catalog) -> tuple[CatalogEntry, ...]:

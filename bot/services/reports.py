@@ -16,6 +16,7 @@ from bot.domain.ports import AccountFacts, JobStore, Publish, Published, Registr
 from bot.domain.report import (
     AccessFinding,
     CatalogEntry,
+    EnvironmentImages,
     HealthReport,
     JobStat,
     RegistrySnapshot,
@@ -45,8 +46,10 @@ class ReportService:
         history: ReportHistory,
         package: Package,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        environments: Callable[[list[str]], tuple[EnvironmentImages, ...]] = lambda gaps: (),
     ) -> None:
         self._registry = registry
+        self._environments = environments  # each app's environments, read in their registries
         self._catalog = catalog
         self._package = package
         self._reader = reader
@@ -99,6 +102,7 @@ class ReportService:
             access=access,
             jobs=self._job_stats(now),
             gaps=tuple(gaps),
+            environments=self._environments(gaps),
         )
 
     def _job_stats(self, now: datetime) -> tuple[JobStat, ...]:

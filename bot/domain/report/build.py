@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.domain.report import sections as s
+from bot.domain.report.environments import environments
 from bot.domain.report.model import (
     SEVERITIES,
     Catalog,
@@ -26,6 +27,7 @@ GAP_WORDS: dict[SectionId, tuple[str, ...]] = {
     SectionId.ACCESS: ("iam", "role", "oidc", "user", "key", "trust", "access"),
     SectionId.DRIFT: ("catalog", "repositor"),
     SectionId.PIPELINE: ("job",),
+    SectionId.ENVIRONMENTS: ("environment",),
 }
 GROWTH_SHOWN = 5
 
@@ -59,6 +61,8 @@ def build_report(
         s.access(snapshot, catalog),
         s.drift(snapshot, catalog),
         s.pipeline(snapshot, catalog, now),
+        # Only for a catalog with environments: the report of one without is unchanged.
+        *((environments(snapshot, catalog, now),) if snapshot.environments else ()),
     )
     done = tuple(_with_gaps(section, snapshot.gaps) for section in built)
     current = figures(snapshot, done, now)

@@ -84,6 +84,18 @@ class JobStat:
 
 
 @dataclass(frozen=True)
+class EnvironmentImages:
+    """One environment of an app, read in its own registry (issue #16: which digests run
+    where); `images` is empty when the repository is missing or could not be read."""
+
+    app: str
+    environment: str
+    registry: str  # the catalog's name; "home" for the home registry
+    repository: str
+    images: tuple[ImageInfo, ...]
+
+
+@dataclass(frozen=True)
 class RegistrySnapshot:
     """Everything one report needs, fetched once; `gaps` names what could not be fetched."""
 
@@ -97,6 +109,8 @@ class RegistrySnapshot:
     jobs: tuple[JobStat, ...]
     gaps: tuple[str, ...]  # "<part>: <why>", e.g. "scan findings: AccessDenied"
     image_quota: int = 10000
+    # Each app's environments, in order, each read in its registry (empty: none promoted).
+    environments: tuple[EnvironmentImages, ...] = ()
 
 
 RISK_ORDER: tuple[Risk, ...] = ("low", "medium", "high")
@@ -150,6 +164,7 @@ class SectionId(StrEnum):
     ACCESS = "access"
     DRIFT = "drift"
     PIPELINE = "pipeline"
+    ENVIRONMENTS = "environments"
 
 
 TITLES: dict[SectionId, str] = {
@@ -159,6 +174,7 @@ TITLES: dict[SectionId, str] = {
     SectionId.ACCESS: "Access",
     SectionId.DRIFT: "Catalog drift",
     SectionId.PIPELINE: "Pipeline activity",
+    SectionId.ENVIRONMENTS: "Environments",
 }
 
 
