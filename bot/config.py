@@ -143,6 +143,13 @@ class Settings(BaseSettings):
     progress_interval_s: float = _setting(
         2.0, "ECRBOT_PROGRESS_INTERVAL", "seconds between edits of a progress message", ge=0.0
     )
+    approval_sweep_s: float = _setting(
+        30.0,
+        "ECRBOT_APPROVAL_SWEEP_SECONDS",
+        "how often approval requests past their TTL are expired and told in their thread",
+        ge=1.0,
+        le=3600.0,
+    )
     log_level: str = _setting("INFO", "ECRBOT_LOG_LEVEL", "log level")
     log_format: Literal["auto", "json", "text"] = _setting(
         "auto", "ECRBOT_LOG_FORMAT", "`json`, `text`, or `auto` (JSON unless stderr is a terminal)"

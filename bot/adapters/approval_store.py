@@ -76,9 +76,15 @@ class SqlApprovalStore:
         )
 
     def pending(self, now: datetime, limit: int = 50) -> list[Approval]:
+        return self._pending(approvals.c.expires_at > now, limit)
+
+    def due(self, now: datetime, limit: int = 50) -> list[Approval]:
+        return self._pending(approvals.c.expires_at <= now, limit)
+
+    def _pending(self, when: sa.ColumnElement[bool], limit: int) -> list[Approval]:
         query = (
             sa.select(approvals)
-            .where(approvals.c.state == ApprovalState.PENDING, approvals.c.expires_at > now)
+            .where(approvals.c.state == ApprovalState.PENDING, when)
             .order_by(approvals.c.created_at, approvals.c.id)
             .limit(limit)
         )

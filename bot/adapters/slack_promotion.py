@@ -77,6 +77,14 @@ class SlackPromotionPoster:
         self._send(thread, post)
         self._forget(request)  # the click carries it on, maybe on another replica
 
+    def expired(self, approval: Approval) -> None:
+        """An approval request that nobody answered in time, said in its thread."""
+        if not approval.channel or not approval.thread_ts:
+            return
+        thread = _Thread(approval.channel, Refusal(self._replies, None, approval.channel))
+        thread.ts = approval.thread_ts
+        self._reply(thread, approval_render.expired_unanswered(approval))
+
     def failed(self, request: PromotionRequest, reason: str) -> None:
         thread = self._thread(request)
         self._reply(thread, render.failed(request, reason))

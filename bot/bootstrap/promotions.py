@@ -253,15 +253,22 @@ def build_promotion_requests(
         approval_store = SqlApprovalStore(store.engine, writer=store.writer)
         approvals = ApprovalService(approval_store, access, catalog.app, audit)
     notices: PromotionNotices = LoggedNotices()
+    expired: Callable[[Approval], None] = _log_expired
     if slack is not None and outbox is not None:
         from bot.adapters.slack_promotion import SlackPromotionPoster
 
         remember = approvals.remember_thread if approvals else (lambda *_: None)
-        notices = SlackPromotionPoster(slack, outbox, catalog.slack.channel, remember)
+        notices = poster = SlackPromotionPoster(slack, outbox, catalog.slack.channel, remember)
+        expired = poster.expired
     return PromotionRequests(
         build_promotions(settings, catalog, access, locked, copier, store),
         AuditedNotices(notices, audit),
         executors.pool("promotions"),
         catalog.all_apps,
         approvals=approvals,
+        on_expired=expired,
     )
+
+
+def _log_expired(approval: Approval) -> None:
+    log.info("approval %s (%s to %s) expired", approval.id, approval.app, approval.environment)

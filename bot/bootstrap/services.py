@@ -58,7 +58,7 @@ from bot.runtime.ack_first import AckFirst
 from bot.runtime.audit_check import AuditCheck
 from bot.runtime.executors import Concurrency, Executors
 from bot.runtime.metrics import Metrics
-from bot.runtime.scheduler import ReportScheduler
+from bot.runtime.scheduler import ReportScheduler, Sweep
 from bot.runtime.worker import Worker
 from bot.services.diagnose import Diagnoser, DiagnoseService, Post
 from bot.services.home import HomeService
@@ -311,8 +311,12 @@ def build_services(
         on_done=metrics.report_done,
     )
     fires = SqlReportFires(settings.database_url, f"{socket.gethostname()}:{os.getpid()}")
+    promotions = build_promotion_requests(
+        settings, catalog, access, locks.check, executors, audit, slack, outbox, copier, store
+    )
+    expiry = Sweep("approval-expiry", promotions.expire_due, settings.approval_sweep_s)
     scheduler = ReportScheduler(
-        settings.database_url, catalog.report, reports.post_now, claim=fires.claim
+        settings.database_url, catalog.report, reports.post_now, claim=fires.claim, sweeps=(expiry,)
     )
     reports.next_run_of(scheduler.next_run)
     metrics.watch(
@@ -325,9 +329,6 @@ def build_services(
         next_report=lambda: scheduler.next_run() if scheduler.running else None,
     )
     metrics.known_apps(app.name for app in catalog.all_apps())
-    promotions = build_promotion_requests(
-        settings, catalog, access, locks.check, executors, audit, slack, outbox, copier, store
-    )
     return Services(
         settings,
         catalog,

@@ -64,6 +64,10 @@ class ApprovalStore(Protocol):
         """Requests still waiting for a decision and not expired at `now`, oldest first."""
         ...
 
+    def due(self, now: datetime, limit: int = 50) -> list[Approval]:
+        """Requests still pending whose time ran out by `now`, oldest first (to expire)."""
+        ...
+
 
 class ApprovalRefused(NotAuthorized):
     """A click that may not decide this approval (audited as `refused`)."""

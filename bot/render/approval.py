@@ -82,3 +82,13 @@ def outcome(approval: Approval, approving: bool, user: str) -> str:
 
 
 EXPIRED = ":hourglass: Expired: nobody approved in time. Ask for the promotion again."
+
+
+def expired_unanswered(approval: Approval) -> str:
+    """The thread's last word on a request nobody approved in time."""
+    what = f"{code(approval.app, 100)} {code(approval.ref, 128)} to {code(approval.environment)}"
+    return (
+        f":hourglass: Nobody approved the promotion of {what} by "
+        f"{approval.expires_at:%Y-%m-%d %H:%M} UTC: it expired, and nothing was copied. Ask "
+        "again with `/ecr promote`."
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,10 +16,12 @@ from apscheduler.events import (
     EVENT_JOB_MISSED,
     JobExecutionEvent,
 )
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config_catalog import ReportConfig
 
@@ -64,7 +67,11 @@ class ReportScheduler:
         trigger: BaseTrigger | None = None,
         claim: Claim = lambda _id, _time: True,
         on_run_ended: OnRunEnded | None = None,
+        sweeps: tuple[Sweep, ...] = (),
     ) -> None:
+        # Housekeeping every few seconds (an approval's expiry): in memory, not the database's
+        # job store, which keeps only what must survive a restart; each sweep is idempotent.
+        self._sweeps = sweeps
         self._config = config
         self._run = run
         self._claim = claim
@@ -72,7 +79,11 @@ class ReportScheduler:
         # Tests pass a faster trigger; production always uses the catalog's cron.
         self._trigger = trigger or cron_trigger(config.schedule, self._zone)
         self._scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(url=database_url)}, timezone=self._zone
+            jobstores={
+                "default": SQLAlchemyJobStore(url=database_url),
+                "memory": MemoryJobStore(),
+            },
+            timezone=self._zone,
         )
         if on_run_ended is not None:
             ended = EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED
@@ -95,8 +106,18 @@ class ReportScheduler:
         global _scheduler
         _scheduler = self
         self._scheduler.start()
+        for sweep in self._sweeps:
+            self._scheduler.add_job(
+                _swept(sweep),
+                trigger=IntervalTrigger(seconds=sweep.every_s),
+                id=sweep.id,
+                jobstore="memory",
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+            )
         if not self._config.enabled:
-            self._scheduler.remove_all_jobs()
+            self._scheduler.remove_all_jobs(jobstore="default")
             return
         stored = self._scheduler.get_job(REPORT_JOB_ID)
         if stored is not None and str(stored.trigger) == str(self._trigger):
@@ -130,6 +151,25 @@ class ReportScheduler:
             # fails to submit them to the stopped executor and would move them past this run.
             self._scheduler.remove_jobstore("default", shutdown=True)
             self._scheduler.shutdown(wait=False)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A small idempotent job run every few seconds in each process (every replica sweeps)."""
+
+    id: str
+    run: Callable[[], None]
+    every_s: float
+
+
+def _swept(sweep: Sweep) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            sweep.run()
+        except Exception:  # a sweep that fails is tried again at the next interval
+            log.exception("sweep %s failed", sweep.id)
+
+    return run
 
 
 def latest_fire_time(trigger: BaseTrigger, now: datetime) -> datetime | None:

@@ -83,6 +83,19 @@ class ApprovalService:
                 found.append(approval)
         return found
 
+    def expire_due(self, tell: Callable[[Approval], None]) -> list[Approval]:
+        """Expire the requests whose time ran out unanswered, each once (a conditional update:
+        every replica may sweep), audited and told in its thread."""
+        now = self._now()
+        expired = []
+        for approval in self._store.due(now):
+            if self._store.settle(approval.id, ApprovalState.EXPIRED, None, now):
+                self._record(approval, "approval_expired", Outcome.OK, "unanswered")
+                done = approval.decided(ApprovalState.EXPIRED, None)
+                expired.append(done)
+                tell(done)
+        return expired
+
     def remember_thread(self, approval_id: str, channel: str, thread_ts: str) -> None:
         self._store.set_thread(approval_id, channel, thread_ts)
 

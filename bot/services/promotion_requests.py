@@ -71,8 +71,10 @@ class PromotionRequests:
         all_apps: Callable[[], list[AppSpec]],
         answer_within_s: float = ANSWER_WITHIN_S,
         approvals: ApprovalService | None = None,
+        on_expired: Callable[[Approval], None] = lambda approval: None,
     ) -> None:
         self._approvals = approvals
+        self._on_expired = on_expired  # an approval request that expired unanswered, told
         self._service = service
         self._notices = notices
         self._pool = pool
@@ -167,6 +169,11 @@ class PromotionRequests:
             self._notices.awaiting(request, planned, desk.request(request, planned, gate))
         except Exception as error:
             self._notices.failed(request, _explained(error))
+
+    def expire_due(self) -> None:
+        """The scheduled sweep: requests whose time ran out unanswered end on their own."""
+        if self._approvals is not None:
+            self._approvals.expire_due(self._on_expired)
 
     def waiting(self, user: str) -> list[Approval]:
         """Approval requests open for this person (App Home); none without a database."""

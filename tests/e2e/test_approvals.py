@@ -198,3 +198,35 @@ def test_an_expired_request_is_refused_and_its_message_says_so(world: World) -> 
     assert not [b for b in closed["blocks"] if b["type"] == "actions"]
     assert "Expired" in str(closed["blocks"][-1])
     assert world.registry_tags(staging) == {}
+
+
+def test_an_unanswered_request_expires_on_its_own_and_its_thread_says_so(world: World) -> None:
+    staging = f"{world.app}-staging"
+    world.create_repository()
+    world.create_repository(name=staging)
+    world.slack.set_usergroup(RELEASE_LEADS, [ALICE, BOB])
+    world.apps[world.app]["environments"] = [
+        {"name": "staging", "registry": "home", "repository": staging,
+         "approvers": [RELEASE_LEADS], "approval_ttl": "2s"},
+    ]  # fmt: skip
+    world.start_bot(ECRBOT_APPROVAL_SWEEP_SECONDS="1")
+    assert_succeeded(world.wait_finished(world.push(world.sample.shas[0], "1.0.0")))
+    world.slash(f"promote {world.app} 1.0.0 staging")
+    asked = approval_message(world, set())
+    # Nobody clicks: the sweep (every second) expires it once its 2 s are up.
+    thread = wait_until(
+        lambda: (t := thread_of(world, asked))[-1].startswith(":hourglass:") and t, timeout=30
+    )
+    assert "it expired, and nothing was copied" in thread[-1]
+    assert "expired" in click(world, asked, BOB).lower()  # a late click is refused
+    assert world.registry_tags(staging) == {}
+
+    def audited() -> list[tuple[str, str, str]] | None:
+        with closing(sqlite3.connect(world.tmp / "ecrbot.db")) as db:
+            rows = db.execute(
+                "SELECT action, outcome, detail FROM audit_log WHERE action = 'approval_expired'"
+            ).fetchall()
+        return rows or None
+
+    ((action, outcome, detail),) = wait_until(audited, timeout=10)
+    assert (action, outcome) == ("approval_expired", "ok") and detail.endswith("(unanswered)")

@@ -54,7 +54,7 @@ def test_an_approval_survives_a_restart_and_is_decided_once(kind: str, tmp_path:
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_pending_lists_open_unexpired_requests_oldest_first(kind: str, tmp_path: Path) -> None:
+def test_pending_and_due_list_open_requests_oldest_first(kind: str, tmp_path: Path) -> None:
     with database(kind, tmp_path) as url:
         jobs = SqlJobStore(url)
         store = SqlApprovalStore(jobs.engine, writer=jobs.writer)
@@ -72,3 +72,6 @@ def test_pending_lists_open_unexpired_requests_oldest_first(kind: str, tmp_path:
         assert [a.id for a in store.pending(AT + timedelta(minutes=10))] == ["p1", "p2"]
         assert [a.id for a in store.pending(AT + timedelta(minutes=10), limit=1)] == ["p1"]
         assert store.pending(AT + timedelta(hours=1)) == []
+        # Due: pending and past their TTL (the decided p4 never is).
+        assert [a.id for a in store.due(AT + timedelta(minutes=10))] == ["p3"]
+        assert [a.id for a in store.due(AT + timedelta(hours=1))] == ["p1", "p3", "p2"]

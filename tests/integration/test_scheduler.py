@@ -18,7 +18,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.adapters.report_store import SqlReportFires
 from bot.config_catalog import ReportConfig
-from bot.runtime.scheduler import ReportScheduler, cron_trigger, latest_fire_time
+from bot.runtime.scheduler import ReportScheduler, Sweep, cron_trigger, latest_fire_time
 
 pytestmark = pytest.mark.integration
 
@@ -151,3 +151,28 @@ def test_the_latest_fire_time_is_the_same_whichever_replica_asks() -> None:
     assert latest_fire_time(weekly, monday) == monday.replace(microsecond=0)
     assert latest_fire_time(weekly, monday + timedelta(hours=5)) == monday.replace(microsecond=0)
     assert latest_fire_time(weekly, monday + timedelta(days=1)) is None  # past the grace
+
+
+def test_sweeps_run_in_memory_every_interval_even_with_reports_off(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/s.db"
+    swept, failing = Runs(), Runs()
+
+    def boom() -> None:
+        failing()
+        raise RuntimeError("a sweep that fails is tried again")
+
+    scheduler = ReportScheduler(
+        url,
+        ReportConfig(enabled=False),
+        Runs(),
+        sweeps=(Sweep("tick", swept, 0.05), Sweep("boom", boom, 0.05)),
+    )
+    scheduler.start()
+    try:
+        wait_for(lambda: swept.count >= 3 and failing.count >= 3)
+    finally:
+        scheduler.stop()
+    # Never in the database's job store: a restart declares them again.
+    with sa.create_engine(url).connect() as conn:
+        stored = conn.execute(sa.text("SELECT id FROM apscheduler_jobs")).scalars().all()
+    assert "tick" not in stored and "boom" not in stored

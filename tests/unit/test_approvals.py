@@ -123,6 +123,12 @@ class MemoryApprovals:
             :limit
         ]
 
+    def due(self, now: datetime, limit: int = 50) -> list[Approval]:
+        waiting = [a for a in self.rows.values() if a.state is ApprovalState.PENDING]
+        return sorted((a for a in waiting if a.expires_at <= now), key=lambda a: a.created_at)[
+            :limit
+        ]
+
 
 class Groups:
     def members(self, group_id: str) -> frozenset[str]:
@@ -211,3 +217,21 @@ def test_open_requests_are_listed_for_the_requester_and_the_approvers_until_deci
     now[0] = AT
     requests.decide(button_value(approval), "U0BOB", None, approving=True)
     assert requests.waiting("U0ALICE") == []  # decided
+
+
+def test_a_request_past_its_ttl_expires_on_its_own_once_audited_and_told() -> None:
+    now = [AT]
+    requests, _, approval, audit = asked(Copier(), now)
+    told: list[Approval] = []
+    desk = requests._approvals
+    assert desk is not None
+    assert desk.expire_due(told.append) == [] and told == []  # not due yet
+    now[0] = AT + timedelta(minutes=10)  # the TTL: due
+    (gone,) = desk.expire_due(told.append)
+    assert gone.id == approval.id and gone.state is ApprovalState.EXPIRED and told == [gone]
+    assert desk.expire_due(told.append) == [] and len(told) == 1  # once, whoever sweeps again
+    assert [e.action for e in audit.recorded if e.action == "approval_expired"] == [
+        "approval_expired"
+    ]
+    with pytest.raises(ApprovalRefused):
+        requests.decide(button_value(approval), "U0BOB", None, approving=True)
