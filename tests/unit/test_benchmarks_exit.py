@@ -35,6 +35,10 @@ PASSING: dict[str, tuple[dict[str, float], dict[str, float]]] = {
         {"scale_ratio": 0.55, "overhead_p95_s": 0.101, "reports_posted": 10, "reports_claimed": 10},
         {"scale_ratio": 0.69, "overhead_p95_s": 0.3, "reports_posted": 11, "reports_claimed": 9},
     ),
+    "bench_approvals": (
+        {"p95_s": 0.09, "copied": 10, "runs": 10},
+        {"p95_s": 1.0, "copied": 9, "runs": 11},
+    ),
     "bench_promote": (
         {"ratio": 0.45, "digest_kept": 1.0, "already_s": 0.4},
         {"ratio": 0.51, "digest_kept": 0.8, "already_s": 1.0},
