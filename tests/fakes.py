@@ -172,10 +172,13 @@ class FakeRegistry:
 
     def image_by_digest(self, repository: RepositoryInfo, digest: str) -> RemoteImage | None:
         self.calls.append("image_by_digest")
-        if self.engine is not None and any(
-            uri == repository.uri and _digest(uri) == digest for uri, _, _ in self.engine.pushes
-        ):
-            return RemoteImage(digest, (), 1234)
+        pushed = [
+            tag
+            for uri, tag, _ in (self.engine.pushes if self.engine is not None else ())
+            if uri == repository.uri and _digest(uri) == digest
+        ]
+        if pushed:
+            return RemoteImage(digest, tuple(pushed), 1234)
         for (name, _), image in self.images.items():
             if name == repository.name and image.digest == digest:
                 return image

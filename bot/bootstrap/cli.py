@@ -103,12 +103,30 @@ class CliAdapters:
         extras.require_for_database(self.settings.database_url)
         return SqlAuditLog(SqlJobStore(self.settings.database_url).engine)
 
-    def pipeline(self, spec: RegistrySpec, source: Source) -> PushPipeline:
+    def pipeline(
+        self, spec: RegistrySpec, source: Source, repository: str | None = None
+    ) -> PushPipeline:
+        """`ecrbot push`'s pipeline. The engine and the registry are built in the background
+        (prefetch.py) while the checkout runs; with `repository`, the registry also describes
+        it and logs in there."""
+        from bot.bootstrap.prefetch import BackgroundEngine, PrefetchedRegistry
         from bot.domain.pipeline import PushPipeline
 
-        return PushPipeline(
-            source, self.engine(), self.registry(spec), clock=lambda: datetime.now(UTC)
+        def ready_engine() -> Engine:
+            from bot.adapters.engine import DockerEngine
+
+            engine = self.engine()
+            if isinstance(engine, DockerEngine):
+                engine.warm()
+            return engine
+
+        registry: Registry = (
+            PrefetchedRegistry(lambda: self.registry(spec), repository)
+            if repository is not None
+            else self.registry(spec)
         )
+        engine = BackgroundEngine(ready_engine)
+        return PushPipeline(source, engine, registry, clock=lambda: datetime.now(UTC))
 
     def diagnoser(self, catalog: Catalog) -> Diagnoser:
         """The engine and the ECR registry adapter are built only if a check asks for them:

@@ -302,9 +302,12 @@ class PushPipeline:
         plan: Plan,
         emit: Emit,
     ) -> PushResult:
-        image = self._registry.find_image(repository, tags[0])
-        if image is None or image.digest != digest:
-            seen = image.digest if image else "nothing"
+        # By digest: ECR's description of what the push sent, tags and size, in one call (by
+        # tag, the adapter also reads the image's config for its revision label).
+        image = self._registry.image_by_digest(repository, digest)
+        if image is None or tags[0] not in image.tags:
+            found = self._registry.find_image(repository, tags[0])
+            seen = found.digest if found else "nothing"
             raise StepError(
                 Step.VERIFY,
                 f"ECR reports {seen} for {repository.name}:{tags[0]}, the push sent {digest}",

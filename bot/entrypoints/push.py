@@ -84,7 +84,7 @@ def run(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) -> 
     except (PushUsage, ConfigError) as error:
         return refuse(str(error))
     configure("WARNING")
-    pipeline = adapters.pipeline(registry, source)
+    pipeline = adapters.pipeline(registry, source, app.repository)
     request = PushRequest(app.name, args.sha.lower(), args.version, "cli")
     progress = adapters.progress()
     try:

@@ -123,8 +123,9 @@ def test_create_on_push_builds_and_pushes_without_lookups(
     created = [e.message for e in events if e.step is Step.PREFLIGHT]
     assert "this push creates it from the creation template `teams`" in created[0]
     assert "tags IMMUTABLE, encryption KMS, a lifecycle policy" in created[0]
-    assert registry.calls.count("find_image") == 1  # only verify's, after the push
-    assert "image_by_digest" not in registry.calls  # no cache from a repository not there yet
+    # One lookup, verify's after the push: no pre-flight, no cache from a repository not there.
+    lookups = [call for call in registry.calls if call in ("find_image", "image_by_digest")]
+    assert lookups == ["image_by_digest"]
     assert result.pushed  # type: ignore[attr-defined]
 
 
