@@ -193,6 +193,11 @@ class EcrRegistry:
                 )
         return None
 
+    def warm(self, repository: RepositoryInfo) -> None:
+        """Open the connection to the registry's API that a retag after the push will use
+        (`GET /v2/` with the login, what `docker login` checks)."""
+        self._api.ping(repository.host, self.credentials())
+
     def add_tag(self, repository: RepositoryInfo, source: str, new_tag: str) -> None:
         self._api.retag(repository, source, new_tag, self.credentials())
 

@@ -10,10 +10,12 @@ that needs the answer; a call the background did not foresee goes to the adapter
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
-from typing import TYPE_CHECKING, Generic, TypeVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from bot.domain.cancel import CancelToken
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
         RemoteImage,
         RepositoryInfo,
     )
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -89,56 +93,93 @@ class BackgroundEngine:
 
 class PrefetchedRegistry:
     """The Registry port on a registry built in the background, which there also describes
-    `repository` and logs in: the pipeline's first `repository(repository)` and `credentials()`
-    are answered from that (or raise what it met); every other call goes to the registry."""
+    `repository`, logs in, looks up what each of `tags` names now (pre-flight's questions,
+    when the tags are known before the checkout) and finally runs `warm` (a connection to
+    the registry's API, made before a push needs it). Each of those answers is given once, to
+    the first call that asks that question (or raises what the background met); every other
+    call goes to the registry."""
 
-    def __init__(self, build: Callable[[], Registry], repository: str) -> None:
+    def __init__(
+        self,
+        build: Callable[[], Registry],
+        repository: str,
+        tags: tuple[str, ...] = (),
+        warm: Callable[[Registry, RepositoryInfo], None] | None = None,
+    ) -> None:
         self._name = repository
         self._registry: Future[Registry] = Future()
-        self._repository: Future[RepositoryInfo] = Future()
-        self._credentials: Future[RegistryCredentials] = Future()
-        self._unused = {"repository", "credentials"}  # the prefetched answers not yet given
+        # Each settled by the background; which are still to be given is `_untaken`'s.
+        self._answers: dict[tuple[str, ...], Future[Any]] = {
+            ("repository",): Future(),
+            ("credentials",): Future(),
+            **{("find_image", tag): Future() for tag in tags},
+        }
+        self._untaken = set(self._answers)
         self._guard = threading.Lock()
         threading.Thread(
-            target=self._prefetch, args=(build,), name="ecrbot-registry", daemon=True
+            target=self._prefetch, args=(build, tags, warm), name="ecrbot-registry", daemon=True
         ).start()
 
-    def _prefetch(self, build: Callable[[], Registry]) -> None:
+    def _prefetch(
+        self,
+        build: Callable[[], Registry],
+        tags: tuple[str, ...],
+        warm: Callable[[Registry, RepositoryInfo], None] | None,
+    ) -> None:
+        answers = self._answers
         if not _settle(self._registry, build):
-            self._repository.set_exception(self._registry.exception() or RuntimeError())
-            self._credentials.cancel()
+            for future in answers.values():
+                future.cancel()  # each call asks the registry, and meets what building met
             return
         registry = self._registry.result()
         # In the pipeline's order: a missing repository is the error worth showing first.
-        if _settle(self._repository, lambda: registry.repository(self._name)):
-            _settle(self._credentials, registry.credentials)
-        else:
-            self._credentials.cancel()
+        if not _settle(answers[("repository",)], lambda: registry.repository(self._name)):
+            for future in answers.values():
+                future.cancel()
+            return
+        info: RepositoryInfo = answers[("repository",)].result()
+        _settle(answers[("credentials",)], registry.credentials)
+        for tag in tags:
+            _settle(answers[("find_image", tag)], partial(registry.find_image, info, tag))
+        if warm is not None:
+            try:
+                warm(registry, info)
+            except Exception:  # best effort: the call that needs the registry says what's wrong
+                log.debug("warming the registry adapter failed", exc_info=True)
 
-    def _first(self, answer: str) -> bool:
-        """True once per prefetched answer: the first call that asks for it takes it."""
+    def _take(self, *question: str) -> Future[Any] | None:
+        """The background's answer to `question`, once it is there, to the first call that
+        asks; None when the background does not ask it (or stopped before it did)."""
         with self._guard:
-            unused = answer in self._unused
-            self._unused.discard(answer)
-            return unused
+            if question not in self._untaken:
+                return None
+            self._untaken.discard(question)
+        answer = self._answers[question]
+        try:
+            answer.exception()  # waits for it
+        except CancelledError:
+            return None
+        return answer
 
     def _target(self) -> Registry:
         return self._registry.result()
 
     def repository(self, name: str) -> RepositoryInfo:
-        if name == self._name and self._first("repository"):
-            return self._repository.result()
+        answer = self._take("repository") if name == self._name else None
+        if answer is not None:
+            return answer.result()  # type: ignore[no-any-return]
         return self._target().repository(name)
 
     def credentials(self, fresh: bool = False) -> RegistryCredentials:
-        if not fresh and self._first("credentials"):
-            try:
-                return self._credentials.result()
-            except CancelledError:  # never asked: the repository could not be described
-                pass
+        answer = None if fresh else self._take("credentials")
+        if answer is not None:
+            return answer.result()  # type: ignore[no-any-return]
         return self._target().credentials(fresh=fresh)
 
     def find_image(self, repository: RepositoryInfo, tag: str) -> RemoteImage | None:
+        answer = self._take("find_image", tag) if repository.name == self._name else None
+        if answer is not None:
+            return answer.result()  # type: ignore[no-any-return]
         return self._target().find_image(repository, tag)
 
     def image_by_digest(self, repository: RepositoryInfo, digest: str) -> RemoteImage | None:

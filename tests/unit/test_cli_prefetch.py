@@ -14,9 +14,9 @@ from bot.bootstrap.prefetch import BackgroundEngine, PrefetchedRegistry
 from bot.domain.cancel import CancelToken
 from bot.domain.errors import StepError
 from bot.domain.models import Step
-from bot.domain.ports import BuildSpec, Engine, Registry
+from bot.domain.ports import BuildSpec, Engine, Registry, RemoteImage, RepositoryInfo
 from bot.entrypoints.quick_exit import FLUSH_FAILED, exit_now
-from tests.fakes import FakeEngine, FakeRegistry
+from tests.fakes import OTHER_SHA, SHA, FakeEngine, FakeRegistry
 
 
 def test_the_registry_is_built_and_asked_in_the_background_then_answers_once_from_that() -> None:
@@ -66,6 +66,41 @@ def test_a_repository_the_background_did_not_foresee_is_asked_for_then() -> None
     registry = PrefetchedRegistry(lambda: fake, "my-app")
     assert registry.repository("other").name == "my-app"
     assert fake.calls.count("repository") == 2
+
+
+def test_pre_flight_lookups_of_known_tags_and_the_warm_up_run_in_the_background() -> None:
+    fake = FakeRegistry()
+    image = RemoteImage("sha256:old", ("1.4.0",), 9, OTHER_SHA)
+    fake.images[("my-app", "1.4.0")] = image
+    warmed = threading.Event()
+    seen: list[str] = []
+
+    def warm(registry: Registry, info: RepositoryInfo) -> None:
+        seen.append(info.name)
+        warmed.set()
+
+    registry = PrefetchedRegistry(lambda: fake, "my-app", (SHA, "1.4.0"), warm)
+    assert warmed.wait(5) and seen == ["my-app"]
+    info = registry.repository("my-app")
+    assert fake.calls == ["repository", "credentials", "find_image", "find_image"]
+    assert registry.find_image(info, SHA) is None
+    assert registry.find_image(info, "1.4.0") == image
+    assert len(fake.calls) == 4  # answered from the background
+    registry.find_image(info, "1.4.0")  # asked again: now (a tag may have moved since)
+    registry.find_image(info, "latest")  # a question the background did not ask
+    assert fake.calls[4:] == ["find_image", "find_image"]
+
+
+def test_a_warm_up_that_fails_changes_nothing() -> None:
+    fake = FakeRegistry()
+
+    def warm(registry: Registry, info: RepositoryInfo) -> None:
+        raise OSError("registry unreachable")
+
+    registry = PrefetchedRegistry(lambda: fake, "my-app", (SHA,), warm)
+    info = registry.repository("my-app")
+    assert registry.find_image(info, SHA) is None
+    assert registry.credentials().username == "AWS"
 
 
 def test_the_engine_is_built_in_the_background_and_its_errors_raised_on_use(
