@@ -38,7 +38,7 @@ from pathlib import Path
 
 from benchmarks.bench_buildkit import Bench
 from benchmarks.bench_diagnose_cli import NOT_IN_MOTO
-from tests.e2e.harness import service_env, write_catalog
+from tests.e2e.harness import ROOT, service_env, write_catalog
 from tests.standins.aws_faults import AwsFaults
 
 FLOOR = 0.90
@@ -77,6 +77,7 @@ class CliBench(Bench):
             "ECRBOT_CONFIG": str(catalog),
             "ECRBOT_WORK_DIR": str(tmp / "work"),
             "ECRBOT_REGISTRY_CA_BUNDLE": self.services["ECR_EDGE_CA_CERT"],
+            "PYTHONPATH": str(ROOT),  # this checkout's ecrbot, whatever is installed
         }
         self.outputs: list[str] = []
 
