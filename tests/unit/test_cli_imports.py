@@ -44,9 +44,12 @@ def test_building_the_diagnoser_loads_no_slack_report_database_or_docker_code(
     assert json.loads(done.stdout) == []
 
 
-# `ecrbot push` needs boto3 and docker; not Slack, the database, the report, rich without a
-# TTY, or diagnose's checks (issue #19: 0.69 s passed before its checkout started).
+# `ecrbot push` needs botocore and docker; not boto3 (s3transfer), Slack, the database, the
+# report, rich without a TTY, or diagnose's checks (issue #19: 0.69 s passed before its checkout
+# started).
 PUSH_HEAVY = (
+    "boto3",
+    "s3transfer",
     "matplotlib",
     "slack_sdk",
     "sqlalchemy",
