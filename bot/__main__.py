@@ -1,5 +1,5 @@
 """`python -m bot` is the `ecrbot` command."""
 
-from bot.entrypoints.cli import main
+from bot.entrypoints.cli import entry
 
-raise SystemExit(main())
+entry()

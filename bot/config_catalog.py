@@ -31,7 +31,6 @@ from bot.domain.build_rules import (
 )
 from bot.domain.environments import HOME, NamedRegistry
 from bot.domain.models import AppSpec, BuildSecret, BuildSettings, RegistrySpec
-from bot.domain.workflow.subjects import checked_keys
 
 
 class _Strict(BaseModel):
@@ -218,7 +217,12 @@ class AppConfig(_Strict):
     @field_validator("oidc_subject_keys")
     @classmethod
     def _claim_keys(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        return None if value is None else checked_keys(list(value))
+        if value is None:
+            return None
+        # Imported here: GitHub's claim rules are diagnose's, and `ecrbot push` loads the catalog.
+        from bot.domain.workflow.subjects import checked_keys
+
+        return checked_keys(list(value))
 
     @field_validator("dockerfile", "context")
     @classmethod

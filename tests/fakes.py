@@ -172,10 +172,16 @@ class FakeRegistry:
 
     def image_by_digest(self, repository: RepositoryInfo, digest: str) -> RemoteImage | None:
         self.calls.append("image_by_digest")
-        if self.engine is not None and any(
-            uri == repository.uri and _digest(uri) == digest for uri, _, _ in self.engine.pushes
-        ):
-            return RemoteImage(digest, (), 1234)
+        return self._by_digest(repository, digest)
+
+    def _by_digest(self, repository: RepositoryInfo, digest: str) -> RemoteImage | None:
+        pushed = [
+            tag
+            for uri, tag, _ in (self.engine.pushes if self.engine is not None else ())
+            if uri == repository.uri and _digest(uri) == digest
+        ]
+        if pushed:
+            return RemoteImage(digest, tuple(pushed), 1234)
         for (name, _), image in self.images.items():
             if name == repository.name and image.digest == digest:
                 return image
@@ -183,7 +189,7 @@ class FakeRegistry:
 
     def add_tag(self, repository: RepositoryInfo, source: str, new_tag: str) -> None:
         self.retags.append((repository.name, source, new_tag))
-        image = self.image_by_digest(repository, source) or self.images[(repository.name, source)]
+        image = self._by_digest(repository, source) or self.images[(repository.name, source)]
         self.images[(repository.name, new_tag)] = image
 
     def signing_status(

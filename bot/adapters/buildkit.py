@@ -129,10 +129,15 @@ class BuildKitCli:
                 "Install it (Debian: `docker.io`, or the `docker-cli` of Docker's packages) or "
                 "set `ECRBOT_DOCKER_CLI`; or set `builder: classic` for this app.",
             )
-        probed = [_probe(path, self._docker_host) for path in candidates]
-        usable = [info for info in probed if info.buildkit]
+        # The first that can, probed in order: each probe runs the CLI once or twice.
+        probed = []
+        for path in candidates:
+            info = _probe(path, self._docker_host)
+            if info.buildkit:
+                return info
+            probed.append(info)
         # None usable: run the first anyway, and its own error explains what is missing.
-        return usable[0] if usable else probed[0]
+        return probed[0]
 
     def _arguments(self, spec: BuildSpec, iidfile: Path, files: dict[str, str]) -> list[str]:
         args = ["--progress=plain", "--iidfile", str(iidfile)]

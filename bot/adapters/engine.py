@@ -53,6 +53,19 @@ class DockerEngine:
         self._base_url = base_url
         self._timeout = timeout
         self._buildkit = BuildKitCli(docker_cli, base_url, secrets_dir)
+        # The engine's API version, learnt by the first client: docker-py otherwise asks for it
+        # (GET /version) with every client it makes, one more round trip per operation.
+        self._api_version: str | None = None
+
+    def warm(self) -> None:
+        """Learn what the first build and push need (the docker CLI's probe, the engine's API
+        version) ahead of them; best effort: an operation meets and explains any problem."""
+        try:
+            self._buildkit.cli()
+            with self._client():
+                pass
+        except Exception:  # said by the operation that needs it
+            log.debug("warming the engine adapter failed", exc_info=True)
 
     def ping(self) -> None:
         with self._client() as client:
@@ -224,12 +237,18 @@ class DockerEngine:
         return PushedImage(digest=digest, size_bytes=size)
 
     def _client(self) -> docker.APIClient:
+        version = self._api_version or "auto"
         try:
             if self._base_url:
-                return docker.APIClient(base_url=self._base_url, timeout=self._timeout)
-            return docker.APIClient(timeout=self._timeout, **_env_kwargs())
+                client = docker.APIClient(
+                    base_url=self._base_url, timeout=self._timeout, version=version
+                )
+            else:
+                client = docker.APIClient(timeout=self._timeout, version=version, **_env_kwargs())
         except DockerException as error:
             raise StepError(Step.BUILD, f"Docker engine unreachable: {error}") from error
+        self._api_version = client.api_version
+        return client
 
     def _stream(
         self,

@@ -18,7 +18,7 @@ from bot.bootstrap import extras
 from bot.config import Settings
 from bot.config_catalog import Catalog
 from bot.domain.models import ProgressEvent, RegistrySpec
-from bot.domain.ports import AuditLog, Engine, JobStore, Registry, Source
+from bot.domain.ports import AuditLog, Engine, JobStore, Registry, RepositoryInfo, Source
 from bot.runtime.executors import Concurrency, Executors
 
 if TYPE_CHECKING:
@@ -103,12 +103,41 @@ class CliAdapters:
         extras.require_for_database(self.settings.database_url)
         return SqlAuditLog(SqlJobStore(self.settings.database_url).engine)
 
-    def pipeline(self, spec: RegistrySpec, source: Source) -> PushPipeline:
+    def pipeline(
+        self,
+        spec: RegistrySpec,
+        source: Source,
+        repository: str | None = None,
+        tags: tuple[str, ...] = (),
+    ) -> PushPipeline:
+        """`ecrbot push`'s pipeline. The engine and the registry are built in the background
+        (prefetch.py) while the checkout runs; with `repository`, the registry also describes
+        it, logs in, looks up `tags` (when known before the checkout) and opens a connection
+        to the registry's API there."""
+        from bot.bootstrap.prefetch import BackgroundEngine, PrefetchedRegistry
         from bot.domain.pipeline import PushPipeline
 
-        return PushPipeline(
-            source, self.engine(), self.registry(spec), clock=lambda: datetime.now(UTC)
+        def ready_engine() -> Engine:
+            from bot.adapters.engine import DockerEngine
+
+            engine = self.engine()
+            if isinstance(engine, DockerEngine):
+                engine.warm()
+            return engine
+
+        def warm_registry(registry: Registry, info: RepositoryInfo) -> None:
+            from bot.adapters.aws import EcrRegistry
+
+            if isinstance(registry, EcrRegistry):
+                registry.warm(info)
+
+        registry: Registry = (
+            PrefetchedRegistry(lambda: self.registry(spec), repository, tags, warm_registry)
+            if repository is not None
+            else self.registry(spec)
         )
+        engine = BackgroundEngine(ready_engine)
+        return PushPipeline(source, engine, registry, clock=lambda: datetime.now(UTC))
 
     def diagnoser(self, catalog: Catalog) -> Diagnoser:
         """The engine and the ECR registry adapter are built only if a check asks for them:

@@ -153,11 +153,9 @@ class PushPipeline:
 
                 step = Step.PUSH
                 emit(ProgressEvent(step, "started", f"Pushing {len(tags)} tag(s)"))
-                pushed = None
-                for tag in tags:
-                    self._engine.tag(image_id, repository.uri, tag)
-                    pushed, credentials = self._push(repository, tag, credentials, progress, cancel)
-                assert pushed is not None  # plan_tags always yields the SHA tag
+                self._engine.tag(image_id, repository.uri, tags[0])
+                pushed, credentials = self._push(repository, tags[0], credentials, progress, cancel)
+                self._tag_pushed(repository, pushed.digest, tags[1:])
                 emit(ProgressEvent(step, "finished", f"Pushed {pushed.digest}"))
 
                 step = Step.VERIFY
@@ -201,6 +199,15 @@ class PushPipeline:
         credentials = self._registry.credentials(fresh=True)
         pushed = self._engine.push(repository.uri, tag, credentials, progress.layers, cancel)
         return pushed, credentials
+
+    def _tag_pushed(self, repository: RepositoryInfo, digest: str, tags: tuple[str, ...]) -> None:
+        """The other tags name the manifest just pushed, put again under each: the engine would
+        check every layer once more for each tag (a round trip per layer) to send nothing."""
+        for tag in tags:
+            try:
+                self._registry.add_tag(repository, digest, tag)
+            except StepError as error:  # a refusal of this push's tag, whoever says it
+                raise StepError(Step.PUSH, error.raw, error.log_tail) from error
 
     def _already_there(
         self,
@@ -302,9 +309,12 @@ class PushPipeline:
         plan: Plan,
         emit: Emit,
     ) -> PushResult:
-        image = self._registry.find_image(repository, tags[0])
-        if image is None or image.digest != digest:
-            seen = image.digest if image else "nothing"
+        # By digest: ECR's description of what the push sent, tags and size, in one call (by
+        # tag, the adapter also reads the image's config for its revision label).
+        image = self._registry.image_by_digest(repository, digest)
+        if image is None or tags[0] not in image.tags:
+            found = self._registry.find_image(repository, tags[0])
+            seen = found.digest if found else "nothing"
             raise StepError(
                 Step.VERIFY,
                 f"ECR reports {seen} for {repository.name}:{tags[0]}, the push sent {digest}",

@@ -7,7 +7,7 @@ import argparse
 import shlex
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from pydantic import ValidationError
 
@@ -57,6 +57,14 @@ def _bootstrap_adapters(settings: Settings) -> CliAdapters:
     from bot.bootstrap import build_cli_adapters
 
     return build_cli_adapters(settings)
+
+
+def entry() -> NoReturn:
+    """The `ecrbot` program (and `python -m bot`): `main`, then an exit without the
+    interpreter's teardown (quick_exit.py). Tests call `main`, which returns."""
+    from bot.entrypoints.quick_exit import exit_now
+
+    exit_now(main())
 
 
 def main(

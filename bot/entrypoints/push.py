@@ -18,6 +18,7 @@ from bot.domain.cancel import CancelToken
 from bot.domain.errors import Cancelled, ConfigError, PipelineError, UserError
 from bot.domain.models import SHA_PATTERN, AppSpec, PushRequest, RegistrySpec
 from bot.domain.ports import Source
+from bot.domain.push_rules import plan_tags
 from bot.runtime.logs import configure
 
 if TYPE_CHECKING:
@@ -84,8 +85,12 @@ def run(args: argparse.Namespace, settings: Settings, adapters: CliAdapters) -> 
     except (PushUsage, ConfigError) as error:
         return refuse(str(error))
     configure("WARNING")
-    pipeline = adapters.pipeline(registry, source)
     request = PushRequest(app.name, args.sha.lower(), args.version, "cli")
+    # Pre-flight's lookups can start with the checkout when the tags are known before it: the
+    # SHA as given (the first form), or a full one (what CI passes).
+    known = args.app is None or len(request.sha) == 40
+    tags = plan_tags(app, request.sha, request.version) if known else ()
+    pipeline = adapters.pipeline(registry, source, app.repository, tags)
     progress = adapters.progress()
     try:
         result = pipeline.run(app, request, progress, CancelToken())

@@ -26,6 +26,7 @@ PASSING: dict[str, tuple[dict[str, float], dict[str, float]]] = {
         {"warm_ratio": 0.88, "cold_ratio": 0.44},
         {"warm_ratio": 1.01, "cold_ratio": 0.71},
     ),
+    "bench_cli_push": ({"ratio": 0.85}, {"ratio": 0.91}),
     "bench_diagnose": ({"slowest_s": 0.42}, {"slowest_s": 1.5}),
     "bench_diagnose_cli": (
         {"median_s": 0.66, "github_max_per_endpoint": 1.0},

@@ -246,6 +246,21 @@ def test_the_first_cli_on_path_that_can_build_with_buildkit_is_taken(
         BuildKitCli().cli()
 
 
+def test_no_cli_after_the_first_that_can_build_is_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each probe runs a CLI once or twice: `ecrbot push` pays for it in every CI job.
+    with_buildx = fake_cli(tmp_path / "buildx", version="28.2.2", buildx=True)
+    ran = tmp_path / "ran"
+    later = tmp_path / "later" / "docker"
+    later.parent.mkdir()
+    later.write_text(f"#!/bin/sh\necho ran > {ran}\n")
+    later.chmod(later.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{with_buildx.parent}{os.pathsep}{later.parent}")
+    assert BuildKitCli().cli().path == str(with_buildx)
+    assert not ran.exists()
+
+
 @pytest.mark.parametrize(
     ("version", "buildx", "buildkit"),
     [

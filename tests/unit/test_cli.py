@@ -202,7 +202,7 @@ def test_push_builds_with_the_scripts_flags_and_the_bootstrap_adapters(
     assert code == 0, capsys.readouterr().err
     assert adapters is not None
     assert adapters.registries == [RegistrySpec("123456789012", "eu-west-2")]  # from the host
-    assert [tag for _, tag in adapters.fake_engine.tags] == [SHA, "1.4.0"]
+    assert [tag for _, tag, _ in adapters.fake_engine.pushes] == [SHA]  # 1.4.0: by digest
     out = capsys.readouterr().out
     assert f"Pushed {HOST}/my-app:{SHA}\n" in out and f"Pushed {HOST}/my-app:1.4.0\n" in out
     assert "Digest sha256:" in out

@@ -42,3 +42,55 @@ def test_building_the_diagnoser_loads_no_slack_report_database_or_docker_code(
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+# `ecrbot push` needs botocore and docker; not boto3 (s3transfer), Slack, the database, the
+# report, rich without a TTY, or diagnose's checks (issue #19: 0.69 s passed before its checkout
+# started).
+PUSH_HEAVY = (
+    "boto3",
+    "s3transfer",
+    "matplotlib",
+    "slack_sdk",
+    "sqlalchemy",
+    "alembic",
+    "rich",
+    "celery",
+    "bot.domain.checks",
+    "bot.domain.iam.evaluation",
+    "bot.domain.workflow.analysis",
+    "bot.services",
+)
+
+PUSH_PROBE = """
+import io, json, sys
+from bot.entrypoints import cli, push  # noqa: F401
+from bot.adapters import aws, engine, source  # noqa: F401
+from bot.adapters.terminal_progress import TerminalProgress
+from bot.bootstrap import prefetch  # noqa: F401
+from bot.config_catalog import Catalog
+from bot.domain import pipeline  # noqa: F401
+
+Catalog.model_validate(
+    {"registry": {"account_id": "123456789012", "region": "eu-west-2"},
+     "apps": {"app": {"source": "/nowhere", "oidc_subject_keys": ["repo"]}}}
+)
+TerminalProgress(io.StringIO(), io.StringIO())
+print(json.dumps(sorted(m for m in %r if m in sys.modules)))
+"""
+
+
+def test_the_push_path_loads_no_slack_database_report_rich_or_diagnose_code(
+    tmp_path: Path,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PUSH_PROBE % (PUSH_HEAVY,)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ECRBOT_WORK_DIR": str(tmp_path)},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []

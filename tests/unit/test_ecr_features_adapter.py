@@ -49,7 +49,7 @@ class TwoClientSession:
     def __init__(self, *clients: Any) -> None:
         self._clients = list(clients)
 
-    def client(self, service: str, **_: Any) -> Any:
+    def client(self, service: str, /, **_: Any) -> Any:
         assert service == "ecr"
         return self._clients.pop(0)
 

@@ -64,7 +64,7 @@ def run(
 
 
 def test_push_tags_full_sha_and_version_with_oci_labels(
-    pipeline: PushPipeline, engine: FakeEngine
+    pipeline: PushPipeline, engine: FakeEngine, registry: FakeRegistry
 ) -> None:
     result, events = run(pipeline)
 
@@ -77,11 +77,10 @@ def test_push_tags_full_sha_and_version_with_oci_labels(
         "org.opencontainers.image.source": "https://github.com/acme/my-app",
         "org.opencontainers.image.created": "2026-11-27T10:00:00+00:00",
     }
-    assert [tag for _, tag in engine.tags] == [SHA, "1.4.0"]
-    assert [(uri, tag) for uri, tag, _ in engine.pushes] == [
-        (f"{HOST}/my-app", SHA),
-        (f"{HOST}/my-app", "1.4.0"),
-    ]
+    assert [tag for _, tag in engine.tags] == [SHA]
+    assert [(uri, tag) for uri, tag, _ in engine.pushes] == [(f"{HOST}/my-app", SHA)]
+    # The version names the manifest just pushed: put under it, no layer checked again.
+    assert registry.retags == [("my-app", result.digest, "1.4.0")]  # type: ignore[attr-defined]
     assert result.image_uris == (f"{HOST}/my-app:{SHA}", f"{HOST}/my-app:1.4.0")  # type: ignore[attr-defined]
     assert result.pushed is True  # type: ignore[attr-defined]
     steps = [(e.step, e.kind) for e in events if e.kind in ("started", "finished")]
@@ -146,8 +145,9 @@ def test_an_image_labelled_with_the_sha_that_ecrbot_did_not_build_is_never_reuse
 
     result, events = run(pipeline)
 
-    assert len(engine.builds) == 1 and registry.retags == []
+    assert len(engine.builds) == 1
     assert result.pushed and result.digest != "sha256:evil"  # type: ignore[attr-defined]
+    assert all(source == result.digest for _, source, _ in registry.retags)  # type: ignore[attr-defined]
     warnings = [e.message for e in events if e.kind == "warning"]
     assert any("moves from sha256:evil" in text and "labelled" in text for text in warnings)
 
@@ -198,7 +198,8 @@ def test_mutable_tag_on_another_image_warns_and_pushes(
     result, events = run(pipeline)
 
     assert [e.kind for e in events].count("warning") == 1
-    assert result.warnings and len(engine.pushes) == 2  # type: ignore[attr-defined]
+    assert result.warnings and len(engine.pushes) == 1  # type: ignore[attr-defined]
+    assert [tag for _, _, tag in registry.retags] == ["1.4.0"]  # moved to this build
 
 
 def test_failed_run_step_is_explained_with_the_log_tail(
@@ -336,7 +337,8 @@ def test_a_login_that_expires_during_the_build_is_renewed_once(
     _, events = run(pipeline)
     assert "credentials-fresh" in registry.calls
     assert any(e.kind == "warning" and "expired during the build" in e.message for e in events)
-    assert [tag for _, tag, _ in engine.pushes] == [SHA, SHA, "1.4.0"]
+    assert [tag for _, tag, _ in engine.pushes] == [SHA, SHA]
+    assert [tag for _, _, tag in registry.retags] == ["1.4.0"]
 
 
 def test_a_login_refused_twice_fails_in_plain_words(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.ecr_features import CreationTemplate, SigningStatus
-from bot.domain.errors import PipelineError
+from bot.domain.errors import PipelineError, StepError
 from bot.domain.models import Step
 from bot.domain.pipeline import PushPipeline
 from bot.domain.ports import RemoteImage, RepositoryInfo
@@ -50,7 +50,8 @@ def test_an_excluded_latest_moves_in_an_immutable_repository(
 
     warnings = [e.message for e in events if e.kind == "warning"]
     assert len(warnings) == 1 and "exclusion filter `latest`" in warnings[0]
-    assert [tag for _, tag, _ in engine.pushes] == [SHA, "1.4.0", "latest"]
+    assert [tag for _, tag, _ in engine.pushes] == [SHA]
+    assert [tag for _, _, tag in registry.retags] == ["1.4.0", "latest"]
     assert result.pushed  # type: ignore[attr-defined]
 
 
@@ -79,7 +80,7 @@ def test_an_unprotected_tag_still_moves_in_a_mutable_with_exclusion_repository(
     _, events = run(pipeline)
 
     assert any("mutable (MUTABLE_WITH_EXCLUSION)" in e.message for e in events)
-    assert len(engine.pushes) == 2
+    assert len(engine.pushes) == 1 and [tag for _, _, tag in registry.retags] == ["1.4.0"]
 
 
 def test_an_archived_image_under_an_immutable_sha_tag_is_refused_with_the_restore_command(
@@ -123,8 +124,9 @@ def test_create_on_push_builds_and_pushes_without_lookups(
     created = [e.message for e in events if e.step is Step.PREFLIGHT]
     assert "this push creates it from the creation template `teams`" in created[0]
     assert "tags IMMUTABLE, encryption KMS, a lifecycle policy" in created[0]
-    assert registry.calls.count("find_image") == 1  # only verify's, after the push
-    assert "image_by_digest" not in registry.calls  # no cache from a repository not there yet
+    # One lookup, verify's after the push: no pre-flight, no cache from a repository not there.
+    lookups = [call for call in registry.calls if call in ("find_image", "image_by_digest")]
+    assert lookups == ["image_by_digest"]
     assert result.pushed  # type: ignore[attr-defined]
 
 
@@ -199,3 +201,21 @@ def test_the_report_sees_archived_images_lifecycle_rules_and_per_tag_mutability(
         "web lifecycle: rule 1 archives any images not pulled for 90 days; rule 2 expires any "
         "archived images 180 days after they were archived",
     )
+
+
+def test_a_tag_the_registry_refuses_after_the_push_fails_the_push_step(
+    tmp_path: Path, engine: FakeEngine
+) -> None:
+    # The version is put by digest after the SHA's push: ECR's refusal is the push's failure.
+    class Refusing(FakeRegistry):
+        def add_tag(self, repository: RepositoryInfo, source: str, new_tag: str) -> None:
+            raise StepError(
+                Step.PREFLIGHT,
+                "registry answered 400: tag invalid: The image tag '1.4.0' already exists",
+            )
+
+    pipeline = PushPipeline(FakeSource(tmp_path), engine, Refusing(engine), clock=lambda: NOW)
+    with pytest.raises(PipelineError) as caught:
+        run(pipeline)
+    assert caught.value.failure.step is Step.PUSH
+    assert [tag for _, tag, _ in engine.pushes] == [SHA]
