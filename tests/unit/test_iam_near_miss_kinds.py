@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.iam.near_misses import explain_subject
+from bot.domain.iam.near_misses import _kind, explain_subject
 
 MAIN = "repo:org/app:ref:refs/heads/main"
 
@@ -26,3 +26,20 @@ MAIN = "repo:org/app:ref:refs/heads/main"
 )  # fmt: skip
 def test_subject_kinds(pattern: str, subject: str, reason: str) -> None:
     assert explain_subject("StringLike", pattern, subject) == [reason]
+
+
+@pytest.mark.parametrize(
+    ("context", "kind"),
+    [
+        ("*", ("any", "any subject")),
+        ("?ef:x", ("any", "any subject")),
+        ("ref:refs/heads/main", ("branch", "a branch ref")),
+        ("ref:refs/tags/v1", ("tag", "a tag ref")),
+        ("environment:prod", ("environment", "an environment subject")),
+        ("pull_request", ("pull_request", "a pull_request subject")),
+        ("ref:refs/pull/1/merge", ("ref", "a git ref")),
+        ("workflow:ci:x", ("other", "a 'workflow' subject")),
+    ],
+)
+def test_the_kind_of_a_subject_context(context: str, kind: tuple[str, str]) -> None:
+    assert _kind(context) == kind

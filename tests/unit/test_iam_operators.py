@@ -11,6 +11,7 @@ import pytest
 from bot.domain.iam.conditions import (
     PolicyError,
     condition_holds,
+    conditions_match,
     conditions_state,
     failing_conditions,
     has_wildcard,
@@ -257,3 +258,12 @@ def test_the_values_a_positive_string_operator_requires() -> None:
         (False, "D"),
         (True, "f"),
     ]
+
+
+def test_a_condition_block_matches_when_every_entry_holds() -> None:
+    block = {"StringEquals": {"a": ["1"]}, "StringLike": {"b": ["${aws:x}"]}}
+    assert conditions_match(block, {"a": "1", "b": "v", "aws:x": "v"})
+    assert not conditions_match(block, {"a": "2", "b": "v", "aws:x": "v"})
+    assert not conditions_match(block, {"a": "1", "b": "${aws:x}", "aws:x": "v"})
+    assert conditions_match(block, {"a": "1", "b": "${aws:x}", "aws:x": "v"}, variables=False)
+    assert conditions_match({}, {})

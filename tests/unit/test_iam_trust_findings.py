@@ -56,6 +56,11 @@ BREADTH = [
     ("repo:org@*/app@2:*", any_id("repo:org@*/app@2:*")),
     ("repo:org@1/app@*", any_id("repo:org@1/app@*")),
     ("repo:org@1/app@?:ref:x", any_id("repo:org@1/app@?:ref:x")),
+    # Not a subject pattern unless it starts with "repo:" or a wildcard.
+    ("a*", None),
+    # The owner's ID is all after its first '@'; the repository's ID ends at the first ':'.
+    ("repo:org@*@1/app@2:*", any_id("repo:org@*@1/app@2:*")),
+    ("repo:org@1/app@2:*:x", None),
 ]
 
 

@@ -138,13 +138,14 @@ MISSES: list[tuple[str, list[dict[str, Any]], tuple[str, ...]]] = [
     ),
     (
         "other providers",
-        [st(Principal={"Federated": [GITLAB, OTHER_ACCOUNT, HOST]}, Sid="s")],
+        [st(Principal={"Federated": [GITLAB, OTHER_ACCOUNT, HOST, "gitlab.com"]}, Sid="s")],
         (
             f"Statement 's' trusts another provider ({GITLAB}), not {GITHUB}",
             f"Statement 's' trusts another provider ({OTHER_ACCOUNT}): the same provider in "
             "account 999999999999, not 123456789012",
             f"Statement 's' names the provider as '{HOST}'; Principal.Federated needs its ARN "
             f"{GITHUB}",
+            f"Statement 's' trusts another provider (gitlab.com), not {GITHUB}",
         ),
     ),
     (
