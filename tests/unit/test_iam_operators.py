@@ -237,6 +237,7 @@ def test_a_partly_known_request_and_the_entries_that_fail() -> None:
         ("StringEquals", "b", ("2",)),
         ("StringLike", "c", ("${aws:x}",)),
     ]
+    assert failing_conditions(conditions, {"a": "1", "b": "2", "c": "v", "aws:x": "v"}) == []
     assert failing_conditions(conditions, {"c": "${aws:x}"}, variables=False) == [
         ("StringEquals", "a", ("1",)),
         ("StringEquals", "b", ("2",)),

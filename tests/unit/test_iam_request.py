@@ -122,6 +122,9 @@ def test_the_push_context_of_a_role_and_of_a_user() -> None:
     in_org = push_context("arn:aws:iam::1:role", "role", **where, org_id="o-abc")
     assert in_org["aws:PrincipalOrgID"] == "o-abc" and in_org["aws:PrincipalAccount"] == "1"
     assert push_context("legacy", "user", **where)["aws:PrincipalAccount"] == ""
+    pathed = push_context(f"arn:aws:iam::{ACCOUNT}:user/team/legacy", "user", **where)
+    assert pathed["aws:username"] == "legacy"
+    assert push_context("legacy", "user", **where)["aws:username"] == "legacy"
 
 
 def doc(*keys: str, resource: str = "*") -> Any:

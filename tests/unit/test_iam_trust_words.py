@@ -170,7 +170,7 @@ MISSES: list[tuple[str, list[dict[str, Any]], tuple[str, ...]]] = [
     ),
     (
         "an unknown claim is undecided, and the other entries are explained",
-        [st({"StringEquals": {SUB: "repo:org/app:ref:refs/heads/dev", ACTOR: "octocat"}})],
+        [st({"StringEquals": {ACTOR: "octocat", SUB: "repo:org/app:ref:refs/heads/dev"}})],
         (
             "Statement 1 allows a different branch: pattern 'repo:org/app:ref:refs/heads/dev' "
             f"vs subject '{MAIN}'",
@@ -187,6 +187,11 @@ MISSES: list[tuple[str, list[dict[str, Any]], tuple[str, ...]]] = [
             "'https://github.com/org' (GitHub's old docs used the owner's URL; "
             "aws-actions/configure-aws-credentials requests 'sts.amazonaws.com')",
         ),
+    ),
+    (
+        "a condition that holds through a variable is no near miss",
+        [st({"StringLike": {SUB: "repo:org/web:*", AUD: f"${{{AUD}}}"}})],
+        (f"Statement 1 allows a different repository: 'org/web', not 'org/app' ({MAIN})",),
     ),
     (
         "a claim STS passes but the job lacks",

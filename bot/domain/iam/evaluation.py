@@ -319,7 +319,7 @@ def push_context(
         "aws:PrincipalArn": principal_arn,
         "aws:PrincipalAccount": account,
         "aws:PrincipalType": "AssumedRole" if kind == "role" else "User",
-        "aws:username": () if kind == "role" else principal_arn.rsplit("/", 1)[-1],
+        "aws:username": () if kind == "role" else principal_arn.rpartition("/")[2],
         "aws:SecureTransport": "true",  # docker and the ECR API speak TLS
         "aws:RequestedRegion": region,
         "aws:ResourceAccount": resource_account,
