@@ -140,6 +140,10 @@ def test_variables_are_substituted_only_in_2012_policies() -> None:
     assert not condition_holds("StringEquals", "k", ["${aws:username}"], context)
     assert condition_holds("StringEquals", "k", ["bob"], {"k": "bob", "aws:username": "x"})
     assert not condition_holds("StringEquals", "k", ["${aws:nobody}"], {"k": ""})
+    # Without variables a pattern's `${*}` is a dollar, braces and a wildcard, not a star.
+    assert condition_holds("StringLike", "k", ["a${*}"], {"k": "a${x}"}, variables=False)
+    assert not condition_holds("StringLike", "k", ["a${*}"], {"k": "a*"}, variables=False)
+    assert condition_holds("StringLike", "k", ["a${*}"], {"k": "a*"})
     # A number never holds a variable: the text is compared as it is.
     assert not condition_holds("NumericEquals", "k", ["${aws:n}"], {"k": "1", "aws:n": "1"})
 

@@ -92,6 +92,24 @@ def test_a_deny_on_a_known_claim_that_does_not_hold_waits_on_nothing() -> None:
     assert decision.allowed is True and decision.depends == ()
 
 
+@pytest.mark.parametrize(
+    ("principal", "trusted"),
+    [
+        ({"Principal": "*"}, True),
+        ({"Principal": {"Federated": "*"}}, True),
+        ({"Principal": {"Federated": ["arn:aws:iam::1:oidc-provider/x", GITHUB]}}, True),
+        ({"Principal": {"Federated": "arn:aws:iam::1:oidc-provider/x"}}, False),
+        ({"Principal": {"AWS": "*"}}, False),
+        ({"NotPrincipal": {"Federated": "arn:aws:iam::1:oidc-provider/x"}}, True),
+        ({"NotPrincipal": {"AWS": "*"}}, True),
+        ({"NotPrincipal": {"Federated": GITHUB}}, False),
+    ],
+)
+def test_which_principals_let_the_provider_in(principal: dict[str, Any], trusted: bool) -> None:
+    statement = {"Effect": "Allow", "Action": WEB, **principal}
+    assert evaluate_trust(trust(statement), request()).allowed is trusted
+
+
 def test_nothing_allows_it() -> None:
     decision = evaluate_trust(trust(st(ONLY_MAIN)), request("repo:org/app:ref:refs/heads/dev"))
     assert decision.allowed is False and decision.depends == ()
