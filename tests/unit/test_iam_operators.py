@@ -218,6 +218,7 @@ def test_an_operator_is_split_into_its_parts(
         ("forallvaluesNull", "unknown condition operator 'forallvaluesNull' (a set operator is "
          "joined to its operator by a colon: ForAllValues:Null)"),
         ("ForAllValues:Sorta", "unknown condition operator 'ForAllValues:Sorta'"),
+        ("ForAnyValue:String:Like", "unknown condition operator 'ForAnyValue:String:Like'"),
     ],
 )  # fmt: skip
 def test_an_operator_iam_refuses_is_named(operator: str, message: str) -> None:
@@ -237,6 +238,8 @@ def test_a_partly_known_request_and_the_entries_that_fail() -> None:
     assert conditions_state(conditions, {"a": "1", "b": "3"}) is False
     assert conditions_state(conditions, {"b": "3"}) is False
     assert conditions_state({"StringEquals": {"a": "1"}}, {"a": "1"}) is True
+    # A lone string value is one value, whose variables are needed too.
+    assert conditions_state({"StringEquals": {"a": "${aws:x}"}}, {"a": "1"}) is None
     assert failing_conditions(conditions, {"a": "1", "b": "3", "c": "v", "aws:x": "w"}) == [
         ("StringEquals", "b", ("2",)),
         ("StringLike", "c", ("${aws:x}",)),

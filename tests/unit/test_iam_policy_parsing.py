@@ -142,6 +142,11 @@ REFUSED = [
         f"key (name the provider without its scheme: '{SUB}')",
     ),
     (
+        one(Condition={"StringEquals": {"https://x://y": "x"}}),
+        "statement 1: StringEquals: condition key 'https://x://y' is not a valid key (name the "
+        "provider without its scheme: 'x://y')",
+    ),
+    (
         one(Condition={"StringEquals": {"": "x"}}),
         "statement 1: StringEquals: condition key '' is not a valid key",
     ),
@@ -257,6 +262,8 @@ VAR = "arn:*:repository/${aws:username}"
         ({"Action": "a", "Resource": VAR}, {"aws:username": "al"}, False),
         ({"Action": "a", "Resource": VAR}, None, False),
         ({"Action": "a", "NotResource": "arn:*/${aws:username}"}, None, True),
+        # A substituted value is text, not a pattern: a user named "*" is not a wildcard.
+        ({"Action": "a", "Resource": VAR}, {"aws:username": "*"}, False),
         ({"Action": "a", "Resource": "arn:*:repository/${aws:username, 'bob'}"}, {}, True),
     ],
 )

@@ -291,7 +291,7 @@ def conditions_state(
     """Like `conditions_match` over a partly known request: None when the answer depends on a
     key the context does not name. The context names the keys it knows; `()` is a key known
     to be absent. False wins over None: one entry that cannot hold decides."""
-    unknown = False
+    unknown = False  # pragma: no mutate (None is as false here: an equivalent mutant)
     for operator, entries in conditions.items():
         for key, values in entries.items():
             listed = (values,) if isinstance(values, str) else values
