@@ -140,6 +140,10 @@ def test_variables_are_substituted_only_in_2012_policies() -> None:
     assert not condition_holds("StringEquals", "k", ["${aws:username}"], context)
     assert condition_holds("StringEquals", "k", ["bob"], {"k": "bob", "aws:username": "x"})
     assert not condition_holds("StringEquals", "k", ["${aws:nobody}"], {"k": ""})
+    # A substituted value compared as text keeps its star.
+    assert condition_holds(
+        "StringEquals", "k", ["${aws:username}"], {"k": "a*", "aws:username": "a*"}
+    )
     # Without variables a pattern's `${*}` is a dollar, braces and a wildcard, not a star.
     assert condition_holds("StringLike", "k", ["a${*}"], {"k": "a${x}"}, variables=False)
     assert not condition_holds("StringLike", "k", ["a${*}"], {"k": "a*"}, variables=False)

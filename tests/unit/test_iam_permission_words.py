@@ -153,6 +153,11 @@ BROAD: list[tuple[str, Policy, tuple[str, ...]]] = [
         policy(st(action="ecr:Get*", resource=REPO)),
         (),
     ),
+    (
+        "the token action through a wildcard on a literal '*'",
+        policy(st(action="ecr:GetAuth*", resource="${*}")),
+        (f"Policy 'p' statement 1 grants {TOKEN} through 'ecr:GetAuth*'{TAIL}",),
+    ),
     ("the token action by name on '*'", policy(st(action=["ECR:GetAuthorizationToken"])), ()),
     (
         "named actions on one repository",

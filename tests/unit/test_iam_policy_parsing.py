@@ -262,6 +262,7 @@ VAR = "arn:*:repository/${aws:username}"
         ({"Action": "a", "Resource": VAR}, {"aws:username": "al"}, False),
         ({"Action": "a", "Resource": VAR}, None, False),
         ({"Action": "a", "NotResource": "arn:*/${aws:username}"}, None, True),
+        ({"Action": "a", "NotResource": "arn:*/${aws:username}"}, {"aws:username": "bob"}, False),
         # A substituted value is text, not a pattern: a user named "*" is not a wildcard.
         ({"Action": "a", "Resource": VAR}, {"aws:username": "*"}, False),
         ({"Action": "a", "Resource": "arn:*:repository/${aws:username, 'bob'}"}, {}, True),

@@ -108,6 +108,13 @@ def test_statements_that_do_not_let_this_provider_in_are_not_judged() -> None:
     assert trust_findings(policy(None), other) == ()
     assert trust_findings(policy(None, Effect="Deny"), PROVIDER) == ()
     assert trust_findings(policy(None, Action="sts:AssumeRole"), PROVIDER) == ()
+    mixed = parse_policy(
+        {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "sts:*"},
+                       {"Effect": "Allow", "Principal": {"Federated": PROVIDER},
+                        "Action": "sts:AssumeRoleWithWebIdentity",
+                        "Condition": {"StringEquals": {SUB: "repo:o/a:ref:x"}}}]}
+    )  # fmt: skip
+    assert trust_findings(mixed, PROVIDER) == (TrustFinding("warn", NO_AUD, "statement 2"),)
 
 
 def test_a_provider_of_its_own_host_names_its_keys() -> None:
