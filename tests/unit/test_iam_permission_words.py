@@ -131,6 +131,11 @@ BROAD: list[tuple[str, Policy, tuple[str, ...]]] = [
         (f"Policy 'p' statement 'S' grants ecr:UploadLayerPart, {PUT} on '{EVERY_REPO}'{TAIL}",),
     ),
     (
+        "named actions on two broad resources",
+        policy(st(action=PUT, resource=["*", EVERY_REPO])),
+        (f"Policy 'p' statement 1 grants {PUT} on '*', '{EVERY_REPO}'{TAIL}",),
+    ),
+    (
         "wildcards on one repository",
         policy(st(action=["ecr:Put*", "ecr:*Upload"], resource=REPO)),
         (

@@ -49,6 +49,16 @@ def test_an_allow_names_its_statement() -> None:
     assert decision.reason == f"Statement 'gh' allows subject '{MAIN}' to assume the role."
     first = evaluate_trust(trust(st(ONLY_MAIN), st()), request())
     assert first.reason == f"Statement 1 allows subject '{MAIN}' to assume the role."
+    service = {"Effect": "Allow", "Principal": {"Service": "ec2"}, "Action": "sts:AssumeRole"}
+    after = evaluate_trust(trust(service, st()), request())
+    assert after.reason == f"Statement 2 allows subject '{MAIN}' to assume the role."
+
+
+def test_a_2008_trust_policy_compares_a_variable_as_text() -> None:
+    old = parse_policy({"Statement": st({"StringEquals": {SUB: "${x}"}})})
+    assert evaluate_trust(old, request("${x}")).allowed
+    new = trust(st({"StringEquals": {SUB: "${x}"}}))
+    assert not evaluate_trust(new, request("${x}")).allowed
 
 
 def test_an_explicit_deny_wins_wherever_it_is() -> None:
