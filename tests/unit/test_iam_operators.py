@@ -161,6 +161,9 @@ WILDCARDS = [
     ("a*b*c", "acb", False),
     ("a*bc*bc", "abcbc", True),
     ("a*bc*bc", "abc", False),
+    ("ab*ab*x", "abx", False),  # a piece is searched for after the one before it
+    ("a*bc*c", "abc", False),  # and the tail after that piece's end
+    ("a*bc*c", "abcc", True),
     ("a?c", "abc", True),
     ("a?c", "ac", False),
     ("a?c*", "abcd", True),
