@@ -6,6 +6,8 @@ policy elements: Condition operators" (reference_policies_elements_condition_ope
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from bot.domain.iam.conditions import (
@@ -58,6 +60,8 @@ HOLDS = [
     ("ArnLike", "arn:aws:iam::*", "arn:aws:iam::123:role/x", False),
     ("ArnLike", "arn:aws:*:role/x", "arn:aws:iam::123:role/x", False),
     ("ArnEquals", "arn:aws:iam::123:role/*", "arn:aws:iam::123:role/x:y", True),
+    ("ArnLike", "arn:aws:iam::123:role/x:*", "arn:aws:iam::123:role/x:y", True),
+    ("ArnLike", "arn:aws:iam::123:role/x:y", "arn:aws:iam::123:role/x:y", True),
     ("ArnNotLike", "arn:aws:iam::123:role/*", "arn:aws:iam::456:role/x", True),
     ("ArnNotEquals", "arn:aws:iam::123:role/*", "arn:aws:iam::123:role/x", False),
     # Addresses.
@@ -282,3 +286,18 @@ def test_a_condition_block_matches_when_every_entry_holds() -> None:
     assert not conditions_match(block, {"a": "1", "b": "${aws:x}", "aws:x": "v"})
     assert conditions_match(block, {"a": "1", "b": "${aws:x}", "aws:x": "v"}, variables=False)
     assert conditions_match({}, {})
+
+
+def test_a_date_without_a_zone_is_utc_whatever_the_machines_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    try:
+        monkeypatch.setenv("TZ", "Asia/Tokyo")
+        time.tzset()
+        assert condition_holds(
+            "DateEquals", "k", ["2026-01-01T00:00:00"], {"k": "2026-01-01T00:00:00Z"}
+        )
+        assert condition_holds("DateEquals", "k", ["1767225600"], {"k": "2026-01-01T00:00:00"})
+    finally:
+        monkeypatch.undo()
+        time.tzset()
