@@ -301,3 +301,11 @@ def test_a_date_without_a_zone_is_utc_whatever_the_machines_zone(
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+@pytest.mark.parametrize("operator", ["NumericLessThan", "NumericEquals", "DateGreaterThan"])
+@pytest.mark.parametrize(("policy", "request_value"), [("five", "5"), ("5", "five")])
+def test_an_ordered_operator_never_holds_on_text_it_cannot_read(
+    operator: str, policy: str, request_value: str
+) -> None:
+    assert condition_holds(operator, "k", [policy], {"k": request_value}) is False
