@@ -247,6 +247,12 @@ def test_variables_of_a_2008_policy_are_literal_in_near_misses() -> None:
     assert evaluate_trust(old, request()).near_misses == (
         f"Statement 1 does not match subject '{MAIN}': pattern '${{x}}'",
     )
+    # "${x}" is the audience's own text there: that entry holds, only the subject misses.
+    both = {AUD: "${x}", SUB: "repo:org/web:ref:refs/heads/main"}
+    holds = parse_policy({"Statement": st({"StringEquals": both})})
+    assert evaluate_trust(holds, request(audience="${x}")).near_misses == (
+        f"Statement 1 allows a different repository: 'org/web', not 'org/app' ({MAIN})",
+    )
 
 
 @pytest.mark.parametrize(
