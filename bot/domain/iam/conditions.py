@@ -9,7 +9,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Literal
 
 from bot.domain.iam.variables import literal, lookup, referenced_keys, substitute
@@ -86,9 +86,10 @@ def _number(text: str) -> float | None:
 
 
 def _date(text: str) -> float | None:
-    # Dates compare as POSIX seconds; IAM accepts ISO 8601 or epoch seconds.
+    # Dates compare as POSIX seconds; IAM accepts ISO 8601 or epoch seconds (Python 3.11's
+    # fromisoformat reads a trailing "Z" as UTC).
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text)
     except ValueError:
         return _number(text)
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
@@ -103,17 +104,19 @@ _TESTS: dict[str, Callable[[float, float], bool]] = {
 }
 
 
-def _ordered(parse: Callable[[str], float | None], test: str) -> Callable[[str, str], bool]:
-    def compare(policy: str, request: str) -> bool:
-        left, right = parse(request), parse(policy)
-        return left is not None and right is not None and _TESTS[test](left, right)
-
-    return compare
+def _ordered(parse: Callable[[str], float | None], test: str, policy: str, request: str) -> bool:
+    # Bound to its parser and test with `partial` below rather than built as a closure, so
+    # the comparison is a function of its own that runs per request (and mutation testing
+    # reaches it: a closure factory runs once, at import).
+    left, right = parse(request), parse(policy)
+    return left is not None and right is not None and _TESTS[test](left, right)
 
 
 def _in_network(policy: str, request: str) -> bool:
     try:
-        return ipaddress.ip_address(request) in ipaddress.ip_network(policy, strict=False)
+        # strict=False: a policy may write 10.0.0.1/8 for 10.0.0.0/8, as IAM accepts.
+        network = ipaddress.ip_network(policy, strict=False)  # pragma: no mutate (None is as False)
+        return ipaddress.ip_address(request) in network
     except ValueError:
         return False
 
@@ -146,7 +149,7 @@ for _family, _parse in (("Numeric", _number), ("Date", _date)):
         ("GreaterThan", "gt", False),
         ("GreaterThanEquals", "ge", False),
     ):
-        _MATCHERS[_family + _suffix] = (_ordered(_parse, _test), _negated)
+        _MATCHERS[_family + _suffix] = (partial(_ordered, _parse, _test), _negated)
 _CANONICAL = {name.lower(): name for name in [*_MATCHERS, "Null"]}
 _SET_PREFIXES = {"foranyvalue": "ForAnyValue", "forallvalues": "ForAllValues"}
 
@@ -291,7 +294,7 @@ def conditions_state(
     """Like `conditions_match` over a partly known request: None when the answer depends on a
     key the context does not name. The context names the keys it knows; `()` is a key known
     to be absent. False wins over None: one entry that cannot hold decides."""
-    unknown = False
+    unknown = False  # pragma: no mutate (None is as false here: an equivalent mutant)
     for operator, entries in conditions.items():
         for key, values in entries.items():
             listed = (values,) if isinstance(values, str) else values
@@ -337,7 +340,8 @@ def subject_breadth(pattern: str) -> tuple[Literal["warn", "fail"], str] | None:
     if body == pattern or has_wildcard(owner):
         # Anyone can create an account whose name fits a wildcard: this trusts strangers.
         return "fail", f"The sub pattern '{pattern}' matches repositories of any owner on GitHub."
-    repo = re.split(r"[:@]", rest, maxsplit=1)[0]
+    # Equivalent mutants: maxsplit only saves work, the first piece is the same without it.
+    repo = re.split(r"[:@]", rest, maxsplit=1)[0]  # pragma: no mutate
     owner_id = owner_part.partition("@")[2]
     repo_id = rest.partition(":")[0].partition("@")[2]
     if has_wildcard(owner_id) or has_wildcard(repo_id):

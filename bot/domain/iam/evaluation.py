@@ -156,7 +156,8 @@ def decide(
 
     # 1. An explicit deny anywhere decides.
     kinds = ["scp"] * len(scps) + ["repository"] + ["identity"] * len(identity) + ["boundary"]
-    for kind, found in zip(kinds, everything, strict=False):
+    # kinds names a boundary even when there is none: zip stops at the shorter list.
+    for kind, found in zip(kinds, everything, strict=False):  # pragma: no mutate (None is False)
         for hit in found.denies:
             if hit.certain:
                 return verdict(False, f"explicitly denied by {hit.where}", kind)
@@ -178,7 +179,7 @@ def decide(
         f"the permissions boundary {documents.boundary[0]} does not allow it (a boundary caps "
         "what the identity policies grant: the effective permission is the intersection)"
         if documents.boundary is not None
-        else ""
+        else ""  # pragma: no mutate (only said when a boundary caps: never this "")
     )
     direct = repository.first_allow()
     if resource is None or principal.account == resource_account:
@@ -261,7 +262,11 @@ def _scan(
     """The statements of one document that apply to the request, as allows and denies."""
     found = _Found()
     for index, statement in enumerate(policy.statements):
-        whom = _whom(statement, principal) if principal is not None else "direct"
+        # Outside a resource policy every statement is the principal's own; only "account"
+        # and None are told apart below, so the word itself is an equivalent mutant.
+        whom: Literal["direct", "account"] | None = "direct"  # pragma: no mutate
+        if principal is not None:
+            whom = _whom(statement, principal)
         if whom is None or not covers_action(statement, action):
             continue
         if not covers_resource(statement, target, context):
@@ -319,7 +324,7 @@ def push_context(
         "aws:PrincipalArn": principal_arn,
         "aws:PrincipalAccount": account,
         "aws:PrincipalType": "AssumedRole" if kind == "role" else "User",
-        "aws:username": () if kind == "role" else principal_arn.rsplit("/", 1)[-1],
+        "aws:username": () if kind == "role" else principal_arn.rpartition("/")[2],
         "aws:SecureTransport": "true",  # docker and the ECR API speak TLS
         "aws:RequestedRegion": region,
         "aws:ResourceAccount": resource_account,

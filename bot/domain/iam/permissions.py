@@ -89,7 +89,7 @@ def broad_push_grants(policies: Mapping[str, Policy], actions: Sequence[str]) ->
             # Granted by a wildcard or a NotAction rather than by the action's own name.
             named = {p.lower() for p in st.actions}
             through = [a for a in granted if a.lower() not in named]
-            broad = [p for p in st.resources if p.rsplit(":", 1)[-1] in ("*", "repository/*")]
+            broad = [p for p in st.resources if p.rpartition(":")[2] in ("*", "repository/*")]
             broad += ["NotResource"] if st.not_resources else []
             everywhere = [a for a in granted if broad and a.lower() not in _ACCOUNT_WIDE_ACTIONS]
             if not (through or everywhere):
