@@ -1,7 +1,10 @@
 """The scaled-out backend (issue #10): Celery workers on Redis, jobs in PostgreSQL.
 
 - scale: 20 small pushes of 20 apps (each a new build), one worker vs two, each worker
-  building one at a time; from the first command to the last job's end. Floor: two ≤ 0.6 x one.
+  building one at a time; from the first command to the last job's end. Floor: two ≤ 0.6 x one,
+  for two build hosts (issue #19): two workers on one engine share the build itself, which is
+  the bottleneck, so on one machine it runs only when asked (`--only scale`) and what is judged
+  there is the queue's cost against two runbook processes (`bench_queue_cost`).
 - overhead: from sending `/ecr push` to the job starting on an idle worker (its `started_at`),
   20 pushes one after another. Floor: p95 under 300 ms. Measured from the request, not from
   the acknowledgement: the job often starts before the ack is back at the sender, so a wait
@@ -9,7 +12,7 @@
 - reports: 3 replicas' schedulers (separate processes) firing every second on one database
   for 10 fire times. Floor: exactly 10 reports.
 
-Run: `python -m benchmarks.bench_fleet [--only scale,overhead,reports] [--rounds 2]`.
+Run: `python -m benchmarks.bench_fleet [--only overhead,reports,scale] [--rounds 2]`.
 """
 
 from __future__ import annotations
@@ -141,7 +144,8 @@ def verdict(figures: Mapping[str, float]) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", default="scale,overhead,reports")
+    # scale: for two build hosts (see above); on one engine, bench_queue_cost instead.
+    parser.add_argument("--only", default="overhead,reports")
     parser.add_argument("--rounds", type=int, default=2, help="alternating 1- and 2-worker runs")
     args = parser.parse_args()
     parts = set(args.only.split(","))

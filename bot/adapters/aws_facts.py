@@ -9,7 +9,7 @@ from concurrent.futures import Executor, Future
 from functools import partial
 from typing import Any, TypeVar
 
-import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
@@ -55,7 +55,7 @@ class AwsFacts(IamFacts):
         *,
         endpoint_url: str | None = None,
         ca_bundle: str | None = None,
-        session: boto3.session.Session | None = None,
+        session: Any = None,  # a boto3 Session (a role's, or a test's); None: botocore's own
         pool: Executor,
         fanout: Executor | None = None,
         registry: Callable[[], Registry] | None = None,
@@ -63,6 +63,7 @@ class AwsFacts(IamFacts):
     ) -> None:
         self.region, self.account_id = region, account_id
         self._session = session
+        self._core: Any = None  # botocore's session, made on first use without `session`
         self._endpoint = endpoint_url
         self._ca_bundle = ca_bundle
         self._registry = registry
@@ -242,15 +243,18 @@ class AwsFacts(IamFacts):
         with self._client_lock:
             client = self._clients.get(where)
             if client is None:
-                if self._session is None:
-                    self._session = boto3.session.Session()
                 # "ecr-features": ECR's newer APIs on few retries (a stand-in answers them 500).
                 real, config = (
                     ("ecr", FEATURE_CONFIG) if service == "ecr-features" else (service, CONFIG)
                 )
-                client = self._session.client(
-                    real, region_name=where[1], endpoint_url=self._endpoint, config=config
-                )
+                args = {"region_name": where[1], "endpoint_url": self._endpoint, "config": config}
+                if self._session is not None:  # a boto3 Session: a role's, or a test's
+                    client = self._session.client(real, **args)
+                else:
+                    # botocore itself: boto3 would load s3transfer too (0.05 s of a diagnose).
+                    if self._core is None:
+                        self._core = botocore.session.get_session()
+                    client = self._core.create_client(real, **args)
                 client.meta.events.register("before-call", self._count)
                 report_errors(client, self._on_error)
                 self._clients[where] = client

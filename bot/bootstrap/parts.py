@@ -7,6 +7,7 @@ The report's modules (matplotlib, Slack, SQLAlchemy) are imported by `build_repo
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -106,7 +107,6 @@ def environment_images(
     from bot.adapters.registry_snapshot import RegistryReader
 
     paths = [(app.name, env) for app in catalog.all_apps() for env in app.environments]
-    sessions = role_sessions(settings)
     pool = executors.pool("registry_reads")
 
     def read(gaps: list[str]) -> tuple[EnvironmentImages, ...]:
@@ -120,7 +120,9 @@ def environment_images(
                     env.registry.account_id,
                     endpoint_url=settings.aws_endpoint_url,
                     pool=pool,
-                    session=sessions.session(env.registry.role, who, env.registry.region),
+                    session=role_sessions(settings).session(
+                        env.registry.role, who, env.registry.region
+                    ),
                     on_error=on_error,
                 )
                 images = reader.images(env.repository, found)
@@ -196,11 +198,10 @@ def registry_facts(
     runs for (on the caller's thread: the person is a context variable)."""
     from bot.adapters.aws_facts import AwsFacts
 
-    sessions = role_sessions(settings)
     pool, fanout = executors.pool("aws_calls"), executors.pool("aws_fanout")
 
     def facts(registry: NamedRegistry) -> AwsFacts:
-        who = current_on_behalf.get()
+        who, sessions = current_on_behalf.get(), role_sessions(settings)
         return AwsFacts(
             registry.region,
             registry.account_id,
@@ -217,16 +218,15 @@ def registry_facts(
 
 def role_probe(settings: Settings, region: str) -> Callable[[str], Fact[str] | None]:
     """Assume a registry role for the person diagnose runs for (None: nobody asked)."""
-    from bot.adapters.aws_sessions import RoleAssumeFailed, SessionValueRefused
-
-    sessions = role_sessions(settings)
 
     def probe(arn: str) -> Fact[str] | None:
+        from bot.adapters.aws_sessions import RoleAssumeFailed, SessionValueRefused
+
         who = current_on_behalf.get()
         if who is None:
             return None
         try:
-            return Fact(sessions.probe(arn, who, region))
+            return Fact(role_sessions(settings).probe(arn, who, region))
         except (RoleAssumeFailed, SessionValueRefused) as error:
             return Fact(error=str(error))
 
@@ -235,13 +235,12 @@ def role_probe(settings: Settings, region: str) -> Callable[[str], Fact[str] | N
 
 def base_principal(settings: Settings, region: str) -> Callable[[], Fact[str]]:
     """The bot's own principal (its base credentials), as a diagnose fact."""
-    from bot.adapters.aws_sessions import RoleAssumeFailed
-
-    sessions = role_sessions(settings)
 
     def principal() -> Fact[str]:
+        from bot.adapters.aws_sessions import RoleAssumeFailed
+
         try:
-            return Fact(sessions.base_principal(region))
+            return Fact(role_sessions(settings).base_principal(region))
         except RoleAssumeFailed as error:
             return Fact(error=str(error))
 
@@ -294,12 +293,23 @@ def _log_published(built: Published, channel: str | None, reply_url: str | None)
     log.info("registry report (no Slack): %s", built.report.figures.to_json())
 
 
+_SESSIONS: dict[str | None, RoleSessions] = {}
+_SESSIONS_GUARD = threading.Lock()
+
+
 def role_sessions(settings: Settings) -> RoleSessions:
     """Role sessions over the bot's own credentials: every per-person AWS call goes through
-    one (`bot.domain.on_behalf` says for whom)."""
+    one (`bot.domain.on_behalf` says for whom). One per process (and AWS endpoint), made on
+    first use: a diagnose of an app with no registry roles never pays for one."""
     from bot.adapters.aws_sessions import RoleSessions
 
-    return RoleSessions(endpoint_url=settings.aws_endpoint_url)
+    with _SESSIONS_GUARD:
+        found = _SESSIONS.get(settings.aws_endpoint_url)
+        if found is None:
+            found = _SESSIONS[settings.aws_endpoint_url] = RoleSessions(
+                endpoint_url=settings.aws_endpoint_url
+            )
+        return found
 
 
 def home_registry(
