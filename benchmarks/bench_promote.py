@@ -34,9 +34,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import boto3
-
-from tests.e2e.harness import ACCOUNT, REGION, service_env, write_catalog
+from tests.e2e.harness import ACCOUNT, REGION, account_session, service_env, write_catalog
 
 SECOND = "210987654321"  # the test services' second registry (ECR_HOST_2)
 LAYER_MB = 50
@@ -56,14 +54,7 @@ def verdict(figures: Mapping[str, float]) -> int:
 
 
 def ecr_in(account: str, endpoint: str) -> Any:
-    session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-    )
-    session.events.register(
-        "before-sign",
-        lambda request, **_: request.headers.__setitem__("x-moto-account-id", account),
-    )
-    return session.client("ecr", endpoint_url=endpoint)
+    return account_session(account).client("ecr", endpoint_url=endpoint)
 
 
 def password(ecr: Any) -> str:

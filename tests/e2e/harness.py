@@ -69,6 +69,20 @@ def ecr(env: Mapping[str, str]) -> Any:
     )
 
 
+def account_session(account: str) -> Any:
+    """A boto3 session acting in `account` on the moto server (moto keeps accounts apart by
+    the x-moto-account-id header): the test services' second registry, or an account a test
+    makes for itself."""
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    )
+    session.events.register(
+        "before-sign",
+        lambda request, **_: request.headers.__setitem__("x-moto-account-id", account),
+    )
+    return session
+
+
 def git(cwd: Path, *args: str) -> str:
     result = subprocess.run(
         ["git", *args],

@@ -5,7 +5,7 @@ stand-in records every `AssumeRole` (moto serves STS but checks none of it)."""
 
 from __future__ import annotations
 
-from tests.e2e.harness import ACCOUNT, ALICE, REGION, wait_until
+from tests.e2e.harness import ACCOUNT, ALICE, REGION, account_session, wait_until
 from tests.e2e.test_diagnose import diagnose_thread
 from tests.e2e.test_promote import answer, promotion_thread
 from tests.e2e.world import World, assert_succeeded
@@ -65,17 +65,10 @@ def test_a_promotion_into_another_account_copies_every_blob_as_the_requester(
     """prod is another account's ECR: the role assumed there acts in that account (moto), the
     copy goes to that account's registry host (its own storage: every blob is sent), and ECR in
     that account describes the same digest."""
-    import boto3
-
     prod_role = f"arn:aws:iam::{SECOND_ACCOUNT}:role/ecrbot-promote"
-    session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    prod_ecr = account_session(SECOND_ACCOUNT).client(
+        "ecr", endpoint_url=world.env["AWS_ENDPOINT_URL"]
     )
-    session.events.register(
-        "before-sign",
-        lambda request, **_: request.headers.__setitem__("x-moto-account-id", SECOND_ACCOUNT),
-    )
-    prod_ecr = session.client("ecr", endpoint_url=world.env["AWS_ENDPOINT_URL"])
     prod_ecr.create_repository(repositoryName=world.app)
     world.create_repository()
     world.registries = {"prod": {"account_id": SECOND_ACCOUNT, "region": REGION, "role": prod_role}}

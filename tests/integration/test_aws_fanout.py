@@ -14,7 +14,7 @@ import pytest
 from bot.adapters.aws_facts import AwsFacts
 from bot.runtime.executors import Concurrency, Executors
 from tests.diagnose_seed import push_policy
-from tests.e2e.harness import REGION, service_env
+from tests.e2e.harness import REGION, account_session, service_env
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +41,7 @@ def account() -> Iterator[tuple[str, Any, str]]:
     """An account with a role (two inline policies, two managed ones, a boundary) and four
     users: three with active keys (one through a group), one whose only key is inactive."""
     account = f"5{secrets.randbelow(10**11):011d}"
-    session = _account_session(account)
+    session = account_session(account)
     iam = session.client("iam", region_name="us-east-1")
     repo = f"arn:aws:ecr:{REGION}:{account}:repository/app"
     managed = [
@@ -106,16 +106,3 @@ def test_fanned_out_reads_find_what_sequential_reads_find(
     assert fanned.calls == one_by_one.calls  # the same reads, each once
     assert {call: n for call, n in fanned.calls.items() if n > 1} == {}
     pool.shutdown()
-
-
-def _account_session(account: str) -> Any:
-    import boto3
-
-    session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-    )
-    session.events.register(
-        "before-sign",
-        lambda request, **_: request.headers.__setitem__("x-moto-account-id", account),
-    )
-    return session

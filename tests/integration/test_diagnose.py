@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import secrets
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -26,7 +25,7 @@ from tests.diagnose_seed import (
     diagnoser_for,
     push_policy,
 )
-from tests.e2e.harness import ACCOUNT, REGION, service_env
+from tests.e2e.harness import ACCOUNT, REGION, account_session, service_env
 
 pytestmark = pytest.mark.integration
 
@@ -348,7 +347,7 @@ def test_scps_are_read_level_by_level_from_the_management_account(env: dict[str,
     # An organization of its own, in an account of its own on the shared moto server (moto
     # keeps accounts apart by the x-moto-account-id header): nothing else sees it.
     management = f"4{secrets.randbelow(10**11):011d}"
-    session = _account_session(management)
+    session = account_session(management)
     org = session.client("organizations", region_name="us-east-1")
     org.create_organization(FeatureSet="ALL")
     root = org.list_roots()["Roots"][0]["Id"]
@@ -414,16 +413,3 @@ def test_scps_are_read_level_by_level_from_the_management_account(env: dict[str,
         f"explicitly denied by SCP 'OnlyCiPushes' on OU {unit} statement 'OnlyCiPushes'"
     )
     assert decide(role("ci-pusher"), documents, "ecr:PutImage", repo, member).allowed
-
-
-def _account_session(account: str) -> Any:
-    import boto3
-
-    session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-    )
-    session.events.register(
-        "before-sign",
-        lambda request, **_: request.headers.__setitem__("x-moto-account-id", account),
-    )
-    return session

@@ -7,14 +7,13 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 
 from bot.bootstrap.parts import environment_images
 from bot.config import Settings
 from bot.config_catalog import Catalog
 from bot.runtime.executors import Concurrency, Executors
-from tests.e2e.harness import ACCOUNT, REGION, service_env
+from tests.e2e.harness import ACCOUNT, REGION, account_session, service_env
 
 pytestmark = pytest.mark.integration
 SECOND = "210987654321"
@@ -23,14 +22,7 @@ SECOND = "210987654321"
 def test_each_environment_is_read_in_its_registry(tmp_path: Path) -> None:
     services = service_env()
     name = f"envs-{uuid.uuid4().hex[:8]}"
-    session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-    )
-    session.events.register(
-        "before-sign",
-        lambda request, **_: request.headers.__setitem__("x-moto-account-id", SECOND),
-    )
-    prod = session.client("ecr", endpoint_url=services["AWS_ENDPOINT_URL"])
+    prod = account_session(SECOND).client("ecr", endpoint_url=services["AWS_ENDPOINT_URL"])
     prod.create_repository(repositoryName=name)
     manifest = '{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"}'
     prod.put_image(repositoryName=name, imageManifest=manifest, imageTag="1.0.0")

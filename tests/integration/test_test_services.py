@@ -22,6 +22,8 @@ import psycopg
 import pytest
 import requests
 
+from tests.e2e.harness import account_session
+
 pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -341,16 +343,7 @@ SECOND_ACCOUNT = "210987654321"
 
 def account_ecr(env: dict[str, str], account: str) -> Any:
     """ECR in `account` (moto keeps accounts apart by the x-moto-account-id header)."""
-    session = boto3.session.Session(
-        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
-        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
-        region_name=env["AWS_REGION"],
-    )
-    session.events.register(
-        "before-sign",
-        lambda request, **_: request.headers.__setitem__("x-moto-account-id", account),
-    )
-    return session.client("ecr", endpoint_url=env["AWS_ENDPOINT_URL"])
+    return account_session(account).client("ecr", endpoint_url=env["AWS_ENDPOINT_URL"])
 
 
 def token(ecr: Any) -> tuple[str, str]:
