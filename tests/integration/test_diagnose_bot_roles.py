@@ -103,9 +103,11 @@ def test_each_registry_role_is_checked_for_the_bots_principal(
     # Out of IAM's reach: STS was asked instead (moto lets anyone in).
     assert far.status is Status.PASS and "STS let the bot assume" in far.summary, far
     assert "account 210987654321" in far.summary
-    # Diagnose's own reads went through the home role, and the probe of the far one, both
-    # assumed for the person who asked.
+    # Diagnose's own reads went through the home role; each environment's repository was read
+    # through its registry's role (release.targets), and the far one probed: every one assumed
+    # for the person who asked.
     assert {(c["RoleArn"], c["SourceIdentity"]) for c in aws.assumed} == {
         (roles["home"], "U0ALICE"),
+        (roles["prod"], "U0ALICE"),
         (far_role, "U0ALICE"),
     }
