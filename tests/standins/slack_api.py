@@ -1053,9 +1053,16 @@ class SlackStandIn:
             return {"ok": True}
         _, _, where = str(params.get("name", "")).partition("--")
         channel_id, _, ts = where.partition("--")
-        message = self._messages.get((channel_id, ts))
+        # A slash command's URL names no message: message_not_found, as for a message gone.
+        refused = self._edit((channel_id, ts), params, ("text", "blocks"))
+        return refused or {"ok": True}
+
+    def _edit(self, key: tuple[str, str], params: JSON, fields: tuple[str, ...]) -> JSON | None:
+        """chat.update's rules for editing a message (the bot's own, content within Slack's
+        limits); the refusal, or None once `fields` are replaced (caller holds the lock)."""
+        message = self._messages.get(key)
         if message is None:
-            return _error("message_not_found")  # a slash command's URL, or a message gone
+            return _error("message_not_found")
         if message.get("bot_id") != BOT_ID:
             return _error("cant_update_message")
         if not _has_content(params):
@@ -1063,11 +1070,11 @@ class SlackStandIn:
         invalid = _content_error(params)
         if invalid is not None:
             return invalid
-        for key in ("text", "blocks"):
-            if key in params:
-                message[key] = params[key]
+        for field_name in fields:
+            if field_name in params:
+                message[field_name] = params[field_name]
         message["edited"] = {"user": BOT_USER_ID, "ts": self._next_ts()}
-        return {"ok": True}
+        return None
 
     def _chat_update(self, params: JSON, token: str | None) -> JSON:
         channel_id, ts = str(params.get("channel", "")), str(params.get("ts", ""))
@@ -1078,20 +1085,12 @@ class SlackStandIn:
             # chat.update documents is_inactive: "cannot be edited within a frozen, archived or
             # deleted channel" (it lists no is_archived).
             return _error("is_inactive")
-        message = self._messages.get((channel_id, ts))
-        if message is None:
-            return _error("message_not_found")
-        if message.get("bot_id") != BOT_ID:
-            return _error("cant_update_message")
-        if not _has_content(params):
-            return _error("no_text")
-        invalid = _content_error(params)
-        if invalid is not None:
-            return invalid
-        for key in ("text", "blocks", "attachments", "metadata"):
-            if key in params:
-                message[key] = params[key]
-        message["edited"] = {"user": BOT_USER_ID, "ts": self._next_ts()}
+        refused = self._edit(
+            (channel_id, ts), params, ("text", "blocks", "attachments", "metadata")
+        )
+        if refused is not None:
+            return refused
+        message = self._messages[(channel_id, ts)]
         return {
             "ok": True,
             "channel": channel_id,
