@@ -150,6 +150,28 @@ approvals = sa.Table(
     sa.Column("gate", sa.String(300)),
 )
 
+# Promotions as ecrbot records them (issue #16): their buttons (Cancel, Retry) work on any
+# replica and after a restart; the newest succeeded one per app and environment is what the
+# environment runs, as far as ecrbot knows (the commits an approver reads).
+promotions = sa.Table(
+    "promotions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("app", sa.String(200), nullable=False),
+    sa.Column("ref", sa.String(128), nullable=False),
+    sa.Column("environment", sa.String(64), nullable=False),
+    sa.Column("requested_by", sa.String(64), nullable=False),
+    sa.Column("channel", sa.String(64)),
+    sa.Column("thread_ts", sa.String(32)),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("digest", sa.String(80)),
+    sa.Column("ended_by", sa.String(64)),
+    sa.Column("retried_by", sa.String(64)),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("promotions_by_target", "app", "environment", "state"),
+    sa.Index("promotions_by_state", "state", "updated_at"),
+)
+
 # The triggers each dialect needs on audit_log, by name: checked at start (audit_store.py).
 APPEND_ONLY_TRIGGERS = {
     "sqlite": frozenset({"audit_log_no_update", "audit_log_no_delete"}),

@@ -16,6 +16,7 @@ from bot.config_catalog import Catalog
 from bot.domain.access import Access
 from bot.domain.approvals import Approval
 from bot.domain.audit import AuditEntry, Kind, Outcome
+from bot.domain.commit_diff import CommitDiff, CommitLog
 from bot.domain.cve_sla import Risk
 from bot.domain.environments import HOME
 from bot.domain.errors import StepError
@@ -31,12 +32,16 @@ from bot.domain.promotion import (
     PromotionPlan,
     PromotionRequest,
     PromotionStep,
+    built_from,
     pushed_tags,
 )
+from bot.domain.promotion_runs import PromotionRunStore
 from bot.domain.scan_gate import Verdict
 from bot.runtime.executors import Executors
 from bot.services.approvals import ApprovalService
+from bot.services.commit_diffs import CommitDiffs
 from bot.services.promotion_requests import PromotionRequests
+from bot.services.promotion_runs import PromotionControl, TrackedNotices
 from bot.services.promotions import PromotionService
 from bot.services.scan_gates import ScanGates
 
@@ -178,13 +183,21 @@ class AuditedNotices:
         self._notices.failed(request, reason)
 
     def awaiting(
-        self, request: PromotionRequest, planned: PromotionPlan, approval: Approval
+        self,
+        request: PromotionRequest,
+        planned: PromotionPlan,
+        approval: Approval,
+        commits: CommitDiff | None = None,
     ) -> None:
         detail = (
             f"{request.ref} -> {request.environment}: {planned.digest} (approval {approval.id})"
         )
         self._record(request, Outcome.OK, detail, None, "approval_requested")
-        self._notices.awaiting(request, planned, approval)
+        self._notices.awaiting(request, planned, approval, commits)
+
+    def cancelled(self, request: PromotionRequest, by: str) -> None:
+        # The click is audited by the listener, in the canceller's name.
+        self._notices.cancelled(request, by)
 
     def _record(
         self,
@@ -227,9 +240,16 @@ class LoggedNotices:
         log.info("promotion of %s failed", request.app)
 
     def awaiting(
-        self, request: PromotionRequest, planned: PromotionPlan, approval: Approval
+        self,
+        request: PromotionRequest,
+        planned: PromotionPlan,
+        approval: Approval,
+        commits: CommitDiff | None = None,
     ) -> None:
         log.info("promotion of %s awaits approval %s", request.app, approval.id)
+
+    def cancelled(self, request: PromotionRequest, by: str) -> None:
+        log.info("promotion of %s cancelled", request.app)
 
 
 def build_promotion_requests(
@@ -243,31 +263,55 @@ def build_promotion_requests(
     outbox: SlackOutbox | None,
     copier: ImageCopier | None = None,
     store: JobStore | None = None,
+    history: CommitLog | None = None,
 ) -> PromotionRequests:
     """`/ecr promote`: the service, its own pool (`promotions`), a thread per request, and
-    approvals in the job store's database (without one, environments with approvers refuse)."""
+    approvals and promotion records in the job store's database (without one, environments
+    with approvers refuse, and Cancel and Retry work only until a restart)."""
+    from bot.adapters.promotion_store import MemoryPromotionRunStore, SqlPromotionRunStore
+
     approvals = None
+    runs: PromotionRunStore = MemoryPromotionRunStore()
     if isinstance(store, SqlJobStore):
         from bot.adapters.approval_store import SqlApprovalStore
 
         approval_store = SqlApprovalStore(store.engine, writer=store.writer)
         approvals = ApprovalService(approval_store, access, catalog.app, audit)
+        runs = SqlPromotionRunStore(store.engine, writer=store.writer)
     notices: PromotionNotices = LoggedNotices()
     expired: Callable[[Approval], None] = _log_expired
     if slack is not None and outbox is not None:
         from bot.adapters.slack_promotion import SlackPromotionPoster
 
         remember = approvals.remember_thread if approvals else (lambda *_: None)
-        notices = poster = SlackPromotionPoster(slack, outbox, catalog.slack.channel, remember)
+        notices = poster = SlackPromotionPoster(
+            slack, outbox, catalog.slack.channel, remember, runs.set_thread
+        )
         expired = poster.expired
+    tracked = TrackedNotices(AuditedNotices(notices, audit), runs)
     return PromotionRequests(
         build_promotions(settings, catalog, access, locked, copier, store),
-        AuditedNotices(notices, audit),
+        tracked,
         executors.pool("promotions"),
         catalog.all_apps,
         approvals=approvals,
         on_expired=expired,
+        control=PromotionControl(runs, access, catalog.app, tracked, approvals),
+        commits=_commits(catalog, runs, store, history),
     )
+
+
+def _commits(
+    catalog: Catalog, runs: PromotionRunStore, jobs: JobStore | None, history: CommitLog | None
+) -> Callable[[PromotionPlan], CommitDiff] | None:
+    """The commits an approval request lists: needs ecrbot's push records and a git mirror."""
+    if jobs is None or history is None:
+        return None
+
+    def made(app: str, digest: str) -> str | None:
+        return built_from(jobs.recent(PUSHES_READ), app, digest)
+
+    return CommitDiffs(catalog.app, runs, made, history).since_running
 
 
 def _log_expired(approval: Approval) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from bot.domain.access import Access, Action
+from bot.domain.cancel import CancelToken
 from bot.domain.environments import NamedRegistry
 from bot.domain.errors import UnknownApp
 from bot.domain.models import AppSpec
@@ -88,13 +89,16 @@ class PromotionService:
             self._copier.digest(planned.target_ref(t)) == planned.digest for t in planned.tags
         )
 
-    def copy(self, planned: PromotionPlan) -> bool:
-        """Copy the digest under each tag the target lacks (or holds another digest under)."""
+    def copy(self, planned: PromotionPlan, cancel: CancelToken | None = None) -> bool:
+        """Copy the digest under each tag the target lacks (or holds another digest under);
+        a Cancel stops it before the next tag, and kills a copy going on."""
         copied = False
         for tag in planned.tags:
             target = planned.target_ref(tag)
             if self._copier.digest(target) != planned.digest:
-                self._copier.copy(planned.source, target)
+                if cancel is not None:
+                    cancel.checkpoint()
+                self._copier.copy(planned.source, target, cancel)
                 copied = True
         return copied
 
