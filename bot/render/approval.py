@@ -21,13 +21,13 @@ def commits(diff: CommitDiff | None) -> str:
     if diff.between is None:
         return f"*Commits since what runs there now:* unknown: {text(diff.note, 200)}"
     head = (
-        f"*Commits since what runs there now* ({code(diff.running, 12)} → "
-        f"{code(diff.promoted, 12)}, {diff.between.total}):"
+        f"*Commits since what runs there now* ({code((diff.running or '')[:12])} → "
+        f"{code((diff.promoted or '')[:12])}, {diff.between.total}):"
     )
     lines: list[str] = []
     size = len(head)
     for commit in diff.between.commits:
-        line = f"• {code(commit.sha, 10)} {text(commit.subject, 100)}"
+        line = f"• {code(commit.sha[:10])} {text(commit.subject, 100)}"
         if size + len(line) > COMMITS_CHARS:  # escaped `&` grows fivefold: a section is 3,000
             break
         lines.append(line)
