@@ -75,7 +75,7 @@ def test_the_requester_cancels_a_promotion_waiting_for_approval_and_approve_is_r
     run = only_run(runs, RunState.AWAITING)
     with pytest.raises(NotAuthorized, match="may not cancel the promotion of `my-app`"):
         flow.cancel(run.id, "U0MALLORY")  # a crafted click by an outsider
-    assert runs.get(run.id).state is RunState.AWAITING  # type: ignore[union-attr]
+    assert runs.get(run.id).state is RunState.AWAITING
     done = flow.cancel(run.id, "U0ALICE")
     assert done.state is RunState.CANCELLED and done.ended_by == "U0ALICE"
     assert notices.seen[-1] == "cancelled by U0ALICE"
@@ -97,7 +97,7 @@ def test_cancel_mid_copy_kills_the_copy_and_is_told_once() -> None:
     threading.Event().wait(0.2)  # the failed copy comes back after the cancel: not told
     assert notices.seen[-1] == "cancelled by U0ADMIN"
     assert not [seen for seen in notices.seen if seen.startswith("failed")]
-    assert runs.get(run.id).state is RunState.CANCELLED  # type: ignore[union-attr]
+    assert runs.get(run.id).state is RunState.CANCELLED
 
 
 def test_retry_after_a_failure_runs_the_same_promotion_once_for_someone_allowed() -> None:
@@ -110,7 +110,7 @@ def test_retry_after_a_failure_runs_the_same_promotion_once_for_someone_allowed(
         flow.cancel(failed.id, "U0ALICE")
     with pytest.raises(NotAuthorized, match="may not promote `my-app`"):
         flow.retry(failed.id, "U0MALLORY")
-    assert runs.get(failed.id).retried_by is None  # type: ignore[union-attr]  # still usable
+    assert runs.get(failed.id).retried_by is None  # still usable
     copier.fail = False
     notices.done.clear()
     wanted, done = flow.retry(failed.id, "U0ADMIN")
@@ -132,10 +132,10 @@ def test_a_restart_ends_a_run_left_mid_copy_as_failed_but_not_one_awaiting_appro
     runs.add(left)
     runs.add(waiting)
     flow.recover(everything=False)  # the sweep: not stale yet
-    assert runs.get("r1").state is RunState.RUNNING  # type: ignore[union-attr]
+    assert runs.get("r1").state is RunState.RUNNING
     flow.recover(everything=True)  # this process's start, alone
-    assert runs.get("r1").state is RunState.FAILED  # type: ignore[union-attr]
-    assert runs.get("r2").state is RunState.AWAITING  # type: ignore[union-attr]
+    assert runs.get("r1").state is RunState.FAILED
+    assert runs.get("r2").state is RunState.AWAITING
     assert notices.seen == [f"failed {INTERRUPTED}"]
     flow.recover(everything=True)  # told once
     assert len(notices.seen) == 1
@@ -146,4 +146,4 @@ def test_the_sweep_ends_runs_stale_past_the_copy_timeout() -> None:
     old = AT - timedelta(hours=1)
     runs.add(PromotionRun("r1", "my-app", "1.0.0", "prod", "U0ALICE", "C0", RunState.RUNNING, old))
     flow.expire_due()
-    assert runs.get("r1").state is RunState.FAILED  # type: ignore[union-attr]
+    assert runs.get("r1").state is RunState.FAILED
