@@ -59,6 +59,7 @@ def build_reports(
     from bot.adapters.registry_snapshot import RegistryReader
     from bot.adapters.report_store import SqlReportHistory
     from bot.adapters.slack_report import SlackReportPoster
+    from bot.bootstrap.report_registries import registry_reads
     from bot.domain.ports import Publish
     from bot.services.reports import ReportRunner, ReportService
 
@@ -88,6 +89,7 @@ def build_reports(
         SqlReportHistory(settings.database_url),
         package_report,
         environments=environment_images(settings, catalog, executors, on_error),
+        registries=registry_reads(settings, catalog, executors, on_error),
     )
     publish: Publish = (
         SlackReportPoster(slack, outbox, catalog.slack.channel)
