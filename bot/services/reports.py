@@ -35,6 +35,9 @@ Package = Callable[[HealthReport, list[ReportFigures]], Published]
 # The catalog's other registries: calling it starts their reads, calling what it returns waits
 # for them (the home registry is read in between).
 RegistryReads = Callable[[], Callable[[], tuple[RegistryRead, ...]]]
+# Each app's environments, given the gaps to add to and the registries already read (whose
+# repositories need no second read).
+Environments = Callable[[list[str], tuple[RegistryRead, ...]], tuple[EnvironmentImages, ...]]
 
 
 class ReportService:
@@ -50,7 +53,7 @@ class ReportService:
         history: ReportHistory,
         package: Package,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        environments: Callable[[list[str]], tuple[EnvironmentImages, ...]] = lambda gaps: (),
+        environments: Environments = lambda gaps, known: (),
         registries: RegistryReads = lambda: lambda: (),
     ) -> None:
         self._registry = registry
@@ -98,7 +101,8 @@ class ReportService:
         repositories, scanning = reader.repositories(gaps)
         access = reader.access(gaps) + self._key_users(repositories, gaps)
         self.last_calls = reader.calls
-        environments = self._environments(gaps)
+        registries = others()
+        environments = self._environments(gaps, registries)
         now = self._clock()
         return RegistrySnapshot(
             taken_at=now,
@@ -111,7 +115,7 @@ class ReportService:
             jobs=self._job_stats(now),
             gaps=tuple(gaps),
             environments=environments,
-            registries=others(),
+            registries=registries,
         )
 
     def _job_stats(self, now: datetime) -> tuple[JobStat, ...]:
