@@ -147,7 +147,7 @@ def _slack_group(group: RegistryGroup) -> tuple[str, int]:
     """Another registry in one block: its name and environments, then each section's summary
     and its first items; how many items are only in the thread."""
     icon = "⚠️ " if group.error is not None else ""
-    lines = [f"*{_esc(group_title(group))}*", f"{icon}{_esc(group_figures(group))}"]
+    lines = [f"*{text(group_title(group))}*", f"{icon}{text(group_figures(group))}"]
     more = 0
     for sec in group.sections:
         lines.append(f"*{_esc(sec.title)}*: {_esc(sec.summary)}")
