@@ -84,11 +84,17 @@ def slack_blocks(report: HealthReport, history: Sequence[ReportFigures] | None =
         body, more = _slack_section(sec)
         cut += more
         blocks.append(section(body))
-    for group in report.registries[: max(0, room - len(report.sections))]:
+    groups = report.registries[: max(0, room - len(report.sections))]
+    for group in groups:
         body, more = _slack_group(group)
         cut += more
         blocks.append(section(body))
     rest = f"{cut} more items in this thread's tables. " if cut else ""
+    if len(groups) < len(report.registries):  # past 50 blocks: named, never dropped unsaid
+        left = report.registries[len(groups) :]
+        rest += (
+            f"Registries only in the thread and files: {text(', '.join(g.name for g in left))}. "
+        )
     blocks.append(
         context(
             f"{rest}Every item with its fix: the tables in this thread, and the attached files "

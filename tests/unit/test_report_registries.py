@@ -185,3 +185,12 @@ def test_the_service_starts_the_other_registries_before_home_and_waits_after() -
     assert order == ["started", "home", "waited"]
     assert [r.name for r in snapshot.registries] == ["dr", "prod"]
     assert snapshot.gaps == ()  # home's gaps only: the others' are scoped by the report
+
+
+def test_registries_past_the_message_limit_are_named_not_dropped() -> None:
+    many = tuple(replace(dr_refused(), name=f"r{n:02d}") for n in range(60))
+    report = build_report(snap(repo("my-app", image("2")), registries=many), None, NOW)
+    blocks = render.slack_blocks(report)
+    assert len(blocks) <= 50
+    said = blocks[-1]["elements"][0]["text"]
+    assert "Registries only in the thread and files:" in said and "r59" in said
