@@ -44,10 +44,13 @@ def boto3_clients(endpoint_url: str | None = None) -> Clients:
     """One client per (service, region), made once, with the bot's own credentials."""
     made: dict[tuple[str, str], Any] = {}
     guard = threading.Lock()
-    session = boto3.session.Session()
+    sessions: list[boto3.session.Session] = []  # made on the first read: a gate may never read
 
     def client(service: str, region: str) -> Any:
         with guard:
+            if not sessions:
+                sessions.append(boto3.session.Session())
+            session = sessions[0]
             if (service, region) not in made:
                 made[(service, region)] = session.client(
                     service, region_name=region, endpoint_url=endpoint_url, config=CONFIG

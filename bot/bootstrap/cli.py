@@ -22,6 +22,7 @@ from bot.domain.ports import AuditLog, Engine, JobStore, Registry, RepositoryInf
 from bot.runtime.executors import Concurrency, Executors
 
 if TYPE_CHECKING:
+    from bot.adapters.ecr_digests import EcrDigests
     from bot.adapters.source import GitSource
     from bot.domain.pipeline import PushPipeline
     from bot.services.diagnose import Diagnoser
@@ -165,11 +166,20 @@ class CliAdapters:
             self.executors,
         )
 
-    def promotions(self, catalog: Catalog) -> PromotionService:
-        """`ecrbot promote`: skopeo with ECR logins, refused by the locks in the bot's database
-        (read on each promotion, so a lock taken in Slack a moment ago counts)."""
+    def promotions(
+        self, catalog: Catalog, ahead: tuple[str, str, str] | None = None
+    ) -> PromotionService:
+        """`ecrbot promote`: digests read from ECR's API, skopeo with ECR logins for a copy,
+        refused by the locks in the bot's database (read on each promotion, so a lock taken in
+        Slack a moment ago counts). `ahead` (app, ref, environment): the promotion about to be
+        asked, whose two digest reads start now, while the database is opened."""
+        from bot.bootstrap.promotions import build_digests
+
+        reader = build_digests(self.settings)
+        if ahead is not None:
+            _prefetch(reader, catalog, *ahead)
         from bot.adapters.lock_store import SqlLockStore
-        from bot.adapters.slack_directory import StaticDirectory
+        from bot.adapters.static_directory import StaticDirectory
         from bot.adapters.store import SqlJobStore
         from bot.bootstrap.promotions import build_promotions
         from bot.domain.access import Access
@@ -179,7 +189,29 @@ class CliAdapters:
         jobs = SqlJobStore(self.settings.database_url)
         access = Access(catalog.slack.admins, StaticDirectory(), catalog.slack.access)
         locks = LockService(catalog.app, catalog.all_apps, access, SqlLockStore(jobs.engine))
-        return build_promotions(self.settings, catalog, access, locks.check, jobs=jobs)
+        return build_promotions(
+            self.settings, catalog, access, locks.check, jobs=jobs, reader=reader
+        )
+
+
+def _prefetch(reader: EcrDigests, catalog: Catalog, name: str, ref: str, environment: str) -> None:
+    """Start reading what `ref` names at the source and at the target. A request the service
+    will refuse (no such app, environment or tag) starts nothing: the service says why."""
+    from bot.domain.environments import HOME
+    from bot.domain.errors import UserError
+    from bot.domain.promotion import TAG, ImageRef, source_of
+
+    app = catalog.app(name)
+    if app is None or not TAG.fullmatch(ref):
+        return
+    try:
+        target, source = source_of(app, environment, catalog.named_registries()[HOME])
+    except UserError:
+        return
+    reader.prefetch(
+        ImageRef(source.registry, source.repository, ref),
+        ImageRef(target.registry, target.repository, ref),
+    )
 
 
 def build_cli_adapters(settings: Settings) -> CliAdapters:

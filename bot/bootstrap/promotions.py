@@ -7,23 +7,23 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from bot.adapters.store import SqlJobStore
-from bot.bootstrap.parts import role_sessions
+from bot.bootstrap.sessions import role_sessions
 from bot.config import Settings
 from bot.config_catalog import Catalog
 from bot.domain.access import Access
 from bot.domain.approvals import Approval
 from bot.domain.audit import AuditEntry, Kind, Outcome
 from bot.domain.cve_sla import Risk
-from bot.domain.environments import HOME
+from bot.domain.environments import HOME, NamedRegistry
 from bot.domain.errors import StepError
 from bot.domain.models import RegistrySpec
 from bot.domain.on_behalf import current_on_behalf
 from bot.domain.ports import AuditLog, JobStore, Registry
 from bot.domain.promotion import (
     CopyFailed,
+    DigestReader,
     ImageCopier,
     ImageRef,
     Promoted,
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from slack_sdk import WebClient
 
     from bot.adapters.aws_sessions import RoleSessions
+    from bot.adapters.ecr_digests import EcrDigests
     from bot.adapters.slack_outbox import SlackOutbox
 
 log = logging.getLogger(__name__)
@@ -60,14 +61,15 @@ def ecr_logins(
     registry's `role:` assumed for the person the promotion is for (their SourceIdentity, the app
     and job tags), or with the bot's own credentials where no role is named (the home registry,
     unless `registry.role` is set). Each login is cached until shortly before it expires."""
-    from bot.adapters.aws import EcrRegistry
-    from bot.adapters.aws_sessions import RoleAssumeFailed, SessionValueRefused
-
     sessions = sessions or role_sessions(settings)
     registries: OrderedDict[tuple[object, ...], Registry] = OrderedDict()
     guard = threading.Lock()
 
     def login(image: ImageRef) -> tuple[str, str]:
+        # Imported on the first login, which only a copy needs (digests come from the API).
+        from bot.adapters.aws import EcrRegistry
+        from bot.adapters.aws_sessions import RoleAssumeFailed, SessionValueRefused
+
         named = image.registry
         who = current_on_behalf.get()
         key = (named.account_id, named.region, named.role, who if named.role else None)
@@ -110,6 +112,51 @@ def build_copier(settings: Settings, sessions: RoleSessions | None = None) -> Im
     return SkopeoCopier(ecr_logins(settings, sessions), ca_bundle=settings.registry_ca_bundle)
 
 
+def ecr_clients(
+    settings: Settings, sessions: RoleSessions | None = None
+) -> Callable[[NamedRegistry], Any]:
+    """An ECR API client per registry (account, region), in the registry's `role:` assumed for
+    the person the promotion is for (as `ecr_logins`), made once and kept (bounded)."""
+    from botocore.config import Config
+
+    from bot.adapters.aws_sessions import RoleAssumeFailed, SessionValueRefused
+
+    sessions = sessions or role_sessions(settings)
+    clients: OrderedDict[tuple[object, ...], Any] = OrderedDict()
+    # botocore makes clients thread-unsafely (a session's lazy setup): one at a time.
+    guard = threading.Lock()
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5)
+
+    def client(named: NamedRegistry) -> Any:
+        who = current_on_behalf.get()
+        key = (named.account_id, named.region, named.role, who if named.role else None)
+        try:
+            with guard:
+                found = clients.get(key)
+                if found is None:
+                    session = sessions.session(named.role, who, named.region)
+                    found = clients[key] = session.client(
+                        "ecr",
+                        region_name=named.region,
+                        endpoint_url=settings.aws_endpoint_url,
+                        config=config,
+                    )
+                    while len(clients) > LOGINS_KEPT:
+                        clients.popitem(last=False)
+                return found
+        except (RoleAssumeFailed, SessionValueRefused) as error:
+            raise CopyFailed(f"no ECR session for {named.host}: {error}") from None
+
+    return client
+
+
+def build_digests(settings: Settings, sessions: RoleSessions | None = None) -> EcrDigests:
+    """Digests read from ECR's API (`BatchGetImage`) in each registry's role session."""
+    from bot.adapters.ecr_digests import EcrDigests
+
+    return EcrDigests(ecr_clients(settings, sessions))
+
+
 def build_gates(settings: Settings, catalog: Catalog) -> ScanGates:
     """The scan gate: ECR's findings (Inspector's with enhanced scanning) judged by each app's
     risk tier, the one the health report holds its repository to."""
@@ -129,9 +176,13 @@ def build_promotions(
     locked: Locked,
     copier: ImageCopier | None = None,
     jobs: JobStore | None = None,
+    reader: DigestReader | None = None,
 ) -> PromotionService:
     """The promotion service over the catalog's apps and registries (`jobs`: ecrbot's record of
-    its pushes, for the other tag of a promoted digest)."""
+    its pushes, for the other tag of a promoted digest; `reader`: where digests are read before
+    a copy, ECR's API unless a copier is handed in, as tests do)."""
+    if reader is None and copier is None:
+        reader = build_digests(settings)
     return PromotionService(
         catalog.app,
         access,
@@ -142,6 +193,7 @@ def build_promotions(
         pushed=(lambda app, digest: pushed_tags(jobs.recent(PUSHES_READ), app, digest))
         if jobs is not None
         else (lambda app, digest: ()),
+        reader=reader,
     )
 
 
@@ -246,6 +298,8 @@ def build_promotion_requests(
 ) -> PromotionRequests:
     """`/ecr promote`: the service, its own pool (`promotions`), a thread per request, and
     approvals in the job store's database (without one, environments with approvers refuse)."""
+    from bot.adapters.store import SqlJobStore
+
     approvals = None
     if isinstance(store, SqlJobStore):
         from bot.adapters.approval_store import SqlApprovalStore

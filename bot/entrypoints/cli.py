@@ -195,7 +195,8 @@ def _promote(args: argparse.Namespace, settings: Settings, adapters: CliAdapters
         return 2
     configure("WARNING")
     try:
-        done = adapters.promotions(catalog).promote(args.app, args.ref, args.to, user=None)
+        ahead = (args.app, args.ref, args.to)  # its digest reads start while the locks load
+        done = adapters.promotions(catalog, ahead).promote(args.app, args.ref, args.to, user=None)
     except (UserError, CopyFailed, DigestMismatch, StepError) as error:
         words = f"{error}"
         print(f"Error: {words}", file=sys.stderr)
