@@ -1,4 +1,5 @@
-"""Which digest a tag names, read from ECR's API (`BatchGetImage`), not from the registry.
+"""A promotion's ECR API calls: which digest a tag names (`BatchGetImage`, not the registry),
+and the registry logins a copy needs (`GetAuthorizationToken`), on one client per registry.
 
 A promotion asks this before anything is copied: "which digest is 1.4.0 at the source?" and
 "does the target hold it already?". Through the registry that is a login (GetAuthorizationToken)
@@ -7,21 +8,28 @@ once per registry, in the registry's role session for the person. `BatchGetImage
 the permission a pull (and so `skopeo inspect`) already needs: a role that could promote before
 needs nothing new. The check after a copy stays the copier's (the manifest the registry serves).
 
+The logins are made on the same clients: no registry adapter (and its HTTP client) is built for
+a promotion, and a copy's target login reuses the role session its digest read assumed.
+
 `prefetch` starts reads on threads before they are asked for (`ecrbot promote` knows its source
 and target before it has read its locks), so the two reads and the role assumption overlap.
 """
 
 from __future__ import annotations
 
+import base64
 import contextvars
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bot.adapters.aws_sessions import RoleAssumeFailed
 from bot.domain.environments import NamedRegistry
+from bot.domain.on_behalf import SessionValueRefused, current_on_behalf
 from bot.domain.promotion import DIGEST, CopyFailed, ImageRef, RepositoryMissing
 
 # Every manifest type ECR stores, so the stored manifest is named as it is (no conversion), an
@@ -34,7 +42,10 @@ MEDIA_TYPES = [
     "application/vnd.docker.distribution.manifest.v1+json",
 ]
 
+KEPT = 64  # logins kept: one per registry and person's job with a role
 EcrClient = Callable[[NamedRegistry], Any]  # a botocore ECR client acting in that registry
+TOKEN_MARGIN = timedelta(minutes=5)  # a login is made again this long before it expires
+TOKEN_FALLBACK = timedelta(minutes=30)  # how long one is kept when ECR says no expiry
 
 
 class EcrDigests:
@@ -97,6 +108,8 @@ class EcrDigests:
             ) from None
         except BotoCoreError as error:
             raise CopyFailed(f"ECR unreachable reading {image}: {error}") from None
+        except (RoleAssumeFailed, SessionValueRefused) as error:
+            raise CopyFailed(f"can't read {image} in ECR: {error}") from None
         for found in answer.get("images", []):
             digest = found.get("imageId", {}).get("imageDigest")
             if digest:
@@ -108,3 +121,47 @@ class EcrDigests:
                     f"{failure.get('failureReason', '')}"
                 )
         return None
+
+
+class EcrLogins:
+    """A registry login (user, password) per registry and person, from `GetAuthorizationToken`
+    on the registry's client, kept until shortly before it expires."""
+
+    def __init__(
+        self, client: EcrClient, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self._client = client
+        self._clock = clock
+        self._tokens: dict[tuple[object, ...], tuple[tuple[str, str], datetime]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, image: ImageRef) -> tuple[str, str]:
+        named = image.registry
+        key = (
+            named.account_id,
+            named.region,
+            named.role,
+            current_on_behalf.get() if named.role else None,
+        )
+        now = self._clock()
+        with self._lock:
+            kept = self._tokens.get(key)
+        if kept is not None and now < kept[1]:
+            return kept[0]
+        try:
+            answer = self._client(named).get_authorization_token(registryIds=[named.account_id])
+        except ClientError as error:
+            info = error.response.get("Error", {})
+            said = f"{info.get('Code', 'ClientError')}: {info.get('Message', '')}"
+            raise CopyFailed(f"no ECR login for {named.host}: {said}") from None
+        except (BotoCoreError, RoleAssumeFailed, SessionValueRefused) as error:
+            raise CopyFailed(f"no ECR login for {named.host}: {error}") from None
+        data = answer["authorizationData"][0]
+        user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
+        expires = data.get("expiresAt")
+        until = expires - TOKEN_MARGIN if isinstance(expires, datetime) else now + TOKEN_FALLBACK
+        with self._lock:
+            if len(self._tokens) >= KEPT:
+                self._tokens.clear()  # bounded; a login is one call to make again
+            self._tokens[key] = ((user, password), max(until, now))
+        return user, password

@@ -173,9 +173,9 @@ class CliAdapters:
         refused by the locks in the bot's database (read on each promotion, so a lock taken in
         Slack a moment ago counts). `ahead` (app, ref, environment): the promotion about to be
         asked, whose two digest reads start now, while the database is opened."""
-        from bot.bootstrap.promotions import build_digests
+        from bot.bootstrap.promotions import promotion_io
 
-        reader = build_digests(self.settings)
+        reader, copier = promotion_io(self.settings)
         if ahead is not None:
             _prefetch(reader, catalog, *ahead)
         from bot.adapters.lock_store import SqlLockStore
@@ -189,9 +189,7 @@ class CliAdapters:
         jobs = SqlJobStore(self.settings.database_url)
         access = Access(catalog.slack.admins, StaticDirectory(), catalog.slack.access)
         locks = LockService(catalog.app, catalog.all_apps, access, SqlLockStore(jobs.engine))
-        return build_promotions(
-            self.settings, catalog, access, locks.check, jobs=jobs, reader=reader
-        )
+        return build_promotions(self.settings, catalog, access, locks.check, copier, jobs, reader)
 
 
 def _prefetch(reader: EcrDigests, catalog: Catalog, name: str, ref: str, environment: str) -> None:

@@ -17,12 +17,9 @@ from bot.domain.approvals import Approval
 from bot.domain.audit import AuditEntry, Kind, Outcome
 from bot.domain.cve_sla import Risk
 from bot.domain.environments import HOME, NamedRegistry
-from bot.domain.errors import StepError
-from bot.domain.models import RegistrySpec
 from bot.domain.on_behalf import current_on_behalf
-from bot.domain.ports import AuditLog, JobStore, Registry
+from bot.domain.ports import AuditLog, JobStore
 from bot.domain.promotion import (
-    CopyFailed,
     DigestReader,
     ImageCopier,
     ImageRef,
@@ -44,7 +41,7 @@ if TYPE_CHECKING:
     from slack_sdk import WebClient
 
     from bot.adapters.aws_sessions import RoleSessions
-    from bot.adapters.ecr_digests import EcrDigests
+    from bot.adapters.ecr_digests import EcrClient, EcrDigests
     from bot.adapters.slack_outbox import SlackOutbox
 
 log = logging.getLogger(__name__)
@@ -54,45 +51,45 @@ PUSHES_READ = 500  # recent jobs searched for the push that made a promoted dige
 LOGINS_KEPT = 64  # registry logins kept: one per registry and person's job with a role
 
 
-def ecr_logins(
-    settings: Settings, sessions: RoleSessions | None = None
-) -> Callable[[ImageRef], tuple[str, str]]:
-    """A login per registry (account, region) from ECR's `GetAuthorizationToken`, made in the
-    registry's `role:` assumed for the person the promotion is for (their SourceIdentity, the app
-    and job tags), or with the bot's own credentials where no role is named (the home registry,
-    unless `registry.role` is set). Each login is cached until shortly before it expires."""
+def ecr_clients(settings: Settings, sessions: RoleSessions | None = None) -> EcrClient:
+    """An ECR API client per registry (account, region), in the registry's `role:` assumed for
+    the person the promotion is for (their SourceIdentity, the app and job tags), or with the
+    bot's own credentials where no role is named (the home registry, unless `registry.role` is
+    set); made once and kept (bounded). A refused role is the caller's to word."""
+    from botocore.config import Config
+
     sessions = sessions or role_sessions(settings)
-    registries: OrderedDict[tuple[object, ...], Registry] = OrderedDict()
+    clients: OrderedDict[tuple[object, ...], Any] = OrderedDict()
+    # botocore makes clients thread-unsafely (a session's lazy setup): one at a time.
     guard = threading.Lock()
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5)
 
-    def login(image: ImageRef) -> tuple[str, str]:
-        # Imported on the first login, which only a copy needs (digests come from the API).
-        from bot.adapters.aws import EcrRegistry
-        from bot.adapters.aws_sessions import RoleAssumeFailed, SessionValueRefused
-
-        named = image.registry
+    def client(named: NamedRegistry) -> Any:
         who = current_on_behalf.get()
         key = (named.account_id, named.region, named.role, who if named.role else None)
-        try:
-            with guard:
-                registry = registries.get(key)
-                if registry is None:
-                    registry = registries[key] = EcrRegistry(
-                        RegistrySpec(named.account_id, named.region),
-                        endpoint_url=settings.aws_endpoint_url,
-                        ca_bundle=settings.registry_ca_bundle,
-                        session=sessions.session(named.role, who, named.region),
-                    )
-                    while len(registries) > LOGINS_KEPT:
-                        registries.popitem(last=False)
-            creds = registry.credentials()
-        except StepError as error:
-            raise CopyFailed(f"no ECR login for {named.host}: {error.raw}") from None
-        except (RoleAssumeFailed, SessionValueRefused) as error:
-            raise CopyFailed(f"no ECR login for {named.host}: {error}") from None
-        return creds.username, creds.password
+        with guard:
+            found = clients.get(key)
+            if found is None:
+                session = sessions.session(named.role, who, named.region)
+                found = clients[key] = session.client(
+                    "ecr", region_name=named.region, endpoint_url=settings.aws_endpoint_url,
+                    config=config,
+                )  # fmt: skip
+                while len(clients) > LOGINS_KEPT:
+                    clients.popitem(last=False)
+            return found
 
-    return login
+    return client
+
+
+def ecr_logins(
+    settings: Settings, sessions: RoleSessions | None = None, clients: EcrClient | None = None
+) -> Callable[[ImageRef], tuple[str, str]]:
+    """A login per registry (account, region) from ECR's `GetAuthorizationToken`, on the
+    registry's client (`ecr_clients`), cached until shortly before it expires."""
+    from bot.adapters.ecr_digests import EcrLogins
+
+    return EcrLogins(clients or ecr_clients(settings, sessions))
 
 
 def first_environment(catalog: Catalog) -> Callable[[str], str | None]:
@@ -105,56 +102,25 @@ def first_environment(catalog: Catalog) -> Callable[[str], str | None]:
     return first
 
 
-def build_copier(settings: Settings, sessions: RoleSessions | None = None) -> ImageCopier:
+def build_copier(
+    settings: Settings, sessions: RoleSessions | None = None, clients: EcrClient | None = None
+) -> ImageCopier:
     """skopeo with ECR logins (Debian's `skopeo`; see the README's "Why skopeo")."""
     from bot.adapters.skopeo import SkopeoCopier
 
-    return SkopeoCopier(ecr_logins(settings, sessions), ca_bundle=settings.registry_ca_bundle)
+    login = ecr_logins(settings, sessions, clients)
+    return SkopeoCopier(login, ca_bundle=settings.registry_ca_bundle)
 
 
-def ecr_clients(
+def promotion_io(
     settings: Settings, sessions: RoleSessions | None = None
-) -> Callable[[NamedRegistry], Any]:
-    """An ECR API client per registry (account, region), in the registry's `role:` assumed for
-    the person the promotion is for (as `ecr_logins`), made once and kept (bounded)."""
-    from botocore.config import Config
-
-    from bot.adapters.aws_sessions import RoleAssumeFailed, SessionValueRefused
-
-    sessions = sessions or role_sessions(settings)
-    clients: OrderedDict[tuple[object, ...], Any] = OrderedDict()
-    # botocore makes clients thread-unsafely (a session's lazy setup): one at a time.
-    guard = threading.Lock()
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5)
-
-    def client(named: NamedRegistry) -> Any:
-        who = current_on_behalf.get()
-        key = (named.account_id, named.region, named.role, who if named.role else None)
-        try:
-            with guard:
-                found = clients.get(key)
-                if found is None:
-                    session = sessions.session(named.role, who, named.region)
-                    found = clients[key] = session.client(
-                        "ecr",
-                        region_name=named.region,
-                        endpoint_url=settings.aws_endpoint_url,
-                        config=config,
-                    )
-                    while len(clients) > LOGINS_KEPT:
-                        clients.popitem(last=False)
-                return found
-        except (RoleAssumeFailed, SessionValueRefused) as error:
-            raise CopyFailed(f"no ECR session for {named.host}: {error}") from None
-
-    return client
-
-
-def build_digests(settings: Settings, sessions: RoleSessions | None = None) -> EcrDigests:
-    """Digests read from ECR's API (`BatchGetImage`) in each registry's role session."""
+) -> tuple[EcrDigests, ImageCopier]:
+    """Digests read from ECR's API (`BatchGetImage`) and skopeo for a copy, on the same clients
+    (a copy's logins reuse the role sessions its digest reads assumed)."""
     from bot.adapters.ecr_digests import EcrDigests
 
-    return EcrDigests(ecr_clients(settings, sessions))
+    clients = ecr_clients(settings, sessions)
+    return EcrDigests(clients), build_copier(settings, clients=clients)
 
 
 def build_gates(settings: Settings, catalog: Catalog) -> ScanGates:
@@ -181,12 +147,12 @@ def build_promotions(
     """The promotion service over the catalog's apps and registries (`jobs`: ecrbot's record of
     its pushes, for the other tag of a promoted digest; `reader`: where digests are read before
     a copy, ECR's API unless a copier is handed in, as tests do)."""
-    if reader is None and copier is None:
-        reader = build_digests(settings)
+    if copier is None:
+        reader, copier = promotion_io(settings)
     return PromotionService(
         catalog.app,
         access,
-        copier or build_copier(settings),
+        copier,
         catalog.named_registries()[HOME],
         locked=locked,
         gates=build_gates(settings, catalog),

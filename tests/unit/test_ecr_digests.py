@@ -1,16 +1,19 @@
 """`EcrDigests`: which digest a tag names, from ECR's `BatchGetImage` (a fake client handed in):
 found, not found, a digest that differs, a missing repository said plainly, other refusals;
-reads started ahead (`prefetch`) answer once, for the person they were started for."""
+reads started ahead (`prefetch`) answer once, for the person they were started for.
+`EcrLogins`: a copy's registry login, kept until shortly before it expires."""
 
 from __future__ import annotations
 
+import base64
 import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from bot.adapters.ecr_digests import MEDIA_TYPES, EcrDigests
+from bot.adapters.ecr_digests import MEDIA_TYPES, EcrDigests, EcrLogins
 from bot.domain.environments import HOME, NamedRegistry
 from bot.domain.on_behalf import OnBehalf, current_on_behalf
 from bot.domain.promotion import CopyFailed, ImageRef, RepositoryMissing
@@ -130,3 +133,40 @@ def test_a_prefetched_refusal_is_raised_to_the_reader() -> None:
     digests.prefetch(ImageRef(PROD, "my-app", "1.0.0"))
     with pytest.raises(RepositoryMissing):
         digests.digest(ImageRef(PROD, "my-app", "1.0.0"))
+
+
+class TokenEcr:
+    """GetAuthorizationToken: a new password per call, expiring when told."""
+
+    def __init__(self, expires: datetime) -> None:
+        self.expires, self.calls = expires, 0
+
+    def get_authorization_token(self, registryIds: list[str]) -> dict[str, Any]:
+        self.calls += 1
+        token = base64.b64encode(f"AWS:{registryIds[0]}-{self.calls}".encode()).decode()
+        return {"authorizationData": [{"authorizationToken": token, "expiresAt": self.expires}]}
+
+
+def test_a_login_is_kept_until_shortly_before_it_expires() -> None:
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    clock = [now]
+    ecr = TokenEcr(now + timedelta(hours=12))
+    login = EcrLogins(lambda named: ecr, clock=lambda: clock[0])
+    image = ImageRef(PROD, "my-app", "1.0.0")
+    assert login(image) == ("AWS", f"{PROD.account_id}-1")
+    assert login(image) == ("AWS", f"{PROD.account_id}-1") and ecr.calls == 1
+    clock[0] = now + timedelta(hours=11, minutes=56)  # within the margin: a new one
+    assert login(image) == ("AWS", f"{PROD.account_id}-2")
+
+
+def test_a_refused_login_names_the_registry_in_ecr_words() -> None:
+    class Refusing:
+        def get_authorization_token(self, **asked: Any) -> dict[str, Any]:
+            raise refused("AccessDeniedException", "not authorized: ecr:GetAuthorizationToken")
+
+    with pytest.raises(CopyFailed) as failed:
+        EcrLogins(lambda named: Refusing())(ImageRef(PROD, "my-app", "1.0.0"))
+    assert str(failed.value) == (
+        f"no ECR login for {PROD.host}: AccessDeniedException: not authorized: "
+        "ecr:GetAuthorizationToken"
+    )
