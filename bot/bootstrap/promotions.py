@@ -70,8 +70,8 @@ def ecr_clients(settings: Settings, sessions: RoleSessions | None = None) -> Ecr
         with guard:
             found = clients.get(key)
             if found is None:
-                session = sessions.session(named.role, who, named.region)
-                found = clients[key] = session.client(
+                session = sessions.core(named.role, who, named.region)  # botocore: no boto3
+                found = clients[key] = session.create_client(
                     "ecr", region_name=named.region, endpoint_url=settings.aws_endpoint_url,
                     config=config,
                 )  # fmt: skip
