@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.adapters.aws_hooks import OnAwsError
+from bot.bootstrap.sessions import role_sessions
 from bot.config import Settings
 from bot.config_catalog import Catalog
 from bot.domain.access import Access, RateLimiter
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
     from slack_sdk import WebClient
 
     from bot.adapters.aws_facts import AwsFacts
-    from bot.adapters.aws_sessions import RoleSessions
     from bot.adapters.slack_outbox import SlackOutbox
     from bot.services.reports import ReportRunner
 
@@ -327,25 +327,6 @@ def aws_facts(
 
 def _log_published(built: Published, channel: str | None, reply_url: str | None) -> None:
     log.info("registry report (no Slack): %s", built.report.figures.to_json())
-
-
-_SESSIONS: dict[str | None, RoleSessions] = {}
-_SESSIONS_GUARD = threading.Lock()
-
-
-def role_sessions(settings: Settings) -> RoleSessions:
-    """Role sessions over the bot's own credentials: every per-person AWS call goes through
-    one (`bot.domain.on_behalf` says for whom). One per process (and AWS endpoint), made on
-    first use: a diagnose of an app with no registry roles never pays for one."""
-    from bot.adapters.aws_sessions import RoleSessions
-
-    with _SESSIONS_GUARD:
-        found = _SESSIONS.get(settings.aws_endpoint_url)
-        if found is None:
-            found = _SESSIONS[settings.aws_endpoint_url] = RoleSessions(
-                endpoint_url=settings.aws_endpoint_url
-            )
-        return found
 
 
 def home_registry(

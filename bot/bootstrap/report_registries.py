@@ -29,7 +29,7 @@ def registry_reads(
     """Each registry under `registries:` with the environments (and apps) that live there,
     read for the person who asked (or as ecrbot on the schedule) when the report starts."""
     from bot.adapters.registry_snapshot import RegistryReader
-    from bot.bootstrap.parts import role_sessions
+    from bot.bootstrap.sessions import role_sessions
 
     others = [r for name, r in catalog.named_registries().items() if name != HOME]
     if not others:

@@ -38,6 +38,15 @@ class ImageRef:
         return f"{self.registry.host}/{self.repository}{sep}{self.reference}"
 
 
+class DigestReader(Protocol):
+    """Reads which manifest digest a tag (or digest) names in a registry."""
+
+    def digest(self, image: ImageRef) -> str | None:
+        """The manifest digest `image` names, or None when the registry has no such image;
+        RepositoryMissing when the registry has no such repository."""
+        ...
+
+
 class ImageCopier(Protocol):
     """Reads digests and copies images between registries, blobs and indexes included."""
 
@@ -51,13 +60,17 @@ class ImageCopier(Protocol):
         ...
 
 
-class DigestMismatch(Exception):
-    """The target answered with another digest than the source's after the copy."""
-
-
 class CopyFailed(Exception):
     """The copier (or a registry login) refused; the message is its own closing words, never
     the credentials."""
+
+
+class RepositoryMissing(CopyFailed):
+    """The registry has no repository of that name (ECR's RepositoryNotFoundException)."""
+
+
+class DigestMismatch(Exception):
+    """The target answered with another digest than the source's after the copy."""
 
 
 @dataclass(frozen=True)
@@ -130,7 +143,7 @@ def plan(
     ref: str,
     environment: str,
     home: NamedRegistry,
-    copier: ImageCopier,
+    reader: DigestReader,
     approvals: bool = False,
     gates: bool = False,
 ) -> PromotionPlan:
@@ -140,7 +153,16 @@ def plan(
     target, source = source_of(app, environment, home)
     enforceable(target, approvals, gates)
     where = "the home registry" if source.registry.name == HOME else source.registry.name
-    digest = copier.digest(ImageRef(source.registry, source.repository, ref))
+    try:
+        digest = reader.digest(ImageRef(source.registry, source.repository, ref))
+    except RepositoryMissing:
+        place = (
+            "The home registry" if where != source.registry.name else f"The registry {code(where)}"
+        )
+        raise UsageError(
+            f"{place} ({source.registry.host}) has no repository {code(source.repository)}.",
+            "Check the app's `repository:`, or push it first.",
+        ) from None
     if digest is None:
         raise UsageError(
             f"{code(f'{source.repository}:{ref}')} is not in {where} ({source.registry.host}).",
