@@ -7,11 +7,12 @@ until then; a database newer than this code is refused too. Migrations live in `
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+
+from bot.adapters import table_names
+from bot.adapters.table_names import JOBS, LOCKS, head_from_files
 
 # Re-exported: the tests and older callers catch it from here.
 from bot.domain.errors import SchemaError as SchemaError
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 metadata = sa.MetaData()
 
 jobs = sa.Table(
-    "jobs",
+    JOBS,
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     # What Slack sent (trigger id) or the caller chose: a retried request finds its job again.
@@ -119,7 +120,7 @@ triage_threads = sa.Table(
 # Locks on an app ('' for the whole app) or one of its environments (0006). In the database,
 # not in memory: a lock must survive a restart and hold on every replica.
 locks = sa.Table(
-    "locks",
+    LOCKS,
     metadata,
     sa.Column("app", sa.String(200), primary_key=True),
     sa.Column("environment", sa.String(64), primary_key=True),
@@ -203,7 +204,7 @@ def _append_only(_table: sa.Table, connection: sa.Connection, **_: object) -> No
 
 sa.event.listen(audit_log, "after_create", _append_only)
 
-MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATIONS = table_names.MIGRATIONS
 
 
 def alembic_config(url: str) -> Config:
@@ -223,20 +224,8 @@ def head() -> str:
     return _head_from_files() or _alembic_head()
 
 
-_REVISION = re.compile(r'^(down_revision|revision) = (None|"[0-9A-Za-z_]+")\s*$', re.MULTILINE)
-
-
 def _head_from_files() -> str | None:
-    parent: dict[str, str | None] = {}
-    for path in (MIGRATIONS / "versions").glob("*.py"):
-        found = dict(_REVISION.findall(path.read_text(encoding="utf-8")))
-        if set(found) != {"revision", "down_revision"} or found["revision"] == "None":
-            return None
-        down = found["down_revision"]
-        parent[found["revision"].strip('"')] = None if down == "None" else down.strip('"')
-    heads = set(parent) - set(parent.values())
-    roots = [rev for rev, down in parent.items() if down is None]
-    return heads.pop() if len(heads) == 1 and len(roots) == 1 else None
+    return head_from_files(MIGRATIONS)
 
 
 def _alembic_head() -> str:

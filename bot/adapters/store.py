@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.adapters.schema import jobs, require_current
 from bot.adapters.sqlite_writer import SqliteWriter
+from bot.adapters.table_names import parse_result as parse_result  # re-exported
 from bot.domain.models import Failure, Job, JobState, PushResult, Step
 
 log = logging.getLogger(__name__)
@@ -339,15 +340,6 @@ def job_from_row(row: Any) -> Job:
         reply_url=row.get("reply_url"),
         worker=row.get("worker"),
     )
-
-
-def parse_result(text: str | None) -> PushResult | None:
-    if not text:
-        return None
-    data = json.loads(text)
-    data["image_uris"] = tuple(data["image_uris"])
-    data["warnings"] = tuple(data.get("warnings", ()))
-    return PushResult(**data)
 
 
 def parse_failure(text: str | None) -> Failure | None:

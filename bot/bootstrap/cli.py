@@ -24,6 +24,7 @@ from bot.runtime.executors import Concurrency, Executors
 if TYPE_CHECKING:
     from bot.adapters.ecr_digests import EcrDigests
     from bot.adapters.source import GitSource
+    from bot.adapters.sqlite_reads import SqliteReads
     from bot.domain.pipeline import PushPipeline
     from bot.domain.promotion import ImageCopier
     from bot.services.diagnose import Diagnoser
@@ -179,17 +180,24 @@ class CliAdapters:
         """`ecrbot promote`: digests read from ECR's API, skopeo with ECR logins for a copy,
         refused by the locks in the bot's database (read on each promotion, so a lock taken in
         Slack a moment ago counts)."""
-        from bot.adapters.lock_store import SqlLockStore
         from bot.adapters.static_directory import StaticDirectory
-        from bot.adapters.store import SqlJobStore
         from bot.bootstrap.promotions import build_promotions
         from bot.domain.access import Access
         from bot.services.locks import LockService
 
         reader, copier = self._promotion_io()
+        access = Access(catalog.slack.admins, StaticDirectory(), catalog.slack.access)
+        light = _sqlite_reads(self.settings.database_url)
+        if light is not None:  # a SQLite file at head: read without SQLAlchemy (~0.18 s CPU)
+            locks = LockService(catalog.app, catalog.all_apps, access, light)
+            return build_promotions(
+                self.settings, catalog, access, locks.check, copier, None, reader, light.pushed
+            )
+        from bot.adapters.lock_store import SqlLockStore
+        from bot.adapters.store import SqlJobStore
+
         extras.require_for_database(self.settings.database_url)
         jobs = SqlJobStore(self.settings.database_url)
-        access = Access(catalog.slack.admins, StaticDirectory(), catalog.slack.access)
         locks = LockService(catalog.app, catalog.all_apps, access, SqlLockStore(jobs.engine))
         return build_promotions(self.settings, catalog, access, locks.check, copier, jobs, reader)
 
@@ -222,6 +230,18 @@ def _prefetch(reader: EcrDigests, catalog: Catalog, name: str, ref: str, environ
         ImageRef(source.registry, source.repository, ref),
         ImageRef(target.registry, target.repository, ref),
     )
+
+
+def _sqlite_reads(url: str) -> SqliteReads | None:
+    """The read-only sqlite3 reader when the URL is a plain SQLite file at the schema's head;
+    None otherwise (PostgreSQL, options in the URL, an old or newer schema): SQLAlchemy's."""
+    from bot.adapters.sqlite_reads import SqliteReads, sqlite_path
+
+    path = sqlite_path(url)
+    if path is None or not path.is_file():
+        return None
+    reads = SqliteReads(path)
+    return reads if reads.current() else None
 
 
 def build_cli_adapters(settings: Settings) -> CliAdapters:

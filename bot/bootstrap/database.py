@@ -38,6 +38,11 @@ def upgrade_database(settings: Settings) -> str:
 def missing_sqlite_file(settings: Settings) -> str | None:
     """Where the SQLite file the URL names should be, if it is not there (opening it would
     create an empty database and answer "nothing yet"); None for any other database."""
+    from bot.adapters.sqlite_reads import sqlite_path
+
+    plain = sqlite_path(settings.database_url)  # the common case, without SQLAlchemy's parser
+    if plain is not None:
+        return None if plain.is_file() else str(plain.resolve())
     from sqlalchemy.engine import make_url
 
     url = make_url(settings.database_url)

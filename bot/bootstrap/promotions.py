@@ -148,12 +148,20 @@ def build_promotions(
     copier: ImageCopier | None = None,
     jobs: JobStore | None = None,
     reader: DigestReader | None = None,
+    pushed: Callable[[str, str], tuple[str, ...]] | None = None,
 ) -> PromotionService:
     """The promotion service over the catalog's apps and registries (`jobs`: ecrbot's record of
-    its pushes, for the other tag of a promoted digest; `reader`: where digests are read before
-    a copy, ECR's API unless a copier is handed in, as tests do)."""
+    its pushes, for the other tag of a promoted digest, unless `pushed` reads it directly;
+    `reader`: where digests are read before a copy, ECR's API unless a copier is handed in, as
+    tests do)."""
     if copier is None:
         reader, copier = promotion_io(settings)
+    if pushed is None:
+        pushed = (
+            (lambda app, digest: pushed_tags(jobs.recent(PUSHES_READ), app, digest))
+            if jobs is not None
+            else (lambda app, digest: ())
+        )
     return PromotionService(
         catalog.app,
         access,
@@ -161,9 +169,7 @@ def build_promotions(
         catalog.named_registries()[HOME],
         locked=locked,
         gates=build_gates(settings, catalog),
-        pushed=(lambda app, digest: pushed_tags(jobs.recent(PUSHES_READ), app, digest))
-        if jobs is not None
-        else (lambda app, digest: ()),
+        pushed=pushed,
         reader=reader,
     )
 
