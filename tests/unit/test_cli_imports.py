@@ -94,3 +94,44 @@ def test_the_push_path_loads_no_slack_database_report_rich_or_diagnose_code(
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+# `ecrbot promote` already there: no SQLAlchemy for its lock and job reads from a SQLite file at
+# head (bot/adapters/sqlite_reads.py: it was ~0.18 s of the ~0.6 s of CPU), nor Slack or docker.
+PROMOTE_HEAVY = ("sqlalchemy", "alembic", "slack_sdk", "docker", "celery", "matplotlib", "rich")
+
+PROMOTE_PROBE = """
+import json, sys
+from bot.config import Settings
+from bot.config_catalog import Catalog
+from bot.entrypoints import cli
+from bot.bootstrap import build_cli_adapters
+
+settings = Settings(database_url=%r)
+assert not cli._no_database(settings)
+catalog = Catalog.model_validate(
+    {"registry": {"account_id": "123456789012", "region": "eu-west-2"},
+     "apps": {"app": {"source": "/nowhere", "environments": [{"name": "prod", "registry": "home",
+                                                    "repository": "app-prod"}]}}}
+)
+build_cli_adapters(settings).promotions(catalog)
+print(json.dumps(sorted(m for m in %r if m in sys.modules)))
+"""
+
+
+def test_the_promote_path_reads_sqlite_without_sqlalchemy(tmp_path: Path) -> None:
+    from bot.adapters.store import SqlJobStore
+
+    url = f"sqlite:///{tmp_path}/ecrbot.db"
+    SqlJobStore(url).engine.dispose()  # a database at head
+    done = subprocess.run(
+        [sys.executable, "-c", PROMOTE_PROBE % (url, PROMOTE_HEAVY)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ECRBOT_WORK_DIR": str(tmp_path)},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []
