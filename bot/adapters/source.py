@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -22,6 +23,11 @@ from bot.domain.ports import Checkout
 from bot.domain.text import code, plain
 
 GIT_TIMEOUT_S = 300
+# What the mirror fetches: the app's branches and tags, nothing else. `clone --mirror` would
+# take every ref, and on GitHub that includes refs/pull/*/head, where anyone may put commits by
+# opening a pull request from a fork: a SHA given to /ecr push must name a commit of the app's
+# own repository, never an outsider's (its build gets the app's build secrets).
+MIRROR_REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
 # Never prompt for credentials: the bot has no terminal and must fail fast instead.
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
 
@@ -111,15 +117,22 @@ class GitSource:
 
     def _mirror(self, app: AppSpec, deadline: float | None = None) -> Path:
         mirror = self._cache_dir / f"{_safe(app.name)}.git"
+        if (mirror / "HEAD").exists() and _refspecs(mirror) != MIRROR_REFSPECS:
+            # Made by an earlier ecrbot with `clone --mirror` (every ref), or a clone that was
+            # cut short before its refspecs were set: start again rather than trust it.
+            shutil.rmtree(mirror)
         if not (mirror / "HEAD").exists():
             self._cache_dir.mkdir(parents=True, exist_ok=True)
-            args = ("clone", "--mirror", "--quiet", "--", app.source, str(mirror))
+            # A bare clone takes branches and tags only, where `--mirror` takes every ref.
+            args = ("clone", "--bare", "--quiet", "--", app.source, str(mirror))
             _git(None, *args, deadline=deadline)
+            for refspec in MIRROR_REFSPECS:
+                _git(mirror, "config", "--add", "remote.origin.fetch", refspec)
         return mirror
 
     def _resolve(self, app: AppSpec, mirror: Path, sha: str, deadline: float | None = None) -> str:
         found = _commits_named(mirror, sha)
-        if not found:
+        if len(found) != 1 or not _on_a_branch_or_tag(mirror, found[0]):
             _git(mirror, "remote", "set-url", "origin", app.source)
             # Keep what arrives as a pack: unpacking a push's few objects to loose ones
             # recompresses each (about 0.2 s for an 8 MB layer's file); git gc packs them anyway.
@@ -136,6 +149,15 @@ class GitSource:
             raise ShaNotFound(
                 f"{code(sha)} names {len(found)} commits in {code(app.name)}'s repository.",
                 "Give more characters of the SHA (`git rev-parse HEAD` prints all 40).",
+            )
+        if not _on_a_branch_or_tag(mirror, found[0]):
+            # An object the mirror holds is not enough: a local clone copies unreachable ones,
+            # and a force-push leaves the old commits behind until git gc.
+            raise ShaNotFound(
+                f"Commit {code(sha)} is on none of {code(app.name)}'s branches or tags "
+                f"({plain(_redact(app.source))}).",
+                "Push it to a branch of the app's repository first: commits that only a pull "
+                "request from a fork holds are never built.",
             )
         return found[0]
 
@@ -176,6 +198,19 @@ class DirectorySource:
                 "Commit or stash them (`git status` lists them), then push again.",
             )
         yield Checkout(full_sha=sha, subject="", path=self._path)
+
+
+def _on_a_branch_or_tag(mirror: Path, commit: str) -> bool:
+    listed = _run_git(
+        mirror, "for-each-ref", "--count=1", "--format=%(refname)", "--contains", commit,
+        "refs/heads", "refs/tags",
+    )  # fmt: skip
+    return listed.returncode == 0 and bool(listed.stdout.strip())
+
+
+def _refspecs(mirror: Path) -> tuple[str, ...]:
+    listed = _run_git(mirror, "config", "--get-all", "remote.origin.fetch")
+    return tuple(listed.stdout.split()) if listed.returncode == 0 else ()
 
 
 def _rev_parse(mirror: Path, ref: str) -> str | None:

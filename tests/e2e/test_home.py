@@ -170,7 +170,7 @@ def test_a_commit_check_against_a_hanging_remote_is_stopped_not_abandoned(world:
         # The form's git children were killed at the deadline; only the first job's clone
         # (the push checks the commit itself) may still wait on the remote.
         time.sleep(0.5)
-        assert len(processes("git", "clone", "--mirror", "--quiet", "--", url)) <= 1
+        assert len(processes("git", "clone", "--bare", "--quiet", "--", url)) <= 1
         # App Home is not held up behind them.
         world.slack.clear()
         started = time.monotonic()

@@ -73,3 +73,47 @@ def test_an_ambiguous_prefix_asks_for_more_characters(tmp_path: Path) -> None:
     ):
         pass
     assert "more characters" in raised.value.next_step
+
+
+@pytest.mark.parametrize(
+    ("over", "said"),
+    # A local path's clone copies every object, reachable or not; git's protocol sends only
+    # what the refs reach. Neither may build the outsider's commit.
+    [("path", "on none of `app`'s branches or tags"), ("file://", "is not in `app`'s")],
+)
+def test_a_commit_only_a_pull_request_ref_holds_is_not_the_apps(
+    tmp_path: Path, over: str, said: str
+) -> None:
+    app, (first, second) = _repo(tmp_path / "app")
+    if over == "file://":
+        app = AppSpec(name="app", source=f"file://{tmp_path / 'app'}", repository="app")
+    # On GitHub, anyone can open a pull request from a fork: its commits sit under refs/pull/.
+    path = tmp_path / "app"
+    (path / "Dockerfile").write_text("FROM scratch\nLABEL from=fork\n")
+    git(path, "commit", "--quiet", "-am", "an outsider's change")
+    outsider = git(path, "rev-parse", "HEAD")
+    git(path, "update-ref", "refs/pull/7/head", outsider)
+    git(path, "reset", "--quiet", "--hard", second)
+    source = GitSource(tmp_path / "cache")
+    with pytest.raises(ShaNotFound, match=said) as raised:
+        source.resolve(app, outsider)
+    assert "fork" in raised.value.next_step or "pushed" in raised.value.next_step
+    assert source.resolve(app, first) == first  # the app's own branches still are
+
+
+def test_a_mirror_of_every_ref_from_an_earlier_version_is_made_again(tmp_path: Path) -> None:
+    app, (first, _) = _repo(tmp_path / "app")
+    path = tmp_path / "app"
+    (path / "Dockerfile").write_text("FROM scratch\nLABEL from=fork\n")
+    git(path, "commit", "--quiet", "-am", "an outsider's change")
+    outsider = git(path, "rev-parse", "HEAD")
+    git(path, "update-ref", "refs/pull/7/head", outsider)
+    git(path, "reset", "--quiet", "--hard", first)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    # What ecrbot made before: `clone --mirror`, every ref (and the fork's commit) in it.
+    git(cache, "clone", "--mirror", "--quiet", str(path), "app.git")
+    source = GitSource(cache)
+    with pytest.raises(ShaNotFound):
+        source.resolve(app, outsider)
+    assert source.resolve(app, first) == first
