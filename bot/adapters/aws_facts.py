@@ -9,11 +9,11 @@ from concurrent.futures import Executor, Future
 from functools import partial
 from typing import Any, TypeVar
 
-import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
+from bot.adapters import botocore_clients
 from bot.adapters.aws_hooks import OnAwsError, report_errors
 from bot.adapters.aws_org import ScpReader
 from bot.adapters.ecr_features import (
@@ -253,7 +253,7 @@ class AwsFacts(IamFacts):
                 else:
                     # botocore itself: boto3 would load s3transfer too (0.05 s of a diagnose).
                     if self._core is None:
-                        self._core = botocore.session.get_session()
+                        self._core = botocore_clients.session()
                     client = self._core.create_client(real, **args)
                 client.meta.events.register("before-call", self._count)
                 report_errors(client, self._on_error)
