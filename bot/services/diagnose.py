@@ -106,18 +106,18 @@ class Diagnoser:
         return self.app(spec, request)
 
     def app(self, app: AppSpec, request: DiagnoseRequest) -> Report:
-        aws = self._facts()
         branch = request.branch or app.branch
         spec = self._registry
         repo_arn = repository_arn(spec.region, spec.account_id, app.repository)
         role_account = account_of(app.role) if app.role else spec.account_id
         # Start every independent lookup at once, the longest first: git and GitHub need no
-        # AWS client, and a role's reads are three round trips one after another. The checks
-        # then read finished futures.
+        # AWS client (they run while the AWS adapter is made), and a role's reads are three
+        # round trips one after another. The checks then read finished futures.
         workflows = self._pool.submit(self._read_workflows, app, branch)
         # GitHub's two reads run beside the AWS ones, each endpoint once per diagnose.
         template = self._pool.submit(self._subject_template, app)
         record = self._pool.submit(self._repository_record, app)
+        aws = self._facts()
         role = aws.role(app.role) if app.role else None
         users, provider = aws.key_users(), aws.provider()
         caller, repository = aws.caller(), aws.repository(app.repository)
