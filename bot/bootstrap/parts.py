@@ -200,6 +200,7 @@ def registry_facts(
     """AWS reads in another registry of the catalog, through its role for the person diagnose
     runs for (on the caller's thread: the person is a context variable)."""
     pool, fanout = executors.pool("aws_calls"), executors.pool("aws_fanout")
+    leaves = executors.pool("aws_leaves")
 
     def facts(registry: NamedRegistry) -> AwsFacts:
         from bot.adapters.aws_facts import AwsFacts
@@ -213,6 +214,7 @@ def registry_facts(
             session=sessions.session(registry.role, who, registry.region),
             pool=pool,
             fanout=fanout,
+            leaves=leaves,
             on_error=on_error,
         )
 
@@ -270,6 +272,7 @@ def aws_facts(
     first run (0.07 s of CPU), which starts its git and GitHub reads first."""
     spec = catalog.registry_spec
     pool, fanout = executors.pool("aws_calls"), executors.pool("aws_fanout")
+    leaves = executors.pool("aws_leaves")
     role = catalog.registry.role
     sessions = role_sessions(settings) if role else None
 
@@ -286,6 +289,7 @@ def aws_facts(
             session=session,
             pool=pool,
             fanout=fanout,
+            leaves=leaves,
             registry=registry,
             on_error=on_error,
         )
