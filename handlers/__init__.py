@@ -24,6 +24,8 @@ def register(app: App, services: HandlerServices) -> None:
     app.action(ActionId.PROMOTE.value)(audited(actions.promote))
     app.action(ActionId.APPROVE.value)(audited(actions.approve))
     app.action(ActionId.REJECT.value)(audited(actions.reject))
+    app.action(ActionId.PROMOTION_CANCEL.value)(audited(actions.cancel_promotion))
+    app.action(ActionId.PROMOTION_RETRY.value)(audited(actions.retry_promotion))
     app.action(ActionId.HOME_PUSH.value)(audited(home.open_push))
     app.action(ActionId.HOME_DIAGNOSE.value)(audited(home.open_diagnose))
     app.action(ActionId.HOME_REPORT.value)(audited(home.report_preview))

@@ -1,5 +1,5 @@
-"""Buttons on job messages: Retry, Cancel, Run diagnose, Promote; Approve / Reject on a
-promotion."""
+"""Buttons on job messages: Retry, Cancel, Run diagnose, Promote; on a promotion: Approve /
+Reject, Cancel and Retry."""
 
 from __future__ import annotations
 
@@ -139,5 +139,36 @@ def promote(
             body.get("response_url"),
         )
         done = services.promotions.submit(wanted)
+        reply = promotion.accepted(wanted) if done is None else promotion.already(done)
+        _ephemeral(respond)(reply)
+
+
+def cancel_promotion(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond
+) -> None:
+    """A running or waiting promotion's Cancel: the value names its record; the service
+    decides who may stop it."""
+    ack()
+    services = services_of(context)
+    with replying(_ephemeral(respond)):
+        run_id = str(action.get("value") or "")
+        auditing.about(services.promotions.app_of(run_id))  # so a refusal names the app too
+        run = services.promotions.cancel(run_id, body["user"]["id"])
+        _ephemeral(respond)(promotion.cancel_requested(run))
+
+
+def retry_promotion(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond
+) -> None:
+    """A failed or cancelled promotion's Retry: the same app, ref and environment from ecrbot's
+    record (never the button's word), asked again by whoever clicked, through every check."""
+    ack()
+    services = services_of(context)
+    with replying(_ephemeral(respond)):
+        run_id = str(action.get("value") or "")
+        auditing.about(services.promotions.app_of(run_id))
+        wanted, done = services.promotions.retry(
+            run_id, body["user"]["id"], body.get("response_url")
+        )
         reply = promotion.accepted(wanted) if done is None else promotion.already(done)
         _ephemeral(respond)(reply)

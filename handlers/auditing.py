@@ -44,6 +44,8 @@ _ACTIONS: dict[str, str] = {
     ActionId.PROMOTE: "promote",
     ActionId.APPROVE: "approve",
     ActionId.REJECT: "reject",
+    ActionId.PROMOTION_CANCEL: "cancel_promotion",
+    ActionId.PROMOTION_RETRY: "retry_promotion",
 }
 _VIEWS: dict[str, str] = {
     CallbackId.PUSH_MODAL: "push",

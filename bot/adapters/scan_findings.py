@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -44,10 +43,15 @@ def boto3_clients(endpoint_url: str | None = None) -> Clients:
     """One client per (service, region), made once, with the bot's own credentials."""
     made: dict[tuple[str, str], Any] = {}
     guard = threading.Lock()
-    session = boto3.session.Session()
+    sessions: list[Any] = []  # made on the first read: a gate may never read
 
     def client(service: str, region: str) -> Any:
         with guard:
+            if not sessions:
+                import boto3  # here: `ecrbot promote` to an environment without a gate never reads
+
+                sessions.append(boto3.session.Session())
+            session = sessions[0]
             if (service, region) not in made:
                 made[(service, region)] = session.client(
                     service, region_name=region, endpoint_url=endpoint_url, config=CONFIG

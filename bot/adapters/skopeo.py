@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bot.domain.cancel import CancelToken
 from bot.domain.promotion import CopyFailed, ImageRef
 
 # Registry answers that mean "no such image" (distribution spec error codes; ECR's words).
@@ -54,7 +55,7 @@ class SkopeoCopier:
         # The digest of a manifest is the sha256 of its bytes exactly as the registry serves them.
         return "sha256:" + hashlib.sha256(done.stdout).hexdigest()
 
-    def copy(self, source: ImageRef, target: ImageRef) -> None:
+    def copy(self, source: ImageRef, target: ImageRef, cancel: CancelToken | None = None) -> None:
         with self._authfile(source, target) as (authfile, certs):
             done = self._run(
                 [
@@ -69,27 +70,46 @@ class SkopeoCopier:
                     *_certs("--dest-cert-dir", certs),
                     f"docker://{source}",
                     f"docker://{target}",
-                ]
+                ],
+                cancel,
             )
+        if cancel is not None and cancel.cancelled:
+            raise CopyFailed("the copy was stopped: the promotion was cancelled")
         if done.returncode != 0:
             raise CopyFailed(_said(done))
 
-    def _run(self, args: list[str]) -> subprocess.CompletedProcess[bytes]:
+    def _run(
+        self, args: list[str], cancel: CancelToken | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        """skopeo as a child process; a Cancel kills it (a half-sent image is never tagged:
+        the manifest is put last, after its blobs)."""
         try:
-            return subprocess.run(
+            proc = subprocess.Popen(
                 [self._skopeo, *args],
-                capture_output=True,
-                timeout=self._timeout_s,
-                check=False,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 env={
                     "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                     "HOME": tempfile.gettempdir(),
                 },
             )
-        except subprocess.TimeoutExpired:
-            raise CopyFailed(f"skopeo {args[0]} took over {self._timeout_s:.0f} s") from None
         except FileNotFoundError:
             raise CopyFailed(f"{self._skopeo} not found: apt-get install skopeo") from None
+        forget = cancel.on_cancel(proc.kill) if cancel is not None else (lambda: None)
+        try:
+            with proc:
+                try:
+                    out, err = proc.communicate(timeout=self._timeout_s)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.communicate()
+                    raise CopyFailed(
+                        f"skopeo {args[0]} took over {self._timeout_s:.0f} s"
+                    ) from None
+        finally:
+            forget()
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
     @contextmanager
     def _authfile(self, *images: ImageRef) -> Iterator[tuple[str, str | None]]:

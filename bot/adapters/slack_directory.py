@@ -20,6 +20,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.adapters.static_directory import StaticDirectory as StaticDirectory
+
 log = logging.getLogger(__name__)
 
 # A group is read again a minute after its last answer; an answer older than five minutes
@@ -210,13 +212,3 @@ def _retry_after(headers: Mapping[str, Any]) -> float | None:
             first = str(value[0] if isinstance(value, list | tuple) and value else value)
             return float(first) if first.strip().isdigit() else None
     return None
-
-
-class StaticDirectory:
-    """A fixed map of group -> members, for the CLI, the console and tests."""
-
-    def __init__(self, groups: Mapping[str, frozenset[str]] | None = None) -> None:
-        self._groups = dict(groups or {})
-
-    def members(self, group_id: str) -> frozenset[str]:
-        return self._groups.get(group_id, frozenset())

@@ -11,11 +11,13 @@ from slack_sdk import WebClient
 from bot.adapters.slack_outbox import SlackOutbox
 from bot.adapters.slack_reply import Refusal, SlackReplies
 from bot.domain.approvals import Approval
+from bot.domain.commit_diff import CommitDiff
 from bot.domain.promotion import Promoted, PromotionPlan, PromotionRequest, PromotionStep
 from bot.domain.scan_gate import Verdict
 from bot.render import approval as approval_render
 from bot.render import promotion as render
 from bot.render.blocks import Blocks
+from bot.render.ids import ActionId
 
 # Slack message metadata on the parent, so tools and tests find a promotion's thread.
 EVENT_TYPE = "ecrbot_promotion"
@@ -37,8 +39,10 @@ class SlackPromotionPoster:
         outbox: SlackOutbox,
         default_channel: str | None,
         remember_thread: Callable[[str, str, str], None] = lambda *_: None,
+        remember_parent: Callable[[str, str, str], None] = lambda *_: None,
     ) -> None:
-        self._remember_thread = remember_thread
+        self._remember_thread = remember_thread  # (approval id, channel, parent ts)
+        self._remember_parent = remember_parent  # (promotion id, channel, parent ts)
         self._client = client
         self._outbox = outbox
         self._default_channel = default_channel
@@ -61,11 +65,22 @@ class SlackPromotionPoster:
         self._edit(thread, request, ":white_check_mark:", {"state": "succeeded"} | _digest(done))
         self._forget(request)
 
+    def cancelled(self, request: PromotionRequest, by: str) -> None:
+        thread = self._thread(request)
+        self._reply(thread, render.cancelled(request, by))
+        retry = ActionId.PROMOTION_RETRY
+        self._edit(thread, request, ":octagonal_sign:", {"state": "cancelled"}, retry)
+        self._forget(request)
+
     def awaiting(
-        self, request: PromotionRequest, planned: PromotionPlan, approval: Approval
+        self,
+        request: PromotionRequest,
+        planned: PromotionPlan,
+        approval: Approval,
+        commits: CommitDiff | None = None,
     ) -> None:
         thread = self._thread(request)
-        words, blocks = approval_render.request(approval, planned)
+        words, blocks = approval_render.request(approval, planned, commits)
 
         def post() -> None:
             if thread.ts is not None:  # the parent is posted first, on this same sender thread
@@ -88,7 +103,7 @@ class SlackPromotionPoster:
     def failed(self, request: PromotionRequest, reason: str) -> None:
         thread = self._thread(request)
         self._reply(thread, render.failed(request, reason))
-        self._edit(thread, request, ":x:", {"state": "failed"})
+        self._edit(thread, request, ":x:", {"state": "failed"}, ActionId.PROMOTION_RETRY)
         self._forget(request)
 
     def _thread(self, request: PromotionRequest) -> _Thread:
@@ -103,7 +118,8 @@ class SlackPromotionPoster:
             if request.thread_ts is not None:  # after an approval: the thread ecrbot recorded
                 thread.ts = request.thread_ts
                 return thread
-        head, blocks = render.parent(request, ":hourglass_flowing_sand:")
+        cancel = ActionId.PROMOTION_CANCEL
+        head, blocks = render.parent(request, ":hourglass_flowing_sand:", cancel)
 
         def post() -> None:
             answer = self._client.chat_postMessage(
@@ -113,6 +129,8 @@ class SlackPromotionPoster:
                 metadata=_metadata(request, {"state": "running"}),
             )
             thread.channel, thread.ts = str(answer["channel"]), str(answer["ts"])
+            if request.id:  # its buttons then work from any replica, and after a restart
+                self._remember_parent(request.id, thread.channel, thread.ts)
 
         self._send(thread, post)
         return thread
@@ -124,9 +142,14 @@ class SlackPromotionPoster:
         self._send(thread, post)
 
     def _edit(
-        self, thread: _Thread, request: PromotionRequest, state: str, payload: dict[str, str]
+        self,
+        thread: _Thread,
+        request: PromotionRequest,
+        state: str,
+        payload: dict[str, str],
+        offer: ActionId | None = None,
     ) -> None:
-        head, blocks = render.parent(request, state)
+        head, blocks = render.parent(request, state, offer)
 
         def edit() -> None:
             if thread.ts is not None:

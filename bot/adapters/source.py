@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bot.domain.bounded_yaml import LIMITS
+from bot.domain.commit_diff import SUBJECT_CHARS, Between, Commit
 from bot.domain.errors import SourceBusy, StepError, UserError
 from bot.domain.models import SHA_PATTERN, AppSpec, Step
 from bot.domain.ports import Checkout
@@ -87,6 +88,26 @@ class GitSource:
                 path: _read_blob(mirror, blob, LIMITS.file_bytes + 1) if i < LIMITS.files else None
                 for i, (path, blob) in enumerate(blobs)
             }
+
+    def between(self, app: AppSpec, old: str, new: str, limit: int) -> Between | None:
+        """`CommitLog.between` over the mirror (fetched once if it lacks either commit). The
+        SHAs come from ecrbot's records; each is still looked up by object id only."""
+        with self._lock(app.name):
+            mirror = self._mirror(app)
+            try:
+                old_sha, new_sha = (self._resolve(app, mirror, sha) for sha in (old, new))
+            except ShaNotFound:
+                return None
+            ahead = f"{old_sha}..{new_sha}"
+            total = int(_git(mirror, "rev-list", "--count", ahead).strip() or 0)
+            behind = int(_git(mirror, "rev-list", "--count", f"{new_sha}..{old_sha}").strip() or 0)
+            listed = _git(mirror, "log", f"--max-count={limit}", "--format=%H%x1f%s", ahead)
+        commits = tuple(
+            Commit(sha[:40], subject[:SUBJECT_CHARS])
+            for sha, _, subject in (line.partition("\x1f") for line in listed.splitlines())
+            if re.fullmatch(r"[0-9a-f]{40}", sha)
+        )
+        return Between(commits, max(total, len(commits)), behind)
 
     def _mirror(self, app: AppSpec, deadline: float | None = None) -> Path:
         mirror = self._cache_dir / f"{_safe(app.name)}.git"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.bootstrap import extras
 from bot.config import Settings
@@ -22,8 +22,10 @@ from bot.domain.ports import AuditLog, Engine, JobStore, Registry, RepositoryInf
 from bot.runtime.executors import Concurrency, Executors
 
 if TYPE_CHECKING:
+    from bot.adapters.ecr_digests import EcrDigests
     from bot.adapters.source import GitSource
     from bot.domain.pipeline import PushPipeline
+    from bot.domain.promotion import ImageCopier
     from bot.services.diagnose import Diagnoser
     from bot.services.promotions import PromotionService
     from bot.services.reports import ReportRunner
@@ -45,6 +47,7 @@ class CliAdapters:
 
     settings: Settings
     executors: Executors = field(default_factory=lambda: Executors(Concurrency()))
+    made: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def close(self) -> None:
         """The command is done: its pools' threads end (they are shut down, never leaked)."""
@@ -165,21 +168,60 @@ class CliAdapters:
             self.executors,
         )
 
+    def promotion_reads(self, catalog: Catalog, app: str, ref: str, environment: str) -> None:
+        """`ecrbot promote` is about to ask for this promotion: its two digest reads (and the
+        target's role session) start now, on threads, while the database is opened; the
+        service built next takes their answers."""
+        reader, _ = self._promotion_io()
+        _prefetch(reader, catalog, app, ref, environment)
+
     def promotions(self, catalog: Catalog) -> PromotionService:
-        """`ecrbot promote`: skopeo with ECR logins, refused by the locks in the bot's database
-        (read on each promotion, so a lock taken in Slack a moment ago counts)."""
+        """`ecrbot promote`: digests read from ECR's API, skopeo with ECR logins for a copy,
+        refused by the locks in the bot's database (read on each promotion, so a lock taken in
+        Slack a moment ago counts)."""
         from bot.adapters.lock_store import SqlLockStore
-        from bot.adapters.slack_directory import StaticDirectory
+        from bot.adapters.static_directory import StaticDirectory
         from bot.adapters.store import SqlJobStore
         from bot.bootstrap.promotions import build_promotions
         from bot.domain.access import Access
         from bot.services.locks import LockService
 
+        reader, copier = self._promotion_io()
         extras.require_for_database(self.settings.database_url)
         jobs = SqlJobStore(self.settings.database_url)
         access = Access(catalog.slack.admins, StaticDirectory(), catalog.slack.access)
         locks = LockService(catalog.app, catalog.all_apps, access, SqlLockStore(jobs.engine))
-        return build_promotions(self.settings, catalog, access, locks.check, jobs=jobs)
+        return build_promotions(self.settings, catalog, access, locks.check, copier, jobs, reader)
+
+    def _promotion_io(self) -> tuple[EcrDigests, ImageCopier]:
+        """One reader and copier per command (the reads `promotion_reads` started are the
+        reader's to hand over)."""
+        if "promotion_io" not in self.made:
+            from bot.bootstrap.promotions import promotion_io
+
+            self.made["promotion_io"] = promotion_io(self.settings)
+        made: tuple[EcrDigests, ImageCopier] = self.made["promotion_io"]
+        return made
+
+
+def _prefetch(reader: EcrDigests, catalog: Catalog, name: str, ref: str, environment: str) -> None:
+    """Start reading what `ref` names at the source and at the target. A request the service
+    will refuse (no such app, environment or tag) starts nothing: the service says why."""
+    from bot.domain.environments import HOME
+    from bot.domain.errors import UserError
+    from bot.domain.promotion import TAG, ImageRef, source_of
+
+    app = catalog.app(name)
+    if app is None or not TAG.fullmatch(ref):
+        return
+    try:
+        target, source = source_of(app, environment, catalog.named_registries()[HOME])
+    except UserError:
+        return
+    reader.prefetch(
+        ImageRef(source.registry, source.repository, ref),
+        ImageRef(target.registry, target.repository, ref),
+    )
 
 
 def build_cli_adapters(settings: Settings) -> CliAdapters:

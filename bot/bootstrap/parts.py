@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.adapters.aws_hooks import OnAwsError
+from bot.bootstrap.sessions import role_sessions
 from bot.config import Settings
 from bot.config_catalog import Catalog
 from bot.domain.access import Access, RateLimiter
@@ -34,12 +35,19 @@ if TYPE_CHECKING:
     from slack_sdk import WebClient
 
     from bot.adapters.aws_facts import AwsFacts
-    from bot.adapters.aws_sessions import RoleSessions
     from bot.adapters.slack_outbox import SlackOutbox
-    from bot.domain.report import CatalogEntry, EnvironmentImages, HealthReport, ReportFigures
+    from bot.domain.report import (
+        CatalogEntry,
+        EnvironmentImages,
+        HealthReport,
+        ImageInfo,
+        RegistryRead,
+        ReportFigures,
+    )
     from bot.services.reports import ReportRunner
 
 log = logging.getLogger(__name__)
+NOT_FOUND = "RepositoryNotFoundException"
 
 
 def build_reports(
@@ -59,6 +67,7 @@ def build_reports(
     from bot.adapters.registry_snapshot import RegistryReader
     from bot.adapters.report_store import SqlReportHistory
     from bot.adapters.slack_report import SlackReportPoster
+    from bot.bootstrap.report_registries import registry_reads
     from bot.domain.ports import Publish
     from bot.services.reports import ReportRunner, ReportService
 
@@ -88,6 +97,7 @@ def build_reports(
         SqlReportHistory(settings.database_url),
         package_report,
         environments=environment_images(settings, catalog, executors, on_error),
+        registries=registry_reads(settings, catalog, executors, on_error),
     )
     publish: Publish = (
         SlackReportPoster(slack, outbox, catalog.slack.channel)
@@ -101,34 +111,60 @@ def build_reports(
 
 def environment_images(
     settings: Settings, catalog: Catalog, executors: Executors, on_error: OnAwsError | None
-) -> Callable[[list[str]], tuple[EnvironmentImages, ...]]:
+) -> Callable[[list[str], tuple[RegistryRead, ...]], tuple[EnvironmentImages, ...]]:
     """Each app's environments read in their own registries, through each registry's role
-    (for the person who asked, or as ecrbot on the schedule); what can't be read is a gap."""
+    (for the person who asked, or as ecrbot on the schedule); what can't be read is a gap.
+    A repository of a registry `known` has read already is taken from there, not read again."""
     from bot.adapters.registry_snapshot import RegistryReader
     from bot.domain.report import EnvironmentImages
 
     paths = [(app.name, env) for app in catalog.all_apps() for env in app.environments]
     pool = executors.pool("registry_reads")
 
-    def read(gaps: list[str]) -> tuple[EnvironmentImages, ...]:
+    def read(
+        gaps: list[str], known: tuple[RegistryRead, ...] = ()
+    ) -> tuple[EnvironmentImages, ...]:
         who = current_on_behalf.get()
+        read_already = {r.name: {repo.name: repo.images for repo in r.repositories}
+                        for r in known if r.error is None}  # fmt: skip
+        # One reader per registry, not per environment: a boto3 client costs some 30 ms of CPU
+        # to make (300 environments took 13 s of a 3-registry report's 45, bench_report_registries).
+        made: dict[str, RegistryReader | str] = {}
+        guard = threading.Lock()
+
+        def reader(registry: NamedRegistry) -> RegistryReader | str:
+            with guard:
+                if registry.name not in made:
+                    try:
+                        made[registry.name] = RegistryReader(
+                            registry.region,
+                            registry.account_id,
+                            endpoint_url=settings.aws_endpoint_url,
+                            pool=pool,
+                            session=role_sessions(settings).session(
+                                registry.role, who, registry.region
+                            ),
+                            on_error=on_error,
+                        )
+                    except Exception as error:  # the role refused: its environments are gaps
+                        made[registry.name] = f"role: {type(error).__name__}: {error}"[:300]
+                return made[registry.name]
 
         def one(app: str, env: Environment) -> tuple[EnvironmentImages, list[str]]:
             found: list[str] = []
+            images: tuple[ImageInfo, ...] = ()
+            listed = read_already.get(env.registry.name)
+            there = reader(env.registry) if listed is None else ""
             try:
-                reader = RegistryReader(
-                    env.registry.region,
-                    env.registry.account_id,
-                    endpoint_url=settings.aws_endpoint_url,
-                    pool=pool,
-                    session=role_sessions(settings).session(
-                        env.registry.role, who, env.registry.region
-                    ),
-                    on_error=on_error,
-                )
-                images = reader.images(env.repository, found)
-            except Exception as error:  # the role refused: this environment is a gap, not all
-                found, images = [f"role: {type(error).__name__}: {error}"[:300]], ()
+                if listed is not None:  # ECR's words for a repository that isn't there
+                    images = listed.get(env.repository, ())
+                    found = [] if env.repository in listed else [f"images: {NOT_FOUND}"]
+                elif isinstance(there, str):
+                    found = [there]
+                else:
+                    images = there.images(env.repository, found)
+            except Exception as error:  # refused on a refresh: this environment is a gap
+                found = [f"role: {type(error).__name__}: {error}"[:300]]
             where = f"environment {env.name} of {app}"
             said = [f"{where}: {gap.partition(':')[2].strip() or gap}" for gap in found]
             return EnvironmentImages(app, env.name, env.registry.name, env.repository, images), said
@@ -299,25 +335,6 @@ def aws_facts(
 
 def _log_published(built: Published, channel: str | None, reply_url: str | None) -> None:
     log.info("registry report (no Slack): %s", built.report.figures.to_json())
-
-
-_SESSIONS: dict[str | None, RoleSessions] = {}
-_SESSIONS_GUARD = threading.Lock()
-
-
-def role_sessions(settings: Settings) -> RoleSessions:
-    """Role sessions over the bot's own credentials: every per-person AWS call goes through
-    one (`bot.domain.on_behalf` says for whom). One per process (and AWS endpoint), made on
-    first use: a diagnose of an app with no registry roles never pays for one."""
-    from bot.adapters.aws_sessions import RoleSessions
-
-    with _SESSIONS_GUARD:
-        found = _SESSIONS.get(settings.aws_endpoint_url)
-        if found is None:
-            found = _SESSIONS[settings.aws_endpoint_url] = RoleSessions(
-                endpoint_url=settings.aws_endpoint_url
-            )
-        return found
 
 
 def home_registry(

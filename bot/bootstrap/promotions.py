@@ -7,23 +7,21 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from bot.adapters.store import SqlJobStore
-from bot.bootstrap.parts import role_sessions
+from bot.bootstrap.sessions import role_sessions
 from bot.config import Settings
 from bot.config_catalog import Catalog
 from bot.domain.access import Access
 from bot.domain.approvals import Approval
 from bot.domain.audit import AuditEntry, Kind, Outcome
+from bot.domain.commit_diff import CommitDiff, CommitLog
 from bot.domain.cve_sla import Risk
-from bot.domain.environments import HOME
-from bot.domain.errors import StepError
-from bot.domain.models import RegistrySpec
+from bot.domain.environments import HOME, NamedRegistry
 from bot.domain.on_behalf import current_on_behalf
-from bot.domain.ports import AuditLog, JobStore, Registry
+from bot.domain.ports import AuditLog, JobStore
 from bot.domain.promotion import (
-    CopyFailed,
+    DigestReader,
     ImageCopier,
     ImageRef,
     Promoted,
@@ -31,12 +29,16 @@ from bot.domain.promotion import (
     PromotionPlan,
     PromotionRequest,
     PromotionStep,
+    built_from,
     pushed_tags,
 )
+from bot.domain.promotion_runs import PromotionRunStore
 from bot.domain.scan_gate import Verdict
 from bot.runtime.executors import Executors
 from bot.services.approvals import ApprovalService
+from bot.services.commit_diffs import CommitDiffs
 from bot.services.promotion_requests import PromotionRequests
+from bot.services.promotion_runs import PromotionControl, TrackedNotices
 from bot.services.promotions import PromotionService
 from bot.services.scan_gates import ScanGates
 
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from slack_sdk import WebClient
 
     from bot.adapters.aws_sessions import RoleSessions
+    from bot.adapters.ecr_digests import EcrClient, EcrDigests
     from bot.adapters.slack_outbox import SlackOutbox
 
 log = logging.getLogger(__name__)
@@ -53,44 +56,45 @@ PUSHES_READ = 500  # recent jobs searched for the push that made a promoted dige
 LOGINS_KEPT = 64  # registry logins kept: one per registry and person's job with a role
 
 
-def ecr_logins(
-    settings: Settings, sessions: RoleSessions | None = None
-) -> Callable[[ImageRef], tuple[str, str]]:
-    """A login per registry (account, region) from ECR's `GetAuthorizationToken`, made in the
-    registry's `role:` assumed for the person the promotion is for (their SourceIdentity, the app
-    and job tags), or with the bot's own credentials where no role is named (the home registry,
-    unless `registry.role` is set). Each login is cached until shortly before it expires."""
-    from bot.adapters.aws import EcrRegistry
-    from bot.adapters.aws_sessions import RoleAssumeFailed, SessionValueRefused
+def ecr_clients(settings: Settings, sessions: RoleSessions | None = None) -> EcrClient:
+    """An ECR API client per registry (account, region), in the registry's `role:` assumed for
+    the person the promotion is for (their SourceIdentity, the app and job tags), or with the
+    bot's own credentials where no role is named (the home registry, unless `registry.role` is
+    set); made once and kept (bounded). A refused role is the caller's to word."""
+    from botocore.config import Config
 
     sessions = sessions or role_sessions(settings)
-    registries: OrderedDict[tuple[object, ...], Registry] = OrderedDict()
+    clients: OrderedDict[tuple[object, ...], Any] = OrderedDict()
+    # botocore makes clients thread-unsafely (a session's lazy setup): one at a time.
     guard = threading.Lock()
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5)
 
-    def login(image: ImageRef) -> tuple[str, str]:
-        named = image.registry
+    def client(named: NamedRegistry) -> Any:
         who = current_on_behalf.get()
         key = (named.account_id, named.region, named.role, who if named.role else None)
-        try:
-            with guard:
-                registry = registries.get(key)
-                if registry is None:
-                    registry = registries[key] = EcrRegistry(
-                        RegistrySpec(named.account_id, named.region),
-                        endpoint_url=settings.aws_endpoint_url,
-                        ca_bundle=settings.registry_ca_bundle,
-                        session=sessions.session(named.role, who, named.region),
-                    )
-                    while len(registries) > LOGINS_KEPT:
-                        registries.popitem(last=False)
-            creds = registry.credentials()
-        except StepError as error:
-            raise CopyFailed(f"no ECR login for {named.host}: {error.raw}") from None
-        except (RoleAssumeFailed, SessionValueRefused) as error:
-            raise CopyFailed(f"no ECR login for {named.host}: {error}") from None
-        return creds.username, creds.password
+        with guard:
+            found = clients.get(key)
+            if found is None:
+                session = sessions.core(named.role, who, named.region)  # botocore: no boto3
+                found = clients[key] = session.create_client(
+                    "ecr", region_name=named.region, endpoint_url=settings.aws_endpoint_url,
+                    config=config,
+                )  # fmt: skip
+                while len(clients) > LOGINS_KEPT:
+                    clients.popitem(last=False)
+            return found
 
-    return login
+    return client
+
+
+def ecr_logins(
+    settings: Settings, sessions: RoleSessions | None = None, clients: EcrClient | None = None
+) -> Callable[[ImageRef], tuple[str, str]]:
+    """A login per registry (account, region) from ECR's `GetAuthorizationToken`, on the
+    registry's client (`ecr_clients`), cached until shortly before it expires."""
+    from bot.adapters.ecr_digests import EcrLogins
+
+    return EcrLogins(clients or ecr_clients(settings, sessions))
 
 
 def first_environment(catalog: Catalog) -> Callable[[str], str | None]:
@@ -103,11 +107,25 @@ def first_environment(catalog: Catalog) -> Callable[[str], str | None]:
     return first
 
 
-def build_copier(settings: Settings, sessions: RoleSessions | None = None) -> ImageCopier:
+def build_copier(
+    settings: Settings, sessions: RoleSessions | None = None, clients: EcrClient | None = None
+) -> ImageCopier:
     """skopeo with ECR logins (Debian's `skopeo`; see the README's "Why skopeo")."""
     from bot.adapters.skopeo import SkopeoCopier
 
-    return SkopeoCopier(ecr_logins(settings, sessions), ca_bundle=settings.registry_ca_bundle)
+    login = ecr_logins(settings, sessions, clients)
+    return SkopeoCopier(login, ca_bundle=settings.registry_ca_bundle)
+
+
+def promotion_io(
+    settings: Settings, sessions: RoleSessions | None = None
+) -> tuple[EcrDigests, ImageCopier]:
+    """Digests read from ECR's API (`BatchGetImage`) and skopeo for a copy, on the same clients
+    (a copy's logins reuse the role sessions its digest reads assumed)."""
+    from bot.adapters.ecr_digests import EcrDigests
+
+    clients = ecr_clients(settings, sessions)
+    return EcrDigests(clients), build_copier(settings, clients=clients)
 
 
 def build_gates(settings: Settings, catalog: Catalog) -> ScanGates:
@@ -129,19 +147,24 @@ def build_promotions(
     locked: Locked,
     copier: ImageCopier | None = None,
     jobs: JobStore | None = None,
+    reader: DigestReader | None = None,
 ) -> PromotionService:
     """The promotion service over the catalog's apps and registries (`jobs`: ecrbot's record of
-    its pushes, for the other tag of a promoted digest)."""
+    its pushes, for the other tag of a promoted digest; `reader`: where digests are read before
+    a copy, ECR's API unless a copier is handed in, as tests do)."""
+    if copier is None:
+        reader, copier = promotion_io(settings)
     return PromotionService(
         catalog.app,
         access,
-        copier or build_copier(settings),
+        copier,
         catalog.named_registries()[HOME],
         locked=locked,
         gates=build_gates(settings, catalog),
         pushed=(lambda app, digest: pushed_tags(jobs.recent(PUSHES_READ), app, digest))
         if jobs is not None
         else (lambda app, digest: ()),
+        reader=reader,
     )
 
 
@@ -178,13 +201,21 @@ class AuditedNotices:
         self._notices.failed(request, reason)
 
     def awaiting(
-        self, request: PromotionRequest, planned: PromotionPlan, approval: Approval
+        self,
+        request: PromotionRequest,
+        planned: PromotionPlan,
+        approval: Approval,
+        commits: CommitDiff | None = None,
     ) -> None:
         detail = (
             f"{request.ref} -> {request.environment}: {planned.digest} (approval {approval.id})"
         )
         self._record(request, Outcome.OK, detail, None, "approval_requested")
-        self._notices.awaiting(request, planned, approval)
+        self._notices.awaiting(request, planned, approval, commits)
+
+    def cancelled(self, request: PromotionRequest, by: str) -> None:
+        # The click is audited by the listener, in the canceller's name.
+        self._notices.cancelled(request, by)
 
     def _record(
         self,
@@ -227,9 +258,16 @@ class LoggedNotices:
         log.info("promotion of %s failed", request.app)
 
     def awaiting(
-        self, request: PromotionRequest, planned: PromotionPlan, approval: Approval
+        self,
+        request: PromotionRequest,
+        planned: PromotionPlan,
+        approval: Approval,
+        commits: CommitDiff | None = None,
     ) -> None:
         log.info("promotion of %s awaits approval %s", request.app, approval.id)
+
+    def cancelled(self, request: PromotionRequest, by: str) -> None:
+        log.info("promotion of %s cancelled", request.app)
 
 
 def build_promotion_requests(
@@ -243,31 +281,56 @@ def build_promotion_requests(
     outbox: SlackOutbox | None,
     copier: ImageCopier | None = None,
     store: JobStore | None = None,
+    history: CommitLog | None = None,
 ) -> PromotionRequests:
     """`/ecr promote`: the service, its own pool (`promotions`), a thread per request, and
-    approvals in the job store's database (without one, environments with approvers refuse)."""
+    approvals and promotion records in the job store's database (without one, environments
+    with approvers refuse, and Cancel and Retry work only until a restart)."""
+    from bot.adapters.promotion_store import MemoryPromotionRunStore, SqlPromotionRunStore
+    from bot.adapters.store import SqlJobStore
+
     approvals = None
+    runs: PromotionRunStore = MemoryPromotionRunStore()
     if isinstance(store, SqlJobStore):
         from bot.adapters.approval_store import SqlApprovalStore
 
         approval_store = SqlApprovalStore(store.engine, writer=store.writer)
         approvals = ApprovalService(approval_store, access, catalog.app, audit)
+        runs = SqlPromotionRunStore(store.engine, writer=store.writer)
     notices: PromotionNotices = LoggedNotices()
     expired: Callable[[Approval], None] = _log_expired
     if slack is not None and outbox is not None:
         from bot.adapters.slack_promotion import SlackPromotionPoster
 
         remember = approvals.remember_thread if approvals else (lambda *_: None)
-        notices = poster = SlackPromotionPoster(slack, outbox, catalog.slack.channel, remember)
+        notices = poster = SlackPromotionPoster(
+            slack, outbox, catalog.slack.channel, remember, runs.set_thread
+        )
         expired = poster.expired
+    tracked = TrackedNotices(AuditedNotices(notices, audit), runs)
     return PromotionRequests(
         build_promotions(settings, catalog, access, locked, copier, store),
-        AuditedNotices(notices, audit),
+        tracked,
         executors.pool("promotions"),
         catalog.all_apps,
         approvals=approvals,
         on_expired=expired,
+        control=PromotionControl(runs, access, catalog.app, tracked, approvals),
+        commits=_commits(catalog, runs, store, history),
     )
+
+
+def _commits(
+    catalog: Catalog, runs: PromotionRunStore, jobs: JobStore | None, history: CommitLog | None
+) -> Callable[[PromotionPlan], CommitDiff] | None:
+    """The commits an approval request lists: needs ecrbot's push records and a git mirror."""
+    if jobs is None or history is None:
+        return None
+
+    def made(app: str, digest: str) -> str | None:
+        return built_from(jobs.recent(PUSHES_READ), app, digest)
+
+    return CommitDiffs(catalog.app, runs, made, history).since_running
 
 
 def _log_expired(approval: Approval) -> None:

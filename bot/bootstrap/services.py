@@ -123,6 +123,9 @@ class Services:
         schedule."""
         self.audit_check.start()
         self.jobs.start()
+        # Promotions left mid-copy by the process before: all of them where this process runs
+        # alone (as its jobs); scaled out, the sweep ends those stale on every replica.
+        self.promotions.recover(everything=self.jobs.worker.runs_here)
         if self.groups is not None:
             self.groups.start()
         if schedule:
@@ -312,7 +315,7 @@ def build_services(
     )
     fires = SqlReportFires(settings.database_url, f"{socket.gethostname()}:{os.getpid()}")
     promotions = build_promotion_requests(
-        settings, catalog, access, locks.check, executors, audit, slack, outbox, copier, store
+        settings, catalog, access, locks.check, executors, audit, slack, outbox, copier, store, git
     )
     expiry = Sweep("approval-expiry", promotions.expire_due, settings.approval_sweep_s)
     scheduler = ReportScheduler(

@@ -25,7 +25,7 @@ class Action(StrEnum):
     """Everything a person can ask the bot to do."""
 
     PUSH = "push"  # /ecr push, the Retry button
-    CANCEL = "cancel"  # /ecr cancel, the Cancel button
+    CANCEL = "cancel"  # /ecr cancel, the Cancel button (of a push or a promotion)
     DIAGNOSE = "diagnose"  # /ecr diagnose <app>, the Run diagnose button
     DIAGNOSE_PLATFORM = "diagnose_platform"  # /ecr diagnose with no app: the bot's own setup
     REPORT = "report"  # /ecr report (posted or previewed)
@@ -34,7 +34,7 @@ class Action(StrEnum):
     LOCK = "lock"  # /ecr lock <app> [env] <reason>
     UNLOCK = "unlock"  # /ecr unlock <app> [env]
     LOCKS = "locks"  # /ecr locks
-    PROMOTE = "promote"  # ecrbot promote, /ecr promote
+    PROMOTE = "promote"  # ecrbot promote, /ecr promote, a failed promotion's Retry
 
 
 class Audience(StrEnum):
@@ -150,7 +150,12 @@ class Access:
         return self._member_of_any(user, approvers)
 
     def may_cancel(self, user: str, job: Job, app: AppSpec | None) -> bool:
-        return user == job.requested_by or self.allows(user, Action.CANCEL, app)
+        return self.may_stop(user, job.requested_by, app)
+
+    def may_stop(self, user: str, requested_by: str, app: AppSpec | None) -> bool:
+        """Cancel a push or a promotion: its requester always, else the CANCEL rule (the app's
+        pushers and the admins by default)."""
+        return user == requested_by or self.allows(user, Action.CANCEL, app)
 
     def may_see_job(self, user: str, job: Job, app: AppSpec | None) -> bool:
         """Your own jobs always; others' only to those the JOBS rule lets see that app."""

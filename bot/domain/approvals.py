@@ -19,6 +19,7 @@ class ApprovalState(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"  # its promotion was cancelled while it waited
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
 from bot.domain.approvals import Approval
+from bot.domain.cancel import CancelToken
+from bot.domain.commit_diff import CommitDiff
 from bot.domain.environments import HOME, Environment, NamedRegistry
 from bot.domain.errors import UsageError, UserError
 from bot.domain.models import AppSpec, Job, JobState
@@ -36,6 +38,15 @@ class ImageRef:
         return f"{self.registry.host}/{self.repository}{sep}{self.reference}"
 
 
+class DigestReader(Protocol):
+    """Reads which manifest digest a tag (or digest) names in a registry."""
+
+    def digest(self, image: ImageRef) -> str | None:
+        """The manifest digest `image` names, or None when the registry has no such image;
+        RepositoryMissing when the registry has no such repository."""
+        ...
+
+
 class ImageCopier(Protocol):
     """Reads digests and copies images between registries, blobs and indexes included."""
 
@@ -43,18 +54,23 @@ class ImageCopier(Protocol):
         """The manifest digest `image` names, or None when the registry has no such image."""
         ...
 
-    def copy(self, source: ImageRef, target: ImageRef) -> None:
-        """Copy `source` (by digest) to `target` (a tag), keeping the digest; raises on failure."""
+    def copy(self, source: ImageRef, target: ImageRef, cancel: CancelToken | None = None) -> None:
+        """Copy `source` (by digest) to `target` (a tag), keeping the digest; raises on failure
+        (and stops, raising, once `cancel` is cancelled)."""
         ...
-
-
-class DigestMismatch(Exception):
-    """The target answered with another digest than the source's after the copy."""
 
 
 class CopyFailed(Exception):
     """The copier (or a registry login) refused; the message is its own closing words, never
     the credentials."""
+
+
+class RepositoryMissing(CopyFailed):
+    """The registry has no repository of that name (ECR's RepositoryNotFoundException)."""
+
+
+class DigestMismatch(Exception):
+    """The target answered with another digest than the source's after the copy."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +143,7 @@ def plan(
     ref: str,
     environment: str,
     home: NamedRegistry,
-    copier: ImageCopier,
+    reader: DigestReader,
     approvals: bool = False,
     gates: bool = False,
 ) -> PromotionPlan:
@@ -137,7 +153,16 @@ def plan(
     target, source = source_of(app, environment, home)
     enforceable(target, approvals, gates)
     where = "the home registry" if source.registry.name == HOME else source.registry.name
-    digest = copier.digest(ImageRef(source.registry, source.repository, ref))
+    try:
+        digest = reader.digest(ImageRef(source.registry, source.repository, ref))
+    except RepositoryMissing:
+        place = (
+            "The home registry" if where != source.registry.name else f"The registry {code(where)}"
+        )
+        raise UsageError(
+            f"{place} ({source.registry.host}) has no repository {code(source.repository)}.",
+            "Check the app's `repository:`, or push it first.",
+        ) from None
     if digest is None:
         raise UsageError(
             f"{code(f'{source.repository}:{ref}')} is not in {where} ({source.registry.host}).",
@@ -159,6 +184,7 @@ class PromotionRequest:
     channel: str | None
     reply_url: str | None = None
     thread_ts: str | None = None  # an existing thread (after an approval), else a new one
+    id: str = ""  # its record's (PromotionRun), given when it is submitted; its buttons carry it
 
 
 class PromotionStep(Enum):
@@ -188,9 +214,18 @@ class PromotionNotices(Protocol):
         ...
 
     def awaiting(
-        self, request: PromotionRequest, planned: PromotionPlan, approval: Approval
+        self,
+        request: PromotionRequest,
+        planned: PromotionPlan,
+        approval: Approval,
+        commits: CommitDiff | None = None,
     ) -> None:
-        """Ask the environment's approvers in the thread (Approve / Reject)."""
+        """Ask the environment's approvers in the thread (Approve / Reject), with the commits
+        since what the environment runs now."""
+        ...
+
+    def cancelled(self, request: PromotionRequest, by: str) -> None:
+        """Cancelled by `by`: said in the thread, whose parent then offers Retry."""
         ...
 
 
@@ -204,6 +239,15 @@ def pushed_tags(jobs: Iterable[Job], app: str, digest: str) -> tuple[str, ...]:
             tags = (uri.rsplit(":", 1)[-1] for uri in result.image_uris)
             return tuple(t for t in tags if t != "latest" and TAG.fullmatch(t))
     return ()
+
+
+def built_from(jobs: Iterable[Job], app: str, digest: str) -> str | None:
+    """The commit an ecrbot push of `app` built `digest` from (its job record), if any."""
+    for job in jobs:
+        result = job.result if job.app == app and job.state is JobState.SUCCEEDED else None
+        if result is not None and result.digest == digest:
+            return job.full_sha or job.sha
+    return None
 
 
 def promotion_ref(job: Job) -> str:

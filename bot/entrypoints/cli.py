@@ -200,6 +200,8 @@ def _promote(args: argparse.Namespace, settings: Settings, adapters: CliAdapters
     except ConfigError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 2
+    # Its two digest reads start now (threads), while the database and the locks load.
+    adapters.promotion_reads(catalog, args.app, args.ref, args.to)
     # Locks live in the bot's database: without it none could be seen, so none is assumed.
     if _no_database(settings, "a promotion is refused when its locks can't be read"):
         return 2

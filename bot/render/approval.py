@@ -4,13 +4,50 @@ when, and the Approve / Reject buttons (bound to this request and this digest)."
 from __future__ import annotations
 
 from bot.domain.approvals import Approval, button_value
+from bot.domain.commit_diff import CommitDiff
 from bot.domain.promotion import PromotionPlan
 from bot.render.blocks import Blocks, actions, button, confirm, context, section, to_dicts
-from bot.render.escape import code, mention, principal
+from bot.render.escape import code, mention, principal, text
 from bot.render.ids import ActionId
 
+COMMITS_CHARS = 2700  # of the commits' section, whose limit is 3,000
 
-def request(approval: Approval, planned: PromotionPlan) -> tuple[str, Blocks]:
+
+def commits(diff: CommitDiff | None) -> str:
+    """The commits since what the environment runs now (newest first), or why none are listed.
+    Subjects are a repository's words: escaped, one line each, bounded."""
+    if diff is None:
+        return "*Commits since what runs there now:* not read"
+    if diff.between is None:
+        return f"*Commits since what runs there now:* unknown: {text(diff.note, 200)}"
+    head = (
+        f"*Commits since what runs there now* ({code((diff.running or '')[:12])} → "
+        f"{code((diff.promoted or '')[:12])}, {diff.between.total}):"
+    )
+    lines: list[str] = []
+    size = len(head)
+    for commit in diff.between.commits:
+        line = f"• {code(commit.sha[:10])} {text(commit.subject, 100)}"
+        if size + len(line) > COMMITS_CHARS:  # escaped `&` grows fivefold: a section is 3,000
+            break
+        lines.append(line)
+        size += len(line) + 1
+    more = diff.between.total - len(lines)
+    if more > 0:
+        lines.append(f"… and {more} more")
+    if diff.between.behind:
+        lines.append(
+            f":warning: {diff.between.behind} commits of what runs there now are not in this "
+            "one (a rollback, or another branch)"
+        )
+    if not diff.between.commits and not diff.between.behind:
+        lines.append("none")
+    return "\n".join([head, *lines])
+
+
+def request(
+    approval: Approval, planned: PromotionPlan, diff: CommitDiff | None = None
+) -> tuple[str, Blocks]:
     """The message the approvers act on; its text is the notification's."""
     tags = ", ".join(code(tag, 128) for tag in approval.tags)
     approvers = ", ".join(principal(who) for who in planned.target.approvers[:20])
@@ -32,6 +69,7 @@ def request(approval: Approval, planned: PromotionPlan) -> tuple[str, Blocks]:
                 f"Digest {code(approval.digest, 80)}\nTags {tags}\n"
                 f"From {code(planned.source.registry.host)}/{code(planned.source.repository)}"
             ),
+            section(commits(diff)),
             context(
                 f"Asked by {mention(approval.requested_by)} · {who} · expires "
                 f"{approval.expires_at:%Y-%m-%d %H:%M} UTC · the ref and the scan gate are "

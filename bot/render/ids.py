@@ -15,6 +15,8 @@ class ActionId(StrEnum):
     PROMOTE = "ecr_promote"  # value: job id ":" environment (a finished push's message)
     APPROVE = "ecr_approve"  # value: approval id @ digest
     REJECT = "ecr_reject"  # value: approval id @ digest
+    PROMOTION_CANCEL = "ecr_promotion_cancel"  # value: the promotion's record id
+    PROMOTION_RETRY = "ecr_promotion_retry"  # value: the promotion's record id
 
 
 class CallbackId(StrEnum):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from slack_sdk.models.blocks import Block
+
 from bot.domain.promotion import Promoted, PromotionPlan, PromotionRequest, PromotionStep
+from bot.domain.promotion_runs import PromotionRun
 from bot.domain.scan_gate import SHOWN, Verdict, duration
-from bot.render.blocks import Blocks, context, section, to_dicts
+from bot.render.blocks import Blocks, actions, button, confirm, context, section, to_dicts
 from bot.render.escape import code, mention, text
+from bot.render.ids import ActionId
 
 
 def _what(request: PromotionRequest) -> str:
@@ -26,12 +30,37 @@ def already(done: Promoted) -> str:
     )
 
 
-def parent(request: PromotionRequest, state: str) -> tuple[str, Blocks]:
-    """The thread's parent message: who asked for what, and how it stands."""
+def parent(
+    request: PromotionRequest, state: str, offer: ActionId | None = None
+) -> tuple[str, Blocks]:
+    """The thread's parent message: who asked for what, how it stands, and its button: Cancel
+    while it runs or waits, Retry once it failed or was cancelled (`offer`)."""
     head = f"{state} Promotion of {_what(request)}"
-    return head, to_dicts(
-        [section(f"*{head}*"), context(f"Asked by {mention(request.user)} · by digest, no rebuild")]
+    blocks: list[Block] = [
+        section(f"*{head}*"),
+        context(f"Asked by {mention(request.user)} · by digest, no rebuild"),
+    ]
+    if offer is ActionId.PROMOTION_CANCEL and request.id:
+        stop = confirm("Cancel this promotion?", "Nothing more is copied.", "Cancel it")
+        cancel = button("Cancel", offer.value, request.id, style="danger", confirm=stop)
+        blocks.append(actions(cancel, block_id="promotion"))
+    elif offer is ActionId.PROMOTION_RETRY and request.id:
+        blocks.append(actions(button("Retry", offer.value, request.id), block_id="promotion"))
+    return head, to_dicts(blocks)
+
+
+def cancelled(request: PromotionRequest, by: str) -> str:
+    """The thread's last word on a cancelled promotion."""
+    return (
+        f":octagonal_sign: Cancelled by {mention(by)}: the promotion of {_what(request)} stops "
+        "here, and nothing more is copied. Retry asks for it again."
     )
+
+
+def cancel_requested(run: PromotionRun) -> str:
+    """The ephemeral answer to the Cancel click."""
+    what = f"{code(run.app, 100)} {code(run.ref, 128)} to {code(run.environment, 63)}"
+    return f":octagonal_sign: Cancelled the promotion of {what}."
 
 
 def step(which: PromotionStep, planned: PromotionPlan) -> str:

@@ -5,15 +5,24 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import Block
 
-from bot.domain.report import HealthReport, Item, Level, ReportFigures, Section, gap_sentence
+from bot.domain.report import (
+    HealthReport,
+    Item,
+    Level,
+    RegistryGroup,
+    ReportFigures,
+    Section,
+    gap_sentence,
+)
 from bot.domain.report.model import human_size
+from bot.domain.report.registries import scope_of
 from bot.render.blocks import SECTION_LIMIT, Blocks, clip, context, section, to_dicts
 from bot.render.escape import code, code_block, principal, text
 from bot.render.escape import mrkdwn as _esc
@@ -30,7 +39,8 @@ MAX_BLOCKS = 50
 TOP_ITEMS = 8  # per section in the message; every item is in the thread's tables
 FIX_INLINE = 200  # longer fixes (batch deletes, multi-line) only in the thread
 COMMANDS = ("aws ", "/ecr ", "ecrbot ")
-CSV_COLUMNS = ("section", "repository", "owner", "severity", "message", "fix")
+CSV_COLUMNS = ("section", "repository", "owner", "severity", "message", "fix", "registry")
+GROUP_ITEMS = 3  # per section of another registry in the message: one block holds them all
 NO_FILES = (
     "The PNG chart and the detail files (Markdown, CSV) are not attached: the app has no "
     "files:write scope. The whole report is above, in blocks."
@@ -41,7 +51,7 @@ def headline(report: HealthReport) -> str:
     """One line of headline figures (also the message's notification text)."""
     f = report.figures
     return (
-        f"Registry health {text(report.account_id)} {text(report.region)}: "
+        f"Registry health {text(report.account_id)} {text(report.region)}{_others(report)}: "
         f"{f.repositories} repositories, "
         f"{f.images} images, {human_size(f.storage_bytes)}, {f.pushes_this_week} pushes this "
         f"week, {f.action_items} items need action"
@@ -54,8 +64,8 @@ def slack_blocks(report: HealthReport, history: Sequence[ReportFigures] | None =
     f = report.figures
     blocks: list[Block] = [
         section(
-            f"*Registry health* · {code(report.account_id)} {text(report.region)} · "
-            f"{_day(report.taken_at)}"
+            f"*Registry health* · {code(report.account_id)} {text(report.region)}"
+            f"{_others(report)} · {_day(report.taken_at)}"
             f"\n*{f.repositories}* repositories · *{f.images}* images · "
             f"*{human_size(f.storage_bytes)}* · *{f.pushes_this_week}* pushes this week · "
             f"*{f.action_items}* need action"
@@ -67,12 +77,24 @@ def slack_blocks(report: HealthReport, history: Sequence[ReportFigures] | None =
     blocks.append(section(_changes(report)))
     shown = charts(report.figures, history) if history is not None else []
     cut = 0
-    # One block per section whatever its length, so the message stays far below 50 blocks.
-    for sec in report.sections[: MAX_BLOCKS - len(blocks) - len(shown) - 1]:
+    # One block per section whatever its length, and one per other registry, so the message
+    # stays far below 50 blocks.
+    room = MAX_BLOCKS - len(blocks) - len(shown) - 1
+    for sec in report.sections[:room]:
         body, more = _slack_section(sec)
         cut += more
         blocks.append(section(body))
+    groups = report.registries[: max(0, room - len(report.sections))]
+    for group in groups:
+        body, more = _slack_group(group)
+        cut += more
+        blocks.append(section(body))
     rest = f"{cut} more items in this thread's tables. " if cut else ""
+    if len(groups) < len(report.registries):  # past 50 blocks: named, never dropped unsaid
+        left = report.registries[len(groups) :]
+        rest += (
+            f"Registries only in the thread and files: {text(', '.join(g.name for g in left))}. "
+        )
     blocks.append(
         context(
             f"{rest}Every item with its fix: the tables in this thread, and the attached files "
@@ -97,6 +119,49 @@ def _slack_section(sec: Section) -> tuple[str, int]:
     more = len(sec.items) - len(lines)
     tail = [f"_{more} more in this thread's tables._"] if more else []
     return clip("\n".join([head, *lines, *tail]), SECTION_LIMIT), more
+
+
+def _others(report: HealthReport) -> str:
+    """` and 2 more registries (staging, prod)`, when the catalog has more than home."""
+    if not report.registries:
+        return ""
+    names = ", ".join(text(g.name) for g in report.registries)
+    return f" and {len(report.registries)} more {_registries(len(report.registries))} ({names})"
+
+
+def _registries(count: int) -> str:
+    return "registry" if count == 1 else "registries"
+
+
+def group_title(group: RegistryGroup) -> str:
+    """`Registry prod (environments prod, dr) · 210987654321 eu-west-2`, in plain text."""
+    held = f" (environments {', '.join(group.environments)})" if group.environments else ""
+    return f"Registry {group.name}{held} · {group.account_id} {group.region}"
+
+
+def group_figures(group: RegistryGroup) -> str:
+    """Its figures, or why it could not be read."""
+    if group.error is not None:
+        return f"Could not be read: {group.error}"
+    return (
+        f"{group.repositories} repositories, {group.images} images, "
+        f"{human_size(group.storage_bytes)}, {group.action_items} need action"
+    )
+
+
+def _slack_group(group: RegistryGroup) -> tuple[str, int]:
+    """Another registry in one block: its name and environments, then each section's summary
+    and its first items; how many items are only in the thread."""
+    icon = "⚠️ " if group.error is not None else ""
+    lines = [f"*{text(group_title(group))}*", f"{icon}{text(group_figures(group))}"]
+    more = 0
+    for sec in group.sections:
+        lines.append(f"*{_esc(sec.title)}*: {_esc(sec.summary)}")
+        lines += [_slack_item(item) for item in sec.items[:GROUP_ITEMS]]
+        more += max(0, len(sec.items) - GROUP_ITEMS)
+    if more:
+        lines.append(f"_{more} more in this thread's tables._")
+    return clip("\n".join(lines), SECTION_LIMIT), more
 
 
 def _slack_item(item: Item) -> str:
@@ -158,8 +223,8 @@ def _day(moment: datetime) -> str:
 def detail_markdown(report: HealthReport) -> str:
     """The attached file: every section as a table, every item with its owner and fix."""
     out = _md_top(report)
-    for sec in report.sections:
-        out += ["", f"## {sec.title}", "", sec.summary, *_md_notes(sec)]
+    for sec, depth in _md_sections(report, out):
+        out += ["", f"{depth} {sec.title}", "", sec.summary, *_md_notes(sec)]
         if sec.items:
             out += ["", "| level | repository | owner | message | fix |", "|---|---|---|---|---|"]
             out += [
@@ -177,8 +242,8 @@ def detail_markdown(report: HealthReport) -> str:
 def as_text(report: HealthReport) -> str:
     """For `ecrbot report --format md`: the whole report as Markdown lists a terminal can show."""
     out = _md_top(report)
-    for sec in report.sections:
-        out += ["", f"## {sec.title}", "", sec.summary, *_md_notes(sec)]
+    for sec, depth in _md_sections(report, out):
+        out += ["", f"{depth} {sec.title}", "", sec.summary, *_md_notes(sec)]
         if sec.items:
             out.append("")
         for i in sec.items:
@@ -192,10 +257,21 @@ def as_text(report: HealthReport) -> str:
     return "\n".join(out) + "\n"
 
 
+def _md_sections(report: HealthReport, out: list[str]) -> Iterator[tuple[Section, str]]:
+    """Home's sections, then each other registry's under its own heading (added to `out`)."""
+    for sec in report.sections:
+        yield sec, "##"
+    for group in report.registries:
+        out += ["", f"## {group_title(group)}", "", group_figures(group)]
+        for sec in group.sections:
+            yield sec, "###"
+
+
 def _md_top(report: HealthReport) -> list[str]:
     f = report.figures
     lines = [
-        f"# Registry health: {report.account_id} {report.region}, {_day(report.taken_at)}",
+        f"# Registry health: {report.account_id} {report.region}{_others(report)}, "
+        f"{_day(report.taken_at)}",
         "",
         f"- {f.repositories} repositories, {f.images} images, {human_size(f.storage_bytes)}",
         f"- {f.pushes_this_week} pushes this week",
@@ -240,10 +316,14 @@ def detail_csv(report: HealthReport) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for gap in report.gaps:
-        writer.writerow(("gap", "", "", "unknown", gap_sentence(gap), ""))
+        where = scope_of(gap.split(":", 1)[0]) or "home"
+        writer.writerow(("gap", "", "", "unknown", gap_sentence(gap), "", where))
     for i in report.items:
         owner = i.owner or "no owner"
-        writer.writerow((i.section.value, i.repository, owner, i.level.value, i.message, i.fix))
+        where = i.registry or "home"
+        writer.writerow(
+            (i.section.value, i.repository, owner, i.level.value, i.message, i.fix, where)
+        )
     return buffer.getvalue()
 
 
@@ -257,6 +337,7 @@ def as_json(report: HealthReport) -> str:
         "changes": asdict(report.changes),
         "gaps": [{"gap": g, "sentence": gap_sentence(g)} for g in report.gaps],
         "sections": [asdict(sec) for sec in report.sections],
+        "registries": [asdict(group) for group in report.registries],
     }
     return json.dumps(data, indent=2, default=_jsonable, ensure_ascii=False)
 

@@ -257,7 +257,7 @@ def _row(item: Item) -> list[RawTextObject | RichTextBlock]:
     return [
         _text(item.section.value),
         _text(item.level.value),
-        _text(item.repository),
+        _text(f"{item.registry}:{item.repository}" if item.registry else item.repository),
         _owner(item.owner),
         _text(item.message),
         _text(item.fix),  # a multi-line fix on one line, cut at 300: whole in the files

@@ -25,6 +25,7 @@ class Concurrency:
     aws_fanout: int = 8  # one lookup's independent reads (a role's policies, each key user)
     aws_leaves: int = 8  # a fan-out read's own (a key user's inline, managed and group policies)
     registry_reads: int = 8  # a report's repositories read at once (ECR's throttling)
+    registries: int = 4  # a report's other registries read at once, each on `registry_reads`
     notices: int = 1  # "waiting behind job N" notices, off the enqueuing thread
     triage: int = 2  # support messages matched against known errors, off the ack path
     home: int = 2  # App Home views and the push form's commit check (a git fetch)

@@ -51,10 +51,11 @@ class ApprovalService:
         gate: tuple[str, ...] | None = None,
     ) -> Approval:
         """Store a pending approval for `planned.digest`, expiring after the env's TTL (`gate`:
-        the findings of a failed scan gate, which only an admin's approval overrides)."""
+        the findings of a failed scan gate, which only an admin's approval overrides). It takes
+        the promotion's id, so the click finds the promotion's record, even after a restart."""
         now = self._now()
         approval = Approval(
-            id=uuid.uuid4().hex,
+            id=request.id or uuid.uuid4().hex,
             app=planned.app,
             ref=request.ref,
             environment=planned.target.name,
@@ -95,6 +96,10 @@ class ApprovalService:
                 expired.append(done)
                 tell(done)
         return expired
+
+    def cancel(self, approval_id: str, user: str) -> bool:
+        """Its promotion was cancelled: a later Approve finds it `cancelled by` `user`."""
+        return self._store.settle(approval_id, ApprovalState.CANCELLED, user, self._now())
 
     def remember_thread(self, approval_id: str, channel: str, thread_ts: str) -> None:
         self._store.set_thread(approval_id, channel, thread_ts)

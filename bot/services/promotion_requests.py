@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
+from contextlib import contextmanager
+from dataclasses import replace
 
 from bot.domain.approvals import Approval, ApprovalRefused, changed, gate_changed, parse_value
-from bot.domain.errors import StepError, UserError, new_error_id
+from bot.domain.cancel import CancelToken
+from bot.domain.commit_diff import CommitDiff
+from bot.domain.errors import Cancelled, StepError, UserError, new_error_id
 from bot.domain.models import AppSpec
 from bot.domain.on_behalf import OnBehalf, acting_for
 from bot.domain.promotion import (
@@ -21,8 +26,10 @@ from bot.domain.promotion import (
     PromotionRequest,
     PromotionStep,
 )
+from bot.domain.promotion_runs import PromotionRun
 from bot.domain.scan_gate import Verdict, within
 from bot.services.approvals import ApprovalService
+from bot.services.promotion_runs import PromotionControl
 from bot.services.promotions import PromotionService
 
 log = logging.getLogger(__name__)
@@ -72,7 +79,11 @@ class PromotionRequests:
         answer_within_s: float = ANSWER_WITHIN_S,
         approvals: ApprovalService | None = None,
         on_expired: Callable[[Approval], None] = lambda approval: None,
+        control: PromotionControl | None = None,
+        commits: Callable[[PromotionPlan], CommitDiff] | None = None,
     ) -> None:
+        self._control = control  # None: no records, so no Cancel or Retry buttons work
+        self._commits = commits  # the commits an approver reads (None: not listed)
         self._approvals = approvals
         self._on_expired = on_expired  # an approval request that expired unanswered, told
         self._service = service
@@ -86,6 +97,7 @@ class PromotionRequests:
         target already holds the digest and that was known quickly; None: the thread tells."""
         app = self._service.app(request.app, request.user, self._all_apps())
         self._service.check_lock(app.name, request.environment)
+        request = replace(request, id=request.id or uuid.uuid4().hex)
         handoff = _Handoff()
         # Every AWS call of the promotion is made for the requester (SourceIdentity, tags).
         who = _on_behalf(request.user, app.name, request.environment)
@@ -93,6 +105,10 @@ class PromotionRequests:
         return handoff.wait(self._answer_within_s)
 
     def _run(self, request: PromotionRequest, handoff: _Handoff) -> None:
+        with self._running(request.id) as token:
+            self._steps(request, handoff, token)
+
+    def _steps(self, request: PromotionRequest, handoff: _Handoff, token: CancelToken) -> None:
         started = self._service.now()
         try:
             # Authorized and lock-checked again: the pool may have made it wait.
@@ -122,9 +138,11 @@ class PromotionRequests:
         try:  # the thread: resolve → gate → approval → copy → verify
             self._notices.started(request, planned)
             self._notices.step(request, PromotionStep.RESOLVED, planned)
+            token.checkpoint()
             verdict = self._gate(request, planned)
+            token.checkpoint()
         except Exception as error:
-            self._notices.failed(request, _explained(error))
+            self._fail(request, error)
             return
         if not verdict.passed:
             # Refused with the findings (told by `gated`); only an admin's approval overrides.
@@ -140,7 +158,7 @@ class PromotionRequests:
         if planned.target.approvers and self._approvals is not None:
             self._ask(request, planned, self._approvals)
             return
-        self._copy(request, planned, started)
+        self._copy(request, planned, started, token)
 
     def _gate(
         self, request: PromotionRequest, planned: PromotionPlan, tell: bool = True
@@ -166,14 +184,72 @@ class PromotionRequests:
         gate: tuple[str, ...] | None = None,
     ) -> None:
         try:
-            self._notices.awaiting(request, planned, desk.request(request, planned, gate))
+            approval = desk.request(request, planned, gate)
+            self._notices.awaiting(request, planned, approval, self._commits_of(planned))
         except Exception as error:
-            self._notices.failed(request, _explained(error))
+            self._fail(request, error)
+
+    def _commits_of(self, planned: PromotionPlan) -> CommitDiff | None:
+        if self._commits is None:
+            return None
+        try:
+            return self._commits(planned)
+        except Exception as error:  # the list is a help to the approver, never a blocker
+            log.warning("commits for the approval not read: %s", type(error).__name__)
+            return None
 
     def expire_due(self) -> None:
-        """The scheduled sweep: requests whose time ran out unanswered end on their own."""
+        """The scheduled sweep: requests whose time ran out unanswered end on their own, and
+        runs a crashed replica left mid-copy end as failed (with Retry)."""
         if self._approvals is not None:
-            self._approvals.expire_due(self._on_expired)
+            self._approvals.expire_due(self._expired)
+        if self._control is not None:
+            self._control.recover(everything=False)
+
+    def _expired(self, approval: Approval) -> None:
+        if self._control is not None:
+            self._control.expired(approval)
+        self._on_expired(approval)
+
+    def recover(self, everything: bool) -> None:
+        """At start: runs left mid-copy by the process before this one end as failed."""
+        if self._control is not None:
+            self._control.recover(everything)
+
+    def cancel(self, run_id: str, user: str) -> PromotionRun:
+        """The Cancel button: refusals raise here (for the ephemeral answer)."""
+        return self._controlled().cancel(run_id, user)
+
+    def retry(
+        self, run_id: str, user: str, reply_url: str | None = None
+    ) -> tuple[PromotionRequest, Promoted | None]:
+        """The Retry button: the same app, ref and environment, asked again by `user` through
+        every check (may they promote, locks, the gate, the approval)."""
+        control = self._controlled()
+        run = control.retryable(run_id)
+        self._service.app(run.app, user)  # refusals first: they leave the Retry button usable
+        self._service.check_lock(run.app, run.environment)
+        control.claim_retry(run, user)
+        wanted = PromotionRequest(run.app, run.ref, run.environment, user, run.channel, reply_url)
+        wanted = replace(wanted, id=uuid.uuid4().hex)
+        return wanted, self.submit(wanted)
+
+    def app_of(self, run_id: str) -> str | None:
+        """The app a button's promotion is about, for the audit log only."""
+        return self._control.app_of(run_id) if self._control is not None else None
+
+    def _controlled(self) -> PromotionControl:
+        if self._control is None:
+            raise UserError("Promotions are not recorded here.", "Ask #platform-team.")
+        return self._control
+
+    @contextmanager
+    def _running(self, run_id: str) -> Iterator[CancelToken]:
+        if self._control is None:
+            yield CancelToken()
+            return
+        with self._control.running(run_id) as token:
+            yield token
 
     def waiting(self, user: str) -> list[Approval]:
         """Approval requests open for this person (App Home); none without a database."""
@@ -196,6 +272,12 @@ class PromotionRequests:
         """Re-check just before the copy: the ref still names the approved digest (else
         "changed since approval"), the target is not locked, the requester may still promote."""
         request = _request_of(approval)
+        if self._control is not None and not self._control.resume(approval.id):
+            return  # cancelled while it waited: its thread says so already
+        with self._running(approval.id) as token:
+            self._go_on(approval, request, token)
+
+    def _go_on(self, approval: Approval, request: PromotionRequest, token: CancelToken) -> None:
         started = self._service.now()
         try:
             planned = self._service.resolve(
@@ -219,18 +301,27 @@ class PromotionRequests:
             # The gate passed when asked, or fails now on findings the admin did not override.
             self._notices.failed(request, f"{gate_changed(approval)} ({verdict.reason()})")
             return
-        self._copy(request, planned, started)
+        self._copy(request, planned, started, token)
 
-    def _copy(self, request: PromotionRequest, planned: PromotionPlan, started: float) -> None:
+    def _copy(
+        self, request: PromotionRequest, planned: PromotionPlan, started: float, token: CancelToken
+    ) -> None:
         try:
+            token.checkpoint()
             self._notices.step(request, PromotionStep.COPYING, planned)
-            copied = self._service.copy(planned)
+            copied = self._service.copy(planned, token)
             uris = self._service.verify(planned)
             self._notices.step(request, PromotionStep.VERIFIED, planned)
             elapsed = self._service.elapsed(started)
             self._notices.finished(request, Promoted(planned, copied, uris, elapsed))
         except Exception as error:
-            self._notices.failed(request, _explained(error))
+            self._fail(request, error)
+
+    def _fail(self, request: PromotionRequest, error: Exception) -> None:
+        """Told in the thread, unless a Cancel stopped it (its thread says so already)."""
+        if isinstance(error, Cancelled):
+            return
+        self._notices.failed(request, _explained(error))
 
 
 def _on_behalf(user: str, app: str, environment: str) -> OnBehalf:
@@ -248,6 +339,7 @@ def _request_of(approval: Approval) -> PromotionRequest:
         approval.requested_by,
         approval.channel,
         thread_ts=approval.thread_ts,
+        id=approval.id,
     )
 
 

@@ -7,14 +7,19 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from bot.domain.access import Access, Action
+from bot.domain.cancel import CancelToken
 from bot.domain.environments import NamedRegistry
 from bot.domain.errors import UnknownApp
 from bot.domain.models import AppSpec
 from bot.domain.promotion import (
+    CopyFailed,
     DigestMismatch,
+    DigestReader,
     ImageCopier,
+    ImageRef,
     Promoted,
     PromotionPlan,
+    RepositoryMissing,
     plan,
 )
 from bot.domain.scan_gate import GateRefused, Verdict
@@ -37,11 +42,16 @@ class PromotionService:
         clock: Callable[[], float] = time.monotonic,
         gates: ScanGates | None = None,
         pushed: Callable[[str, str], tuple[str, ...]] = lambda app, digest: (),
+        reader: DigestReader | None = None,
     ) -> None:
         self.gates = gates  # None: environments with a `gate:` are refused (fail closed)
         self._apps = apps
         self._access = access
         self._copier = copier
+        # Which digest a tag names, before any copy: ECR's API (no registry login, no child
+        # process) where wired; the copier's own read otherwise. The check after a copy stays
+        # the copier's: it reads the manifest the registry serves.
+        self._reader = reader or copier
         self._home = home
         self._locked = locked
         self._clock = clock
@@ -70,7 +80,7 @@ class PromotionService:
         app = self.app(app_name, user)
         self.check_lock(app.name, environment)
         gates = self.gates is not None
-        planned = plan(app, ref, environment, self._home, self._copier, approvals, gates)
+        planned = plan(app, ref, environment, self._home, self._reader, approvals, gates)
         # The same SHA and version tags as the push: the other one comes from ecrbot's record
         # of the push that made this digest, never from the registry's word.
         others = tuple(t for t in self._pushed(app.name, planned.digest) if t != ref)
@@ -85,18 +95,52 @@ class PromotionService:
     def held(self, planned: PromotionPlan) -> bool:
         """Whether the target already holds the digest under every tag ("already there")."""
         return all(
-            self._copier.digest(planned.target_ref(t)) == planned.digest for t in planned.tags
+            self._target_digest(planned.target_ref(t)) == planned.digest for t in planned.tags
         )
 
-    def copy(self, planned: PromotionPlan) -> bool:
-        """Copy the digest under each tag the target lacks (or holds another digest under)."""
+    def copy(self, planned: PromotionPlan, cancel: CancelToken | None = None) -> bool:
+        """Copy the digest under each tag the target lacks (or holds another digest under);
+        a Cancel stops it before the next tag, and kills a copy going on."""
         copied = False
         for tag in planned.tags:
             target = planned.target_ref(tag)
-            if self._copier.digest(target) != planned.digest:
-                self._copier.copy(planned.source, target)
+            try:
+                found = self._reader.digest(target)
+            except RepositoryMissing as missing:
+                if cancel is not None:
+                    cancel.checkpoint()
+                self._copy_into_missing(planned.source, target, missing, cancel)
+                copied = True
+                continue
+            if found != planned.digest:
+                if cancel is not None:
+                    cancel.checkpoint()
+                self._copier.copy(planned.source, target, cancel)
                 copied = True
         return copied
+
+    def _target_digest(self, target: ImageRef) -> str | None:
+        try:
+            return self._reader.digest(target)
+        except RepositoryMissing:
+            return None  # not there: the copy says why (or creates it on push)
+
+    def _copy_into_missing(
+        self,
+        source: ImageRef,
+        target: ImageRef,
+        missing: Exception,
+        cancel: CancelToken | None = None,
+    ) -> None:
+        """A copy to a repository ECR does not know: it works where a create-on-push template
+        makes it; else the refusal names the missing repository, not the copier's words only."""
+        try:
+            self._copier.copy(source, target, cancel)
+        except CopyFailed as error:
+            raise RepositoryMissing(
+                f"{missing} Create it (or a create-on-push template for it), then promote "
+                f"again. The copy said: {error}"
+            ) from None
 
     def verify(self, planned: PromotionPlan) -> tuple[str, ...]:
         """Read every tag back: the digest must be the source's, or DigestMismatch."""
@@ -113,14 +157,17 @@ class PromotionService:
         """Copy the digest `ref` names to `environment`, unless it is there already."""
         started = self._clock()
         planned = self.resolve(app_name, ref, environment, user)
-        if planned.target.gate is not None and not self.held(planned):
+        if self.held(planned):  # already there: nothing is sent, and there is nothing to verify
+            uris = tuple(str(planned.target_ref(tag)) for tag in planned.tags)
+            return Promoted(planned, False, uris, self._clock() - started)
+        if planned.target.gate is not None:
             verdict = self.gate(planned)
             if not verdict.passed:
                 raise GateRefused(
                     verdict.reason() + ".",
                     "Only an admin's approval overrides the gate: promote from Slack.",
                 )
-        copied = self.copy(planned)  # already there: nothing is sent
+        copied = self.copy(planned)
         uris = self.verify(planned)
         return Promoted(planned, copied, uris, self._clock() - started)
 

@@ -19,6 +19,7 @@ from bot.domain.report import (
     EnvironmentImages,
     HealthReport,
     JobStat,
+    RegistryRead,
     RegistrySnapshot,
     ReportFigures,
     RepositoryInfo,
@@ -31,6 +32,12 @@ log = logging.getLogger(__name__)
 # history. The render layer's (`bootstrap/parts.py` passes it in): a service knows no Block Kit,
 # Markdown or matplotlib.
 Package = Callable[[HealthReport, list[ReportFigures]], Published]
+# The catalog's other registries: calling it starts their reads, calling what it returns waits
+# for them (the home registry is read in between).
+RegistryReads = Callable[[], Callable[[], tuple[RegistryRead, ...]]]
+# Each app's environments, given the gaps to add to and the registries already read (whose
+# repositories need no second read).
+Environments = Callable[[list[str], tuple[RegistryRead, ...]], tuple[EnvironmentImages, ...]]
 
 
 class ReportService:
@@ -46,9 +53,11 @@ class ReportService:
         history: ReportHistory,
         package: Package,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        environments: Callable[[list[str]], tuple[EnvironmentImages, ...]] = lambda gaps: (),
+        environments: Environments = lambda gaps, known: (),
+        registries: RegistryReads = lambda: lambda: (),
     ) -> None:
         self._registry = registry
+        self._registries = registries  # the catalog's other registries, each through its role
         self._environments = environments  # each app's environments, read in their registries
         self._catalog = catalog
         self._package = package
@@ -87,10 +96,13 @@ class ReportService:
 
     def snapshot(self) -> RegistrySnapshot:
         gaps: list[str] = []
+        others = self._registries()  # read while home is
         reader = self._reader()
         repositories, scanning = reader.repositories(gaps)
         access = reader.access(gaps) + self._key_users(repositories, gaps)
         self.last_calls = reader.calls
+        registries = others()
+        environments = self._environments(gaps, registries)
         now = self._clock()
         return RegistrySnapshot(
             taken_at=now,
@@ -102,7 +114,8 @@ class ReportService:
             access=access,
             jobs=self._job_stats(now),
             gaps=tuple(gaps),
-            environments=self._environments(gaps),
+            environments=environments,
+            registries=registries,
         )
 
     def _job_stats(self, now: datetime) -> tuple[JobStat, ...]:

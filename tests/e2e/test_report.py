@@ -3,9 +3,11 @@ its thread, the PNG and files where the app may upload, the preview, the schedul
 
 from __future__ import annotations
 
+from csv import DictReader
+from io import StringIO
 from typing import Any
 
-from tests.e2e.harness import ADMIN, ROOT, wait_until
+from tests.e2e.harness import ADMIN, REGION, ROOT, account_session, unique, wait_until
 from tests.e2e.world import World
 from tests.report_seed import seed_registry
 
@@ -32,6 +34,36 @@ def test_report_posts_the_message_and_uploads_chart_and_detail(world: World) -> 
     assert [c["chart"]["type"] for c in charts] == ["bar", "line"]
     tables = in_thread(world, parent["ts"], "table")
     assert tables and all(len(t["rows"]) <= 100 for t in tables)
+
+
+def test_the_report_covers_another_registry_through_its_role(world: World) -> None:
+    # Issue #16: a repository in the second account, read through prod's role, is in the
+    # message under prod's heading and in the thread's tables as `prod:<name>`.
+    second = "210987654321"
+    name = unique("e2e-prod")
+    ecr = account_session(second).client("ecr", endpoint_url=world.env["AWS_ENDPOINT_URL"])
+    ecr.create_repository(repositoryName=name, imageTagMutability="MUTABLE")
+    world.registries = {
+        "prod": {
+            "account_id": second,
+            "region": REGION,
+            "role": f"arn:aws:iam::{second}:role/ecrbot-report",
+        }
+    }
+    world.start_bot()
+
+    world.slash("report", user=ADMIN)
+
+    wait_until(lambda: world.slack.calls("files.completeUploadExternal"), timeout=90)
+    parent = next(m for m in world.slack.messages() if "thread_ts" not in m)
+    texts = [b["text"]["text"] for b in parent["blocks"] if b["type"] == "section"]
+    assert "and 1 more registry (prod)" in texts[0]
+    (prod,) = [t for t in texts if t.startswith(f"*Registry prod · {second} {REGION}*")]
+    assert "Could not be read" not in prod
+    # Every item is in the CSV (the tables stop at 495 rows; the shared moto holds many).
+    (csv,) = [data for data in world.slack.uploads().values() if data.startswith(b"section,")]
+    rows = [row for row in DictReader(StringIO(csv.decode())) if row["repository"] == name]
+    assert rows and all(row["registry"] == "prod" for row in rows)
 
 
 def in_thread(world: World, ts: str, kind: str) -> list[dict[str, Any]]:

@@ -5,6 +5,8 @@ serves it), and an environment that can't be read is a gap of its own."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,11 +14,13 @@ import pytest
 from bot.bootstrap.parts import environment_images
 from bot.config import Settings
 from bot.config_catalog import Catalog
+from bot.domain.report import RegistryRead, RepositoryInfo
 from bot.runtime.executors import Concurrency, Executors
 from tests.e2e.harness import ACCOUNT, REGION, account_session, service_env
 
 pytestmark = pytest.mark.integration
 SECOND = "210987654321"
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 def test_each_environment_is_read_in_its_registry(tmp_path: Path) -> None:
@@ -52,8 +56,18 @@ def test_each_environment_is_read_in_its_registry(tmp_path: Path) -> None:
     )
     gaps: list[str] = []
     read = environment_images(settings, catalog, Executors(Concurrency()), None)
-    found = {env.environment: env for env in read(gaps)}
-    assert [image.tags for image in found["prod"].images] == [("1.0.0",)]
+    found = {env.environment: env for env in read(gaps, ())}
+    assert [image.tags for image in found["prod"].images] == [("1.0.0",)], gaps
     assert found["prod"].registry == "prod" and found["dr"].images == ()
     (gap,) = gaps
     assert gap.startswith(f"environment dr of {name}:") and "RepositoryNotFound" in gap
+
+    # A registry the report has read already (issue #16) is not read again: its repositories
+    # are taken as read, and one it doesn't hold is the same gap as ECR's answer.
+    held = replace(found["prod"].images[0], tags=("as-read",))
+    listed = RepositoryInfo(name, "arn", NOW, False, False, "AES256", False, (held,), 1)
+    known = (RegistryRead("prod", SECOND, REGION, ("prod", "dr"), (), (listed,)),)
+    again: list[str] = []
+    found = {env.environment: env for env in read(again, known)}
+    assert [image.tags for image in found["prod"].images] == [("as-read",)]
+    assert again == [gap]

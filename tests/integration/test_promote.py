@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.ecr_digests import EcrDigests
 from bot.adapters.skopeo import SkopeoCopier
 from bot.domain.access import Access
 from bot.domain.environments import HOME, Environment, NamedRegistry
@@ -153,4 +154,12 @@ def test_promotion_copies_the_index_whole_and_keeps_the_digest(tmp_path: Path) -
 
     again = service.promote("my-app", "1.4.0", "prod", user=None)
     assert not again.copied and again.plan.digest == source_digest
+    # ECR's API (BatchGetImage) names the index by the digest skopeo read from the registry.
+    api = EcrDigests(lambda named: aws)
+    assert api.digest(ImageRef(home, home_repo, "1.4.0")) == source_digest
+    assert api.digest(ImageRef(prod.registry, prod_repo, "1.4.0")) == source_digest
+    with_api = PromotionService(
+        {"my-app": app}.get, Access((), NoGroups()), copier, home, reader=api
+    )
+    assert not with_api.promote("my-app", "1.4.0", "prod", user=None).copied
     print(f"promotion: copy {first.seconds:.2f} s, already there {again.seconds:.2f} s")

@@ -49,6 +49,7 @@ class AwsFaults:
         self._lock = threading.Lock()
         self.hurt: list[tuple[str, str]] = []  # (operation, fault) as injected
         self.assumed: list[dict[str, Any]] = []  # every AssumeRole's parameters, in order
+        self._denied: set[str] = set()  # roles whose trust policy does not name the caller
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._server.faults = self  # type: ignore[attr-defined]
@@ -85,6 +86,12 @@ class AwsFaults:
         """Run `hook` when an operation matching the regex arrives (before it is forwarded)."""
         with self._lock:
             self._hooks.append((re.compile(operations), hook))
+
+    def deny_role(self, role_arn: str) -> None:
+        """AssumeRole of `role_arn` is refused as STS refuses a caller its trust policy does
+        not name: 403 AccessDenied (moto assumes any role)."""
+        with self._lock:
+            self._denied.add(role_arn)
 
     def answer(self, operation: str, payload: dict[str, Any]) -> None:
         """Answer a JSON-protocol operation moto does not serve with `payload` (a shape
@@ -134,6 +141,8 @@ class AwsFaults:
         }
         with self._lock:
             self.assumed.append(call)
+            if call["RoleArn"] in self._denied:
+                return f"User: {CALLER} {DENIED} {call['RoleArn']}"
         return _sts_refusal(call, len([k for k in params if k.endswith(".Key")]))
 
     @property
@@ -186,12 +195,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _refused(self, message: str) -> None:
+        denied = DENIED in message
+        code, status = ("AccessDenied", 403) if denied else ("ValidationError", 400)
         data = (
             '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error>'
-            f"<Type>Sender</Type><Code>ValidationError</Code><Message>{message}</Message>"
+            f"<Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
             "</Error><RequestId>00000000-aaaa-bbbb-cccc-000000000000</RequestId></ErrorResponse>"
         ).encode()
-        self.send_response(400)
+        self.send_response(status)
         self.send_header("Content-Type", "text/xml")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -233,6 +244,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         finally:
             conn.close()
+
+
+# STS's words when the role's trust policy does not name the caller.
+CALLER = "arn:aws:iam::123456789012:user/moto"
+DENIED = "is not authorized to perform: sts:AssumeRole on resource:"
 
 
 def _query_action(body: bytes) -> str:

@@ -104,3 +104,24 @@ def test_a_probe_asks_sts_each_time_for_the_shortest_session() -> None:
     sessions.probe(ROLE, ALICE, "eu-west-2")
     assert [c["DurationSeconds"] for c in sts.calls] == [900, 900]
     assert {c["SourceIdentity"] for c in sts.calls} == {"U0ALICE"}
+
+
+def test_a_core_is_the_session_under_the_boto3_one_and_assumes_once() -> None:
+    sts = FakeSts()
+    sessions = RoleSessions(assume_role=sts.assume_role)
+    core = sessions.core(ROLE, ALICE, "eu-west-2")  # botocore only: `ecrbot promote`'s clients
+    assert core.get_credentials().get_frozen_credentials().access_key == "ASIA1"
+    assert sessions.session(ROLE, ALICE, "eu-west-2")._session is core
+    assert sessions.core(None, ALICE, "eu-west-2") is sessions.session(None, ALICE, "x")._session
+    assert len(sts.calls) == 1
+
+
+def test_role_sessions_share_one_loader_that_does_not_grow_per_job() -> None:
+    sessions = RoleSessions(assume_role=FakeSts().assume_role)
+    made = [
+        sessions.session(ROLE, OnBehalf("U0ALICE", "my-app", f"push-{n}"), "eu-west-2")
+        for n in range(5)
+    ]
+    loader = sessions.session(None, None, "eu-west-2")._session.get_component("data_loader")
+    assert all(s._session.get_component("data_loader") is loader for s in made)
+    assert len(loader.search_paths) == len(set(loader.search_paths))  # boto3 appends per session

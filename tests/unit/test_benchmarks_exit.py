@@ -94,6 +94,10 @@ PASSING: dict[str, tuple[dict[str, float], dict[str, float]]] = {
         {"calls_per_repo_spread": 0.1, "slowest_s": 8.2},
         {"calls_per_repo_spread": 0.5, "slowest_s": 30},
     ),
+    "bench_report_registries": (
+        {"slowest_s": 12.0, "unread_registries": 0, "repositories_missing": 0},
+        {"slowest_s": 30, "unread_registries": 1, "repositories_missing": 1},
+    ),
     "bench_slack_calls": (
         {"worst_calls_per_push": 7, "given_up": 0},
         {"worst_calls_per_push": 16, "given_up": 1},

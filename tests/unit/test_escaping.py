@@ -45,7 +45,7 @@ from bot.domain.promotion import (
     PromotionRequest,
     PromotionStep,
 )
-from bot.domain.report import HealthReport, Item, Level, Section
+from bot.domain.report import HealthReport, Item, Level, RegistryGroup, Section
 from bot.domain.report.model import Changes, ReportFigures, SectionId
 from bot.domain.scan_gate import Failing, Verdict
 from bot.domain.text import TICK, code, plain
@@ -154,7 +154,12 @@ def health_report() -> HealthReport:
     sec = Section(SectionId.HYGIENE, "Hygiene", "summary", (item, advice), (), ("note\nbody",))
     figures = ReportFigures(NOW, 1, 2, 3, 4, 5, {"CRITICAL": 1}, {"repo": 3})
     changes = Changes(NOW, ("s: new",), ("s: item",), (), (), 10, (("repo", 10),), 1, 0, 1)
-    return HealthReport("123456789012", "eu-west-2", NOW, figures, changes, (sec,), ("gap",))
+    prod = RegistryGroup(
+        "prod", "210987654321", "eu-west-2", ("prod",), 1, 2, 3, (sec,), ("gap",), "error"
+    )
+    return HealthReport(
+        "123456789012", "eu-west-2", NOW, figures, changes, (sec,), ("gap",), (prod,)
+    )
 
 
 def live_state() -> push.LiveState:

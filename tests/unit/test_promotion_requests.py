@@ -13,6 +13,8 @@ import pytest
 from bot.domain import commands as cmd
 from bot.domain.access import Access
 from bot.domain.approvals import Approval
+from bot.domain.cancel import CancelToken
+from bot.domain.commit_diff import CommitDiff
 from bot.domain.environments import HOME, Environment, NamedRegistry
 from bot.domain.errors import NotAuthorized, UsageError
 from bot.domain.locks import Lock, Locked, refusal
@@ -54,7 +56,7 @@ class Copier:
             self.gate.wait(5)
         return self.images.get(str(image))
 
-    def copy(self, source: ImageRef, target: ImageRef) -> None:
+    def copy(self, source: ImageRef, target: ImageRef, cancel: CancelToken | None = None) -> None:
         if self.fail:
             raise CopyFailed("denied: not authorized")
         self.copies += 1
@@ -66,6 +68,7 @@ class Notices:
     def __init__(self) -> None:
         self.seen: list[str] = []
         self.done = threading.Event()
+        self.commits: CommitDiff | None = None
 
     def started(self, request: PromotionRequest, planned: PromotionPlan) -> None:
         self.seen.append("started")
@@ -85,9 +88,18 @@ class Notices:
         self.done.set()
 
     def awaiting(
-        self, request: PromotionRequest, planned: PromotionPlan, approval: Approval
+        self,
+        request: PromotionRequest,
+        planned: PromotionPlan,
+        approval: Approval,
+        commits: CommitDiff | None = None,
     ) -> None:
         self.seen.append(f"awaiting {approval.digest}")
+        self.commits = commits
+        self.done.set()
+
+    def cancelled(self, request: PromotionRequest, by: str) -> None:
+        self.seen.append(f"cancelled by {by}")
         self.done.set()
 
 

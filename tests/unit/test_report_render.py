@@ -209,7 +209,15 @@ def test_changes_are_shown_against_last_week() -> None:
 
 def test_csv_has_one_row_per_item_and_names_the_gaps(big: HealthReport) -> None:
     rows = list(csv.DictReader(io.StringIO(render.detail_csv(big))))
-    assert list(rows[0]) == ["section", "repository", "owner", "severity", "message", "fix"]
+    assert list(rows[0]) == [
+        "section",
+        "repository",
+        "owner",
+        "severity",
+        "message",
+        "fix",
+        "registry",
+    ]
     assert rows[0]["section"] == "gap" and "AccessDenied" in rows[0]["message"]
     assert len(rows) == len(big.items) + 1
     latest = next(r for r in rows if "mutable `latest`" in r["message"])

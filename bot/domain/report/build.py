@@ -3,50 +3,28 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 from datetime import datetime
 
 from bot.domain.report import sections as s
 from bot.domain.report.environments import environments
+from bot.domain.report.gaps import gap_sections, gap_sentence, with_gaps
 from bot.domain.report.model import (
     SEVERITIES,
     Catalog,
     Changes,
     HealthReport,
+    RegistryGroup,
     RegistrySnapshot,
     ReportFigures,
+    RepositoryInfo,
     Section,
     SectionId,
 )
+from bot.domain.report.registries import group, key_scope, scope_of, storage_key
 
-# Which sections a gap leaves incomplete, by words in its "<part>" (the text before ":").
-GAP_WORDS: dict[SectionId, tuple[str, ...]] = {
-    SectionId.COMPLIANCE: ("repositor", "lifecycle", "scanning", "encryption", "mutability"),
-    SectionId.VULNERABILITIES: ("scan", "finding", "image", "repositor"),
-    SectionId.HYGIENE: ("image", "repositor"),
-    SectionId.ACCESS: ("iam", "role", "oidc", "user", "key", "trust", "access"),
-    SectionId.DRIFT: ("catalog", "repositor"),
-    SectionId.PIPELINE: ("job",),
-    SectionId.ENVIRONMENTS: ("environment",),
-}
+__all__ = ["build_report", "changes", "figures", "gap_sections", "gap_sentence"]
+
 GROWTH_SHOWN = 5
-
-
-def gap_sections(gap: str) -> frozenset[SectionId]:
-    """The sections a gap leaves incomplete: all of them when it names no part we know."""
-    part = gap.split(":", 1)[0].lower()
-    hit = frozenset(sid for sid, words in GAP_WORDS.items() if any(w in part for w in words))
-    # An unknown gap could hide anything, so no section may look clean because of it.
-    return hit or frozenset(SectionId)
-
-
-def gap_sentence(gap: str) -> str:
-    """`scan findings: AccessDenied` -> `Scan findings could not be read: AccessDenied`."""
-    part, _, why = gap.partition(":")
-    if not why.strip():
-        return f"Could not be read: {gap.strip()}"
-    part = part.strip()
-    return f"{part[:1].upper()}{part[1:]} could not be read: {why.strip()}"
 
 
 def build_report(
@@ -64,8 +42,9 @@ def build_report(
         # Only for a catalog with environments: the report of one without is unchanged.
         *((environments(snapshot, catalog, now),) if snapshot.environments else ()),
     )
-    done = tuple(_with_gaps(section, snapshot.gaps) for section in built)
-    current = figures(snapshot, done, now)
+    done = tuple(with_gaps(section, snapshot.gaps) for section in built)
+    groups = tuple(group(read, snapshot.taken_at, now) for read in snapshot.registries)
+    current = figures(snapshot, done, now, groups)
     return HealthReport(
         account_id=snapshot.account_id,
         region=snapshot.region,
@@ -73,42 +52,46 @@ def build_report(
         figures=current,
         changes=changes(current, previous),
         sections=done,
-        gaps=snapshot.gaps,
+        gaps=(*snapshot.gaps, *(gap for g in groups for gap in g.gaps)),
+        registries=groups,
     )
 
 
-def _with_gaps(section: Section, gaps: tuple[str, ...]) -> Section:
-    own = tuple(g for g in gaps if section.id in gap_sections(g))
-    if not own:
-        return section
-    # Say the section is incomplete before anything that could read as "all clear".
-    summary = f"Incomplete: {'; '.join(gap_sentence(g) for g in own)}. {section.summary}"
-    return replace(section, summary=summary, gaps=own)
-
-
-def figures(snapshot: RegistrySnapshot, done: tuple[Section, ...], now: datetime) -> ReportFigures:
-    """The headline numbers of one report, in the form stored week to week."""
+def figures(
+    snapshot: RegistrySnapshot,
+    done: tuple[Section, ...],
+    now: datetime,
+    groups: tuple[RegistryGroup, ...] = (),
+) -> ReportFigures:
+    """The headline numbers of one report over every registry, in the form stored weekly."""
+    every: list[tuple[str | None, RepositoryInfo]] = [(None, r) for r in snapshot.repositories]
+    every += [(read.name, r) for read in snapshot.registries for r in read.repositories]
     severities: Counter[str] = Counter()
-    for repo in snapshot.repositories:
+    for _, repo in every:
         image = s.newest(repo)
         if image is not None and image.scan_status in s.SCANNED:
             severities.update(s.worst_findings(image).values())
-    storage = {r.name: sum(i.size_bytes for i in r.images) for r in snapshot.repositories}
+    storage = {
+        storage_key(where, r.name) if where else r.name: sum(i.size_bytes for i in r.images)
+        for where, r in every
+    }
+    # Pushes come from the home registry (CI pushes that never went through the bot count too);
+    # an image in another registry got there by a promotion, not a push.
     images = [i for r in snapshot.repositories for i in r.images]
-    # Pushes come from the registry, so CI pushes that never went through the bot count too.
     pushed = sum(1 for i in images if now - s.WEEK <= i.pushed_at <= now)
-    actions = sorted(item.key for section in done for item in section.items if item.action)
+    sections = (*done, *(sec for g in groups for sec in g.sections))
+    actions = sorted(item.key for section in sections for item in section.items if item.action)
     return ReportFigures(
         taken_at=snapshot.taken_at,
-        repositories=len(snapshot.repositories),
-        images=sum(r.image_count for r in snapshot.repositories),
+        repositories=len(every),
+        images=sum(r.image_count for _, r in every),
         storage_bytes=sum(storage.values()),
         pushes_this_week=pushed,
         action_items=len(actions),
         findings_by_severity={sev: severities[sev] for sev in SEVERITIES},
         storage_by_repository=storage,
         open_items=tuple(actions),
-        gaps=snapshot.gaps,
+        gaps=(*snapshot.gaps, *(gap for g in groups for gap in g.gaps)),
     )
 
 
@@ -130,10 +113,14 @@ def changes(current: ReportFigures, previous: ReportFigures | None) -> Changes:
     before, now = set(previous.open_items), set(current.open_items)
     new = sorted(now - before)
     vuln = f"{SectionId.VULNERABILITIES.value}: "
-    blind = {sid for gap in current.gaps for sid in gap_sections(gap)}
+    # Each gap blinds its sections in its own registry: prod's AccessDenied leaves home's
+    # items checked, and home's leaves prod's.
+    blind = {
+        (scope_of(gap.split(":", 1)[0]), sid) for gap in current.gaps for sid in gap_sections(gap)
+    }
     gone = sorted(before - now)
     # An item we could not look at this week is not fixed: it is unverified.
-    unverified = [k for k in gone if _section_of(k) in blind]
+    unverified = [k for k in gone if (key_scope(k), _section_of(k)) in blind]
     repos = set(current.storage_by_repository) | set(previous.storage_by_repository)
     growth = {
         r: current.storage_by_repository.get(r, 0) - previous.storage_by_repository.get(r, 0)

@@ -111,6 +111,24 @@ class RegistrySnapshot:
     image_quota: int = 10000
     # Each app's environments, in order, each read in its registry (empty: none promoted).
     environments: tuple[EnvironmentImages, ...] = ()
+    # The catalog's other registries (`registries:`), each read through its role (issue #16).
+    registries: tuple[RegistryRead, ...] = ()
+
+
+@dataclass(frozen=True)
+class RegistryRead:
+    """Another registry of the catalog as read through its role: its repositories, or `error`
+    when it could not be read at all (the role refused, AccessDenied on the listing)."""
+
+    name: str  # the catalog's name under `registries:`
+    account_id: str
+    region: str
+    environments: tuple[str, ...]  # the environments that live here, in the catalog's order
+    catalog: tuple[CatalogEntry, ...]  # the apps promoted here, with their repository here
+    repositories: tuple[RepositoryInfo, ...] = ()
+    registry_scanning: bool = False
+    gaps: tuple[str, ...] = ()  # "<part>: <why>", as the home snapshot's
+    error: str | None = None
 
 
 RISK_ORDER: tuple[Risk, ...] = ("low", "medium", "high")
@@ -191,6 +209,7 @@ class Item:
     fix: str = ""
     due: datetime | None = None  # CVE fix deadline
     overdue: bool = False
+    registry: str | None = None  # the catalog's name of another registry; None: home
 
     @property
     def action(self) -> bool:
@@ -280,18 +299,41 @@ class Changes:
 
 
 @dataclass(frozen=True)
+class RegistryGroup:
+    """Another registry's part of the report: its own sections, under its name and the
+    environments it holds; `error` says why it could not be read at all."""
+
+    name: str
+    account_id: str
+    region: str
+    environments: tuple[str, ...]
+    repositories: int
+    images: int
+    storage_bytes: int
+    sections: tuple[Section, ...]
+    gaps: tuple[str, ...]  # this registry's gaps, each naming it
+    error: str | None = None
+
+    @property
+    def action_items(self) -> int:
+        return sum(section.action_items for section in self.sections)
+
+
+@dataclass(frozen=True)
 class HealthReport:
     account_id: str
     region: str
     taken_at: datetime
     figures: ReportFigures
     changes: Changes
-    sections: tuple[Section, ...]
-    gaps: tuple[str, ...]
+    sections: tuple[Section, ...]  # the home registry's, and Environments across them all
+    gaps: tuple[str, ...]  # every registry's: another's names it
+    registries: tuple[RegistryGroup, ...] = ()  # the catalog's other registries, in its order
 
     @property
     def items(self) -> tuple[Item, ...]:
-        return tuple(item for section in self.sections for item in section.items)
+        groups = (s for group in self.registries for s in group.sections)
+        return tuple(item for sec in (*self.sections, *groups) for item in sec.items)
 
 
 def human_size(size: int) -> str:
