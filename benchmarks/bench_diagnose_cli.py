@@ -82,6 +82,11 @@ def main() -> int:
             "ECRBOT_WORK_DIR": str(root / "work"),
             "ECRBOT_REGISTRY_CA_BUNDLE": services["ECR_EDGE_CA_CERT"],
         }
+        # An installed ecrbot has its bytecode (pip compiles it at install). With
+        # PYTHONDONTWRITEBYTECODE from a developer's shell, each run would compile again every
+        # module changed since bytecode was last written (all of bot/: 0.3 s of CPU); the first
+        # run, reported apart, writes it.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         for name in ("GITHUB_TOKEN", "GITHUB_API_URL"):
             env.pop(name, None)  # the default subject is assumed: no network beyond moto
         if args.github:

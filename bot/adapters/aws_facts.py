@@ -9,11 +9,11 @@ from concurrent.futures import Executor, Future
 from functools import partial
 from typing import Any, TypeVar
 
-import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
+from bot.adapters import botocore_clients
 from bot.adapters.aws_hooks import OnAwsError, report_errors
 from bot.adapters.aws_org import ScpReader
 from bot.adapters.ecr_features import (
@@ -58,6 +58,7 @@ class AwsFacts(IamFacts):
         session: Any = None,  # a boto3 Session (a role's, or a test's); None: botocore's own
         pool: Executor,
         fanout: Executor | None = None,
+        leaves: Executor | None = None,
         registry: Callable[[], Registry] | None = None,
         on_error: OnAwsError | None = None,
     ) -> None:
@@ -69,7 +70,8 @@ class AwsFacts(IamFacts):
         self._registry = registry
         self._on_error = on_error
         self._pool = pool  # the process's `aws_calls` pool (bot.runtime.executors), shared
-        self._fanout = fanout  # `aws_fanout`: leaf reads inside one lookup (IamFacts._each)
+        self._fanout = fanout  # `aws_fanout`: independent reads inside one lookup (IamFacts._each)
+        self._leaves = leaves  # `aws_leaves`: independent reads inside one of those
         self._memo: dict[tuple[Any, ...], Future[Any]] = {}
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], Any] = {}
@@ -235,7 +237,11 @@ class AwsFacts(IamFacts):
                 return future
             future = Future()
             self._memo[key] = future
-        future.set_result(_as_fact(fetch))
+        try:
+            future.set_result(_as_fact(fetch))
+        except BaseException as error:  # not an AWS answer's: whoever waits on it hears it too
+            future.set_exception(error)
+            raise
         return future
 
     def _client(self, service: str, region: str | None = None) -> Any:
@@ -253,7 +259,7 @@ class AwsFacts(IamFacts):
                 else:
                     # botocore itself: boto3 would load s3transfer too (0.05 s of a diagnose).
                     if self._core is None:
-                        self._core = botocore.session.get_session()
+                        self._core = botocore_clients.session()
                     client = self._core.create_client(real, **args)
                 client.meta.events.register("before-call", self._count)
                 report_errors(client, self._on_error)

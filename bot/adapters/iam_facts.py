@@ -23,7 +23,7 @@ from bot.domain.iam.policy import Policy, Unreadable, parse_policy, read_policie
 
 T = TypeVar("T")
 GITHUB_PROVIDER = "token.actions.githubusercontent.com"
-_leaf = threading.local()  # set on a fan-out thread while it runs one leaf read
+_level = threading.local()  # `depth` 1 on a fan-out thread's read, 2 on a leaf thread's
 
 
 class IamFacts:
@@ -31,6 +31,7 @@ class IamFacts:
 
     account_id: str
     _fanout: Executor | None
+    _leaves: Executor | None
 
     if TYPE_CHECKING:  # defined by AwsFacts
 
@@ -128,18 +129,33 @@ class IamFacts:
         return self._boundary(user.get("PermissionsBoundary"))[0]
 
     def _user_policies(self, name: str) -> tuple[dict[str, Policy], tuple[Unreadable, ...]]:
+        # Three independent chains (on the leaf pool): one after another, they were the longest
+        # wait of a diagnose, after ListUsers and each user's ListAccessKeys.
+        documents, (managed, unread), groups = self._each(
+            lambda: self._inline_policies("user", name),
+            lambda: self._managed(self._attached("user", name)),
+            lambda: self._group_policies(name),
+        )
+        group_documents, (group_managed, group_unread) = groups
+        policies, skipped = read_policies({**documents, **group_documents})
+        policies.update(managed)
+        policies.update(group_managed)
+        return policies, (*skipped, *unread, *group_unread)
+
+    def _group_policies(
+        self, name: str
+    ) -> tuple[dict[str, Any], tuple[dict[str, Policy], tuple[Unreadable, ...]]]:
+        """The inline documents (keyed `group:GROUP:NAME`) and managed policies of a user's
+        groups."""
         iam = self._client("iam")
-        documents = self._inline_policies("user", name)
-        arns = self._attached("user", name)
+        documents: dict[str, Any] = {}
+        arns: list[str] = []
         for group in iam.list_groups_for_user(UserName=name)["Groups"]:
             group_name = group["GroupName"]
             for policy_name, document in self._inline_policies("group", group_name).items():
                 documents[f"group:{group_name}:{policy_name.removeprefix('inline:')}"] = document
             arns += self._attached("group", group_name)
-        policies, skipped = read_policies(documents)
-        managed, unread = self._managed(arns)
-        policies.update(managed)
-        return policies, (*skipped, *unread)
+        return documents, self._managed(arns)
 
     def _inline_policies(self, kind: str, name: str) -> dict[str, Any]:
         """A role's, user's or group's inline policies, keyed `inline:NAME`."""
@@ -169,13 +185,17 @@ class IamFacts:
         return [p["PolicyArn"] for p in answer["AttachedPolicies"]]
 
     def _each(self, *reads: Callable[[], Any]) -> list[Any]:
-        """Run independent reads at once on the fan-out pool; their results in order, or the
-        first one's exception. A read run here must not fan out itself: a fan-out thread
-        waiting on reads queued behind it could deadlock a busy pool, so nested calls (and
-        AwsFacts made without a fan-out pool) read one after another."""
-        if self._fanout is None or getattr(_leaf, "active", False) or len(reads) < 2:
+        """Run independent reads at once; their results in order, or the first one's
+        exception. From a lookup they run on the fan-out pool, from a fan-out read on the leaf
+        pool, and from a leaf read one after another: a thread waiting on reads queued behind
+        it in its own pool could deadlock a busy pool, so each level waits only on the level
+        below (AwsFacts made without these pools read one after another)."""
+        depth = getattr(_level, "depth", 0)
+        pool = (self._fanout, self._leaves)[depth] if depth < 2 else None
+        if pool is None or len(reads) < 2:
             return [read() for read in reads]
-        return [future.result() for future in [self._fanout.submit(_as_leaf, r) for r in reads]]
+        started = [pool.submit(_at_depth, depth + 1, read) for read in reads]
+        return [future.result() for future in started]
 
     def _boundary(
         self, attached: dict[str, Any] | None
@@ -221,12 +241,12 @@ class IamFacts:
         return {r["EvalActionName"]: r["EvalDecision"] for r in answer["EvaluationResults"]}
 
 
-def _as_leaf(read: Callable[[], T]) -> T:
-    _leaf.active = True
+def _at_depth(depth: int, read: Callable[[], T]) -> T:
+    _level.depth = depth
     try:
         return read()
     finally:
-        _leaf.active = False
+        _level.depth = 0
 
 
 class Unreachable(Exception):

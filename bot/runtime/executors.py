@@ -23,6 +23,7 @@ class Concurrency:
     checks: int = 4  # one diagnose's concurrent reads (git, Docker, AWS)
     aws_calls: int = 8  # AWS calls in flight for one snapshot
     aws_fanout: int = 8  # one lookup's independent reads (a role's policies, each key user)
+    aws_leaves: int = 8  # a fan-out read's own (a key user's inline, managed and group policies)
     registry_reads: int = 8  # a report's repositories read at once (ECR's throttling)
     registries: int = 4  # a report's other registries read at once, each on `registry_reads`
     notices: int = 1  # "waiting behind job N" notices, off the enqueuing thread

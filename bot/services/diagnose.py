@@ -6,10 +6,9 @@ import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.access import Access, Action, ChannelRule, RateLimiter
-from bot.domain.checks import check_app, check_platform
 from bot.domain.checks.common import repository_arn
 from bot.domain.checks.model import (
     AppFacts,
@@ -32,13 +31,15 @@ from bot.domain.models import AppSpec, RegistrySpec
 from bot.domain.on_behalf import OnBehalf, acting_for, current_on_behalf
 from bot.domain.ports import AccountFacts, Destination, Engine, SubjectTemplates, WorkflowSource
 from bot.domain.text import code
-from bot.domain.workflow.analysis import WorkflowReport, analyse_workflows
 from bot.domain.workflow.subjects import (
     SubjectTemplate,
     TemplateUnavailable,
     resolve_template,
     with_record,
 )
+
+if TYPE_CHECKING:
+    from bot.domain.workflow.analysis import WorkflowReport
 
 log = logging.getLogger(__name__)
 
@@ -105,16 +106,22 @@ class Diagnoser:
         return self.app(spec, request)
 
     def app(self, app: AppSpec, request: DiagnoseRequest) -> Report:
-        aws = self._facts()
         branch = request.branch or app.branch
         spec = self._registry
         repo_arn = repository_arn(spec.region, spec.account_id, app.repository)
         role_account = account_of(app.role) if app.role else spec.account_id
-        # Start every independent lookup at once; the checks then read finished futures.
-        caller, repository = aws.caller(), aws.repository(app.repository)
-        provider, users = aws.provider(), aws.key_users()
-        repository_policy, organization = aws.repository_policy(app.repository), aws.organization()
+        # Start every independent lookup at once, the longest first: git and GitHub need no
+        # AWS client (they run while the AWS adapter is made), and a role's reads are three
+        # round trips one after another. The checks then read finished futures.
+        workflows = self._pool.submit(self._read_workflows, app, branch)
+        # GitHub's two reads run beside the AWS ones, each endpoint once per diagnose.
+        template = self._pool.submit(self._subject_template, app)
+        record = self._pool.submit(self._repository_record, app)
+        aws = self._facts()
         role = aws.role(app.role) if app.role else None
+        users, provider = aws.key_users(), aws.provider()
+        caller, repository = aws.caller(), aws.repository(app.repository)
+        repository_policy, organization = aws.repository_policy(app.repository), aws.organization()
         scps = aws.scps(role_account) if app.role else None
         # The simulator reads the caller's own account only.
         simulation = (
@@ -124,11 +131,11 @@ class Diagnoser:
         )
         image = aws.image(app.repository, request.sha) if request.sha else None
         signing = aws.signing_rules()  # ECR signs as the pusher: its permission matters
-        workflows = self._pool.submit(self._read_workflows, app, branch)
         targets = self._start_targets(aws, app)
-        # GitHub's two reads run beside the AWS ones, each endpoint once per diagnose.
-        template = self._pool.submit(self._subject_template, app)
-        record = self._pool.submit(self._repository_record, app)
+        # The checklist's modules load while the reads are in flight (0.03 s of CPU that an
+        # `ecrbot diagnose` process would otherwise spend before its first request).
+        from bot.domain.checks.checklist import check_app
+
         repo_fact = repository.result()
         workflow_fact = workflows.result()
         elsewhere: Fact[tuple[str, ...]] = Fact(())
@@ -259,6 +266,8 @@ class Diagnoser:
         aws = self._facts()
         caller, token, login = aws.caller(), aws.token(), aws.login()
         docker: Future[Fact[str]] = self._pool.submit(self._docker)
+        from bot.domain.checks.checklist import check_platform  # while the reads run
+
         facts = PlatformFacts(
             region=self._registry.region,
             account_id=self._registry.account_id,
@@ -271,6 +280,8 @@ class Diagnoser:
         return check_platform(facts)
 
     def _read_workflows(self, app: AppSpec, branch: str) -> Fact[tuple[WorkflowReport, ...]]:
+        from bot.domain.workflow.analysis import analyse_workflows  # on the pool, beside the reads
+
         try:
             return Fact(analyse_workflows(self._workflows.workflow_files(app, branch)))
         except UserError as error:

@@ -1,5 +1,6 @@
-"""A role's and the key users' IAM reads fan out on `aws_fanout`, with the same facts as read one
-after another, each call still made once (moto, in an account of its own)."""
+"""A role's and the key users' IAM reads fan out on `aws_fanout`, and each key user's on
+`aws_leaves`, with the same facts as read one after another, each call still made once (moto,
+in an account of its own)."""
 
 from __future__ import annotations
 
@@ -27,8 +28,8 @@ ALLOW_PULL = {
 class CountingPool(ThreadPoolExecutor):
     """The fan-out pool, counting what it was given (a nested fan-out would deadlock it)."""
 
-    def __init__(self) -> None:
-        super().__init__(max_workers=2, thread_name_prefix="test-fanout")
+    def __init__(self, name: str = "test-fanout") -> None:
+        super().__init__(max_workers=2, thread_name_prefix=name)
         self.submitted = 0
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
@@ -71,7 +72,11 @@ def account() -> Iterator[tuple[str, Any, str]]:
     yield account, session, f"arn:aws:iam::{account}:role/ci"
 
 
-def facts(account: tuple[str, Any, str], fanout: ThreadPoolExecutor | None) -> AwsFacts:
+def facts(
+    account: tuple[str, Any, str],
+    fanout: ThreadPoolExecutor | None,
+    leaves: ThreadPoolExecutor | None = None,
+) -> AwsFacts:
     executors = Executors(Concurrency())
     return AwsFacts(
         REGION,
@@ -80,6 +85,7 @@ def facts(account: tuple[str, Any, str], fanout: ThreadPoolExecutor | None) -> A
         session=account[1],
         pool=executors.pool("aws_calls"),
         fanout=fanout,
+        leaves=leaves,
     )
 
 
@@ -106,3 +112,20 @@ def test_fanned_out_reads_find_what_sequential_reads_find(
     assert fanned.calls == one_by_one.calls  # the same reads, each once
     assert {call: n for call, n in fanned.calls.items() if n > 1} == {}
     pool.shutdown()
+
+
+def test_each_key_users_policies_fan_out_again_on_the_leaf_pool(
+    account: tuple[str, Any, str],
+) -> None:
+    fanout, leaves = CountingPool(), CountingPool("test-leaves")
+    one_by_one, fanned = facts(account, None), facts(account, fanout, leaves)
+    users = fanned.key_users().result()
+    assert users.ok, users.error
+    assert users == one_by_one.key_users().result()
+    # Four users on the fan-out pool; the three with an active key read their inline, managed
+    # and group policies on the leaf pool, whose reads fan out no further.
+    assert (fanout.submitted, leaves.submitted) == (4, 3 * 3)
+    assert fanned.calls == one_by_one.calls
+    assert {call: n for call, n in fanned.calls.items() if n > 1} == {}
+    fanout.shutdown()
+    leaves.shutdown()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.aws_facts import AwsFacts
-from bot.domain.checks import CHECK_IDS
+from bot.domain.checks.checklist import CHECK_IDS
 from bot.domain.checks.model import Organization, Report, Status
 from bot.domain.iam.evaluation import Documents, Principal, decide, push_context
 from bot.domain.iam.policy import parse_policy

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.checks import APP_CHECKS, CHECK_IDS, PLATFORM_CHECKS
+from bot.domain.checks.checklist import APP_CHECKS, CHECK_IDS, PLATFORM_CHECKS
 from bot.domain.checks.model import AppFacts, CheckResult, Status
 from bot.domain.checks.registry import Check, app_check
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from bot.domain.checks import check_app, check_platform, verdict
+from bot.domain.checks.checklist import check_app, check_platform, verdict
 from bot.domain.checks.model import (
     AppFacts,
     Boundary,

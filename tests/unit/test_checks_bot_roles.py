@@ -8,7 +8,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from bot.domain.checks import check_app
+from bot.domain.checks.checklist import check_app
 from bot.domain.checks.model import AssumedRole, Fact, Role, Status
 from bot.domain.iam.policy import Unreadable, parse_policy
 from bot.domain.iam.role_trust import principal_arn, request_context, trust_verdicts

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.domain.checks import check_app
+from bot.domain.checks.checklist import check_app
 from bot.domain.checks.model import Fact, Image, Repository, Status
 from bot.domain.ecr_features import CreationTemplate, SigningRule
 from bot.domain.iam.policy import parse_policy

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.domain.checks import check_app
+from bot.domain.checks.checklist import check_app
 from bot.domain.checks.model import Fact, Repository, Status, TargetRepository
 from bot.domain.iam.policy import Unreadable, parse_policy
 from tests.unit.test_checks import ACCOUNT, healthy

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,6 +114,17 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     for argv in (["--version"], ["version"]):
         assert run(argv)[0] == 0
         assert capsys.readouterr().out.strip() == __version__
+
+
+def test_only_diagnose_keeps_the_garbage_collector_off() -> None:
+    # `entry` turns it off for the start-up; serve, worker, console and the rest run with it.
+    try:
+        for argv, kept_off in ((["diagnose", "My_App"], True), (["version"], False)):
+            gc.disable()
+            run(argv)
+            assert gc.isenabled() is not kept_off
+    finally:
+        gc.enable()
 
 
 # -- usage errors: argparse's exit 2 ----------------------------------------------------------

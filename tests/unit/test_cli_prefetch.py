@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NoReturn
 
@@ -189,6 +190,18 @@ def test_only_non_daemon_threads_count_as_at_work() -> None:
     finally:
         release.set()
         daemon.join(5)
+
+
+def test_a_pool_shut_down_a_moment_ago_is_not_at_work() -> None:
+    # `ecrbot diagnose` closes its pools (threads told to stop, not waited for) and exits at
+    # once: its idle threads end within the grace, so the quick exit is taken.
+    from bot.entrypoints.quick_exit import _threads_at_work
+
+    pool = ThreadPoolExecutor(4, thread_name_prefix="probe")
+    assert list(pool.map(abs, range(-8, 0))) == list(range(8, 0, -1))
+    pool.shutdown(wait=False)
+    _threads_at_work()
+    assert not [t for t in threading.enumerate() if t.name.startswith("probe") and t.is_alive()]
 
 
 def _other_workers() -> bool:

@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 
 from bot.adapters.github_api import GitHubApi, GitHubError
-from bot.domain.checks import check_app
+from bot.domain.checks.checklist import check_app
 from bot.domain.checks.model import Fact, Role, Status
 from bot.domain.iam.trust import parse_policy
 from bot.domain.workflow.analysis import analyse_workflows

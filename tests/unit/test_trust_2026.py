@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from bot.domain.checks import check_app
+from bot.domain.checks.checklist import check_app
 from bot.domain.checks.model import CheckResult, Fact, Role, Status
 from bot.domain.iam.trust import parse_policy
 from bot.domain.workflow.analysis import analyse_workflows

@@ -116,7 +116,7 @@ def test_a_checklist_of_hundreds_of_jobs_posts_three_messages_and_a_file() -> No
 """.encode()
         for i in range(250)
     )
-    from bot.domain.checks import check_app
+    from bot.domain.checks.checklist import check_app
     from bot.domain.checks.model import Fact
 
     facts = app_facts(workflows=Fact(analyse_workflows({"w.yml": b"on: push\njobs:\n" + jobs})))

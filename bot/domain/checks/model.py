@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-from bot.domain.ecr_features import CreationTemplate, SigningRule
-from bot.domain.iam.evaluation import OrgLevel
 from bot.domain.iam.policy import Policy, Unreadable
 from bot.domain.tag_mutability import TagMutability
-from bot.domain.workflow.analysis import WorkflowReport
 from bot.domain.workflow.subjects import SubjectTemplate
+
+if TYPE_CHECKING:  # annotations only: a diagnose loads them beside its reads (services)
+    from bot.domain.ecr_features import CreationTemplate, SigningRule
+    from bot.domain.iam.evaluation import OrgLevel
+    from bot.domain.workflow.analysis import WorkflowReport
 
 T = TypeVar("T")
 
