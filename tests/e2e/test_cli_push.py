@@ -9,10 +9,13 @@ import sys
 from tests.e2e.world import World
 
 
-def ecrbot(world: World, *args: str, region_env: bool = True) -> subprocess.CompletedProcess[str]:
+def ecrbot(
+    world: World, *args: str, region_env: bool = True, **extra: str
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SLACK_"))}
     env.update({k: v for k, v in world.env.items() if k.startswith(("AWS_", "DOCKER_"))})
     env["ECRBOT_REGISTRY_CA_BUNDLE"] = world.env["ECR_EDGE_CA_CERT"]
+    env.update(extra)
     if not region_env:
         env.pop("AWS_REGION", None)
     return subprocess.run(
@@ -50,6 +53,25 @@ def test_cli_push_with_the_scripts_flags_tags_sha_and_version(world: World) -> N
     assert f"Pushed {host}/{world.app}:1.0.0" in done.stdout
     assert f"Digest {tags[short]}" in done.stdout
     assert "==> Checking out" in done.stdout and "==> Authenticated" in done.stdout
+
+
+def test_cli_push_of_a_catalog_app_by_an_older_full_sha(world: World) -> None:
+    world.create_repository()
+    first = world.sample.shas[0]
+    world.sample.commit("FROM scratch\n", "v2")  # the branch has moved on since `first`
+    bot_env = world.bot_env()
+    work = world.tmp / "cli-work"
+    done = ecrbot(
+        world,
+        *("--app", world.app, "--sha", first, "--version", "1.0.0"),
+        ECRBOT_CONFIG=bot_env["ECRBOT_CONFIG"],
+        ECRBOT_WORK_DIR=str(work),
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert set(world.registry_tags()) == {first, "1.0.0"}
+    assert f"Pushed {world.env['ECR_HOST']}/{world.app}:{first}" in done.stdout
+    assert (work / "sources").exists()  # from the app's git mirror, as the bot builds
 
 
 def test_cli_unknown_and_missing_flags_fail_like_the_script(world: World) -> None:
