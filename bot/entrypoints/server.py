@@ -135,8 +135,9 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         services = build_services(self._settings)
         services.start()
         _running.append(services)
+        app = wsgi_app(services)  # before the ops port: /readyz waits for the app's warm-up
         _ops.append(ops_server(services))
-        return wsgi_app(services)
+        return app
 
 
 _running: list[Services] = []
@@ -171,6 +172,7 @@ def serve(settings: Settings) -> None:
         assert settings.slack_app_token is not None
         services = build_services(settings)
         services.start()
+        bolt = build_app(services)  # before the ops port: /readyz waits for its warm-up
         ops = ops_server(services)
         try:
             log.info(
@@ -178,9 +180,7 @@ def serve(settings: Settings) -> None:
                 settings.ops_host,
                 settings.ops_port,
             )
-            handler = SocketModeHandler(
-                build_app(services), settings.slack_app_token.get_secret_value()
-            )
+            handler = SocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
             handler.connect()  # type: ignore[no-untyped-call]
             _wait_for_signal()
             log.info("stopping: no new events; draining jobs for up to %.0f s", settings.drain_s)
