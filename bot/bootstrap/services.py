@@ -353,7 +353,7 @@ def build_services(
         ),
         audit=audit,
         executors=executors,
-        audit_check=AuditCheck(audit.integrity),
+        audit_check=AuditCheck(lambda: audit.integrity(pause=ack_first.pause)),
         groups=groups,
         marks=marks,
         locks=locks,
