@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
@@ -140,6 +141,14 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return app
 
 
+def favour_requests(
+    settings: Settings, set_interval: Callable[[float], None] = sys.setswitchinterval
+) -> None:
+    """Shorter turns at the GIL (ECRBOT_SWITCH_INTERVAL_MS), so that background threads hold
+    up an acknowledgement by less. Set before gunicorn forks: its worker inherits it."""
+    set_interval(settings.switch_interval_ms / 1000)
+
+
 _running: list[Services] = []
 _ops: list[WSGIServer] = []
 
@@ -168,6 +177,7 @@ def _wait_for_signal() -> None:
 def serve(settings: Settings) -> None:
     """Run the bot until stopped: Socket Mode when SLACK_APP_TOKEN is set, else HTTP."""
     extras.require_for(settings)  # said here, not in a gunicorn worker's traceback
+    favour_requests(settings)
     if settings.socket_mode:
         assert settings.slack_app_token is not None
         services = build_services(settings)
