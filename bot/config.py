@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     # Measured (benchmarks/bench_ack.py, 2 cores): 8 threads gave the best p99 under 50 requests
     # in flight; more threads only contend for the GIL while the worker builds.
     http_threads: int = _setting(8, "ECRBOT_HTTP_THREADS", "gunicorn threads (one process)", ge=1)
+    # CPython passes the GIL to a waiting thread every 5 ms by default: a request thread that
+    # wakes while a job, the outbox or the SQLite writer runs Python waits up to that long per
+    # hand-over, several times per ack. bench_ack (issue #19), 2 cores, shared: 1 ms took the
+    # cold rounds' paired p99 ratio from 2.0-2.8x to 1.3-1.4x; the warm rounds' moved less than
+    # the machine's noise.
+    switch_interval_ms: float = _setting(
+        1.0, "ECRBOT_SWITCH_INTERVAL_MS", "how often threads take turns at the GIL (ms)", gt=0
+    )
     workers: int = _setting(
         2, "ECRBOT_WORKERS", "builds at once (`celery`: across all workers)", ge=1, le=256
     )

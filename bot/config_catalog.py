@@ -292,10 +292,12 @@ class Catalog(_Strict):
         return RegistrySpec(self.registry.account_id, self.registry.region)
 
     def user_groups(self) -> list[str]:
-        """Every Slack user group the catalog names (admins and pushers): the directory's
-        refresher reads these in the background."""
-        principals = [*self.slack.admins, *(p for app in self.apps.values() for p in app.pushers)]
-        return sorted({p for p in principals if p.startswith("S")})
+        """Every Slack user group the catalog names, the admins' first (every access check
+        asks them first), then the pushers': the directory's refresher reads them in this
+        order."""
+        admins = sorted({p for p in self.slack.admins if p.startswith("S")})
+        pushers = {p for app in self.apps.values() for p in app.pushers if p.startswith("S")}
+        return admins + sorted(pushers - set(admins))
 
     def all_apps(self) -> list[AppSpec]:
         return [app for name in sorted(self.apps) if (app := self.app(name)) is not None]

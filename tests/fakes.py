@@ -274,7 +274,7 @@ class MemoryAuditLog:
     def flush(self, timeout: float = 2.0) -> None:
         self.flushes += 1
 
-    def integrity(self) -> AuditIntegrity:
+    def integrity(self, pause: Callable[[], None] | None = None) -> AuditIntegrity:
         """A list nobody else can rewrite: always intact."""
         with self._lock:
             count = len(self.recorded)

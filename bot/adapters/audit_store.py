@@ -142,9 +142,9 @@ class SqlAuditLog:
         with self._engine.connect() as conn:
             return int(conn.execute(statement).scalar() or 0)
 
-    def integrity(self) -> AuditIntegrity:
+    def integrity(self, pause: Callable[[], None] | None = None) -> AuditIntegrity:
         """The append-only triggers and the hash chain, as the database has them now."""
-        return audit_integrity.check(self._engine)
+        return audit_integrity.check(self._engine, pause)
 
     # -- the writer thread ------------------------------------------------------------------
 

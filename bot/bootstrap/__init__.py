@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bot.bootstrap.cli import CliAdapters, build_cli_adapters
     from bot.bootstrap.parts import aws_facts, build_diagnoser, build_reports
-    from bot.bootstrap.services import Services, build_services, job_queue, slack_client
+    from bot.bootstrap.services import Services, build_services, job_queue
+    from bot.bootstrap.slack import slack_client
 
 _WHERE = {
     "CliAdapters": "cli",
@@ -27,7 +28,7 @@ _WHERE = {
     "Services": "services",
     "build_services": "services",
     "job_queue": "services",
-    "slack_client": "services",
+    "slack_client": "slack",
 }
 
 __all__ = [

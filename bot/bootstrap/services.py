@@ -6,16 +6,11 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from slack_sdk import WebClient
-from slack_sdk.http_retry import RetryHandler
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
 
 from bot.adapters.engine import DockerEngine
 from bot.adapters.fleet import SqlFleet
@@ -32,6 +27,7 @@ from bot.adapters.store import SqlJobStore
 from bot.bootstrap import extras, stores
 from bot.bootstrap.parts import build_diagnoser, build_reports, home_registry
 from bot.bootstrap.promotions import build_promotion_requests, first_environment
+from bot.bootstrap.slack import slack_client
 from bot.bootstrap.triage import build_triage
 from bot.config import Settings, load_catalog
 from bot.config_catalog import Catalog
@@ -59,6 +55,7 @@ from bot.runtime.audit_check import AuditCheck
 from bot.runtime.executors import Concurrency, Executors
 from bot.runtime.metrics import Metrics
 from bot.runtime.scheduler import ReportScheduler, Sweep
+from bot.runtime.warmup import WarmUp
 from bot.runtime.worker import Worker
 from bot.services.diagnose import Diagnoser, DiagnoseService, Post
 from bot.services.home import HomeService
@@ -100,6 +97,7 @@ class Services:
     groups: SlackDirectory | None = None  # the user-group refresher, when Slack is the directory
     # Seen request signatures and rate windows every replica shares (PostgreSQL); None: memory.
     marks: SqlRequestMarks | None = None
+    warmup: WarmUp = field(default_factory=WarmUp)  # start-up work /readyz waits for
 
     def readiness(self) -> dict[str, str]:
         """What /readyz reports: each dependency `ok`, or why not."""
@@ -109,6 +107,11 @@ class Services:
         }
         if self.jobs.worker.runs_here:  # else builds run on workers, each with its engine
             checks["docker"] = self.engine.ping
+        if self.groups is not None:  # no traffic before the first requests' groups are known
+            groups = self.groups
+            checks["user_groups"] = lambda: None if groups.warmed else _raise("still reading")
+        for name in self.warmup.pending():  # e.g. Bolt's auth.test, asked at start
+            checks[name] = lambda: _raise("warming up")
         status = {}
         for name, check in checks.items():
             try:
@@ -177,17 +180,6 @@ def job_queue(
         queue_of,
         settings.workers,
         worker_name,
-    )
-
-
-def slack_client(settings: Settings, *, retry_rate_limits: bool, timeout: int = 10) -> WebClient:
-    """A WebClient on the configured API URL; listeners' clients also wait out 429s."""
-    handlers: list[RetryHandler] = [ConnectionErrorRetryHandler(max_retry_count=2)]
-    if retry_rate_limits:
-        handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    return WebClient(
-        token=token, base_url=settings.slack_api_url, timeout=timeout, retry_handlers=handlers
     )
 
 
@@ -364,7 +356,7 @@ def build_services(
         ),
         audit=audit,
         executors=executors,
-        audit_check=AuditCheck(audit.integrity),
+        audit_check=AuditCheck(lambda: audit.integrity(pause=ack_first.pause)),
         groups=groups,
         marks=marks,
         locks=locks,

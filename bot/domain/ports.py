@@ -211,8 +211,9 @@ class AuditLog(Protocol):
         """Wait, at most `timeout` seconds, until the entries recorded so far are written."""
         ...
 
-    def integrity(self) -> AuditIntegrity:
-        """Whether the log is as ecrbot wrote it: its triggers, and its hash chain end to end."""
+    def integrity(self, pause: Callable[[], None] | None = None) -> AuditIntegrity:
+        """Whether the log is as ecrbot wrote it: its triggers, and its hash chain end to end.
+        `pause` is called between slices of rows: the start's check yields to requests."""
         ...
 
 

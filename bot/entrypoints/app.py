@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.middleware.authorization.single_team_authorization import (
+    SingleTeamAuthorization,
+)
 
 import handlers
 from bot.bootstrap import Services, slack_client
+from bot.runtime.warmup import settle_heap
 
 
 class EcrbotApp(App):
@@ -22,6 +26,14 @@ class EcrbotApp(App):
         return handlers.around_dispatch(
             self._services, body, lambda: super(EcrbotApp, self).dispatch(req)
         )
+
+    def warm(self) -> None:
+        """Ask Slack's `auth.test` now, off any request. With token verification off (the bot
+        starts while Slack is unreachable) Bolt asks it on the first request, and every request
+        in flight before the first answer asks it too, each inside its acknowledgement."""
+        for middleware in self._middleware_list:
+            if isinstance(middleware, SingleTeamAuthorization) and not middleware.auth_test_result:
+                middleware.auth_test_result = self.client.auth_test()
 
 
 def build_app(services: Services) -> App:
@@ -40,4 +52,7 @@ def build_app(services: Services) -> App:
         process_before_response=True,
     )
     handlers.register(app, services)
+    if settings.slack_bot_token is not None:
+        services.warmup.run("slack_auth_test", app.warm)
+    services.warmup.run("heap", settle_heap)  # the last: everything is built
     return app

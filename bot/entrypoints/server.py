@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
@@ -135,8 +136,17 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         services = build_services(self._settings)
         services.start()
         _running.append(services)
+        app = wsgi_app(services)  # before the ops port: /readyz waits for the app's warm-up
         _ops.append(ops_server(services))
-        return wsgi_app(services)
+        return app
+
+
+def favour_requests(
+    settings: Settings, set_interval: Callable[[float], None] = sys.setswitchinterval
+) -> None:
+    """Shorter turns at the GIL (ECRBOT_SWITCH_INTERVAL_MS), so that background threads hold
+    up an acknowledgement by less. Set before gunicorn forks: its worker inherits it."""
+    set_interval(settings.switch_interval_ms / 1000)
 
 
 _running: list[Services] = []
@@ -167,10 +177,12 @@ def _wait_for_signal() -> None:
 def serve(settings: Settings) -> None:
     """Run the bot until stopped: Socket Mode when SLACK_APP_TOKEN is set, else HTTP."""
     extras.require_for(settings)  # said here, not in a gunicorn worker's traceback
+    favour_requests(settings)
     if settings.socket_mode:
         assert settings.slack_app_token is not None
         services = build_services(settings)
         services.start()
+        bolt = build_app(services)  # before the ops port: /readyz waits for its warm-up
         ops = ops_server(services)
         try:
             log.info(
@@ -178,9 +190,7 @@ def serve(settings: Settings) -> None:
                 settings.ops_host,
                 settings.ops_port,
             )
-            handler = SocketModeHandler(
-                build_app(services), settings.slack_app_token.get_secret_value()
-            )
+            handler = SocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
             handler.connect()  # type: ignore[no-untyped-call]
             _wait_for_signal()
             log.info("stopping: no new events; draining jobs for up to %.0f s", settings.drain_s)

@@ -1,27 +1,28 @@
-"""The scaled-out setup of an e2e world: a PostgreSQL schema and a Redis database of its own."""
+"""The scaled-out setup of an e2e world: a PostgreSQL schema and a Redis database of its own
+(claimed across processes: tests/e2e/redis_claim.py)."""
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Any
 
-import redis
 import sqlalchemy as sa
 
 from tests.databases import database
 from tests.e2e.harness import BotProcess
-
-# Redis has 16 numbered databases; each world takes the next, flushed (0 is left alone).
-_REDIS_DBS = itertools.cycle(range(1, 16))
+from tests.e2e.redis_claim import RedisClaim
 
 
 class Fleet:
     def __init__(self, tmp: Path, env: dict[str, str]) -> None:
         self._database = database("postgresql", tmp)
         self.database_url = self._database.__enter__()
-        self.broker_url = f"{env['ECRBOT_TEST_REDIS_URL']}/{next(_REDIS_DBS)}"
-        redis.Redis.from_url(self.broker_url).flushdb()
+        self._broker = RedisClaim(env["ECRBOT_TEST_REDIS_URL"])
+        try:
+            self.broker_url = self._broker.claim()
+        except BaseException:
+            self._database.__exit__(None, None, None)
+            raise
         self.workers: dict[str, BotProcess] = {}
 
     def env(self) -> dict[str, str]:
@@ -44,4 +45,7 @@ class Fleet:
             engine.dispose()
 
     def close(self) -> None:
-        self._database.__exit__(None, None, None)
+        try:
+            self._database.__exit__(None, None, None)
+        finally:
+            self._broker.release()

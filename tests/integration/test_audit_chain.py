@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from bot.adapters.audit_integrity import SLICE
 from bot.adapters.audit_store import SqlAuditLog
 from bot.adapters.schema import audit_log, upgrade
 from bot.adapters.store import SqlJobStore
@@ -115,6 +116,12 @@ def test_every_batch_is_chained_and_verify_says_intact(
     assert status == 0 and "intact: 1200 rows, head id 1200 hash " in said
     read = SqlAuditLog(store.engine).entries(AuditQuery(limit=1))
     assert read[0].job == 1199
+    # The start's check yields to requests between slices (issue #19), and checks the same.
+    paused: list[int] = []
+    found = SqlAuditLog(store.engine).integrity(pause=lambda: paused.append(1))
+    assert (
+        found.intact and found.chain.checked == 1200 and len(paused) == -(-1200 // SLICE)
+    )  # one per slice
 
 
 def test_a_row_changed_by_the_owner_is_named(url: str, capsys: pytest.CaptureFixture[str]) -> None:

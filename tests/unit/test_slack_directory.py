@@ -13,7 +13,13 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot.adapters.slack_directory import CACHE_TTL_S, REFRESH_AFTER_S, SlackDirectory
+from bot.adapters.slack_directory import (
+    CACHE_TTL_S,
+    FIRST_ROUND,
+    REFRESH_AFTER_S,
+    SlackDirectory,
+)
+from bot.config_catalog import Catalog
 from bot.domain.access import Access
 from tests.fakes import app_spec
 
@@ -90,18 +96,50 @@ def test_concurrent_misses_of_one_group_make_one_call() -> None:
     assert groups.asked == ["S0APPTEAM"]
 
 
-def test_the_refresher_reads_every_catalog_group_one_call_per_spacing() -> None:
+def warm(directory: SlackDirectory) -> bool:
+    return directory.warmed  # read afresh each time (mypy would narrow the property)
+
+
+def test_the_refresher_reads_every_catalog_group_first_in_a_round_then_one_per_spacing() -> None:
     now = [0.0]
     groups = Groups({"S1": [ALICE], "S2": [BOB]})
     directory = SlackDirectory(groups, lambda: ["S2", "S1"], clock=lambda: now[0])  # type: ignore[arg-type]
-    assert directory.refresh_next() == 3.0  # Tier 2: 20 a minute
-    assert directory.refresh_next() == 3.0
-    assert sorted(groups.asked) == ["S1", "S2"]
+    assert not warm(directory)
+    assert directory.refresh_next() == 0.0  # the first round: no pause before the next
+    assert not warm(directory)
+    assert directory.refresh_next() == 3.0  # then Tier 2: 20 a minute
+    assert warm(directory)
+    assert groups.asked == ["S2", "S1"]  # in the catalog's order (its admins come first)
     assert directory.refresh_next() == REFRESH_AFTER_S  # nothing due: wait
     assert directory.members("S1") == {ALICE} and len(groups.asked) == 2  # memory only
     now[0] = REFRESH_AFTER_S
-    directory.refresh_next()
+    assert directory.refresh_next() == 3.0
     assert len(groups.asked) == 3
+
+
+def test_the_first_round_is_bounded_and_ends_when_slack_says_wait() -> None:
+    catalog = [f"S{i:03d}" for i in range(3 * FIRST_ROUND)]
+    groups = Groups()
+    directory = SlackDirectory(groups, lambda: catalog)  # type: ignore[arg-type]
+    waits = [directory.refresh_next() for _ in range(FIRST_ROUND)]
+    assert waits == [0.0] * (FIRST_ROUND - 1) + [3.0]  # then paced: the rest come later
+    assert directory.warmed and len(groups.asked) == FIRST_ROUND
+    limited = Groups()
+    limited.limited = True
+    directory = SlackDirectory(limited, lambda: catalog)  # type: ignore[arg-type]
+    directory.refresh_next()
+    assert directory.warmed and limited.asked == ["S000"]  # a 429: ready, misses fail closed
+
+
+def test_catalog_user_groups_list_the_admins_first() -> None:
+    catalog = Catalog.model_validate(
+        {
+            "registry": {"account_id": "123456789012", "region": "eu-west-2"},
+            "slack": {"channel": "C1", "admins": ["S9ADMIN"]},
+            "apps": {"a": {"source": "/src", "pushers": ["S1TEAM", "U0ALICE", "S9ADMIN"]}},
+        }
+    )
+    assert catalog.user_groups() == ["S9ADMIN", "S1TEAM"]
 
 
 def test_the_refresher_waits_out_retry_after() -> None:
