@@ -1,10 +1,14 @@
 """`ecrbot diagnose APP --format json` as a whole process (what CI runs on every pull request).
 
-The app is seeded healthy in the local moto server (with a repository policy and a permissions
-boundary, so the extra reads of issue #12 are timed too). Each run is a fresh `python -m bot`
-process: interpreter start, imports, client creation, the AWS reads and the checks. The first
-run clones the app's git mirror and is reported apart. Floor (issue #12): median under 1.0 s.
-Run: `python -m benchmarks.bench_diagnose_cli [--runs 15]`.
+The app is seeded healthy (with a repository policy and a permissions boundary, so the extra
+reads of issue #12 are timed too) in a moto server of the benchmark's own, with a fixed number
+of IAM users holding access keys (`--key-users`, default 4: half may push to the app, half hold
+no policy), so every run reads the same account. The shared test server (`--moto shared`) holds
+whatever users the tests before it made, and the key-users check reads each of them. Each run
+is a fresh `python -m bot` process: interpreter start, imports, client creation, the AWS reads
+and the checks. The first run clones the app's git mirror and is reported apart. Floor (issue
+#12): median under 1.0 s.
+Run: `python -m benchmarks.bench_diagnose_cli [--runs 15] [--github] [--moto own|shared]`.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from moto.server import ThreadedMotoServer
+
 from tests.diagnose_seed import OWNER_ID, MotoSession, Platform, repository_id
-from tests.e2e.harness import service_env, write_catalog
+from tests.e2e.harness import free_port, service_env, write_catalog
 from tests.standins.aws_faults import AwsFaults
 from tests.standins.github_api import GitHubStandIn, Repo
 
@@ -60,18 +66,44 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--github", action="store_true", help="GitHub lookups on (stand-in)")
+    parser.add_argument("--moto", choices=("own", "shared"), default="own")
+    parser.add_argument("--key-users", type=int, default=4, help="IAM users with keys (own moto)")
     args = parser.parse_args()
     services = service_env()
+    moto_url = services["AWS_ENDPOINT_URL"]
+    own = None
+    if args.moto == "own":
+        port = free_port()
+        own = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        own.start()
+        moto_url = f"http://127.0.0.1:{port}"
+    try:
+        return _measure(args, services, moto_url)
+    finally:
+        if own is not None:
+            own.stop()
+
+
+def _measure(args: argparse.Namespace, services: Mapping[str, str], moto_url: str) -> int:
     with (
         tempfile.TemporaryDirectory(prefix="ecrbot-bench-cli-") as tmp,
         GitHubStandIn() as github,
-        AwsFaults(services["AWS_ENDPOINT_URL"]) as aws,
+        AwsFaults(moto_url) as aws,
     ):
         for operation, answer in NOT_IN_MOTO.items():
             aws.answer(operation, answer)
         root = Path(tmp)
-        platform = Platform(MotoSession(services["AWS_ENDPOINT_URL"]), root / "apps")
+        platform = Platform(MotoSession(moto_url), root / "apps")
         app = platform.app("bench-cli", repository_policy=True, boundary=True)
+        if args.moto == "own":
+            for n in range(args.key_users):
+                if n % 2 == 0:
+                    platform.key_user(app)
+                else:
+                    platform.iam.create_user(UserName=f"bench-reader-{n}")
+                    platform.iam.create_access_key(UserName=f"bench-reader-{n}")
+        users = len(platform.iam.list_users(MaxItems=1000)["Users"])
+        print(f"moto: {args.moto}, IAM users with keys in the account: {users}")
         catalog = write_catalog(root / "ecrbot.yml", {app.name: app.catalog})
         env = {
             **os.environ,
