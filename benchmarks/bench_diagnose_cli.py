@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from moto.server import ThreadedMotoServer
+import requests
 
 from tests.diagnose_seed import OWNER_ID, MotoSession, Platform, repository_id
 from tests.e2e.harness import free_port, service_env, write_catalog
@@ -73,15 +73,30 @@ def main() -> int:
     moto_url = services["AWS_ENDPOINT_URL"]
     own = None
     if args.moto == "own":
+        # A process of its own, as the shared server runs (scripts/test-services).
         port = free_port()
-        own = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        own.start()
+        command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+        own = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         moto_url = f"http://127.0.0.1:{port}"
+        _wait_for(moto_url)
     try:
         return _measure(args, services, moto_url)
     finally:
         if own is not None:
-            own.stop()
+            own.terminate()
+            own.wait(timeout=30)
+
+
+def _wait_for(url: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            requests.get(f"{url}/moto-api/", timeout=2)
+            return
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def _measure(args: argparse.Namespace, services: Mapping[str, str], moto_url: str) -> int:
