@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -62,8 +63,14 @@ def clear() -> None:
 
 @contextmanager
 def shaped(mbit: int) -> Iterator[None]:
-    """`lo` shaped as above while the block runs; printed, and always undone."""
+    """`lo` shaped as above while the block runs; printed, and always undone (a SIGTERM, as
+    `timeout` sends, becomes an exception so that the `finally` runs)."""
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
     clear()
+    before = signal.signal(signal.SIGTERM, stop)
     try:
         for command in setup_commands(mbit):
             print("+", " ".join(command), flush=True)
@@ -75,6 +82,7 @@ def shaped(mbit: int) -> Iterator[None]:
         yield
     finally:
         clear()
+        signal.signal(signal.SIGTERM, before)
         print(f"tc: root qdisc on {DEVICE} removed", flush=True)
 
 
