@@ -100,6 +100,7 @@ def overlap(samples: list[tuple[float, dict[str, int]]], least: int = 65536) -> 
     A copy that streams each download into its upload keeps both links busy together; a pull
     followed by a push uses them one after the other."""
     down = up = both = 0.0
+    busy: list[float] = []  # the ends of the spans in which either link carried data
     for (t0, before), (t1, after) in itertools.pairwise(samples):
         span = t1 - t0
         moving_down = after.get(DOWNLOAD, 0) - before.get(DOWNLOAD, 0) >= least
@@ -107,6 +108,7 @@ def overlap(samples: list[tuple[float, dict[str, int]]], least: int = 65536) -> 
         down += span if moving_down else 0.0
         up += span if moving_up else 0.0
         both += span if moving_down and moving_up else 0.0
+        busy += [t0 - samples[0][0], t1 - samples[0][0]] if moving_down or moving_up else []
     first, last = (samples[0][1], samples[-1][1]) if samples else ({}, {})
     return {
         "down_s": down,
@@ -114,6 +116,8 @@ def overlap(samples: list[tuple[float, dict[str, int]]], least: int = 65536) -> 
         "both_s": both,
         "down_mb": (last.get(DOWNLOAD, 0) - first.get(DOWNLOAD, 0)) / 1e6,
         "up_mb": (last.get(UPLOAD, 0) - first.get(UPLOAD, 0)) / 1e6,
+        "first_s": min(busy, default=0.0),  # from the start of the side
+        "last_s": max(busy, default=0.0),
     }
 
 
@@ -150,5 +154,6 @@ class Watch:
         seen = overlap(self.samples)
         return (
             f"down {seen['down_mb']:.0f} MB in {seen['down_s']:.1f} s, up {seen['up_mb']:.0f} MB"
-            f" in {seen['up_s']:.1f} s, both at once {seen['both_s']:.1f} s"
+            f" in {seen['up_s']:.1f} s, both at once {seen['both_s']:.1f} s (data moved from"
+            f" {seen['first_s']:.1f} s to {seen['last_s']:.1f} s)"
         )

@@ -41,4 +41,7 @@ def test_a_stream_uses_both_links_at_once_and_a_pull_then_push_one_after_the_oth
     serial.append((4.0, {DOWNLOAD: 50 * mb, UPLOAD: 50 * mb}))
     seen = overlap(serial)
     assert (seen["down_s"], seen["up_s"], seen["both_s"]) == (2.0, 2.0, 0.0)
+    assert (seen["first_s"], seen["last_s"]) == (0.0, 4.0)
+    idle_first = [(0.0, {DOWNLOAD: 0}), (1.0, {DOWNLOAD: 0}), (2.0, {DOWNLOAD: 9 * mb})]
+    assert (overlap(idle_first)["first_s"], overlap(idle_first)["last_s"]) == (1.0, 2.0)
     assert overlap([])["both_s"] == 0.0
