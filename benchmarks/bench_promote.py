@@ -29,6 +29,8 @@ pull-then-push pays no transfer time; a registry in another account or region is
 run checks first that the shaping is in effect (a 50 MB blob read through the edge takes about
 50*8/N s, else the run fails) and reports, for each side, how long each link carried data and
 how long both did at once (a copy that streams the download into the upload uses both together).
+Issue #16's ratio floor is checked on that run (the same `verdict`; the README says why): a
+promotion to another account's or region's registry crosses a network.
 """
 
 from __future__ import annotations
