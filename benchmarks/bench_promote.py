@@ -19,7 +19,18 @@ already there under 1 s. ecrbot's CPU seconds (its process and skopeo's) are pri
 wall clock: on a shared machine the load stretches the wall clock far more than them.
 The Slack path of "already there" (from the signed request to the final message) is a round
 of bench_approvals. Run: `python -m benchmarks.bench_promote [--pairs 5] [--again 2]
-[--bot-dir DIR]` (DIR: a checkout whose `ecrbot` is measured, for a before/after).
+[--bot-dir DIR] [--link-mbit N]` (DIR: a checkout whose `ecrbot` is measured, for a
+before/after).
+
+`--link-mbit N` (root: it shapes `lo` with `tc`, see benchmarks/shaped_links.py): while the run
+lasts, each registry sits behind its own link of N Mbit/s (downloads from the source, uploads to
+the target), for both sides alike. On loopback there is no network between the registries, so a
+pull-then-push pays no transfer time; a registry in another account or region is across one. The
+run checks first that the shaping is in effect (a 50 MB blob read through the edge takes about
+50*8/N s, else the run fails) and reports, for each side, how long each link carried data and
+how long both did at once (a copy that streams the download into the upload uses both together).
+Issue #16's ratio floor is checked on that run (the same `verdict`; the README says why): a
+promotion to another account's or region's registry crosses a network.
 """
 
 from __future__ import annotations
@@ -30,31 +41,41 @@ import json
 import os
 import resource
 import shutil
+import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from benchmarks.shaped_links import Watch, shaped
 from tests.e2e.harness import ACCOUNT, REGION, account_session, service_env, write_catalog
 
 SECOND = "210987654321"  # the test services' second registry (ECR_HOST_2)
 LAYER_MB = 50
 RATIO_FLOOR = 0.5
 ALREADY_FLOOR_S = 1.0
+# A shaped run's check: a blob read through the edge takes this many times 8*size/N s at most
+# (and at least the lower bound: faster than the link means the shaping is not in effect).
+LINK_CHECK = (0.8, 1.5)
 
 
 def verdict(figures: Mapping[str, float]) -> int:
     """0 when ecrbot takes at most half the manual time, keeps the digest on every run and
-    answers "already there" in under a second; else 1."""
+    answers "already there" in under a second, and a modelled link (`link_mbit` > 0; 0 is
+    loopback) was shown to be in effect; else 1."""
+    shaped_ok = figures["link_mbit"] == 0 or LINK_CHECK[0] <= figures["link_check"] <= LINK_CHECK[1]
     ok = (
         figures["ratio"] <= RATIO_FLOOR
         and figures["digest_kept"] >= 1.0
         and figures["already_s"] < ALREADY_FLOOR_S
+        and figures["link_mbit"] >= 0
+        and shaped_ok
     )
     return 0 if ok else 1
 
@@ -168,6 +189,34 @@ class Bench:
         self.cpu.append(children_cpu() - before)
         return took, answer
 
+    def link_check(self, name: str, mbit: int) -> float:
+        """Reads `name`'s largest blob through the edge: its time over 8*size/N s (1.0: the
+        source's link runs at N Mbit/s)."""
+        context = ssl.create_default_context(cafile=self.services["ECR_EDGE_CA_CERT"])
+        secret = base64.b64encode(f"AWS:{password(self.home)}".encode()).decode()
+        base = f"https://{self.home_host}/v2/{name}"
+        accept = ", ".join(
+            f"application/vnd.{kind}"
+            for kind in ("docker.distribution.manifest.v2+json", "oci.image.manifest.v1+json")
+        )
+        headers = {"Authorization": f"Basic {secret}", "Accept": accept}
+        asked = urllib.request.Request(f"{base}/manifests/1.0.0", headers=headers)  # noqa: S310
+        with urllib.request.urlopen(asked, context=context) as answer:  # noqa: S310
+            layers = json.load(answer)["layers"]
+        biggest = max(layers, key=lambda layer: int(layer["size"]))
+        blob = f"{base}/blobs/{biggest['digest']}"
+        asked = urllib.request.Request(blob, headers=headers)  # noqa: S310
+        started = time.perf_counter()
+        with urllib.request.urlopen(asked, context=context) as answer:  # noqa: S310
+            size = 0
+            while piece := answer.read(1 << 20):
+                size += len(piece)
+        took = time.perf_counter() - started
+        expected = size * 8 / (mbit * 1e6)
+        print(f"link check: {size / 1e6:.1f} MB read through the edge in {took:.2f} s "
+              f"(at {mbit} Mbit/s: {expected:.2f} s)", flush=True)  # fmt: skip
+        return took / expected
+
     def target_digest(self, name: str) -> str:
         return str(
             self.target.describe_images(repositoryName=name)["imageDetails"][0]["imageDigest"]
@@ -179,59 +228,84 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--again", type=int, default=2, help="already-there runs per pair")
     parser.add_argument("--bot-dir", default=None, help="the checkout whose ecrbot runs")
+    parser.add_argument(
+        "--link-mbit", type=int, default=0, help="each registry behind a link of N Mbit/s (0: none)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ecrbot-bench-promote-") as tmp:
         bench = Bench(Path(tmp), args.pairs, args.bot_dir)
-        ours, theirs, ratios, already = [], [], [], []
-        copy_cpus: list[float] = []
-        already_cpu: list[float] = []
-        kept, manual_kept = 0, 0
-        for pair in range(args.pairs):
-            mine, by_hand = bench.names[2 * pair], bench.names[2 * pair + 1]
-            digests = {name: bench.prepare(name) for name in (mine, by_hand)}
-            timings: dict[str, float] = {}
-            for side in ("ecrbot", "manual") if pair % 2 == 0 else ("manual", "ecrbot"):
+        if args.link_mbit:
+            with shaped(args.link_mbit):
+                return measure(bench, args)
+        return measure(bench, args)
+
+
+def measure(bench: Bench, args: argparse.Namespace) -> int:
+    """The pairs, the figures and the verdict (inside the shaping, when there is one)."""
+    ours, theirs, ratios, already = [], [], [], []
+    copy_cpus: list[float] = []
+    already_cpu: list[float] = []
+    kept, manual_kept = 0, 0
+    link_check = 1.0  # loopback: nothing to check
+    where = f"links of {args.link_mbit} Mbit/s" if args.link_mbit else "loopback"
+    for pair in range(args.pairs):
+        mine, by_hand = bench.names[2 * pair], bench.names[2 * pair + 1]
+        digests = {name: bench.prepare(name) for name in (mine, by_hand)}
+        if args.link_mbit and pair == 0:
+            link_check = bench.link_check(mine, args.link_mbit)
+        timings: dict[str, float] = {}
+        links: dict[str, str] = {}
+        for side in ("ecrbot", "manual") if pair % 2 == 0 else ("manual", "ecrbot"):
+            with Watch() as watch:
                 if side == "ecrbot":
                     timings[side], answer = bench.ecrbot(mine)
                     assert answer["result"] == "copied", answer
                 else:
                     timings[side] = bench.manual(by_hand)
-            kept += bench.target_digest(mine) == digests[mine]
-            manual_kept += bench.target_digest(by_hand) == digests[by_hand]
-            copy_cpu = bench.cpu[-1]
-            agains = []
-            for _ in range(args.again):
-                again, answer = bench.ecrbot(mine)
-                assert answer["result"] == "already_there", answer
-                agains.append(again)
-                already_cpu.append(bench.cpu[-1])
-            ours.append(timings["ecrbot"])
-            copy_cpus.append(copy_cpu)
-            theirs.append(timings["manual"])
-            ratios.append(timings["ecrbot"] / timings["manual"])
-            already += agains
-            print(
-                f"pair {pair + 1}: ecrbot {timings['ecrbot']:.2f} s, by hand "
-                f"{timings['manual']:.2f} s ({ratios[-1]:.2f}); already there "
-                f"{', '.join(f'{a:.2f}' for a in agains)} s (load {os.getloadavg()[0]:.1f}); "
-                f"ecrbot's CPU: copy {copy_cpu:.2f} s, already there "
-                f"{', '.join(f'{c:.2f}' for c in already_cpu[-args.again :])} s",
-                flush=True,
-            )
+            links[side] = watch.summary()
+        kept += bench.target_digest(mine) == digests[mine]
+        manual_kept += bench.target_digest(by_hand) == digests[by_hand]
+        copy_cpu = bench.cpu[-1]
+        agains = []
+        for _ in range(args.again):
+            again, answer = bench.ecrbot(mine)
+            assert answer["result"] == "already_there", answer
+            agains.append(again)
+            already_cpu.append(bench.cpu[-1])
+        ours.append(timings["ecrbot"])
+        copy_cpus.append(copy_cpu)
+        theirs.append(timings["manual"])
+        ratios.append(timings["ecrbot"] / timings["manual"])
+        already += agains
+        if args.link_mbit:
+            print(f"  links: ecrbot {links['ecrbot']}; by hand {links['manual']}", flush=True)
+        print(
+            f"pair {pair + 1}: ecrbot {timings['ecrbot']:.2f} s, by hand "
+            f"{timings['manual']:.2f} s ({ratios[-1]:.2f}); already there "
+            f"{', '.join(f'{a:.2f}' for a in agains)} s (load {os.getloadavg()[0]:.1f}); "
+            f"ecrbot's CPU: copy {copy_cpu:.2f} s, already there "
+            f"{', '.join(f'{c:.2f}' for c in already_cpu[-args.again :])} s",
+            flush=True,
+        )
     figures = {
         "ratio": statistics.median(ratios),
         "digest_kept": kept / args.pairs,
         "already_s": max(already),
+        "link_mbit": float(args.link_mbit),
+        "link_check": link_check,
     }
     print(
-        f"{LAYER_MB} MB layer, {args.pairs} pairs, load {os.getloadavg()[0]:.1f}: ecrbot median "
-        f"{statistics.median(ours):.2f} s, by hand {statistics.median(theirs):.2f} s, median "
-        f"ratio {figures['ratio']:.2f} (floor {RATIO_FLOOR}); digest kept by ecrbot "
+        f"{where}: {LAYER_MB} MB layer, {args.pairs} pairs, load {os.getloadavg()[0]:.1f}: "
+        f"ecrbot median {statistics.median(ours):.2f} s, by hand "
+        f"{statistics.median(theirs):.2f} s, median ratio "
+        f"{figures['ratio']:.2f} (floor {RATIO_FLOOR}); digest kept by ecrbot "
         f"{kept}/{args.pairs}, by hand {manual_kept}/{args.pairs}; already there: slowest "
         f"{figures['already_s']:.2f} s, median {statistics.median(already):.2f} s (floor: under "
         f"{ALREADY_FLOOR_S} s); ecrbot's CPU (medians): copy {statistics.median(copy_cpus):.2f} s,"
         f" already there {statistics.median(already_cpu):.2f} s"
     )
+    if args.link_mbit:
+        print(f"link check: {link_check:.2f} x 8*size/N (accepted {LINK_CHECK[0]}-{LINK_CHECK[1]})")
     failed = verdict(figures)
     print("FAIL" if failed else "PASS")
     return failed

@@ -60,8 +60,8 @@ PASSING: dict[str, tuple[dict[str, float], dict[str, float]]] = {
         {"p95_s": 1.0, "copied": 9, "runs": 11, "already_p95_s": 1.0, "already_answered": 9},
     ),
     "bench_promote": (
-        {"ratio": 0.45, "digest_kept": 1.0, "already_s": 0.4},
-        {"ratio": 0.51, "digest_kept": 0.8, "already_s": 1.0},
+        {"ratio": 0.45, "digest_kept": 1.0, "already_s": 0.4, "link_mbit": 200, "link_check": 1.02},
+        {"ratio": 0.51, "digest_kept": 0.8, "already_s": 1.0, "link_mbit": -1, "link_check": 0.6},
     ),
     "bench_fuzz": (
         {"bad": 0, "targets_without_inputs": 0, "tried": 25_033},
@@ -163,6 +163,17 @@ def test_fleet_fails_when_nothing_was_measured_and_judges_only_what_was() -> Non
     assert verdict({}) != 0
     assert verdict({"reports_posted": 10, "reports_claimed": 10}) == 0
     assert verdict({"overhead_p95_s": 0.31}) != 0
+
+
+def test_promote_checks_the_link_only_when_one_was_modelled() -> None:
+    verdict = verdict_of("bench_promote")
+    loopback = {"ratio": 0.45, "digest_kept": 1.0, "already_s": 0.4, "link_mbit": 0}
+    assert verdict({**loopback, "link_check": 1.0}) == 0
+    assert verdict({**loopback, "ratio": 0.64, "link_check": 1.0}) != 0  # the floor, as ever
+    shaped = {**loopback, "link_mbit": 200}
+    assert verdict({**shaped, "link_check": 0.05}) != 0  # faster than the link: not shaped
+    assert verdict({**shaped, "link_check": 1.6}) != 0  # far slower: not the link modelled
+    assert verdict({**shaped, "link_check": 0.97}) == 0
 
 
 def call(method: str, status: int, **params: Any) -> Call:
