@@ -267,6 +267,7 @@ def build_services(
         # Outcomes the store refuses wait here, on this process's own disk, for the store.
         journal=FileOutcomeJournal(Path(settings.work_dir) / "outcomes.journal", store),
         locked=locks.check,
+        admit_locked=locks.admits,
     )
     diagnoser = build_diagnoser(
         settings,
