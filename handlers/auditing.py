@@ -69,6 +69,10 @@ class Note:
     reason: str | None = NO_ANSWER
     job: int | None = None
     settled: bool = False  # the outcome was said (ok, refused, usage, error, duplicate)
+    # A slash command's words and what they parsed to (or the error): the listener reads them
+    # here (`command`) instead of parsing the same words again.
+    text: str | None = None
+    parsed: cmd.Command | UserError | None = None
 
     def entry(self) -> AuditEntry:
         return AuditEntry(
@@ -163,7 +167,8 @@ def describe(body: dict[str, Any]) -> Note | None:
         text = str(body.get("text") or "")
         words = text.split()
         action = words[0].lower() if words else "help"
-        app, job = _target(text)
+        parsed = _parse(text)
+        app, job = _target(parsed)
         return Note(
             str(body.get("user_id") or ""),
             Kind.COMMAND,
@@ -172,6 +177,8 @@ def describe(body: dict[str, Any]) -> Note | None:
             _text(body.get("channel_id")),
             _bounded(f"/ecr {text}"),
             job=job,
+            text=text,
+            parsed=parsed,
         )
     user = str(_field(body, "user", "id") or "")
     channel = _text(_field(body, "channel", "id"))
@@ -214,13 +221,29 @@ def _text(value: object) -> str | None:
     return None if value is None or value == "" else str(value)[:MAX_DETAIL]
 
 
-def _target(text: str) -> tuple[str | None, int | None]:
-    """The app and job a command names, as the command's parser reads it (the listener parses
-    the same words): `diagnose --branch x my-app` is about my-app, `cancel 12` about job 12."""
+def command(text: str) -> cmd.Command:
+    """The slash command `text` parsed (its UserError raised): the current request's parse when
+    it is that request's text, so the words are read once per request."""
+    note = _current.get()
+    parsed = note.parsed if note is not None and note.text == text else None
+    if parsed is None:
+        parsed = _parse(text)
+    if isinstance(parsed, UserError):
+        raise parsed
+    return parsed
+
+
+def _parse(text: str) -> cmd.Command | UserError:
     try:
-        parsed = cmd.parse(unescape(text))
-    except UserError:
-        return None, None  # the words are off: the note says `usage`, about nothing
+        return cmd.parse(unescape(text))
+    except UserError as error:
+        return error
+
+
+def _target(parsed: cmd.Command | UserError) -> tuple[str | None, int | None]:
+    """The app and job a command names, as the command's parser reads it (the listener reads
+    the same parse): `diagnose --branch x my-app` is about my-app, `cancel 12` about job 12.
+    Words that are off (a UserError): the note says `usage`, about nothing."""
     match parsed:
         case cmd.Push(app) | cmd.Diagnose(app) | cmd.Audit(app):
             return app, None

@@ -17,7 +17,6 @@ from bot.render import common, promotion
 from bot.render import locks as locks_render
 from bot.render import push as render
 from bot.render import report as report_render
-from bot.render.escape import unescape
 from bot.services import audit
 from bot.services.diagnose import DiagnoseRequest
 from handlers import auditing
@@ -48,7 +47,7 @@ def ecr(ack: Ack, command: dict[str, Any], context: BoltContext, respond: Respon
 
     with replying(reply):
         services.catalog.slack.channel_rule.check(channel)
-        parsed = cmd.parse(unescape(command.get("text") or ""))
+        parsed = auditing.command(command.get("text") or "")  # parsed once, for the audit note
         match parsed:
             case cmd.Push(app, sha, version):
                 request = PushRequest(app, sha, version, user, channel, command.get("response_url"))

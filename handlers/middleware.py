@@ -5,18 +5,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import BoltContext, BoltResponse
+from slack_bolt import BoltContext, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 
 from handlers import auditing
 from handlers.context import HandlerServices
 
 
-def inject(services: HandlerServices) -> Callable[..., Any]:
-    def middleware(context: BoltContext, next: Callable[[], None]) -> None:
-        context["services"] = services
-        next()
+class _Inject(Middleware):
+    """A Middleware subclass, not a function: Bolt calls it directly, without working out
+    which arguments a function middleware asks for on every request (issue #19)."""
 
-    return middleware
+    def __init__(self, services: HandlerServices) -> None:
+        self._services = services
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse:
+        req.context["services"] = self._services
+        return next()
+
+
+def inject(services: HandlerServices) -> Middleware:
+    return _Inject(services)
 
 
 def around_dispatch(

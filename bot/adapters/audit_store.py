@@ -35,6 +35,7 @@ T = TypeVar("T")
 
 MAX_WAITING = 10_000  # entries kept in memory while the database is slow or down
 MAX_BATCH = 500  # rows per insert
+PAUSE_SLICES = 10  # of the wait for the acks in flight (AckFirst.pause)
 ATTEMPTS = 4  # per batch: the first try, then retries after 0.5, 1 and 2 s
 WARN_EVERY_S = 10.0  # a full queue is logged at most this often
 DETAIL_LIMIT = 1000
@@ -64,9 +65,13 @@ class SqlAuditLog:
         max_waiting: int = MAX_WAITING,
         backoff_s: float = 0.5,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        pause: Callable[[float], None] = lambda _scale: None,
     ) -> None:
         # On SQLite, pass the job store's writer: the process's writes share its transactions
-        # instead of contending for the file's one write lock.
+        # instead of contending for the file's one write lock. `pause` (AckFirst's): entries are
+        # written once the acknowledgements in flight are sent, not between them (issue #19).
+        self._pause = pause
+        self._flushing = 0  # threads in flush(): they wait, so no pause
         self._engine = engine
         self._writer = writer
         self._max_waiting = max_waiting
@@ -108,7 +113,11 @@ class SqlAuditLog:
 
     def flush(self, timeout: float = 2.0) -> None:
         with self._idle:
-            self._idle.wait_for(lambda: not self._waiting and not self._busy, timeout)
+            self._flushing += 1
+            try:
+                self._idle.wait_for(lambda: not self._waiting and not self._busy, timeout)
+            finally:
+                self._flushing -= 1
 
     def stop(self, timeout: float = 5.0) -> None:
         """Write what waits (for at most `timeout` s), then end the thread; later entries drop."""
@@ -169,6 +178,11 @@ class SqlAuditLog:
                     self._work.wait()
                 if not self._waiting:
                     return
+            for _ in range(PAUSE_SLICES):  # a flush() or stop() waits one slice at most
+                if self._stopping.is_set() or self._flushing:
+                    break
+                self._pause(1 / PAUSE_SLICES)  # returns at once when no request is in flight
+            with self._work:
                 batch = [self._waiting.popleft() for _ in range(min(MAX_BATCH, len(self._waiting)))]
                 self._busy = len(batch)
             try:

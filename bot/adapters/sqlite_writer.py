@@ -5,6 +5,11 @@ slash commands queued for that lock one insert at a time, behind the worker's an
 reporter's updates, inside their acknowledgements. Here each thread hands its write to this
 thread and waits; the writer runs everything waiting in one transaction (a group commit), so a
 burst costs a few commits instead of one per request.
+
+Writes nobody waits for (`submit`: a push accepted in its acknowledgement, stored behind it)
+wait in turn for the acknowledgements in flight (`pause`, AckFirst): committed the moment they
+were queued, they and what follows them (the job queued, its Slack thread) took the GIL from
+the very requests that queued them (issue #19).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MAX_BATCH = 256  # writes per transaction
+PAUSE_SLICES = 10  # a write someone waits for, queued during a pause, waits one slice at most
 
 
 @dataclass
@@ -48,8 +54,11 @@ class SqliteWriter:
     disk full), every write of that batch raises the error, and its caller decides.
     """
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(
+        self, engine: sa.Engine, pause: Callable[[float], None] = lambda _scale: None
+    ) -> None:
         self._engine = engine
+        self._pause = pause
         self._queue: list[_Write[object]] = []
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._loop, name="ecrbot-sqlite-writer", daemon=True)
@@ -80,6 +89,12 @@ class SqliteWriter:
             with self._cond:
                 while not self._queue:
                     self._cond.wait()
+            for _ in range(PAUSE_SLICES):
+                with self._cond:
+                    if any(write.future is None for write in self._queue):
+                        break  # a thread waits in write(): now, with what was queued before it
+                self._pause(1 / PAUSE_SLICES)  # returns at once when no request is in flight
+            with self._cond:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             self._commit(batch)
 

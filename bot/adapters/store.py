@@ -34,7 +34,11 @@ class SqlJobStore:
     """Jobs in one table; state changes are conditional updates, so two threads can't race."""
 
     def __init__(
-        self, url: str, busy_timeout_ms: int = 5000, intake_backoff_s: float = 0.25
+        self,
+        url: str,
+        busy_timeout_ms: int = 5000,
+        intake_backoff_s: float = 0.25,
+        pause: Callable[[float], None] = lambda _scale: None,
     ) -> None:
         self._intake_backoff = intake_backoff_s
         sqlite = url.startswith("sqlite")
@@ -51,7 +55,8 @@ class SqlJobStore:
         require_current(self._engine)
         # SQLite allows one writer: every write goes through one thread, in batches (see
         # sqlite_writer). PostgreSQL takes concurrent writers as they come.
-        self._writer = SqliteWriter(self._engine) if sqlite else None
+        # `pause` (AckFirst's): what is stored behind an acknowledgement waits for it.
+        self._writer = SqliteWriter(self._engine, pause) if sqlite else None
         # Jobs accepted but maybe not committed yet (SQLite), by request key and by id; ids are
         # handed out here, since this process is the database's only writer.
         self._intake = threading.Lock()

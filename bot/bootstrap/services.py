@@ -205,8 +205,8 @@ def build_services(
     metrics = Metrics()
     executors = Executors(Concurrency(builds=settings.workers))
     ack_first = AckFirst()
-    store = store or SqlJobStore(settings.database_url)
-    audit = audit if audit is not None else stores.audit_log(store)
+    store = store or SqlJobStore(settings.database_url, pause=ack_first.pause)
+    audit = audit if audit is not None else stores.audit_log(store, ack_first.pause)
     engine = engine or DockerEngine(
         settings.docker_host,
         docker_cli=settings.docker_cli,
@@ -267,6 +267,7 @@ def build_services(
         # Outcomes the store refuses wait here, on this process's own disk, for the store.
         journal=FileOutcomeJournal(Path(settings.work_dir) / "outcomes.journal", store),
         locked=locks.check,
+        admit_locked=locks.admits,
     )
     diagnoser = build_diagnoser(
         settings,

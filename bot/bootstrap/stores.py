@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.adapters.audit_store import SqlAuditLog
 from bot.adapters.lock_store import SqlLockStore
 from bot.adapters.store import SqlJobStore
@@ -9,11 +11,11 @@ from bot.domain.locks import LockStore
 from bot.domain.ports import AuditLog, JobStore
 
 
-def audit_log(store: JobStore) -> AuditLog:
-    """The audit log beside the jobs."""
+def audit_log(store: JobStore, pause: Callable[[float], None] = lambda _scale: None) -> AuditLog:
+    """The audit log beside the jobs; its writes wait for `pause` (the acks in flight)."""
     if not isinstance(store, SqlJobStore):
         raise ValueError("no audit log: pass one with a job store that is not SqlJobStore")
-    return SqlAuditLog(store.engine, writer=store.writer)
+    return SqlAuditLog(store.engine, writer=store.writer, pause=pause)
 
 
 def lock_store(store: JobStore) -> LockStore:

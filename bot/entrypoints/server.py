@@ -52,7 +52,8 @@ def wsgi_app(services: Services) -> WsgiApp:
             return _json(start_response, status, {"error": reason})
         return slack(environ, start_response)
 
-    return app
+    # Counted in flight until gunicorn has sent the answer, refusals included (issue #19).
+    return services.ack_first.wsgi(app)
 
 
 OPS_PATHS = ("/readyz", "/metrics")

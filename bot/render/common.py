@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from bot.domain.commands import USAGES
@@ -11,8 +12,9 @@ from bot.render.escape import channel as channel_link
 from bot.render.escape import code, mrkdwn
 
 
+@functools.cache  # the same every time; slack_sdk's block models cost more than the rest of the ack
 def help_blocks() -> Blocks:
-    """`/ecr help`: every command with an example."""
+    """`/ecr help`: every command with an example. Shared between requests: not to be changed."""
     lines = [f"• `{u.usage}`: {u.summary}\n   e.g. `{u.example}`" for u in USAGES]
     return to_dicts(
         [

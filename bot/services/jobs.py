@@ -67,9 +67,13 @@ class JobService(JobRuns):
         pause: Callable[..., None] = lambda *_: None,
         journal: OutcomeJournal | None = None,
         locked: Callable[[str, str | None, str], None] = lambda *_: None,
+        admit_locked: Callable[[str, str | None, str], None] | None = None,
     ) -> None:
-        # `locked(app, environment, what)` raises Locked when a lock stops the work (LockService).
+        # `locked(app, environment, what)` raises Locked when a lock stops the work (LockService):
+        # asked as a job starts. `admit_locked` is the acknowledgement's quicker check
+        # (LockService.admits, a snapshot of the locks); without it, `locked`.
         self._locked = locked
+        self._admit_locked = admit_locked or locked
         self._apps = apps
         self._all_apps = all_apps
         self._access = access
@@ -126,7 +130,7 @@ class JobService(JobRuns):
         validate_sha(request.sha)
         validate_version(app, request.version)
         self._access.require(request.requested_by, Action.PUSH, app)
-        self._locked(app.name, None, f"Pushes of {code(app.name)}")
+        self._admit_locked(app.name, None, f"Pushes of {code(app.name)}")
         try:
             self._check_queue(app)
         except QueueFull:

@@ -19,6 +19,7 @@ from bot.adapters.audit_store import SqlAuditLog
 from bot.adapters.schema import audit_log
 from bot.adapters.store import SqlJobStore
 from bot.domain.audit import AuditEntry, AuditQuery
+from bot.runtime.ack_first import AckFirst
 from tests.databases import database
 
 pytestmark = pytest.mark.integration
@@ -267,3 +268,20 @@ def test_the_bots_services_write_it_on_the_job_stores_database(tmp_path: Path) -
     services.audit.record(entry(0))
     services.stop(0)  # flushes what waits
     assert SqlAuditLog(sa.create_engine(settings.database_url)).entries(AuditQuery()) == [entry(0)]
+
+
+def test_entries_wait_for_the_acks_in_flight_and_a_flush_does_not(db: Database) -> None:
+    acks = AckFirst(max_wait_s=5.0)
+    log = SqlAuditLog(db.store.engine, writer=db.store.writer, pause=acks.pause)
+    with acks.request():
+        log.record(entry(1))
+        time.sleep(0.3)
+        assert log.entries(AuditQuery()) == []  # a request is in flight: not yet
+        started = time.monotonic()
+        log.flush(timeout=5.0)  # `/ecr audit` inside its own ack: a slice of the bound at most
+        assert time.monotonic() - started < 2.0
+        assert [e.detail for e in log.entries(AuditQuery())] == ["push my-app 0000001"]
+    log.record(entry(2))
+    log.flush(timeout=5.0)
+    assert len(log.entries(AuditQuery())) == 2
+    log.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from bot.adapters.store import SqlJobStore
 from bot.domain.models import Failure, JobState, PushResult, Step
+from bot.runtime.ack_first import AckFirst
 from tests.databases import database
 
 pytestmark = pytest.mark.integration
@@ -105,3 +107,24 @@ def test_a_job_just_accepted_is_never_read_as_missing(tmp_path: Path) -> None:
         thread.join()
     assert errors == []
     assert misses == [], f"{len(misses)} of {threads * per_thread * 2} reads missed: {misses[:5]}"
+
+
+def test_what_is_stored_behind_an_ack_waits_for_the_acks_in_flight(tmp_path: Path) -> None:
+    """SQLite: an accepted job is committed once the requests in flight are answered (or after
+    AckFirst's bound), and a write someone waits for is not held back: it goes at once, with
+    what was queued before it."""
+    acks = AckFirst(max_wait_s=5.0)
+    store = SqlJobStore(f"sqlite:///{tmp_path}/jobs.db", pause=acks.pause)
+    with acks.request():
+        job, created, stored = store.accept("behind-1", FIELDS)
+        assert created
+        time.sleep(0.3)
+        assert not stored.done()  # its request is still in flight
+    assert stored.result(timeout=5) == job
+    with acks.request():
+        job, _, stored = store.accept("behind-2", FIELDS)
+        time.sleep(0.1)  # the writer is pausing now
+        started = time.monotonic()
+        assert store.transition(job.id, JobState.RUNNING, only_from=(JobState.QUEUED,))
+        assert time.monotonic() - started < 2.0  # a slice of the 5 s bound at most
+        assert stored.done()

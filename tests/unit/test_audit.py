@@ -22,6 +22,7 @@ from bot.domain.errors import UsageError
 from bot.render import audit as render
 from bot.render.blocks import SECTION_LIMIT
 from bot.services.audit import latest
+from handlers import auditing
 from handlers.commands import ecr
 from tests.fakes import MemoryAuditLog
 
@@ -342,3 +343,21 @@ def test_others_are_refused_and_read_nothing() -> None:
     assert answer["response_type"] == "ephemeral" and "blocks" not in answer
     assert "You may not read the audit log." in answer["text"]
     assert log.flushes == 0
+
+
+def test_a_slash_commands_words_are_parsed_once_for_its_note_and_its_listener() -> None:
+    body = {"command": "/ecr", "text": "push my-app 1a2b3c4", "user_id": "U0ALICE"}
+    note, token = auditing.begin(body)
+    try:
+        assert note is not None and note.app == "my-app"
+        assert auditing.command("push my-app 1a2b3c4") is note.parsed  # the note's parse
+        assert auditing.command("jobs") == cmd.Jobs()  # other words: parsed afresh
+    finally:
+        auditing.end(token)
+    note, token = auditing.begin({**body, "text": "push my-app"})
+    try:
+        assert note is not None and note.app is None
+        with pytest.raises(UsageError):  # the words are off: the listener answers with usage
+            auditing.command("push my-app")
+    finally:
+        auditing.end(token)

@@ -46,6 +46,7 @@ def service(
     sleeps: list[float] | None = None,
     sleep: Callable[[float], None] | None = None,
     locked: Callable[[str, str | None, str], None] = lambda *_: None,
+    admit_locked: Callable[[str, str | None, str], None] | None = None,
 ) -> tuple[JobService, RecordingReporter]:
     engine = engine or FakeEngine()
     apps = {
@@ -64,6 +65,7 @@ def service(
         limits=limits or QueueLimits(),
         sleep=sleep or (sleeps.append if sleeps is not None else lambda _: None),
         locked=locked,
+        admit_locked=admit_locked,
     )
     return jobs, reporter
 

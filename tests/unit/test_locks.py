@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from bot.domain import commands as cmd
 from bot.domain.access import Access
 from bot.domain.environments import HOME, Environment, NamedRegistry
 from bot.domain.errors import NotAuthorized, UsageError
-from bot.domain.locks import Locked
+from bot.domain.locks import Lock, Locked
 from bot.domain.models import JobState
 from bot.services.locks import LockService
 from tests.fakes import MemoryLockStore, app_spec
@@ -25,11 +26,18 @@ GROUPS = Groups()
 GROUPS.groups["S0APPTEAM"].add("U0BOB")
 
 
-def locks(store: MemoryLockStore | None = None) -> LockService:
+def locks(
+    store: MemoryLockStore | None = None, monotonic: Callable[[], float] = lambda: 0.0
+) -> LockService:
     apps = {"my-app": APP}
     access = Access(("S0PLATFORM",), GROUPS)
     return LockService(
-        apps.get, lambda: list(apps.values()), access, store or MemoryLockStore(), clock=lambda: NOW
+        apps.get,
+        lambda: list(apps.values()),
+        access,
+        store or MemoryLockStore(),
+        clock=lambda: NOW,
+        monotonic=monotonic,
     )
 
 
@@ -112,4 +120,46 @@ def test_a_locked_app_refuses_pushes_and_a_lock_taken_while_queued_stops_the_bui
     [finished] = reporter.wait_finished(1)
     assert finished.state is JobState.FAILED and finished.failure is not None
     assert finished.failure.title == "Locked" and "incident 43" in finished.failure.explanation
+    jobs.stop()
+
+
+class CountingLockStore(MemoryLockStore):
+    """Locks in a dict, its reads counted; `locks` may be changed behind the service's back,
+    as another replica does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def held(self, app: str | None = None) -> list[Lock]:
+        self.reads += 1
+        return super().held(app)
+
+
+def test_the_acks_check_reads_the_locks_once_a_second_and_sees_its_own_changes_at_once(
+    tmp_path: Path,
+) -> None:
+    store, now = CountingLockStore(), [100.0]
+    lock_service = locks(store, monotonic=lambda: now[0])
+    jobs, reporter = service(
+        tmp_path, directory=GROUPS, locked=lock_service.check, admit_locked=lock_service.admits
+    )
+    jobs.submit(request(), "t-1")
+    jobs.submit(request(), "t-2")
+    assert store.reads == 1  # one read for both acknowledgements
+    lock_service.lock("U0BOB", "my-app", None, "incident 42")
+    with pytest.raises(Locked, match="incident 42"):  # this process's lock: seen at once
+        jobs.submit(request(), "t-3")
+    lock_service.unlock("U0BOB", "my-app", None)
+    jobs.submit(request(), "t-4")
+    # Another replica's lock: the snapshot of a moment ago lets the push in, and its job's
+    # start, which asks the store, stops it.
+    store.take(Lock("my-app", None, "incident 43", "U0BOB", NOW))
+    jobs.submit(request(), "t-5")
+    now[0] += 1.0  # a second on: read again
+    with pytest.raises(Locked, match="incident 43"):
+        jobs.submit(request(), "t-6")
+    jobs.start()
+    finished = reporter.wait_finished(4)  # t-1, t-2, t-4, t-5: the lock now stops them all
+    assert [job.failure.title if job.failure else None for job in finished] == ["Locked"] * 4
     jobs.stop()

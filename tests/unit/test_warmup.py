@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
 from slack_bolt import Ack, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.web import SlackResponse
@@ -149,3 +150,38 @@ def test_threads_take_shorter_turns_at_the_gil_than_cpythons_default() -> None:
     favour_requests(Settings.model_validate({}), intervals.append)
     favour_requests(Settings.model_validate({"ECRBOT_SWITCH_INTERVAL_MS": "5"}), intervals.append)
     assert intervals == [0.001, 0.005]  # 1 ms unless told; CPython's own is 5 ms
+
+
+def test_a_wsgi_request_is_in_flight_until_its_answer_is_sent() -> None:
+    """Background work that yields to requests (AckFirst.pause) waits until the server has
+    written the answer and closed its body, and a request that raises is no longer counted."""
+    acks = AckFirst(max_wait_s=5.0)
+    closed: list[bool] = []
+
+    class Body(list[bytes]):
+        def close(self) -> None:
+            closed.append(True)
+
+    def answer(environ: dict[str, Any], start_response: Any) -> Body:
+        start_response("200 OK", [])
+        return Body([b"ok"])
+
+    def broken(environ: dict[str, Any], start_response: Any) -> Body:
+        raise RuntimeError("boom")
+
+    body = acks.wsgi(answer)({}, lambda *_: None)
+    assert list(body) == [b"ok"]
+    started = time.monotonic()
+    acks.pause(0.04)  # the answer is built, not yet sent: background work waits
+    assert time.monotonic() - started >= 0.15
+    body.close()  # type: ignore[attr-defined]
+    body.close()  # type: ignore[attr-defined]  # a second close ends nothing twice
+    assert closed == [True, True]
+    started = time.monotonic()
+    acks.pause()
+    assert time.monotonic() - started < 0.1
+    with pytest.raises(RuntimeError):
+        acks.wsgi(broken)({}, lambda *_: None)
+    started = time.monotonic()
+    acks.pause()
+    assert time.monotonic() - started < 0.1
