@@ -99,6 +99,17 @@ class SlackPromotionPoster:
         thread = _Thread(approval.channel, Refusal(self._replies, None, approval.channel))
         thread.ts = approval.thread_ts
         self._reply(thread, approval_render.expired_unanswered(approval))
+        # The run ended failed (PromotionControl.expired): its parent offers Retry, not Cancel.
+        request = PromotionRequest(
+            approval.app,
+            approval.ref,
+            approval.environment,
+            approval.requested_by,
+            approval.channel,
+            thread_ts=approval.thread_ts,
+            id=approval.id,
+        )
+        self._edit(thread, request, ":x:", {"state": "failed"}, ActionId.PROMOTION_RETRY)
 
     def failed(self, request: PromotionRequest, reason: str) -> None:
         thread = self._thread(request)

@@ -218,6 +218,15 @@ def test_an_unanswered_request_expires_on_its_own_and_its_thread_says_so(world: 
         lambda: (t := thread_of(world, asked))[-1].startswith(":hourglass:") and t, timeout=30
     )
     assert "it expired, and nothing was copied" in thread[-1]
+
+    def parent_offers() -> set[str] | None:
+        (parent,) = [m for m in world.slack.messages() if m["ts"] == asked["thread_ts"]]
+        blocks = parent.get("blocks") or []
+        offered = {e.get("action_id") for b in blocks for e in b.get("elements") or []}
+        return offered if "ecr_promotion_retry" in offered else None
+
+    # The promotion ended with its request: the parent offers Retry, no longer Cancel.
+    assert "ecr_promotion_cancel" not in wait_until(parent_offers, timeout=10)
     assert "expired" in click(world, asked, BOB).lower()  # a late click is refused
     assert world.registry_tags(staging) == {}
 
