@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from bot.adapters.aws_facts import AwsFacts
     from bot.adapters.slack_outbox import SlackOutbox
     from bot.domain.report import (
-        CatalogEntry,
         EnvironmentImages,
         HealthReport,
         ImageInfo,
@@ -67,7 +66,7 @@ def build_reports(
     from bot.adapters.registry_snapshot import RegistryReader
     from bot.adapters.report_store import SqlReportHistory
     from bot.adapters.slack_report import SlackReportPoster
-    from bot.bootstrap.report_registries import registry_reads
+    from bot.bootstrap.report_registries import catalog_entries, registry_reads
     from bot.domain.ports import Publish
     from bot.services.reports import ReportRunner, ReportService
 
@@ -174,17 +173,6 @@ def environment_images(
         return tuple(images for images, _ in done)
 
     return read
-
-
-def catalog_entries(catalog: Catalog) -> tuple[CatalogEntry, ...]:
-    """The catalog as the report reads it: each app's repository, owner and risk tier."""
-    from bot.domain.report import CatalogEntry
-
-    entries = []
-    for name, config in catalog.apps.items():
-        owner = config.owner or (config.pushers[0] if config.pushers else None)
-        entries.append(CatalogEntry(name, config.repository or name, owner, config.risk))
-    return tuple(entries)
 
 
 def package_report(report: HealthReport, history: list[ReportFigures]) -> Published:

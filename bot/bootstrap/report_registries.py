@@ -34,7 +34,7 @@ def registry_reads(
     others = [r for name, r in catalog.named_registries().items() if name != HOME]
     if not others:
         return lambda: lambda: ()
-    homes = {entry.app: entry for entry in _owners(catalog)}
+    homes = {entry.app: entry for entry in catalog_entries(catalog)}
     envs: dict[str, list[str]] = {r.name: [] for r in others}
     entries: dict[str, list[CatalogEntry]] = {r.name: [] for r in others}
     for app in catalog.all_apps():
@@ -81,7 +81,10 @@ def registry_reads(
     return start
 
 
-def _owners(catalog: Catalog) -> tuple[CatalogEntry, ...]:
-    from bot.bootstrap.parts import catalog_entries
-
-    return catalog_entries(catalog)
+def catalog_entries(catalog: Catalog) -> tuple[CatalogEntry, ...]:
+    """The catalog as the report reads it: each app's repository, owner and risk tier."""
+    entries = []
+    for name, config in catalog.apps.items():
+        owner = config.owner or (config.pushers[0] if config.pushers else None)
+        entries.append(CatalogEntry(name, config.repository or name, owner, config.risk))
+    return tuple(entries)
