@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from bot.adapters.lock_store import Writer
 from bot.adapters.schema import approvals
+from bot.adapters.sqlite_writer import Writer, in_transaction
 from bot.domain.approvals import Approval, ApprovalState
 
 T = TypeVar("T")
@@ -23,10 +23,7 @@ class SqlApprovalStore:
         self._writer = writer
 
     def _write(self, run: Callable[[sa.Connection], T]) -> T:
-        if self._writer is not None:
-            return self._writer.write(run)
-        with self._engine.begin() as conn:
-            return run(conn)
+        return in_transaction(self._engine, self._writer, run)
 
     def add(self, approval: Approval) -> None:
         row = {

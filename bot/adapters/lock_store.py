@@ -4,22 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from bot.adapters.schema import locks
+from bot.adapters.sqlite_writer import Writer, in_transaction
 from bot.domain.locks import MAX_REASON, Lock
 
 T = TypeVar("T")
 WHOLE_APP = ""  # the key column can't be NULL: '' stands for "every environment"
-
-
-class Writer(Protocol):
-    """SQLite's one writer thread (sqlite_writer.py)."""
-
-    def write(self, run: Callable[[sa.Connection], T]) -> T: ...
 
 
 class SqlLockStore:
@@ -30,10 +25,7 @@ class SqlLockStore:
         self._writer = writer  # on SQLite, the job store's: one writer for the whole file
 
     def _write(self, run: Callable[[sa.Connection], T]) -> T:
-        if self._writer is not None:
-            return self._writer.write(run)
-        with self._engine.begin() as conn:
-            return run(conn)
+        return in_transaction(self._engine, self._writer, run)
 
     def take(self, lock: Lock) -> Lock:
         row = {

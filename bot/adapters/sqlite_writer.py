@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import sqlalchemy as sa
 
@@ -28,6 +28,22 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_BATCH = 256  # writes per transaction
 PAUSE_SLICES = 10  # a write someone waits for, queued during a pause, waits one slice at most
+
+
+class Writer(Protocol):
+    """SQLite's one writer thread (`SqliteWriter`), as the stores sharing it see it."""
+
+    def write(self, run: Callable[[sa.Connection], T]) -> T: ...
+
+
+def in_transaction(
+    engine: sa.Engine, writer: Writer | None, run: Callable[[sa.Connection], T]
+) -> T:
+    """`run` in a write transaction: on SQLite the writer thread's next one, else its own."""
+    if writer is not None:
+        return writer.write(run)
+    with engine.begin() as conn:
+        return run(conn)
 
 
 @dataclass

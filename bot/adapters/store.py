@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.adapters.schema import jobs, require_current
-from bot.adapters.sqlite_writer import SqliteWriter
+from bot.adapters.sqlite_writer import SqliteWriter, in_transaction
 from bot.adapters.table_names import parse_result as parse_result  # re-exported
 from bot.domain.models import Failure, Job, JobState, PushResult, Step
 
@@ -68,10 +68,7 @@ class SqlJobStore:
 
     def _write(self, run: Callable[[sa.Connection], T]) -> T:
         """Run `run` in a write transaction (SQLite: the writer thread's next one)."""
-        if self._writer is not None:
-            return self._writer.write(run)
-        with self._engine.begin() as conn:
-            return run(conn)
+        return in_transaction(self._engine, self._writer, run)
 
     @property
     def engine(self) -> sa.Engine:
