@@ -53,6 +53,7 @@ def test_each_other_registry_is_a_group_of_its_own_sections() -> None:
         SectionId.COMPLIANCE,
         SectionId.VULNERABILITIES,
         SectionId.HYGIENE,
+        SectionId.DRIFT,
     ]
     (missing,) = [i for s in group.sections for i in s.items if "lifecycle" in i.message]
     assert missing.registry == "prod" and missing.owner == "S0TEAM"
@@ -194,3 +195,28 @@ def test_registries_past_the_message_limit_are_named_not_dropped() -> None:
     assert len(blocks) <= 50
     said = blocks[-1]["elements"][0]["text"]
     assert "Registries only in the thread and files:" in said and "r59" in said
+
+
+def test_another_registry_has_its_own_drift_in_its_own_account() -> None:
+    """A missing target repository fails the app's promotion there; an unclaimed one has no
+    owner. Both are said of prod, with the account the fix has to run in."""
+    stray = repo("old-thing", image("1"))
+    report = build_report(snap(repo("my-app", image("2")), registries=(prod(stray),)), None, NOW)
+    (drift,) = [s for s in report.registries[0].sections if s.id is SectionId.DRIFT]
+    missing, unclaimed = drift.items
+    assert missing.message == (
+        f"App my-app pushes to my-app, which does not exist in account {PROD}, eu-west-2."
+    )
+    assert missing.fix == (
+        f"In account {PROD}: aws ecr create-repository --repository-name my-app "
+        "--image-scanning-configuration scanOnPush=true --image-tag-mutability IMMUTABLE "
+        "--region eu-west-2"
+    )
+    assert missing.key == "drift: my-app in registry prod: missing for my-app"
+    assert unclaimed.fix == (
+        "Give an app an environment with `registry: prod` and `repository: old-thing` in "
+        "ecrbot.yml, or delete the repo."
+    )
+    # Home's drift is home's: its repository exists and is claimed.
+    home = next(s for s in report.sections if s.id is SectionId.DRIFT)
+    assert home.items == ()

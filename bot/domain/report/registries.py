@@ -1,6 +1,6 @@
 """The report over every registry of the catalog (issue #16). Home keeps today's sections; each
-other registry, read through its role, gets its own Compliance, Vulnerabilities and Hygiene
-under its name and the environments it holds. One that can't be read is a gap naming it, never
+other registry, read through its role, gets its own Compliance, Vulnerabilities, Hygiene and
+Drift under its name and the environments it holds. One that can't be read is a gap naming it, never
 the end of the report, and what it held last week is unverified, never fixed.
 
 Its gaps and items are scoped by name: a gap's part and an item's subject end with
@@ -74,6 +74,7 @@ def group(read: RegistryRead, taken_at: datetime, now: datetime) -> RegistryGrou
         s.compliance(snap, catalog),
         s.vulnerabilities(snap, catalog, now),
         s.hygiene(snap, catalog, now),
+        s.drift(snap, catalog, read.name),
     )
     done = tuple(with_gaps(_labelled(sec, read.name), gaps) for sec in built)
     return RegistryGroup(

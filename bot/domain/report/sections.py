@@ -312,20 +312,29 @@ def access(snap: RegistrySnapshot, catalog: Catalog) -> Section:
     )
 
 
-def drift(snap: RegistrySnapshot, catalog: Catalog) -> Section:
-    """Catalog apps whose repository does not exist, and repositories no app claims."""
+def drift(snap: RegistrySnapshot, catalog: Catalog, registry: str | None = None) -> Section:
+    """Catalog apps whose repository does not exist, and repositories no app claims. In another
+    registry (`registry`, issue #16) the catalog is its environments' repositories: a missing
+    one fails the app's promotion there (diagnose's `release.targets` says the same)."""
     out = _Items(SectionId.DRIFT, catalog)
     names = {r.name for r in snap.repositories}
+    where = f"account {snap.account_id}, {snap.region}" if registry else snap.region
     for e in snap.catalog:
         if e.repository not in names:
-            text = f"App {e.app} pushes to {e.repository}, which does not exist in {snap.region}."
+            text = f"App {e.app} pushes to {e.repository}, which does not exist in {where}."
             args = "--image-scanning-configuration scanOnPush=true --image-tag-mutability IMMUTABLE"
             fix = ecr("create-repository", e.repository, snap.region, args)
+            fix = f"In account {snap.account_id}: {fix}" if registry else fix
             out.add(e.repository, f"missing for {e.app}", Level.MEDIUM, text, fix)
     for repo in snap.repositories:
         if repo.name not in catalog.apps:
             text = f"{repo.name} has no catalog entry: nobody owns it."
             fix = f"Add an app with `repository: {repo.name}` to ecrbot.yml, or delete the repo."
+            if registry:
+                fix = (
+                    f"Give an app an environment with `registry: {registry}` and "
+                    f"`repository: {repo.name}` in ecrbot.yml, or delete the repo."
+                )
             out.add(repo.name, "not in catalog", Level.LOW, text, fix)
     return out.done(
         f"{plural(len(out.items), 'difference')}.", "The catalog and the registry agree."
