@@ -243,3 +243,21 @@ def test_app_home_shows_the_rest_when_the_promotions_cannot_be_read() -> None:
     )  # fmt: skip
     view = service.view("U0ALICE")
     assert view.promotions == () and "No promotions yet." in str(home_render.home(view, print))
+
+
+# --- the SQL store ---------------------------------------------------------------------------
+
+
+def test_the_sql_store_lists_the_last_updated_first_and_bounds_the_count(tmp_path: Any) -> None:
+    from bot.adapters.promotion_store import SqlPromotionRunStore
+    from bot.adapters.store import SqlJobStore
+
+    jobs = SqlJobStore(f"sqlite:///{tmp_path}/ecrbot.db")
+    store = SqlPromotionRunStore(jobs.engine, writer=jobs.writer)
+    for index in range(5):
+        store.add(run(f"r{index}", updated_at=T0 + timedelta(minutes=index)))
+    store.touch("r1", T0 + timedelta(hours=1))  # a step made: it moves up
+    assert [r.id for r in store.recent(3)] == ["r1", "r4", "r3"]
+    assert store.recent(0) == [] and len(store.recent(10**6)) == 5
+    assert store.recent(1)[0].updated_at.tzinfo is not None
+    jobs.engine.dispose()
