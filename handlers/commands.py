@@ -60,7 +60,8 @@ def ecr(ack: Ack, command: dict[str, Any], context: BoltContext, respond: Respon
                 reply(common.queued(job.id, job.app, created))
             case cmd.Jobs(limit):
                 jobs = services.jobs.recent(user, limit)
-                reply("Recent jobs", blocks=render.jobs_table(jobs))
+                promotions = services.promotions.recent(user, limit)
+                reply("Recent jobs", blocks=render.jobs_table(jobs, promotions))
             case cmd.Cancel(job_id):
                 auditing.about(services.jobs.app_of(job_id), job_id)
                 job = services.jobs.cancel(job_id, user)

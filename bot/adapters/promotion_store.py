@@ -17,6 +17,7 @@ from bot.domain.promotion_runs import PromotionRun, RunState
 
 T = TypeVar("T")
 LISTED = 100  # runs read at once by a sweep or a restart
+RECENT = 1000  # runs read at once for a listing (it filters them by who may see them)
 
 
 class SqlPromotionRunStore:
@@ -116,6 +117,15 @@ class SqlPromotionRunStore:
             row = conn.execute(query).mappings().first()
         return _run(row) if row is not None else None
 
+    def recent(self, limit: int) -> list[PromotionRun]:
+        query = (
+            sa.select(promotions)
+            .order_by(promotions.c.updated_at.desc(), promotions.c.id.desc())
+            .limit(max(0, min(limit, RECENT)))
+        )
+        with self._engine.connect() as conn:
+            return [_run(row) for row in conn.execute(query).mappings()]
+
 
 class MemoryPromotionRunStore:
     """`PromotionRunStore` in this process's memory (no database: the sandbox, some tests)."""
@@ -185,6 +195,10 @@ class MemoryPromotionRunStore:
             if (run.app, run.environment, run.state) == (app, environment, RunState.SUCCEEDED)
         ]
         return max(done, key=lambda run: run.updated_at, default=None)
+
+    def recent(self, limit: int) -> list[PromotionRun]:
+        runs = sorted(list(self._runs.values()), key=lambda run: (run.updated_at, run.id))
+        return runs[::-1][: max(0, min(limit, RECENT))]
 
     def _update(self, run_id: str, **values: Any) -> None:
         with self._guard:

@@ -1,4 +1,5 @@
-"""App Home in Slack: views.publish through the outbox, with links to each job's thread."""
+"""App Home in Slack: views.publish through the outbox, with links to each job's and
+promotion's thread (also `/ecr jobs`'s, through `permalink`)."""
 
 from __future__ import annotations
 
@@ -34,12 +35,16 @@ class SlackHome:
     def _link(self, job: Job) -> str | None:
         if not job.channel or not job.thread_ts:
             return None
-        key = (job.channel, job.thread_ts)
+        return self.permalink(job.channel, job.thread_ts)
+
+    def permalink(self, channel: str, thread_ts: str) -> str | None:
+        """The URL of a thread's parent message (None: Slack refused), remembered."""
+        key = (channel, thread_ts)
         if key not in self._links:
             try:
                 answer = self._client.chat_getPermalink(channel=key[0], message_ts=key[1])
             except SlackApiError as error:
-                log.warning("permalink of job %s: %s", job.id, error.response.get("error"))
+                log.warning("permalink of %s: %s", thread_ts[:32], error.response.get("error"))
                 return None
             self._links[key] = str(answer.get("permalink") or "")
             if len(self._links) > MAX_LINKS:

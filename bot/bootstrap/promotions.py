@@ -37,6 +37,7 @@ from bot.domain.scan_gate import Verdict
 from bot.runtime.executors import Executors
 from bot.services.approvals import ApprovalService
 from bot.services.commit_diffs import CommitDiffs
+from bot.services.promotion_list import PromotionListing
 from bot.services.promotion_requests import PromotionRequests
 from bot.services.promotion_runs import PromotionControl, TrackedNotices
 from bot.services.promotions import PromotionService
@@ -288,6 +289,7 @@ def build_promotion_requests(
     copier: ImageCopier | None = None,
     store: JobStore | None = None,
     history: CommitLog | None = None,
+    link: Callable[[str, str], str | None] = lambda channel, thread_ts: None,
 ) -> PromotionRequests:
     """`/ecr promote`: the service, its own pool (`promotions`), a thread per request, and
     approvals and promotion records in the job store's database (without one, environments
@@ -297,12 +299,14 @@ def build_promotion_requests(
 
     approvals = None
     runs: PromotionRunStore = MemoryPromotionRunStore()
+    listing = PromotionListing(runs, access, catalog.app, link=link)
     if isinstance(store, SqlJobStore):
         from bot.adapters.approval_store import SqlApprovalStore
 
         approval_store = SqlApprovalStore(store.engine, writer=store.writer)
         approvals = ApprovalService(approval_store, access, catalog.app, audit)
         runs = SqlPromotionRunStore(store.engine, writer=store.writer)
+        listing = PromotionListing(runs, access, catalog.app, approval_store.get, link)
     notices: PromotionNotices = LoggedNotices()
     expired: Callable[[Approval], None] = _log_expired
     if slack is not None and outbox is not None:
@@ -323,6 +327,7 @@ def build_promotion_requests(
         on_expired=expired,
         control=PromotionControl(runs, access, catalog.app, tracked, approvals),
         commits=_commits(catalog, runs, store, history),
+        listing=listing,
     )
 
 

@@ -307,8 +307,20 @@ def build_services(
         on_done=metrics.report_done,
     )
     fires = SqlReportFires(settings.database_url, f"{socket.gethostname()}:{os.getpid()}")
+    home = SlackHome(slack, outbox) if slack and outbox else None
     promotions = build_promotion_requests(
-        settings, catalog, access, locks.check, executors, audit, slack, outbox, copier, store, git
+        settings,
+        catalog,
+        access,
+        locks.check,
+        executors,
+        audit,
+        slack,
+        outbox,
+        copier,
+        store,
+        git,
+        link=home.permalink if home is not None else lambda channel, thread_ts: None,
     )
     expiry = Sweep("approval-expiry", promotions.expire_due, settings.approval_sweep_s)
     scheduler = ReportScheduler(
@@ -349,11 +361,12 @@ def build_services(
             reports.service.history,
             catalog.all_apps,
             access,
-            SlackHome(slack, outbox).publish if slack and outbox else _log_home,
+            home.publish if home is not None else _log_home,
             executors.pool("home"),
             commit=git.resolve,
             locks=locks.held,
             approvals=promotions.waiting,
+            promotions=promotions.recent,
         ),
         audit=audit,
         executors=executors,

@@ -159,7 +159,12 @@ class Access:
 
     def may_see_job(self, user: str, job: Job, app: AppSpec | None) -> bool:
         """Your own jobs always; others' only to those the JOBS rule lets see that app."""
-        return user == job.requested_by or self.allows(user, Action.JOBS, app)
+        return self.may_see_work(user, job.requested_by, app)
+
+    def may_see_work(self, user: str, requested_by: str, app: AppSpec | None) -> bool:
+        """A push or a promotion in `/ecr jobs` and App Home: your own always; others' to those
+        the JOBS rule lets see the app (an app that left the catalog: the admins only)."""
+        return user == requested_by or self.allows(user, Action.JOBS, app)
 
     def visible_apps(self, user: str, apps: Iterable[AppSpec]) -> list[str]:
         """The app names a user may be told about: all for admins, else the ones they push."""

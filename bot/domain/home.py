@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from bot.domain.approvals import Approval
 from bot.domain.locks import Lock
 from bot.domain.models import Job
+from bot.domain.promotion_runs import ListedPromotion
 from bot.domain.report import ReportFigures
 
 
@@ -22,3 +24,6 @@ class HomeView:
     promotable: tuple[tuple[str, str], ...] = ()  # (app, environment) this person may promote to
     locks: tuple[Lock, ...] = ()  # every lock, for those who may read them
     approvals: tuple[Approval, ...] = ()  # open requests they asked for or may decide
+    # Who may approve each of them (by approval id): the environment's approvers.
+    approvers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    promotions: tuple[ListedPromotion, ...] = ()  # recent ones this person may see

@@ -9,6 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from bot.domain.approvals import ApprovalState
 from bot.domain.errors import UsageError
 from bot.domain.text import code
 
@@ -85,6 +86,27 @@ class PromotionRunStore(Protocol):
         """The newest promotion of `app` to `environment` that succeeded: what it runs now, as
         far as ecrbot knows."""
         ...
+
+    def recent(self, limit: int) -> list[PromotionRun]:
+        """The runs last updated, newest first, at most `limit` (`/ecr jobs`, App Home)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ListedPromotion:
+    """A promotion as `/ecr jobs` and App Home list it: its record, where its image comes
+    from and goes to (None: the app or environment left the catalog), and its approval."""
+
+    run: PromotionRun
+    source: str | None = None  # the environment before the target, or HOME (pushes land there)
+    source_registry: str | None = None
+    target_registry: str | None = None
+    approval: ApprovalState | None = None  # its approval request's state, if it asked one
+    decided_by: str | None = None  # who approved or rejected it
+    expires_at: datetime | None = None  # while it waits: when its request expires
+    approvers: tuple[str, ...] = ()  # while it waits: who may approve (users, user groups)
+    admins_only: bool = False  # the scan gate failed: only an admin's approval overrides it
+    link: str | None = None  # its thread's URL, when it has a thread and Slack told it
 
 
 def unknown_run() -> UsageError:

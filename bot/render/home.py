@@ -21,6 +21,7 @@ from bot.domain.approvals import Approval
 from bot.domain.home import HomeView
 from bot.domain.models import Job
 from bot.render import locks as locks_render
+from bot.render import promotion_list
 from bot.render.blocks import actions, button, context, section
 from bot.render.escape import code, mention, text
 from bot.render.ids import ActionId, CallbackId
@@ -41,7 +42,8 @@ def home(view: HomeView, link: Link) -> dict[str, Any]:
     blocks += [_job_line(job, link) for job in view.active] or [context("Nothing is running.")]
     if view.approvals:
         blocks += [DividerBlock(), section("*Waiting for approval*")]
-        blocks += [_approval_line(approval) for approval in view.approvals]
+        blocks += [_approval_line(approval, view) for approval in view.approvals]
+    blocks += [DividerBlock(), *promotion_list.home_blocks(view.promotions)]
     if view.locks:
         blocks += [DividerBlock(), section("*Locks*")]
         blocks += [context(locks_render.line(lock)) for lock in view.locks]
@@ -78,11 +80,14 @@ def promote_modal(targets: list[tuple[str, str]]) -> dict[str, Any]:
     ).to_dict()
 
 
-def _approval_line(approval: Approval) -> Block:
+def _approval_line(approval: Approval, view: HomeView) -> Block:
+    approvers = view.approvers.get(approval.id, ())
+    deciders = promotion_list.deciders(approvers, admins_only=approval.gate is not None)
     return context(
         f":raised_hand: {code(approval.app, 100)} {code(approval.ref, 128)} → "
         f"{code(approval.environment, 63)}, asked by {mention(approval.requested_by)}, expires "
-        f"{approval.expires_at:%Y-%m-%d %H:%M} UTC: Approve or Reject in its thread"
+        f"{approval.expires_at:%Y-%m-%d %H:%M} UTC: {deciders} may Approve or Reject in its "
+        "thread"
     )
 
 

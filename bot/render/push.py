@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.models.blocks import Block, ButtonElement
 
 from bot.domain.models import Job, JobState, LayerProgress, ProgressEvent, Step
+from bot.domain.promotion_runs import ListedPromotion
+from bot.render import promotion_list
 from bot.render.blocks import Blocks, actions, button, confirm, context, section, to_dicts
 from bot.render.escape import code, code_block, mention, mrkdwn, text
 from bot.render.ids import ActionId
@@ -218,19 +221,21 @@ def waiting(behind: int) -> str:
     return f"⏳ Waiting for job {behind} (a push of the same app) to finish first."
 
 
-def jobs_table(jobs: list[Job]) -> Blocks:
-    """`/ecr jobs`: recent jobs, one line each."""
+def jobs_table(jobs: list[Job], promotions: Sequence[ListedPromotion] = ()) -> Blocks:
+    """`/ecr jobs`: recent jobs, one line each, then recent promotions, one section each."""
     if not jobs:
-        return to_dicts([section("No jobs yet. Start one with `/ecr push <app> <sha>`.")])
-    lines = []
-    for job in jobs:
-        took = f"{job.duration_s:.0f} s" if job.duration_s is not None else "-"
-        version = f" {text(job.version)}" if job.version else ""
-        lines.append(
-            f"{ICONS[job.state]} *{job.id}* {job.state.value} · {text(job.app)} "
-            f"{code(short(job.sha))}{version} · {mention(job.requested_by)} · {took}"
-        )
-    return to_dicts([section("*Recent jobs*\n" + "\n".join(lines))])
+        pushes = section("No jobs yet. Start one with `/ecr push <app> <sha>`.")
+    else:
+        lines = []
+        for job in jobs:
+            took = f"{job.duration_s:.0f} s" if job.duration_s is not None else "-"
+            version = f" {text(job.version)}" if job.version else ""
+            lines.append(
+                f"{ICONS[job.state]} *{job.id}* {job.state.value} · {text(job.app)} "
+                f"{code(short(job.sha))}{version} · {mention(job.requested_by)} · {took}"
+            )
+        pushes = section("*Recent jobs*\n" + "\n".join(lines))
+    return to_dicts([pushes, *promotion_list.blocks(tuple(promotions))])
 
 
 def _size(size: int) -> str:

@@ -12,6 +12,7 @@ from bot.domain.errors import NotAuthorized, SourceBusy
 from bot.domain.home import HomeView
 from bot.domain.locks import Lock
 from bot.domain.models import AppSpec, Job
+from bot.domain.promotion_runs import ListedPromotion
 from bot.domain.report import ReportFigures
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class HomeService:
         commit: Callable[[AppSpec, str, float], str] | None = None,
         locks: Callable[[str], list[Lock]] = lambda user: [],
         approvals: Callable[[str], list[Approval]] = lambda user: [],
+        promotions: Callable[[str, int], list[ListedPromotion]] = lambda user, limit: [],
     ) -> None:
         self._recent = recent
         self._history = history
@@ -45,6 +47,7 @@ class HomeService:
         self._commit = commit
         self._locks = locks  # LockService.held: refuses those the LOCKS rule keeps out
         self._approvals = approvals  # open approval requests for this person
+        self._promotions = promotions  # recent promotions this person may see
 
     def show(self, user: str) -> None:
         """Build and publish `user`'s Home tab in the background (never on the ack path)."""
@@ -64,6 +67,7 @@ class HomeService:
         except Exception:  # the report's history is a nicety here, never a reason to fail
             log.warning("reading the report history for App Home failed", exc_info=True)
             history = []
+        waiting = tuple(self._approvals(user)[:MINE])
         return HomeView(
             user,
             tuple(job for job in jobs if job.requested_by == user)[:MINE],
@@ -74,7 +78,9 @@ class HomeService:
             self._access.allows(user, Action.REPORT),
             tuple(self.promotable(user, apps)),
             tuple(self._readable_locks(user)),
-            tuple(self._approvals(user)[:MINE]),
+            waiting,
+            {approval.id: _approvers(approval, apps) for approval in waiting},
+            tuple(self._recent_promotions(user)),
         )
 
     def promotable(self, user: str, apps: list[AppSpec] | None = None) -> list[tuple[str, str]]:
@@ -85,6 +91,13 @@ class HomeService:
             if self._access.allows(user, Action.PROMOTE, app)
             for env in app.environments
         ]
+
+    def _recent_promotions(self, user: str) -> list[ListedPromotion]:
+        try:
+            return self._promotions(user, MINE)
+        except Exception:  # like the report's history: a part of the tab, never all of it
+            log.warning("reading the promotions for App Home failed", exc_info=True)
+            return []
 
     def _readable_locks(self, user: str) -> list[Lock]:
         try:
@@ -115,3 +128,10 @@ class HomeService:
             self._commit(app, sha, timeout_s)
         except SourceBusy as busy:
             log.info("checking %s@%s: %s; the push will check it", app_name, sha, busy)
+
+
+def _approvers(approval: Approval, apps: list[AppSpec]) -> tuple[str, ...]:
+    """The approvers the catalog names for the request's environment (none: it left it)."""
+    app = next((a for a in apps if a.name == approval.app), None)
+    environment = app.environment(approval.environment) if app is not None else None
+    return environment.approvers if environment is not None else ()

@@ -26,9 +26,10 @@ from bot.domain.promotion import (
     PromotionRequest,
     PromotionStep,
 )
-from bot.domain.promotion_runs import PromotionRun
+from bot.domain.promotion_runs import ListedPromotion, PromotionRun
 from bot.domain.scan_gate import Verdict, within
 from bot.services.approvals import ApprovalService
+from bot.services.promotion_list import PromotionListing
 from bot.services.promotion_runs import PromotionControl
 from bot.services.promotions import PromotionService
 
@@ -81,7 +82,9 @@ class PromotionRequests:
         on_expired: Callable[[Approval], None] = lambda approval: None,
         control: PromotionControl | None = None,
         commits: Callable[[PromotionPlan], CommitDiff] | None = None,
+        listing: PromotionListing | None = None,
     ) -> None:
+        self._listing = listing  # None: no records, so nothing to list
         self._control = control  # None: no records, so no Cancel or Retry buttons work
         self._commits = commits  # the commits an approver reads (None: not listed)
         self._approvals = approvals
@@ -250,6 +253,10 @@ class PromotionRequests:
             return
         with self._control.running(run_id) as token:
             yield token
+
+    def recent(self, user: str, limit: int = 10) -> list[ListedPromotion]:
+        """The newest promotions this person may see (`/ecr jobs`, App Home)."""
+        return self._listing.recent(user, limit) if self._listing is not None else []
 
     def waiting(self, user: str) -> list[Approval]:
         """Approval requests open for this person (App Home); none without a database."""

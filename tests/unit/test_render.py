@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
+from bot.domain.approvals import ApprovalState
 from bot.domain.models import Failure, Job, JobState, PushResult, Step
+from bot.domain.promotion_runs import ListedPromotion, PromotionRun, RunState
 from bot.render import common
 from bot.render import push as render
 from tests.golden import check_golden
@@ -72,6 +74,33 @@ CASES: dict[str, Any] = {
     ),
     "parent_interrupted": render.parent(job(JobState.INTERRUPTED)),
     "jobs": render.jobs_table([job(JobState.SUCCEEDED), job(JobState.FAILED)]),
+    "jobs_with_promotions": render.jobs_table(
+        [job(JobState.SUCCEEDED)],
+        [
+            ListedPromotion(
+                PromotionRun(
+                    "p1", "my-app", "1.4.0", "prod", "U0ALICE", "C0PLATFORM", RunState.AWAITING, T0
+                ),
+                "staging",
+                "staging",
+                "prod",
+                approval=ApprovalState.PENDING,
+                expires_at=T0,
+                approvers=("S0LEADS",),
+                link="https://x.slack.com/archives/C0/p1",
+            ),
+            ListedPromotion(
+                PromotionRun(
+                    "p0", "my-app", "1.3.0", "staging", "U0BOB", None, RunState.FAILED, T0
+                ),
+                "home",
+                "home",
+                "staging",
+                approval=ApprovalState.REJECTED,
+                decided_by="U0CAROL",
+            ),
+        ],
+    ),
     "help": common.help_blocks(),
 }
 
