@@ -8,8 +8,15 @@ push), so neither side finds anything cached.
 
 * **ecrbot**: `ecrbot promote --app A --ref 1.0.0 --to prod --format json`, the whole process
   (interpreter, imports, ECR logins, skopeo copy by digest, the target read back).
-* **by hand**: what RB-0023's reader would do: `docker login` to the source (its ECR token),
-  `docker pull`, `docker tag`, `docker login` to the target, `docker push`.
+* **by hand**: what RB-0023's reader would do, with its login (step 2) for each registry:
+  `aws ecr get-login-password --region R | docker login --username AWS --password-stdin SOURCE`,
+  `docker pull`, `docker tag`, the same pipeline for TARGET, `docker push`. The `aws` CLI runs
+  as a person's would (its own process, botocore's start each time). For the target it acts in
+  the second account: moto serves requests signed with an `AssumeRole` answer's credentials in
+  the role's account, so the set-up (untimed: a person's shell already holds a session for that
+  account) runs `aws sts assume-role` once and the target's pipeline gets its credentials as
+  environment. `--logins boto3`: the earlier, lighter form, the password fetched in this
+  process with boto3 and piped to `docker login` (no `aws` process), for comparison.
 
 Then the same `ecrbot promote` again (`--again` times): "already there", nothing copied.
 Floors (issue #16):
@@ -19,8 +26,8 @@ already there under 1 s. ecrbot's CPU seconds (its process and skopeo's) are pri
 wall clock: on a shared machine the load stretches the wall clock far more than them.
 The Slack path of "already there" (from the signed request to the final message) is a round
 of bench_approvals. Run: `python -m benchmarks.bench_promote [--pairs 5] [--again 2]
-[--bot-dir DIR] [--link-mbit N]` (DIR: a checkout whose `ecrbot` is measured, for a
-before/after).
+[--bot-dir DIR] [--link-mbit N] [--logins cli|boto3]` (DIR: a checkout whose `ecrbot` is
+measured, for a before/after).
 
 `--link-mbit N` (root: it shapes `lo` with `tc`, see benchmarks/shaped_links.py): while the run
 lasts, each registry sits behind its own link of N Mbit/s (downloads from the source, uploads to
@@ -97,15 +104,19 @@ def password(ecr: Any) -> str:
 
 
 class Bench:
-    def __init__(self, tmp: Path, pairs: int, bot_dir: str | None = None) -> None:
+    def __init__(
+        self, tmp: Path, pairs: int, bot_dir: str | None = None, logins: str = "cli"
+    ) -> None:
         self.tmp = tmp
         self.bot_dir = bot_dir  # where `python -m bot` runs from (None: here)
+        self.logins = logins  # "cli": the runbook's `aws ... | docker login`; "boto3": in-process
         self.services = service_env()
         self.home_host, self.target_host = self.services["ECR_HOST"], self.services["ECR_HOST_2"]
         endpoint = self.services["AWS_ENDPOINT_URL"]
         self.home, self.target = ecr_in(ACCOUNT, endpoint), ecr_in(SECOND, endpoint)
         self.docker = shutil.which("docker") or "docker"
         self.cpu: list[float] = []  # each `ecrbot promote`'s CPU seconds, skopeo's included
+        self.manual_cpu: list[float] = []  # the manual side's clients' (aws, docker; not dockerd)
         # One app per image: the catalog is written once, with every app the run will promote.
         self.names = [f"bench-promote-{uuid.uuid4().hex[:8]}" for _ in range(2 * pairs)]
         prod_role = f"arn:aws:iam::{SECOND}:role/ecrbot-promote"
@@ -128,6 +139,23 @@ class Bench:
             "ECRBOT_REGISTRY_CA_BUNDLE": self.services["ECR_EDGE_CA_CERT"],
         }
         self.run([sys.executable, "-m", "bot", "db", "upgrade"])
+        self.aws_env = {self.home_host: self.env, self.target_host: self.env}
+        if logins == "cli":
+            self.aws_env[self.target_host] = {**self.env, **self.assumed(SECOND)}
+
+    def assumed(self, account: str) -> dict[str, str]:
+        """A session in `account` for the `aws` CLI, as a person's shell would hold: moto acts in
+        an assumed role's account for requests signed with its credentials (the CLI can't send
+        the x-moto-account-id header the harness uses)."""
+        role = f"arn:aws:iam::{account}:role/runbook-promote"
+        answer = self.run(["aws", "sts", "assume-role", "--region", REGION, "--role-arn", role,
+                           "--role-session-name", "runbook", "--output", "json"])  # fmt: skip
+        made = json.loads(answer)["Credentials"]
+        return {
+            "AWS_ACCESS_KEY_ID": made["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": made["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": made["SessionToken"],
+        }
 
     def run(self, command: list[str], stdin: str | None = None, cwd: str | None = None) -> str:
         done = subprocess.run(
@@ -167,15 +195,39 @@ class Bench:
     def login(self, host: str, secret: str) -> None:
         self.run([self.docker, "login", "-u", "AWS", "--password-stdin", host], stdin=secret)
 
+    def runbook_login(self, host: str) -> None:
+        """RB-0023's step 2 for `host`: `aws ecr get-login-password --region R | docker login
+        --username AWS --password-stdin HOST`, the two processes piped (no shell)."""
+        env = self.aws_env[host]
+        aws = ["aws", "ecr", "get-login-password", "--region", REGION]
+        with subprocess.Popen(aws, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as got:
+            login = [self.docker, "login", "--username", "AWS", "--password-stdin", host]
+            done = subprocess.run(
+                login, env=env, stdin=got.stdout, capture_output=True, check=False
+            )
+            assert got.stdout is not None and got.stderr is not None
+            got.stdout.close()
+            said = got.stderr.read()
+        if got.returncode != 0 or done.returncode != 0:
+            raise RuntimeError(f"login to {host} failed: {said[-400:]!r} {done.stderr[-400:]!r}")
+
+    def manual_login(self, host: str) -> None:
+        if self.logins == "cli":
+            self.runbook_login(host)
+        else:  # the earlier form: the password from boto3 in this process
+            self.login(host, password(self.home if host == self.home_host else self.target))
+
     def manual(self, name: str) -> float:
+        before = children_cpu()
         started = time.perf_counter()
         source, target = f"{self.home_host}/{name}:1.0.0", f"{self.target_host}/{name}:1.0.0"
-        self.login(self.home_host, password(self.home))  # aws ecr get-login-password | ...
+        self.manual_login(self.home_host)
         self.run([self.docker, "pull", "-q", source])
         self.run([self.docker, "tag", source, target])
-        self.login(self.target_host, password(self.target))
+        self.manual_login(self.target_host)
         self.run([self.docker, "push", "-q", target])
         took = time.perf_counter() - started
+        self.manual_cpu.append(children_cpu() - before)
         self.forget(name)
         return took
 
@@ -231,9 +283,16 @@ def main() -> int:
     parser.add_argument(
         "--link-mbit", type=int, default=0, help="each registry behind a link of N Mbit/s (0: none)"
     )
+    parser.add_argument(
+        "--logins",
+        choices=("cli", "boto3"),
+        default="cli",
+        help="the manual side's logins: the runbook's `aws ... | docker login` (cli), or the "
+        "password fetched in this process with boto3 (the earlier form)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ecrbot-bench-promote-") as tmp:
-        bench = Bench(Path(tmp), args.pairs, args.bot_dir)
+        bench = Bench(Path(tmp), args.pairs, args.bot_dir, args.logins)
         if args.link_mbit:
             with shaped(args.link_mbit):
                 return measure(bench, args)
@@ -248,6 +307,7 @@ def measure(bench: Bench, args: argparse.Namespace) -> int:
     kept, manual_kept = 0, 0
     link_check = 1.0  # loopback: nothing to check
     where = f"links of {args.link_mbit} Mbit/s" if args.link_mbit else "loopback"
+    where += f", manual logins: {args.logins}"
     for pair in range(args.pairs):
         mine, by_hand = bench.names[2 * pair], bench.names[2 * pair + 1]
         digests = {name: bench.prepare(name) for name in (mine, by_hand)}
@@ -284,7 +344,8 @@ def measure(bench: Bench, args: argparse.Namespace) -> int:
             f"{timings['manual']:.2f} s ({ratios[-1]:.2f}); already there "
             f"{', '.join(f'{a:.2f}' for a in agains)} s (load {os.getloadavg()[0]:.1f}); "
             f"ecrbot's CPU: copy {copy_cpu:.2f} s, already there "
-            f"{', '.join(f'{c:.2f}' for c in already_cpu[-args.again :])} s",
+            f"{', '.join(f'{c:.2f}' for c in already_cpu[-args.again :])} s; the manual "
+            f"clients' CPU (aws, docker; not dockerd) {bench.manual_cpu[-1]:.2f} s",
             flush=True,
         )
     figures = {
@@ -302,7 +363,8 @@ def measure(bench: Bench, args: argparse.Namespace) -> int:
         f"{kept}/{args.pairs}, by hand {manual_kept}/{args.pairs}; already there: slowest "
         f"{figures['already_s']:.2f} s, median {statistics.median(already):.2f} s (floor: under "
         f"{ALREADY_FLOOR_S} s); ecrbot's CPU (medians): copy {statistics.median(copy_cpus):.2f} s,"
-        f" already there {statistics.median(already_cpu):.2f} s"
+        f" already there {statistics.median(already_cpu):.2f} s; the manual clients' CPU "
+        f"(median) {statistics.median(bench.manual_cpu):.2f} s"
     )
     if args.link_mbit:
         print(f"link check: {link_check:.2f} x 8*size/N (accepted {LINK_CHECK[0]}-{LINK_CHECK[1]})")

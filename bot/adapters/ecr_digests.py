@@ -12,7 +12,8 @@ The logins are made on the same clients: no registry adapter (and its HTTP clien
 a promotion, and a copy's target login reuses the role session its digest read assumed.
 
 `prefetch` starts reads on threads before they are asked for (`ecrbot promote` knows its source
-and target before it has read its locks), so the two reads and the role assumption overlap.
+and target before it has read its locks), so the two reads and the role assumption overlap; the
+logins' `prefetch` does the same for the two logins a copy needs.
 """
 
 from __future__ import annotations
@@ -133,16 +134,45 @@ class EcrLogins:
         self._client = client
         self._clock = clock
         self._tokens: dict[tuple[object, ...], tuple[tuple[str, str], datetime]] = {}
+        self._pending: dict[tuple[object, ...], Future[tuple[str, str]]] = {}
         self._lock = threading.Lock()
+
+    def prefetch(self, *registries: NamedRegistry) -> None:
+        """Start the logins of `registries` now, each on its own thread (in the caller's context:
+        the person a role session is for), beside the digest reads: a copy's skopeo then starts
+        with both in hand, not after two calls made one after the other. The next login to the
+        same registry takes the answer (or its error), once."""
+        for named in registries:
+            key = _key(named)
+            future: Future[tuple[str, str]] = Future()
+            with self._lock:
+                if key in self._pending:
+                    continue
+                self._pending[key] = future
+            context = contextvars.copy_context()
+            threading.Thread(
+                target=context.run,
+                args=(self._settle, named, future),
+                name="ecr-login",
+                daemon=True,
+            ).start()
 
     def __call__(self, image: ImageRef) -> tuple[str, str]:
         named = image.registry
-        key = (
-            named.account_id,
-            named.region,
-            named.role,
-            current_on_behalf.get() if named.role else None,
-        )
+        with self._lock:
+            pending = self._pending.pop(_key(named), None)
+        if pending is not None:
+            return pending.result()
+        return self._login(named)
+
+    def _settle(self, named: NamedRegistry, future: Future[tuple[str, str]]) -> None:
+        try:
+            future.set_result(self._login(named))
+        except BaseException as error:  # handed to the copy that asks for this login
+            future.set_exception(error)
+
+    def _login(self, named: NamedRegistry) -> tuple[str, str]:
+        key = _key(named)
         now = self._clock()
         with self._lock:
             kept = self._tokens.get(key)
@@ -165,3 +195,9 @@ class EcrLogins:
                 self._tokens.clear()  # bounded; a login is one call to make again
             self._tokens[key] = ((user, password), max(until, now))
         return user, password
+
+
+def _key(named: NamedRegistry) -> tuple[object, ...]:
+    """A login's registry and, for a role, the person its session is for."""
+    who = current_on_behalf.get() if named.role else None
+    return (named.account_id, named.region, named.role, who)

@@ -22,11 +22,10 @@ from bot.domain.ports import AuditLog, Engine, JobStore, Registry, RepositoryInf
 from bot.runtime.executors import Concurrency, Executors
 
 if TYPE_CHECKING:
-    from bot.adapters.ecr_digests import EcrDigests
     from bot.adapters.source import GitSource
     from bot.adapters.sqlite_reads import SqliteReads
+    from bot.bootstrap.promotions import PromotionIo
     from bot.domain.pipeline import PushPipeline
-    from bot.domain.promotion import ImageCopier
     from bot.services.diagnose import Diagnoser
     from bot.services.promotions import PromotionService
     from bot.services.reports import ReportRunner
@@ -171,10 +170,10 @@ class CliAdapters:
 
     def promotion_reads(self, catalog: Catalog, app: str, ref: str, environment: str) -> None:
         """`ecrbot promote` is about to ask for this promotion: its two digest reads (and the
-        target's role session) start now, on threads, while the database is opened; the
-        service built next takes their answers."""
-        reader, _ = self._promotion_io()
-        _prefetch(reader, catalog, app, ref, environment)
+        target's role session) start now, on threads, while the database is opened, and so do
+        the two registry logins a copy would need; the service built next takes their answers."""
+        made = self._promotion_io()
+        _prefetch(made, catalog, app, ref, environment)
 
     def promotions(self, catalog: Catalog) -> PromotionService:
         """`ecrbot promote`: digests read from ECR's API, skopeo with ECR logins for a copy,
@@ -185,7 +184,7 @@ class CliAdapters:
         from bot.domain.access import Access
         from bot.services.locks import LockService
 
-        reader, copier = self._promotion_io()
+        reader, copier, _ = self._promotion_io()
         access = Access(catalog.slack.admins, StaticDirectory(), catalog.slack.access)
         light = _sqlite_reads(self.settings.database_url)
         if light is not None:  # a SQLite file at head: read without SQLAlchemy (~0.18 s CPU)
@@ -201,20 +200,23 @@ class CliAdapters:
         locks = LockService(catalog.app, catalog.all_apps, access, SqlLockStore(jobs.engine))
         return build_promotions(self.settings, catalog, access, locks.check, copier, jobs, reader)
 
-    def _promotion_io(self) -> tuple[EcrDigests, ImageCopier]:
-        """One reader and copier per command (the reads `promotion_reads` started are the
-        reader's to hand over)."""
+    def _promotion_io(self) -> PromotionIo:
+        """One reader and copier per command (the reads and logins `promotion_reads` started
+        are theirs to hand over)."""
         if "promotion_io" not in self.made:
             from bot.bootstrap.promotions import promotion_io
 
             self.made["promotion_io"] = promotion_io(self.settings)
-        made: tuple[EcrDigests, ImageCopier] = self.made["promotion_io"]
+        made: PromotionIo = self.made["promotion_io"]
         return made
 
 
-def _prefetch(reader: EcrDigests, catalog: Catalog, name: str, ref: str, environment: str) -> None:
-    """Start reading what `ref` names at the source and at the target. A request the service
-    will refuse (no such app, environment or tag) starts nothing: the service says why."""
+def _prefetch(made: PromotionIo, catalog: Catalog, name: str, ref: str, environment: str) -> None:
+    """Start reading what `ref` names at the source and at the target, and the two registries'
+    logins: when the target lacks the digest (a copy), skopeo starts with them in hand; when it
+    holds it ("already there"), two calls on threads were made for nothing. A request the
+    service will refuse (no such app, environment or tag) starts nothing: the service says
+    why."""
     from bot.domain.environments import HOME
     from bot.domain.errors import UserError
     from bot.domain.promotion import TAG, ImageRef, source_of
@@ -226,10 +228,11 @@ def _prefetch(reader: EcrDigests, catalog: Catalog, name: str, ref: str, environ
         target, source = source_of(app, environment, catalog.named_registries()[HOME])
     except UserError:
         return
-    reader.prefetch(
+    made.reader.prefetch(
         ImageRef(source.registry, source.repository, ref),
         ImageRef(target.registry, target.repository, ref),
     )
+    made.logins.prefetch(source.registry, target.registry)
 
 
 def _sqlite_reads(url: str) -> SqliteReads | None:

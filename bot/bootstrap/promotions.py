@@ -7,7 +7,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bot.bootstrap.sessions import role_sessions
 from bot.config import Settings
@@ -32,23 +32,19 @@ from bot.domain.promotion import (
     built_from,
     pushed_tags,
 )
-from bot.domain.promotion_runs import PromotionRunStore
 from bot.domain.scan_gate import Verdict
-from bot.runtime.executors import Executors
-from bot.services.approvals import ApprovalService
-from bot.services.commit_diffs import CommitDiffs
-from bot.services.promotion_list import PromotionListing
-from bot.services.promotion_requests import PromotionRequests
-from bot.services.promotion_runs import PromotionControl, TrackedNotices
 from bot.services.promotions import PromotionService
 from bot.services.scan_gates import ScanGates
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the Slack side's services: `ecrbot promote` builds none of them
     from slack_sdk import WebClient
 
     from bot.adapters.aws_sessions import RoleSessions
-    from bot.adapters.ecr_digests import EcrClient, EcrDigests
+    from bot.adapters.ecr_digests import EcrClient, EcrDigests, EcrLogins
     from bot.adapters.slack_outbox import SlackOutbox
+    from bot.domain.promotion_runs import PromotionRunStore
+    from bot.runtime.executors import Executors
+    from bot.services.promotion_requests import PromotionRequests
 
 log = logging.getLogger(__name__)
 
@@ -108,25 +104,25 @@ def first_environment(catalog: Catalog) -> Callable[[str], str | None]:
     return first
 
 
-def build_copier(
-    settings: Settings, sessions: RoleSessions | None = None, clients: EcrClient | None = None
-) -> ImageCopier:
-    """skopeo with ECR logins (Debian's `skopeo`; see the README's "Why skopeo")."""
+class PromotionIo(NamedTuple):
+    """A promotion's ECR reads, its copier, and the copier's logins (to start them early)."""
+
+    reader: EcrDigests
+    copier: ImageCopier
+    logins: EcrLogins
+
+
+def promotion_io(settings: Settings, sessions: RoleSessions | None = None) -> PromotionIo:
+    """Digests read from ECR's API (`BatchGetImage`) and skopeo for a copy (Debian's `skopeo`;
+    see the README's "Why skopeo"), on the same clients (a copy's logins reuse the role sessions
+    its digest reads assumed)."""
+    from bot.adapters.ecr_digests import EcrDigests, EcrLogins
     from bot.adapters.skopeo import SkopeoCopier
 
-    login = ecr_logins(settings, sessions, clients)
-    return SkopeoCopier(login, ca_bundle=settings.registry_ca_bundle)
-
-
-def promotion_io(
-    settings: Settings, sessions: RoleSessions | None = None
-) -> tuple[EcrDigests, ImageCopier]:
-    """Digests read from ECR's API (`BatchGetImage`) and skopeo for a copy, on the same clients
-    (a copy's logins reuse the role sessions its digest reads assumed)."""
-    from bot.adapters.ecr_digests import EcrDigests
-
     clients = ecr_clients(settings, sessions)
-    return EcrDigests(clients), build_copier(settings, clients=clients)
+    logins = EcrLogins(clients)
+    copier = SkopeoCopier(logins, ca_bundle=settings.registry_ca_bundle)
+    return PromotionIo(EcrDigests(clients), copier, logins)
 
 
 def build_gates(settings: Settings, catalog: Catalog) -> ScanGates:
@@ -156,7 +152,7 @@ def build_promotions(
     `reader`: where digests are read before a copy, ECR's API unless a copier is handed in, as
     tests do)."""
     if copier is None:
-        reader, copier = promotion_io(settings)
+        reader, copier, _ = promotion_io(settings)
     if pushed is None:
         pushed = (
             (lambda app, digest: pushed_tags(jobs.recent(PUSHES_READ), app, digest))
@@ -296,6 +292,10 @@ def build_promotion_requests(
     with approvers refuse, and Cancel and Retry work only until a restart)."""
     from bot.adapters.promotion_store import MemoryPromotionRunStore, SqlPromotionRunStore
     from bot.adapters.store import SqlJobStore
+    from bot.services.approvals import ApprovalService
+    from bot.services.promotion_list import PromotionListing
+    from bot.services.promotion_requests import PromotionRequests
+    from bot.services.promotion_runs import PromotionControl, TrackedNotices
 
     approvals = None
     runs: PromotionRunStore = MemoryPromotionRunStore()
@@ -340,6 +340,8 @@ def _commits(
 
     def made(app: str, digest: str) -> str | None:
         return built_from(jobs.recent(PUSHES_READ), app, digest)
+
+    from bot.services.commit_diffs import CommitDiffs
 
     return CommitDiffs(catalog.app, runs, made, history).since_running
 

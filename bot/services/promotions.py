@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from bot.domain.access import Access, Action
@@ -27,6 +27,9 @@ from bot.domain.text import code
 from bot.services.scan_gates import ScanGates
 
 __all__ = ["Promoted", "PromotionService"]
+
+# What a target holds under a tag: a digest, None (no such tag), or its repository's absence.
+Found = str | None | RepositoryMissing
 
 
 class PromotionService:
@@ -98,18 +101,23 @@ class PromotionService:
             self._target_digest(planned.target_ref(t)) == planned.digest for t in planned.tags
         )
 
-    def copy(self, planned: PromotionPlan, cancel: CancelToken | None = None) -> bool:
+    def copy(
+        self,
+        planned: PromotionPlan,
+        cancel: CancelToken | None = None,
+        read: Mapping[str, Found] | None = None,
+    ) -> bool:
         """Copy the digest under each tag the target lacks (or holds another digest under);
-        a Cancel stops it before the next tag, and kills a copy going on."""
+        a Cancel stops it before the next tag, and kills a copy going on. `read`: what the
+        target held under each tag a moment ago (`promote` has just read it), not read again."""
         copied = False
         for tag in planned.tags:
             target = planned.target_ref(tag)
-            try:
-                found = self._reader.digest(target)
-            except RepositoryMissing as missing:
+            found = read[tag] if read is not None and tag in read else self._found(target)
+            if isinstance(found, RepositoryMissing):
                 if cancel is not None:
                     cancel.checkpoint()
-                self._copy_into_missing(planned.source, target, missing, cancel)
+                self._copy_into_missing(planned.source, target, found, cancel)
                 copied = True
                 continue
             if found != planned.digest:
@@ -120,10 +128,15 @@ class PromotionService:
         return copied
 
     def _target_digest(self, target: ImageRef) -> str | None:
+        found = self._found(target)
+        # A missing repository: not there; the copy says why (or creates it on push).
+        return None if isinstance(found, RepositoryMissing) else found
+
+    def _found(self, target: ImageRef) -> Found:
         try:
             return self._reader.digest(target)
-        except RepositoryMissing:
-            return None  # not there: the copy says why (or creates it on push)
+        except RepositoryMissing as missing:
+            return missing
 
     def _copy_into_missing(
         self,
@@ -157,7 +170,10 @@ class PromotionService:
         """Copy the digest `ref` names to `environment`, unless it is there already."""
         started = self._clock()
         planned = self.resolve(app_name, ref, environment, user)
-        if self.held(planned):  # already there: nothing is sent, and there is nothing to verify
+        # Read once: it decides "already there", and the copy's tags are these reads' answers.
+        read = {tag: self._found(planned.target_ref(tag)) for tag in planned.tags}
+        if all(found == planned.digest for found in read.values()):
+            # Already there: nothing is sent, and there is nothing to verify.
             uris = tuple(str(planned.target_ref(tag)) for tag in planned.tags)
             return Promoted(planned, False, uris, self._clock() - started)
         if planned.target.gate is not None:
@@ -167,7 +183,7 @@ class PromotionService:
                     verdict.reason() + ".",
                     "Only an admin's approval overrides the gate: promote from Slack.",
                 )
-        copied = self.copy(planned)
+        copied = self.copy(planned, read=read)
         uris = self.verify(planned)
         return Promoted(planned, copied, uris, self._clock() - started)
 

@@ -1,6 +1,7 @@
 """Promotion's reads before a copy go through a digest reader (ECR's API), the check after a copy
 through the copier: "already there" is read, not copied, not verified again; a tag the target
-lacks or holds another digest under is copied and verified; a missing repository is said so."""
+lacks or holds another digest under is copied and verified (the target read once: the read that
+found it lacking is not made again before the copy); a missing repository is said so."""
 
 from __future__ import annotations
 
@@ -84,6 +85,7 @@ def test_a_tag_the_target_lacks_is_copied_then_verified_by_the_copier() -> None:
     copier = Copier(reader)
     done = service(reader, copier).promote("my-app", "1.0.0", "prod", user=None)
     assert done.copied and copier.copies == [TARGET]
+    assert reader.reads == [SOURCE, TARGET]  # the target read once: it decided the copy too
     assert copier.reads == [TARGET]  # the check after the copy reads what the registry serves
 
 
@@ -118,6 +120,7 @@ def test_a_missing_target_repository_is_named_when_the_copy_fails() -> None:
     assert f"The registry prod ({PROD.registry.host}) has no repository my-app." in words
     assert "Create it (or a create-on-push template for it)" in words
     assert "The copy said: name unknown" in words
+    assert reader.reads == [SOURCE, TARGET]
 
 
 def test_a_missing_target_repository_made_on_push_is_copied_to() -> None:
