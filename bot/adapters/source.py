@@ -153,9 +153,10 @@ class GitSource:
         # Refs fetched from another URL (the catalog's source changed, or an early fetch used
         # the mirror's old one) prove nothing about this source's branches: fetch from it.
         trusted = self._origins.get(mirror) == app.source
-        if not trusted or len(found) != 1 or not _on_a_branch_or_tag(mirror, found[0]):
-            self._fetch(app, mirror, deadline)
-            found = _commits_named(mirror, sha)
+        if trusted and len(found) == 1 and _on_a_branch_or_tag(mirror, found[0]):
+            return found[0]
+        self._fetch(app, mirror, deadline)
+        found = _commits_named(mirror, sha)
         if not found:
             raise ShaNotFound(
                 f"Commit {code(sha)} is not in {code(app.name)}'s repository "
