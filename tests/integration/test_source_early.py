@@ -4,6 +4,8 @@ it only warms the mirror, and the refs of any origin but the catalog's prove not
 from __future__ import annotations
 
 import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -89,3 +91,26 @@ def test_a_ref_named_like_a_full_sha_does_not_replace_the_commit(tmp_path: Path)
     with GitSource(tmp_path / "cache").checkout(app, first) as checkout:
         assert checkout.full_sha == first
         assert "text=first in app" in (checkout.path / "Dockerfile").read_text()
+
+
+@pytest.mark.parametrize("how", ["stopped at exit", "past the deadline"])
+def test_an_early_fetch_that_hangs_is_stopped_with_what_it_started(
+    tmp_path: Path, how: str
+) -> None:
+    app, first = _repo(tmp_path / "app")
+    cache = tmp_path / "cache"
+    GitSource(cache).resolve(app, first)
+    mirror = mirror_path(cache, app.name)
+    # A remote that never answers: git's `ext::` transport runs a command as the remote.
+    git(mirror, "config", "protocol.ext.allow", "always")
+    git(mirror, "config", "remote.origin.url", "ext::sleep 67.25")
+    fetches = EarlyFetches()
+    assert fetches.start(cache, app.name, "a" * 40)
+    started = time.monotonic()
+    if how == "stopped at exit":
+        fetches.stop()
+    else:
+        fetches.settle(mirror, deadline=time.monotonic() + 0.3)
+    assert time.monotonic() - started < 5
+    sleeping = subprocess.run(["pgrep", "-f", "sleep 67.25$"], capture_output=True, text=True)
+    assert sleeping.stdout == ""  # the remote's command went with git
