@@ -49,12 +49,15 @@ from tests.standins.aws_faults import AwsFaults
 FLOOR = 0.90
 
 # Runs the CLI with an audit hook that stamps each child process and socket connection with the
-# time since the benchmark started the process (BENCH_T0, wall clock), on stderr.
+# time since the benchmark started the process (BENCH_T0, wall clock) and the CPU time used so
+# far (the process's own, all threads, + its children's that were waited for), on stderr.
 TRACED = """
 import os, sys, time, runpy
 T0 = float(os.environ["BENCH_T0"])
 def stamp(text):
-    sys.stderr.write(f"@{time.time() - T0:.3f} {text}\\n")
+    cpu = os.times()
+    own, waited = cpu.user + cpu.system, cpu.children_user + cpu.children_system
+    sys.stderr.write(f"@{time.time() - T0:.3f} [cpu {own:.2f}+{waited:.2f}] {text}\\n")
 def hook(event, args):
     if event == "subprocess.Popen":
         stamp("exec " + " ".join(os.path.basename(str(a)) for a in list(args[1])[:3]))
