@@ -20,14 +20,20 @@ Floor (issue #19): median of the pairs' ratios (ecrbot / runbook) <= 0.90.
 starts, counted from the moment the CLI process was started; `--importtime` the slowest
 imports (`python -X importtime`).
 
-Run: `python -m benchmarks.bench_cli_push [--pairs 7] [--timeline] [--importtime]`.
+`--bot-dir DIR` times the `ecrbot` of another checkout (a before/after); each side's CPU time
+(its processes', the engine's excepted) is printed beside its wall time: the machine is shared.
+
+Run: `python -m benchmarks.bench_cli_push [--pairs 7] [--timeline] [--importtime]
+[--bot-dir DIR]`.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -44,12 +50,15 @@ from tests.standins.aws_faults import AwsFaults
 FLOOR = 0.90
 
 # Runs the CLI with an audit hook that stamps each child process and socket connection with the
-# time since the benchmark started the process (BENCH_T0, wall clock), on stderr.
+# time since the benchmark started the process (BENCH_T0, wall clock) and the CPU time used so
+# far (the process's own, all threads, + its children's that were waited for), on stderr.
 TRACED = """
 import os, sys, time, runpy
 T0 = float(os.environ["BENCH_T0"])
 def stamp(text):
-    sys.stderr.write(f"@{time.time() - T0:.3f} {text}\\n")
+    cpu = os.times()
+    own, waited = cpu.user + cpu.system, cpu.children_user + cpu.children_system
+    sys.stderr.write(f"@{time.time() - T0:.3f} [cpu {own:.2f}+{waited:.2f}] {text}\\n")
 def hook(event, args):
     if event == "subprocess.Popen":
         stamp("exec " + " ".join(os.path.basename(str(a)) for a in list(args[1])[:3]))
@@ -65,8 +74,12 @@ runpy.run_module("bot", run_name="__main__")
 class CliBench(Bench):
     """`bench_buildkit`'s app and runbook, with ecrbot as a CLI process per push."""
 
-    def __init__(self, tmp: Path, aws_url: str) -> None:
+    def __init__(self, tmp: Path, aws_url: str, bot_dir: Path = ROOT) -> None:
         super().__init__(tmp)
+        self.bot_dir = bot_dir  # `python -m bot` runs there: its `bot` comes first on sys.path
+        # As an installed CLI has them: with PYTHONDONTWRITEBYTECODE set (as it is here), a
+        # checkout without its .pyc files would compile every module it imports on every run.
+        compileall.compile_dir(bot_dir / "bot", quiet=1)
         source = f"file://{self.sources['ecrbot']}"  # as the runbook's clone: over git's protocol
         catalog = write_catalog(
             tmp / "ecrbot.yml", {self.repo: {"source": source, "repository": self.repo}}
@@ -77,7 +90,7 @@ class CliBench(Bench):
             "ECRBOT_CONFIG": str(catalog),
             "ECRBOT_WORK_DIR": str(tmp / "work"),
             "ECRBOT_REGISTRY_CA_BUNDLE": self.services["ECR_EDGE_CA_CERT"],
-            "PYTHONPATH": str(ROOT),  # this checkout's ecrbot, whatever is installed
+            "PYTHONPATH": str(bot_dir),  # that checkout's ecrbot, whatever is installed
         }
         self.outputs: list[str] = []
 
@@ -88,6 +101,7 @@ class CliBench(Bench):
         done = subprocess.run(
             [sys.executable, "-m", "bot", *self.command(sha, version)],
             env=self.cli_env,
+            cwd=self.bot_dir,
             capture_output=True,
             text=True,
             check=False,
@@ -104,6 +118,7 @@ class CliBench(Bench):
         with subprocess.Popen(
             [sys.executable, "-c", TRACED, *self.command(sha, version)],
             env=env,
+            cwd=self.bot_dir,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -121,6 +136,7 @@ class CliBench(Bench):
         done = subprocess.run(
             [sys.executable, "-X", "importtime", "-m", "bot", *self.command(sha, version)],
             env=self.cli_env,
+            cwd=self.bot_dir,
             capture_output=True,
             text=True,
             check=False,
@@ -135,6 +151,12 @@ class CliBench(Bench):
         return [f"all top-level imports: {total / 1e6:.3f} s", *shown]
 
 
+def children_cpu() -> float:
+    """User and system CPU of the children waited for so far (the engine's is not counted)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def verdict(figures: Mapping[str, float]) -> int:
     """0 when the median of the pairs' ratios (ecrbot CLI / runbook) is within the floor."""
     return 0 if figures["ratio"] <= FLOOR else 1
@@ -145,6 +167,7 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=7)
     parser.add_argument("--timeline", action="store_true", help="trace one push's timeline")
     parser.add_argument("--importtime", action="store_true", help="the slowest imports")
+    parser.add_argument("--bot-dir", type=Path, default=ROOT, help="the checkout whose ecrbot runs")
     args = parser.parse_args()
     load_before = os.getloadavg()
     with (
@@ -153,18 +176,20 @@ def main() -> int:
     ):
         for operation, answer in NOT_IN_MOTO.items():
             aws.answer(operation, answer)
-        bench = CliBench(Path(tmp), aws.url)
+        bench = CliBench(Path(tmp), aws.url, args.bot_dir.resolve())
         # Warm-up, not timed: each side's first push builds the dependencies and clones.
         bench.ecrbot_cli(*bench.commit("ecrbot"))
         bench.manual(*bench.commit("manual"))
         timings: dict[str, list[float]] = {"manual": [], "ecrbot": []}
+        cpu: dict[str, list[float]] = {"manual": [], "ecrbot": []}
         sides = {"manual": bench.manual, "ecrbot": bench.ecrbot_cli}
         for index in range(args.pairs):
             for name in list(sides) if index % 2 else list(reversed(sides)):
                 sha, version = bench.commit(name)
-                started = time.perf_counter()
+                before, started = children_cpu(), time.perf_counter()
                 sides[name](sha, version)
                 timings[name].append(time.perf_counter() - started)
+                cpu[name].append(children_cpu() - before)
         if args.timeline:
             print("timeline of one `ecrbot push` (s since the process was started):")
             print("\n".join(f"  {line}" for line in bench.timeline()))
@@ -177,6 +202,8 @@ def main() -> int:
     load_after = os.getloadavg()
     print(f"runbook:     median {manual_s:.3f} s  {[round(t, 3) for t in timings['manual']]}")
     print(f"ecrbot push: median {ecrbot_s:.3f} s  {[round(t, 3) for t in timings['ecrbot']]}")
+    for name, label in (("manual", "runbook"), ("ecrbot", "ecrbot push")):
+        print(f"{label} CPU: median {statistics.median(cpu[name]):.3f} s  (its processes)")
     print(
         f"load average (1, 5, 15 min): before {', '.join(f'{x:.2f}' for x in load_before)}; "
         f"after {', '.join(f'{x:.2f}' for x in load_after)}"

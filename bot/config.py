@@ -18,6 +18,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.config_catalog import Catalog
+from bot.config_dirs import WORK_DIR_ENV, user_data_dir
 from bot.config_secrets import SECRETS_DIR
 from bot.domain.bounded_yaml import Limits, TooBig, decode, load, strict_values
 from bot.domain.errors import ConfigError
@@ -35,13 +36,6 @@ def _env(*names: str) -> AliasChoices:
 def _setting(default: Any, env: str, description: str, **limits: Any) -> Any:
     """A setting read from `env`; the description feeds the README's reference table."""
     return Field(default, validation_alias=_env(env), description=description, **limits)
-
-
-def user_data_dir() -> Path:
-    """`$XDG_DATA_HOME/ecrbot`, else `~/.local/share/ecrbot`"""
-    # The XDG base directory spec: a relative XDG_DATA_HOME is invalid and is ignored.
-    xdg = Path(os.environ.get("XDG_DATA_HOME", ""))
-    return (xdg if xdg.is_absolute() else Path.home() / ".local" / "share") / "ecrbot"
 
 
 class Settings(BaseSettings):
@@ -102,7 +96,7 @@ class Settings(BaseSettings):
     # context would then carry the git mirrors and history. The image sets its volume.
     work_dir: Path = Field(
         default_factory=user_data_dir,
-        validation_alias=_env("ECRBOT_WORK_DIR"),
+        validation_alias=_env(WORK_DIR_ENV),
         description="git mirrors, console history and scratch space",
     )
     aws_endpoint_url: str | None = _setting(

@@ -15,6 +15,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bot.adapters.git_early import (
+    FETCH,
+    GIT_TIMEOUT_S,
+    MIRROR_REFSPECS,
+    EarlyFetches,
+    git_env,
+    mirror_path,
+)
 from bot.domain.bounded_yaml import LIMITS
 from bot.domain.commit_diff import SUBJECT_CHARS, Between, Commit
 from bot.domain.errors import SourceBusy, StepError, UserError
@@ -22,14 +30,7 @@ from bot.domain.models import SHA_PATTERN, AppSpec, Step
 from bot.domain.ports import Checkout
 from bot.domain.text import code, plain
 
-GIT_TIMEOUT_S = 300
-# What the mirror fetches: the app's branches and tags, nothing else. `clone --mirror` would
-# take every ref, and on GitHub that includes refs/pull/*/head, where anyone may put commits by
-# opening a pull request from a fork: a SHA given to /ecr push must name a commit of the app's
-# own repository, never an outsider's (its build gets the app's build secrets).
-MIRROR_REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
-# Never prompt for credentials: the bot has no terminal and must fail fast instead.
-GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
+FULL_SHA = re.compile(r"[0-9a-f]{40}")
 
 
 class ShaNotFound(UserError):
@@ -37,10 +38,15 @@ class ShaNotFound(UserError):
 
 
 class GitSource:
-    """A bare mirror per app; commits are exported from it with `git archive`."""
+    """A bare mirror per app; commits are exported from it with `git archive`. Its refs are
+    the branches and tags of the origin it last fetched from (`_origins`), which is trusted
+    only while it is the catalog's `source`: otherwise the mirror fetches from that first."""
 
-    def __init__(self, cache_dir: Path) -> None:
+    def __init__(self, cache_dir: Path, early: EarlyFetches | None = None) -> None:
         self._cache_dir = cache_dir
+        # The fetches the CLI started before its imports (git_early.py): waited for first.
+        self._early = early
+        self._origins: dict[Path, str | None] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -76,8 +82,7 @@ class GitSource:
         LIMITS.files are read (the rest map to None), each at most one byte past its limit."""
         with self._lock(app.name):
             mirror = self._mirror(app)
-            _git(mirror, "remote", "set-url", "origin", app.source)
-            _git(mirror, "fetch", "--prune", "--quiet", "origin")
+            self._fetch(app, mirror)
             ref = f"refs/heads/{branch}"
             if _rev_parse(mirror, ref) is None:
                 raise ShaNotFound(
@@ -116,11 +121,16 @@ class GitSource:
         return Between(commits, max(total, len(commits)), behind)
 
     def _mirror(self, app: AppSpec, deadline: float | None = None) -> Path:
-        mirror = self._cache_dir / f"{_safe(app.name)}.git"
-        if (mirror / "HEAD").exists() and _refspecs(mirror) != MIRROR_REFSPECS:
-            # Made by an earlier ecrbot with `clone --mirror` (every ref), or a clone that was
-            # cut short before its refspecs were set: start again rather than trust it.
-            shutil.rmtree(mirror)
+        mirror = mirror_path(self._cache_dir, app.name)
+        if self._early is not None:
+            self._early.settle(mirror, deadline)
+        if (mirror / "HEAD").exists():
+            url, refspecs = _origin(mirror)
+            self._origins[mirror] = url
+            if refspecs != MIRROR_REFSPECS:
+                # Made by an earlier ecrbot with `clone --mirror` (every ref), or a clone that
+                # was cut short before its refspecs were set: start again rather than trust it.
+                shutil.rmtree(mirror)
         if not (mirror / "HEAD").exists():
             self._cache_dir.mkdir(parents=True, exist_ok=True)
             # A bare clone takes branches and tags only, where `--mirror` takes every ref.
@@ -128,17 +138,25 @@ class GitSource:
             _git(None, *args, deadline=deadline)
             for refspec in MIRROR_REFSPECS:
                 _git(mirror, "config", "--add", "remote.origin.fetch", refspec)
+            self._origins[mirror] = app.source
         return mirror
+
+    def _fetch(self, app: AppSpec, mirror: Path, deadline: float | None = None) -> None:
+        """The app's branches and tags from the catalog's source, stale ones pruned."""
+        if self._origins.get(mirror) != app.source:
+            _git(mirror, "remote", "set-url", "origin", app.source)
+            self._origins[mirror] = app.source
+        _git(mirror, *FETCH, "origin", deadline=deadline)
 
     def _resolve(self, app: AppSpec, mirror: Path, sha: str, deadline: float | None = None) -> str:
         found = _commits_named(mirror, sha)
-        if len(found) != 1 or not _on_a_branch_or_tag(mirror, found[0]):
-            _git(mirror, "remote", "set-url", "origin", app.source)
-            # Keep what arrives as a pack: unpacking a push's few objects to loose ones
-            # recompresses each (about 0.2 s for an 8 MB layer's file); git gc packs them anyway.
-            fetch = ("-c", "fetch.unpackLimit=1", "fetch", "--prune", "--quiet", "origin")
-            _git(mirror, *fetch, deadline=deadline)
-            found = _commits_named(mirror, sha)
+        # Refs fetched from another URL (the catalog's source changed, or an early fetch used
+        # the mirror's old one) prove nothing about this source's branches: fetch from it.
+        trusted = self._origins.get(mirror) == app.source
+        if trusted and len(found) == 1 and _on_a_branch_or_tag(mirror, found[0]):
+            return found[0]
+        self._fetch(app, mirror, deadline)
+        found = _commits_named(mirror, sha)
         if not found:
             raise ShaNotFound(
                 f"Commit {code(sha)} is not in {code(app.name)}'s repository "
@@ -208,9 +226,17 @@ def _on_a_branch_or_tag(mirror: Path, commit: str) -> bool:
     return listed.returncode == 0 and bool(listed.stdout.strip())
 
 
-def _refspecs(mirror: Path) -> tuple[str, ...]:
-    listed = _run_git(mirror, "config", "--get-all", "remote.origin.fetch")
-    return tuple(listed.stdout.split()) if listed.returncode == 0 else ()
+def _origin(mirror: Path) -> tuple[str | None, tuple[str, ...]]:
+    """The mirror's origin: its URL and fetch refspecs, in one read of its config."""
+    listed = _run_git(mirror, "config", "-z", "--get-regexp", r"^remote\.origin\.(url|fetch)$")
+    url, refspecs = None, []
+    for entry in listed.stdout.split("\0") if listed.returncode == 0 else ():
+        key, _, value = entry.partition("\n")
+        if key == "remote.origin.url":
+            url = value
+        elif key == "remote.origin.fetch":
+            refspecs.append(value)
+    return url, tuple(refspecs)
 
 
 def _rev_parse(mirror: Path, ref: str) -> str | None:
@@ -232,7 +258,12 @@ def _commits_named(mirror: Path, sha: str) -> list[str]:
             f"{code(sha)} is not a commit SHA.",
             "Give 7 to 40 lowercase hex characters, e.g. `git rev-parse --short HEAD`.",
         )
-    listed = _run_git(mirror, "rev-parse", f"--disambiguate={sha}").stdout.split()
+    # All 40 digits name one object at most: git reads them as its id, never as a ref's name
+    # (and the answer is checked against them below); a prefix is listed by id alone.
+    full = FULL_SHA.fullmatch(sha) is not None
+    listed = [sha]
+    if not full:
+        listed = _run_git(mirror, "rev-parse", f"--disambiguate={sha}").stdout.split()
     if not listed:
         return []
     with subprocess.Popen(
@@ -242,13 +273,13 @@ def _commits_named(mirror: Path, sha: str) -> list[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env={**os.environ, **GIT_ENV},
+        env=git_env(),
     ) as proc:
         out, _ = proc.communicate("\n".join(listed) + "\n", timeout=GIT_TIMEOUT_S)
     return [
         name
         for name, _, kind in (line.partition(" ") for line in out.splitlines())
-        if kind == "commit" and re.fullmatch(r"[0-9a-f]{40}", name)
+        if kind == "commit" and FULL_SHA.fullmatch(name) and (name == sha or not full)
     ]
 
 
@@ -259,7 +290,7 @@ def _read_blob(mirror: Path, blob: str, limit: int) -> bytes:
         cwd=mirror,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, **GIT_ENV},
+        env=git_env(),
     ) as proc:
         assert proc.stdout is not None
         data = proc.stdout.read(limit)
@@ -277,7 +308,7 @@ def _export(mirror: Path, full_sha: str, dest: Path) -> None:
         cwd=mirror,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, **GIT_ENV},
+        env=git_env(),
     ) as archive:
         try:
             extract = subprocess.run(
@@ -311,7 +342,7 @@ def _run_git(
         stderr=subprocess.PIPE,
         text=True,
         errors="replace",  # paths and messages in a repository need not be UTF-8
-        env={**os.environ, **GIT_ENV},
+        env=git_env(),
         start_new_session=True,
     ) as proc:
         try:
@@ -341,7 +372,3 @@ def _git(cwd: Path | None, *args: str, deadline: float | None = None) -> str:
 def _redact(text: str) -> str:
     """Drop credentials embedded in URLs (https://user:token@host) before text is shown."""
     return re.sub(r"(https?://)[^/@\s]+@", r"\1***@", text)
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)

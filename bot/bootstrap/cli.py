@@ -73,10 +73,12 @@ class CliAdapters:
         )
 
     def git(self) -> GitSource:
-        """The catalog apps' git mirrors, under ECRBOT_WORK_DIR."""
+        """The catalog apps' git mirrors, under ECRBOT_WORK_DIR: a fetch the launcher started
+        into one (bootstrap/early.py) is waited for before that mirror is used."""
+        from bot.adapters.git_early import EARLY
         from bot.adapters.source import GitSource
 
-        return GitSource(Path(self.settings.work_dir) / "sources")
+        return GitSource(Path(self.settings.work_dir) / "sources", early=EARLY)
 
     def directory(self, path: Path) -> Source:
         """A directory as it is, like ecr-build-push.sh builds the current one."""

@@ -67,7 +67,7 @@ def _bootstrap_adapters(settings: Settings) -> CliAdapters:
 
 
 def entry() -> NoReturn:
-    """The `ecrbot` program (and `python -m bot`): `main`, then an exit without the
+    """The `ecrbot` program (after launch.py's first lines): `main`, then an exit without the
     interpreter's teardown (quick_exit.py). Tests call `main`, which returns."""
     from bot.entrypoints.quick_exit import exit_now
 
