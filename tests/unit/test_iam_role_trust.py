@@ -165,9 +165,7 @@ def test_an_unknown_condition_is_said_and_a_sure_allow_wins_over_it() -> None:
 
 
 def test_policy_variables_only_in_a_2012_document() -> None:
-    mine = {
-        "StringEquals": {"aws:PrincipalArn": "arn:aws:iam::${aws:PrincipalAccount}:role/ecrbot"}
-    }
+    mine = {"StringEquals": {"aws:PrincipalArn": VARIABLE_ARN}}
     assert judge(st(Condition=mine)) == each(True, FIRST)
     assert judge(st(Condition=mine), version="2008-10-17") == each(False, NOBODY)
 
