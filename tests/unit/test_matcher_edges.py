@@ -30,6 +30,9 @@ def test_the_code_in_prose_or_half_a_parenthesis_is_not_an_error() -> None:
     assert ids("RepositoryNotFoundException is what ECR raises for a typo") == []
     assert ids("we saw (RepositoryNotFoundException once, then it worked") == []
     assert ids("we saw RepositoryNotFoundException) once") == []
+    # Pasted (no one-line rule to hide it): half a parenthesis is still no code form.
+    assert ids("we saw (RepositoryNotFoundException once\nexit status 1") == []
+    assert ids("we saw RepositoryNotFoundException) once\nexit status 1") == []
 
 
 def test_a_question_is_not_answered_even_with_blanks_after_its_question_mark() -> None:
@@ -136,3 +139,14 @@ def test_a_code_followed_by_its_colon_or_in_spaced_parentheses_is_an_error() -> 
 def test_the_line_a_signature_is_shown_on_is_kept_stripped() -> None:
     found = first_match("   no basic auth credentials   ")
     assert found is not None and found.line == "no basic auth credentials"
+
+
+def test_a_one_line_log_is_read_past_its_noise() -> None:
+    # A timestamp alone before the phrase: log-shaped, not chatter.
+    assert ids("2024-05-01T10:00:00Z no basic auth credentials") == ["no_basic_auth"]
+    # "An error occurred (...)" is the CLI's own line, after a [Container] prefix too.
+    assert ids(f"[Container] {CLI_NOT_FOUND}") == ["repository_not_found"]
+    # No signature, but the CLI's error line marks it: the region rule applies.
+    cli = "An error occurred (Throttling) when calling the GetAuthorizationToken operation:"
+    text = f"{cli} login {host('eu-west-2')} --region us-east-1"
+    assert ids(text) == ids(f"[Container] {text}") == ["region_mismatch"]
