@@ -3,6 +3,8 @@ questions with trailing blanks, and the bounds on one line and on hosts and regi
 
 from __future__ import annotations
 
+import pytest
+
 from bot.domain.matcher import MAX_LINE, first_match, match
 from bot.domain.triage import triage
 
@@ -150,3 +152,29 @@ def test_a_one_line_log_is_read_past_its_noise() -> None:
     cli = "An error occurred (Throttling) when calling the GetAuthorizationToken operation:"
     text = f"{cli} login {host('eu-west-2')} --region us-east-1"
     assert ids(text) == ids(f"[Container] {text}") == ["region_mismatch"]
+
+
+NO_AUTH = "no basic auth credentials"
+
+
+@pytest.mark.parametrize(
+    ("line", "answered"),
+    [
+        (f"Error: FYI `docker` says `{NO_AUTH}` so log in", False),  # the third ` is open
+        (f"Error: when `a` `b` then {NO_AUTH}", True),  # four: all closed
+        (f"Error: run `docker login` when you see `{NO_AUTH}`", False),  # the cue: before the last
+        (f"Error: see “x” when you get “{NO_AUTH}", False),
+        (f"Error: when “{NO_AUTH}” shows", False),
+        (f"Error: when “x” and “y” see {NO_AUTH}", True),  # closed curly quotes
+        (f"Error: when “x” then {NO_AUTH}", True),
+        (f"Error: when '{NO_AUTH}' shows", False),
+        (f"Error: when 'x' then {NO_AUTH}", True),
+        (f"Error: when '' then {NO_AUTH}", True),
+        (f"Error: if this helps, {NO_AUTH}", True),  # a cue, but no quote
+    ],
+)
+def test_a_paste_quoting_its_error_after_a_prose_cue_is_not_answered(
+    line: str, answered: bool
+) -> None:
+    # Two lines: a paste, so the one-line rule stays out of the way of the quote rule.
+    assert ids(f"{line}\nthanks") == (["no_basic_auth"] if answered else [])
