@@ -171,6 +171,8 @@ NO_AUTH = "no basic auth credentials"
         (f"Error: when 'x' then {NO_AUTH}", True),
         (f"Error: when '' then {NO_AUTH}", True),
         (f"Error: if this helps, {NO_AUTH}", True),  # a cue, but no quote
+        (f"Error: “when {NO_AUTH}", True),  # the cue inside the quote: not before it
+        (f"Error: 'when {NO_AUTH}", True),
     ],
 )
 def test_a_paste_quoting_its_error_after_a_prose_cue_is_not_answered(
@@ -178,3 +180,12 @@ def test_a_paste_quoting_its_error_after_a_prose_cue_is_not_answered(
 ) -> None:
     # Two lines: a paste, so the one-line rule stays out of the way of the quote rule.
     assert ids(f"{line}\nthanks") == (["no_basic_auth"] if answered else [])
+
+
+def test_a_one_line_message_is_answered_only_as_a_log_line_or_a_paste() -> None:
+    # An error marker after chat words: chatter on one line (no answer, no region rule)...
+    assert ids("we got Error: no basic auth credentials") == []
+    assert ids("we got Error: could not reach the docker engine") == []  # a loose phrase
+    assert ids(f"we got Error: login {host('eu-west-2')} --region us-east-1") == []
+    # ...but a paste in a code block, even on one line.
+    assert ids("```we got Error: no basic auth credentials```") == ["no_basic_auth"]
