@@ -184,16 +184,15 @@ def _has_words(text: str) -> bool:
 def _quoted_after_cue(line: str, start: int) -> bool:
     """Whether `start` is inside a quote that opens after a prose cue on this line."""
     before = line[:start]
-    opened = -1
-    for quote in ("`", '"'):
-        if before.count(quote) % 2 == 1:
-            opened = max(opened, before.rfind(quote))
+    # Where each kind of quote left open starts; the last one opened is the one `start` is in.
+    # (A list rather than a -1 start value: no "nothing open" number to compare against.)
+    opened = [before.rfind(quote) for quote in ("`", '"') if before.count(quote) % 2 == 1]
     if before.rfind("\u201c") > before.rfind("\u201d"):
-        opened = max(opened, before.rfind("\u201c"))
+        opened.append(before.rfind("\u201c"))
     singles = [hit.start() for hit in _OPENING_SINGLE.finditer(before)]
     if singles and "'" not in before[singles[-1] + 1 :]:
-        opened = max(opened, singles[-1])
-    return opened >= 0 and _PROSE_CUE.search(before[:opened]) is not None
+        opened.append(singles[-1])
+    return bool(opened) and _PROSE_CUE.search(before[: max(opened)]) is not None
 
 
 def _is_question_or_recovery(line: str) -> bool:

@@ -343,11 +343,14 @@ def test_a_pusher_sees_the_jobs_of_their_app_and_a_listed_user_id_is_a_pusher() 
         (Action.DIAGNOSE_PLATFORM, APP, "You may not diagnose the ecrbot platform."),
         (Action.REPORT, APP, "You may not post or preview the registry report."),
         (Action.AUDIT, None, "You may not read the audit log."),
+        (Action.LOCK, APP, "You may not lock `my-app`."),
+        (Action.UNLOCK, APP, "You may not unlock `my-app`."),
+        (Action.LOCKS, None, "You may not read the locks."),
     ],
 )
 def test_each_refusal_names_what_was_refused(action: Action, app: Any, refusal: str) -> None:
     with pytest.raises(NotAuthorized) as refused:
-        access().require(MALLORY, action, app)
+        access(locks=Audience.ADMINS).require(MALLORY, action, app)  # open to all by default
     assert refused.value.message == refusal
 
 

@@ -3,6 +3,8 @@ questions with trailing blanks, and the bounds on one line and on hosts and regi
 
 from __future__ import annotations
 
+import pytest
+
 from bot.domain.matcher import MAX_LINE, first_match, match
 from bot.domain.triage import triage
 
@@ -30,6 +32,9 @@ def test_the_code_in_prose_or_half_a_parenthesis_is_not_an_error() -> None:
     assert ids("RepositoryNotFoundException is what ECR raises for a typo") == []
     assert ids("we saw (RepositoryNotFoundException once, then it worked") == []
     assert ids("we saw RepositoryNotFoundException) once") == []
+    # Pasted (no one-line rule to hide it): half a parenthesis is still no code form.
+    assert ids("we saw (RepositoryNotFoundException once\nexit status 1") == []
+    assert ids("we saw RepositoryNotFoundException) once\nexit status 1") == []
 
 
 def test_a_question_is_not_answered_even_with_blanks_after_its_question_mark() -> None:
@@ -136,3 +141,51 @@ def test_a_code_followed_by_its_colon_or_in_spaced_parentheses_is_an_error() -> 
 def test_the_line_a_signature_is_shown_on_is_kept_stripped() -> None:
     found = first_match("   no basic auth credentials   ")
     assert found is not None and found.line == "no basic auth credentials"
+
+
+def test_a_one_line_log_is_read_past_its_noise() -> None:
+    # A timestamp alone before the phrase: log-shaped, not chatter.
+    assert ids("2024-05-01T10:00:00Z no basic auth credentials") == ["no_basic_auth"]
+    # "An error occurred (...)" is the CLI's own line, after a [Container] prefix too.
+    assert ids(f"[Container] {CLI_NOT_FOUND}") == ["repository_not_found"]
+    # No signature, but the CLI's error line marks it: the region rule applies.
+    cli = "An error occurred (Throttling) when calling the GetAuthorizationToken operation:"
+    text = f"{cli} login {host('eu-west-2')} --region us-east-1"
+    assert ids(text) == ids(f"[Container] {text}") == ["region_mismatch"]
+
+
+NO_AUTH = "no basic auth credentials"
+
+
+@pytest.mark.parametrize(
+    ("line", "answered"),
+    [
+        (f"Error: FYI `docker` says `{NO_AUTH}` so log in", False),  # the third ` is open
+        (f"Error: when `a` `b` then {NO_AUTH}", True),  # four: all closed
+        (f"Error: run `docker login` when you see `{NO_AUTH}`", False),  # the cue: before the last
+        (f"Error: see “x” when you get “{NO_AUTH}", False),
+        (f"Error: when “{NO_AUTH}” shows", False),
+        (f"Error: when “x” and “y” see {NO_AUTH}", True),  # closed curly quotes
+        (f"Error: when “x” then {NO_AUTH}", True),
+        (f"Error: when '{NO_AUTH}' shows", False),
+        (f"Error: when 'x' then {NO_AUTH}", True),
+        (f"Error: when '' then {NO_AUTH}", True),
+        (f"Error: if this helps, {NO_AUTH}", True),  # a cue, but no quote
+        (f"Error: “when {NO_AUTH}", True),  # the cue inside the quote: not before it
+        (f"Error: 'when {NO_AUTH}", True),
+    ],
+)
+def test_a_paste_quoting_its_error_after_a_prose_cue_is_not_answered(
+    line: str, answered: bool
+) -> None:
+    # Two lines: a paste, so the one-line rule stays out of the way of the quote rule.
+    assert ids(f"{line}\nthanks") == (["no_basic_auth"] if answered else [])
+
+
+def test_a_one_line_message_is_answered_only_as_a_log_line_or_a_paste() -> None:
+    # An error marker after chat words: chatter on one line (no answer, no region rule)...
+    assert ids("we got Error: no basic auth credentials") == []
+    assert ids("we got Error: could not reach the docker engine") == []  # a loose phrase
+    assert ids(f"we got Error: login {host('eu-west-2')} --region us-east-1") == []
+    # ...but a paste in a code block, even on one line.
+    assert ids("```we got Error: no basic auth credentials```") == ["no_basic_auth"]

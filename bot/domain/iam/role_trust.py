@@ -45,10 +45,9 @@ def principal_arn(caller: str) -> str:
 
 def request_context(principal: str, tag_keys: Sequence[str]) -> Context:
     """What STS knows of ecrbot's AssumeRole: who calls, which tag keys it passes."""
-    account = principal.split(":")[4] if principal.count(":") >= 5 else ""
     return {
         "aws:PrincipalArn": principal,
-        "aws:PrincipalAccount": account,
+        "aws:PrincipalAccount": _account(principal),
         "aws:TagKeys": tuple(tag_keys),
         "sts:TransitiveTagKeys": tuple(tag_keys),
     }
@@ -62,8 +61,8 @@ def trust_verdicts(policy: Policy, principal: str, context: Context) -> tuple[Ve
 def _verdict(policy: Policy, principal: str, action: str, context: Context) -> Verdict:
     allow: Verdict | None = None
     for index, statement in enumerate(policy.statements):
-        whom = _names(statement, principal)
-        if whom is None or not covers_action(statement, action):
+        caveat = _names(statement, principal)
+        if caveat is None or not covers_action(statement, action):
             continue
         state = conditions_state(statement.conditions, context, variables=statement.variables)
         if state is False:
@@ -73,27 +72,32 @@ def _verdict(policy: Policy, principal: str, action: str, context: Context) -> V
             if state is True:
                 return Verdict(action, False, f"explicitly denied by {label}")
             continue
-        why = f"allowed by {label}" + (
-            " (it names the account: the bot's own policy must allow it too)"
-            if whom == "account"
-            else ""
-        )
-        found = Verdict(action, True if state is True else None, why)
+        found = Verdict(action, True if state is True else None, f"allowed by {label}{caveat}")
         if allow is None or (allow.allowed is None and found.allowed):
             allow = found
     return allow or Verdict(action, False, "no statement of the trust policy allows it")
 
 
 def _names(statement: Statement, principal: str) -> str | None:
-    """`direct` if the statement names the principal (or everyone), `account` if only its
-    account, else None."""
-    account = principal.split(":")[4] if principal.count(":") >= 5 else ""
+    """None if the statement does not name the principal; else what its verdict adds: nothing
+    if it names the principal (or everyone), that the bot's own policy decides too if it names
+    only the principal's account.
+
+    A NotPrincipal statement has no Principal (`parse_policy` refuses both), and a service or
+    federated principal no "AWS" entry: neither names the bot."""
+    if "*" in statement.principal:
+        return ""  # "Principal": "*"
     aws = statement.principal.get("AWS", ())
-    if statement.not_principal or ("*" not in statement.principal and not aws):
-        return None  # NotPrincipal, or a service or federated principal: not the bot
-    if "*" in statement.principal or "*" in aws or any(_role_named(a, principal) for a in aws):
-        return "direct"
-    return "account" if {account, f"arn:aws:iam::{account}:root"} & set(aws) else None
+    if "*" in aws or any(_role_named(listed, principal) for listed in aws):
+        return ""
+    account = _account(principal)
+    named = {account, f"arn:aws:iam::{account}:root"} & set(aws)
+    return " (it names the account: the bot's own policy must allow it too)" if named else None
+
+
+def _account(arn: str) -> str:
+    """An ARN's account (its fifth field); "" for what is not an ARN."""
+    return arn.split(":")[4] if arn.count(":") >= 5 else ""
 
 
 def _role_named(listed: str, principal: str) -> bool:
