@@ -126,6 +126,9 @@ class Services:
         schedule."""
         self.audit_check.start()
         self.jobs.start()
+        if self.jobs.worker.runs_here:
+            # Learnt before /readyz, not by the first job during the first burst of acks (#19).
+            self.warmup.run("engine", self._warm_engine)
         # Promotions left mid-copy by the process before: all of them where this process runs
         # alone (as its jobs); scaled out, the sweep ends those stale on every replica.
         self.promotions.recover(everything=self.jobs.worker.runs_here)
@@ -133,6 +136,12 @@ class Services:
             self.groups.start()
         if schedule:
             self.scheduler.start()
+
+    def _warm_engine(self) -> None:
+        from bot.adapters.engine import DockerEngine
+
+        if isinstance(self.engine, DockerEngine):
+            self.engine.warm()
 
     def stop(self, grace_s: float | None = None) -> None:
         """Drain and stop: no new jobs, running ones get `grace_s` (ECRBOT_DRAIN_SECONDS) to
