@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import Literal
 
 from pydantic import (
@@ -302,10 +303,28 @@ class Catalog(_Strict):
     def all_apps(self) -> list[AppSpec]:
         return [app for name in sorted(self.apps) if (app := self.app(name)) is not None]
 
+    @cached_property
+    def _specs(self) -> tuple[Catalog, dict[str, AppSpec]]:
+        """Each app's spec, built once: the catalog is frozen, and a push's acknowledgement,
+        its job and its thread's rendering each ask for it (issue #19: building it took a tenth
+        of an ack's CPU). Not a field: equality and dumps ignore it. Its owner is kept because
+        a model_copy shares it, and must not answer from the original's apps."""
+        return self, {}
+
     def app(self, name: str) -> AppSpec | None:
-        config = self.apps.get(name)
-        if config is None:
-            return None
+        owner, specs = self._specs
+        if owner is not self:
+            self.__dict__.pop("_specs", None)  # copied from another catalog
+            owner, specs = self._specs
+        spec = specs.get(name)
+        if spec is None:
+            config = self.apps.get(name)
+            if config is None:
+                return None
+            spec = specs.setdefault(name, self._spec(name, config))
+        return spec
+
+    def _spec(self, name: str, config: AppConfig) -> AppSpec:
         return AppSpec(
             name=name,
             source=config.source,

@@ -160,7 +160,9 @@ class FakeRegistry:
         self.calls.append("credentials-fresh" if fresh else "credentials")
         return RegistryCredentials("AWS", "123456789012-auth-token", f"https://{HOST}")
 
-    def find_image(self, repository: RepositoryInfo, tag: str) -> RemoteImage | None:
+    def find_image(
+        self, repository: RepositoryInfo, tag: str, known: str | None = None
+    ) -> RemoteImage | None:
         self.calls.append("find_image")
         if self.engine is not None:  # images the fake engine pushed are in the registry
             for uri, pushed_tag, _ in self.engine.pushes:

@@ -149,7 +149,9 @@ class EcrRegistry:
             self._token = (creds, _refresh_at(now, expires_at))
             return creds
 
-    def find_image(self, repository: RepositoryInfo, tag: str) -> RemoteImage | None:
+    def find_image(
+        self, repository: RepositoryInfo, tag: str, known: str | None = None
+    ) -> RemoteImage | None:
         try:
             # ANY: an archived image still holds its tag (DescribeImages' default is ACTIVE).
             answer = self._ecr.describe_images(
@@ -175,6 +177,12 @@ class EcrRegistry:
                 tags=tuple(image.get("imageTags") or ()),
                 size_bytes=int(image.get("imageSizeInBytes") or 0),
                 status=status,
+            )
+        if image["imageDigest"] == known:  # the caller knows it: no manifest and config reads
+            return RemoteImage(
+                digest=image["imageDigest"],
+                tags=tuple(image.get("imageTags") or ()),
+                size_bytes=int(image.get("imageSizeInBytes") or 0),
             )
         # By digest: the manifest read is the one ECR described, checked against its digest.
         config = self._api.image_config(repository, image["imageDigest"], self.credentials())

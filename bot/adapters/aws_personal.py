@@ -64,8 +64,10 @@ class PersonalRegistry:
     def credentials(self, fresh: bool = False) -> RegistryCredentials:
         return _assumed(lambda: self.current().credentials(fresh))
 
-    def find_image(self, repository: RepositoryInfo, tag: str) -> RemoteImage | None:
-        return _assumed(lambda: self.current().find_image(repository, tag), Step.PREFLIGHT)
+    def find_image(
+        self, repository: RepositoryInfo, tag: str, known: str | None = None
+    ) -> RemoteImage | None:
+        return _assumed(lambda: self.current().find_image(repository, tag, known), Step.PREFLIGHT)
 
     def image_by_digest(self, repository: RepositoryInfo, digest: str) -> RemoteImage | None:
         return _assumed(lambda: self.current().image_by_digest(repository, digest), Step.PREFLIGHT)

@@ -176,11 +176,13 @@ class PrefetchedRegistry:
             return answer.result()  # type: ignore[no-any-return]
         return self._target().credentials(fresh=fresh)
 
-    def find_image(self, repository: RepositoryInfo, tag: str) -> RemoteImage | None:
+    def find_image(
+        self, repository: RepositoryInfo, tag: str, known: str | None = None
+    ) -> RemoteImage | None:
         answer = self._take("find_image", tag) if repository.name == self._name else None
         if answer is not None:
             return answer.result()  # type: ignore[no-any-return]
-        return self._target().find_image(repository, tag)
+        return self._target().find_image(repository, tag, known)
 
     def image_by_digest(self, repository: RepositoryInfo, digest: str) -> RemoteImage | None:
         return self._target().image_by_digest(repository, digest)

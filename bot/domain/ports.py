@@ -92,7 +92,12 @@ class Registry(Protocol):
 
     def credentials(self, fresh: bool = False) -> RegistryCredentials: ...
 
-    def find_image(self, repository: RepositoryInfo, tag: str) -> RemoteImage | None: ...
+    def find_image(
+        self, repository: RepositoryInfo, tag: str, known: str | None = None
+    ) -> RemoteImage | None:
+        """The image `tag` names, or None; its revision is read from its labels unless its
+        digest is `known` (the caller knows that image: revision None, one read fewer)."""
+        ...
 
     def image_by_digest(self, repository: RepositoryInfo, digest: str) -> RemoteImage | None:
         """The image `digest` names in the repository (revision not read), or None."""

@@ -62,8 +62,10 @@ def plan_push(
     if recorded is not None:
         image = registry.image_by_digest(repository, recorded)
         plan.reusable = image if image is not None and image.status == "ACTIVE" else None
+    # A tag that already names the reusable image is left as it is: its labels need no read.
+    known = recorded if plan.reusable is not None else None
     for tag in tags:
-        existing = registry.find_image(repository, tag)
+        existing = registry.find_image(repository, tag, known)
         if existing is not None and plan.reusable is not None and existing.digest == recorded:
             continue
         plan.to_tag.append(tag)
