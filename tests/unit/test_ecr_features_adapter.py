@@ -195,6 +195,41 @@ def test_find_image_asks_for_archived_images_and_never_pulls_one(
     assert image is not None and image.status == "ARCHIVED" and image.revision is None
 
 
+def test_a_tag_naming_the_known_image_is_described_and_its_labels_not_read(
+    stubbed: tuple[EcrRegistry, Stubber, Stubber],
+) -> None:
+    """The pre-flight of a push ecrbot already made knows the image: no login, no manifest."""
+    registry, main, _ = stubbed
+    main.add_response(
+        "describe_images",
+        {
+            "imageDetails": [
+                {
+                    "imageDigest": DIGEST,
+                    "imageTags": ["1a2b3c4"],
+                    "imageSizeInBytes": 12,
+                    "imageStatus": "ACTIVE",
+                }
+            ]
+        },
+        {
+            "registryId": ACCOUNT,
+            "repositoryName": "my-app",
+            "imageIds": [{"imageTag": "1a2b3c4"}],
+            "filter": {"imageStatus": "ANY"},
+        },
+    )
+    repo = RepositoryInfo("my-app", f"{HOST}/my-app", True)
+    # No get_authorization_token is stubbed and the host serves nothing: a read would fail.
+    image = registry.find_image(repo, "1a2b3c4", known=DIGEST)
+    assert image is not None and (image.digest, image.tags, image.size_bytes) == (
+        DIGEST,
+        ("1a2b3c4",),
+        12,
+    )
+    assert image.status == "ACTIVE" and image.revision is None
+
+
 def test_the_image_ecrbot_recorded_is_looked_up_archived_included(
     stubbed: tuple[EcrRegistry, Stubber, Stubber],
 ) -> None:
