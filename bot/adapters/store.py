@@ -26,7 +26,7 @@ T = TypeVar("T")
 REMEMBERED_KEYS = 10_000  # request keys kept in memory to answer Slack's retries at once
 INTAKE_ATTEMPTS = 8  # an accepted job's insert, retried while the database is locked or full
 # Succeeded jobs looked at to find the newest image ecrbot pushed (reuses are skipped).
-PROVENANCE_SCAN = 200
+PROVENANCE_SCAN = 200  # succeeded jobs read per page when looking for ecrbot's own push
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
@@ -248,19 +248,27 @@ class SqlJobStore:
 
     def _pushed(self, where: sa.ColumnElement[bool]) -> str | None:
         """The digest of the newest succeeded job matching `where` whose image ecrbot built and
-        pushed itself; a job that reused an image proves nothing new, so it is skipped."""
-        query = (
-            sa.select(jobs.c.result)
-            .where(where, jobs.c.state == JobState.SUCCEEDED.value, jobs.c.result.is_not(None))
-            .order_by(jobs.c.id.desc())
-            .limit(PROVENANCE_SCAN)
+        pushed itself; a job that reused an image proves nothing new, so it is skipped. Read a
+        page at a time, newest first: a commit pushed once and reused a thousand times since
+        still has its push found (a single bounded read lost it past the bound, and the next
+        push of that commit was refused as "another image")."""
+        succeeded = sa.and_(
+            where, jobs.c.state == JobState.SUCCEEDED.value, jobs.c.result.is_not(None)
         )
+        before: int | None = None
         with self._engine.connect() as conn:
-            for (text,) in conn.execute(query):
-                result = parse_result(text)
-                if result is not None and result.pushed and DIGEST.fullmatch(result.digest):
-                    return result.digest
-        return None
+            while True:
+                query = sa.select(jobs.c.id, jobs.c.result).where(succeeded)
+                if before is not None:
+                    query = query.where(jobs.c.id < before)
+                page = conn.execute(query.order_by(jobs.c.id.desc()).limit(PROVENANCE_SCAN)).all()
+                for _, text in page:
+                    result = parse_result(text)
+                    if result is not None and result.pushed and DIGEST.fullmatch(result.digest):
+                        return result.digest
+                if len(page) < PROVENANCE_SCAN:
+                    return None
+                before = page[-1][0]
 
     def transition(self, job_id: int, to: JobState, *, only_from: tuple[JobState, ...]) -> bool:
         values: dict[str, Any] = {"state": to.value}

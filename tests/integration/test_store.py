@@ -128,3 +128,19 @@ def test_what_is_stored_behind_an_ack_waits_for_the_acks_in_flight(tmp_path: Pat
         assert store.transition(job.id, JobState.RUNNING, only_from=(JobState.QUEUED,))
         assert time.monotonic() - started < 2.0  # a slice of the 5 s bound at most
         assert stored.done()
+
+
+def test_a_push_is_found_behind_more_reuses_than_one_page(store: SqlJobStore) -> None:
+    """ecrbot's own push of a commit stays its provenance however often it is reused after:
+    past one page of reuses it used to be lost, and the next push was refused."""
+    from bot.adapters.store import PROVENANCE_SCAN
+
+    pushed = PushResult(("h/my-app:abc",), "sha256:" + "a" * 64, 10, 1.5, "abc", True)
+    reused = PushResult(("h/my-app:abc",), "sha256:" + "a" * 64, 10, 0.1, "abc", False)
+    for index, result in enumerate([pushed] + [reused] * (PROVENANCE_SCAN + 5)):
+        job, _ = store.create(f"k{index}", FIELDS)
+        assert store.transition(job.id, JobState.RUNNING, only_from=(JobState.QUEUED,))
+        store.finish(job.id, JobState.SUCCEEDED, result=result, full_sha="f" * 40)
+    assert store.pushed_digest("my-app", "f" * 40) == pushed.digest
+    assert store.last_pushed_digest("my-app") == pushed.digest
+    assert store.pushed_digest("my-app", "e" * 40) is None
