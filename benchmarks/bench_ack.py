@@ -29,6 +29,7 @@ import sys
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
@@ -113,6 +114,21 @@ def minimal_bolt(port: int, api_url: str) -> subprocess.Popen[bytes]:
     return proc
 
 
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) of the live processes in group `pgid`: both servers are
+    session leaders, with gunicorn's worker in their group."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command sits in parentheses and may hold spaces: fields count after its ')'.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone since the listing
+        if int(fields[2]) == pgid:  # pgrp; utime and stime follow at 11 and 12
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     """The minimal app's whole process group: a worker left behind would hold the port."""
     os.killpg(proc.pid, signal.SIGKILL)
@@ -143,6 +159,11 @@ def main() -> int:
         phase: {"ecrbot": [], "minimal": []} for phase in ("cold", "warm")
     }
     p99s: dict[str, dict[str, list[float]]] = {
+        phase: {"ecrbot": [], "minimal": []} for phase in ("cold", "warm")
+    }
+    # CPU per request while the round ran (the server's process group): p99 at 50 in flight is
+    # mostly queueing, so it follows what each request costs the one process.
+    cpu_ms: dict[str, dict[str, list[float]]] = {
         phase: {"ecrbot": [], "minimal": []} for phase in ("cold", "warm")
     }
     failures = 0
@@ -182,6 +203,8 @@ def main() -> int:
                         settle(bot.ops_url)  # the bot's backlog is done before either starts
                         if phase == "cold":
                             restart(side)
+                        pgid = bot.proc.pid if side == "ecrbot" and bot.proc else baseline[0].pid
+                        cpu_before = group_cpu_s(pgid)
                         results = pool.apply(
                             load,
                             (
@@ -194,12 +217,16 @@ def main() -> int:
                                 phase == "warm",
                             ),
                         )
+                        cpu_ms[phase][side].append(
+                            (group_cpu_s(pgid) - cpu_before) * 1000 / len(results)
+                        )
                         took = [seconds for seconds, _ in results]
                         seen[phase][side] += took
                         p99s[phase][side].append(percentile(took, 99))
                         print(
                             f"  {phase} round: {side:7} p50 {statistics.median(took) * 1000:.0f} "
-                            f"ms p99 {percentile(took, 99) * 1000:.0f} ms "
+                            f"ms p99 {percentile(took, 99) * 1000:.0f} ms, CPU "
+                            f"{cpu_ms[phase][side][-1]:.1f} ms a request during the round "
                             f"(load average {loads[-1]:.1f})",
                             flush=True,
                         )
@@ -225,6 +252,11 @@ def main() -> int:
         print(
             f"{phase}: each round's p99 ratio {[round(r, 2) for r in paired]}, "
             f"median {statistics.median(paired):.2f}"
+        )
+        print(
+            f"{phase}: CPU a request during the rounds, median: ecrbot "
+            f"{statistics.median(cpu_ms[phase]['ecrbot']):.1f} ms, minimal "
+            f"{statistics.median(cpu_ms[phase]['minimal']):.1f} ms"
         )
     print(f"non-200: {failures}; load average at the rounds' starts: {loads}")
     failed = verdict(figures)

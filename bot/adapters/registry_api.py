@@ -9,23 +9,14 @@ from typing import Any
 
 import requests
 
+from bot.adapters.oci_media import MANIFEST_TYPES, MAX_MANIFEST
 from bot.domain.errors import StepError
 from bot.domain.models import Step
 from bot.domain.ports import RegistryCredentials, RepositoryInfo
 
-MANIFEST_TYPES = ", ".join(
-    (
-        "application/vnd.docker.distribution.manifest.v2+json",
-        "application/vnd.oci.image.manifest.v1+json",
-        "application/vnd.docker.distribution.manifest.list.v2+json",
-        "application/vnd.oci.image.index.v1+json",
-    )
-)
 TIMEOUT_S = 30
-# What a registry may make ecrbot read (issue #18): a manifest is a few KB, and the OCI
-# distribution spec lets registries refuse manifests over 4 MiB. A config blob is read up to the
-# size its descriptor states, never more than MAX_CONFIG; both are checked against their digest.
-MAX_MANIFEST = 4 * 1024 * 1024
+# A config blob is read up to the size its descriptor states, never more than MAX_CONFIG; a
+# manifest up to MAX_MANIFEST (oci_media); both are checked against their digest.
 MAX_CONFIG = 8 * 1024 * 1024
 CHUNK = 64 * 1024
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")

@@ -1,34 +1,31 @@
 """Image copies with skopeo (Debian's `skopeo`): digests kept, blobs the target has not resent,
-multi-arch indexes copied whole. A child process with an argument list, never a shell."""
+multi-arch indexes copied whole. A child process with an argument list, never a shell. Digests
+are read back through the registry's API in this process (`manifest_digests`)."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bot.adapters.manifest_digests import Login, ManifestDigests
 from bot.domain.cancel import CancelToken
 from bot.domain.promotion import CopyFailed, ImageRef
 
-# Registry answers that mean "no such image" (distribution spec error codes; ECR's words).
-NOT_FOUND = ("manifest unknown", "name unknown", "not found", "does not exist")
 STDERR_SHOWN = 2000  # characters of skopeo's error kept in an exception
 
 __all__ = ["CopyFailed", "SkopeoCopier"]
 
 
-Login = Callable[[ImageRef], tuple[str, str]]  # (username, password) for the image's registry
-
-
 class SkopeoCopier:
-    """`ImageCopier` over `skopeo copy --all --preserve-digests` and `skopeo inspect --raw`."""
+    """`ImageCopier` over `skopeo copy --all --preserve-digests`, and the registry's API for
+    which manifest a tag names."""
 
     def __init__(
         self,
@@ -36,6 +33,7 @@ class SkopeoCopier:
         skopeo: str = "skopeo",
         timeout_s: float = 900.0,
         ca_bundle: str | None = None,
+        manifests: ManifestDigests | None = None,
     ) -> None:
         self._login = login
         self._skopeo = skopeo
@@ -43,17 +41,10 @@ class SkopeoCopier:
         # ECRBOT_REGISTRY_CA_BUNDLE: trusted for the registries too (a TLS-inspecting proxy, a
         # private edge), beside the system's CAs; skopeo takes it as a directory of *.crt.
         self._ca_bundle = ca_bundle
+        self._manifests = manifests or ManifestDigests(login, ca_bundle)
 
     def digest(self, image: ImageRef) -> str | None:
-        with self._authfile(image) as (authfile, certs):
-            args = ["inspect", "--raw", "--authfile", authfile, *_certs("--cert-dir", certs)]
-            done = self._run([*args, f"docker://{image}"])
-        if done.returncode != 0:
-            if any(words in done.stderr.decode(errors="replace") for words in NOT_FOUND):
-                return None
-            raise CopyFailed(_said(done))
-        # The digest of a manifest is the sha256 of its bytes exactly as the registry serves them.
-        return "sha256:" + hashlib.sha256(done.stdout).hexdigest()
+        return self._manifests.digest(image)
 
     def copy(self, source: ImageRef, target: ImageRef, cancel: CancelToken | None = None) -> None:
         with self._authfile(source, target) as (authfile, certs):

@@ -118,7 +118,7 @@ def test_promotion_copies_the_index_whole_and_keeps_the_digest(tmp_path: Path) -
     home = NamedRegistry(HOME, account, region)
     prod = Environment("prod", NamedRegistry("prod", account, region, "arn:r"), prod_repo)
     app = app_spec(name="my-app", repository=home_repo, environments=(prod,))
-    copier = SkopeoCopier(lambda image: (user, password))
+    copier = SkopeoCopier(lambda image: (user, password), ca_bundle=services["ECR_EDGE_CA_CERT"])
 
     layout = tmp_path / "layout"
     oci_index(layout, "1.4.0")

@@ -1,6 +1,7 @@
 """ECRBOT_REGISTRY_CA_BUNDLE reaches skopeo: a directory holding the bundle as ca.crt, passed as
---cert-dir to inspect and as --src-cert-dir/--dest-cert-dir to copy, removed afterwards. A
-stand-in `skopeo` (an executable script) records what it was given."""
+--src-cert-dir/--dest-cert-dir to copy, removed afterwards. A stand-in `skopeo` (an executable
+script) records what it was given. (The read back after a copy is not skopeo's:
+test_manifest_digests.py.)"""
 
 from __future__ import annotations
 
@@ -38,14 +39,12 @@ REGISTRY = NamedRegistry("home", "123456789012", "eu-west-2")
 IMAGE = ImageRef(REGISTRY, "my-app", "1.0.0")
 
 
-def test_the_ca_bundle_is_a_cert_dir_for_inspect_and_copy(tmp_path: Path) -> None:
+def test_the_ca_bundle_is_a_cert_dir_for_the_copy(tmp_path: Path) -> None:
     bundle = tmp_path / "bundle.pem"
     bundle.write_text("-----BEGIN CERTIFICATE-----\nMII...\n-----END CERTIFICATE-----\n")
     skopeo, record = copier(tmp_path, str(bundle))
-    assert skopeo.digest(IMAGE) is not None
     skopeo.copy(IMAGE, ImageRef(REGISTRY, "my-app-prod", "1.0.0"))
-    inspect, copy = (json.loads(line) for line in record.read_text().splitlines())
-    assert inspect["certs"] == {"--cert-dir": {"ca.crt": bundle.read_text()}}
+    (copy,) = (json.loads(line) for line in record.read_text().splitlines())
     assert copy["certs"] == {
         "--src-cert-dir": {"ca.crt": bundle.read_text()},
         "--dest-cert-dir": {"ca.crt": bundle.read_text()},
@@ -56,6 +55,6 @@ def test_the_ca_bundle_is_a_cert_dir_for_inspect_and_copy(tmp_path: Path) -> Non
 
 def test_without_a_bundle_skopeo_uses_the_systems_trust(tmp_path: Path) -> None:
     skopeo, record = copier(tmp_path, None)
-    skopeo.digest(IMAGE)
-    (inspect,) = (json.loads(line) for line in record.read_text().splitlines())
-    assert inspect["certs"] == {} and "--cert-dir" not in inspect["args"]
+    skopeo.copy(IMAGE, ImageRef(REGISTRY, "my-app-prod", "1.0.0"))
+    (copy,) = (json.loads(line) for line in record.read_text().splitlines())
+    assert copy["certs"] == {} and not {"--src-cert-dir", "--dest-cert-dir"} & set(copy["args"])

@@ -1,0 +1,166 @@
+"""A promotion's read back: which manifest a tag names, through the registry's API over TLS.
+A local HTTPS registry stand-in (certificates from trustme) answers as it is told, and records
+what it was asked; a real registry through the test edge is in test_promote.py."""
+
+from __future__ import annotations
+
+import hashlib
+import ssl
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import trustme
+
+from bot.adapters.manifest_digests import ManifestDigests
+from bot.adapters.oci_media import MAX_MANIFEST
+from bot.domain.environments import NamedRegistry
+from bot.domain.promotion import CopyFailed, ImageRef
+
+REGISTRY = NamedRegistry("prod", "210987654321", "eu-west-2")
+IMAGE = ImageRef(REGISTRY, "team/my-app", "1.4.0")
+MANIFEST = b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"}'
+
+
+@dataclass
+class Answer:
+    status: int = 200
+    body: bytes = MANIFEST
+    headers: dict[str, str] = field(default_factory=dict)
+    chunked: bool = False  # no Content-Length: the body's size is known only by reading it
+
+
+@dataclass
+class Registry:
+    origin: str
+    ca_bundle: str
+    answer: Answer
+    asked: list[tuple[str, dict[str, str]]]
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[Registry]:
+    ca = trustme.CA()
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    state = Registry("", str(bundle), Answer(), [])
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            state.asked.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+            answer = state.answer
+            self.send_response(answer.status)
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            if answer.chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for start in range(0, len(answer.body), 1 << 20):
+                    piece = answer.body[start : start + (1 << 20)]
+                    self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                self.wfile.write(b"0\r\n\r\n")
+                return
+            self.send_header("Content-Length", str(len(answer.body)))
+            self.end_headers()
+            self.wfile.write(answer.body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    state.origin = f"https://localhost:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+def reader(registry: Registry, ca_bundle: str | None = "") -> ManifestDigests:
+    bundle = registry.ca_bundle if ca_bundle == "" else ca_bundle
+    return ManifestDigests(
+        lambda image: ("AWS", f"token-for-{image.registry.account_id}"),
+        bundle,
+        timeout_s=5,
+        origin=lambda host: registry.origin,
+    )
+
+
+def test_the_digest_is_the_sha256_of_the_bytes_served(registry: Registry) -> None:
+    assert reader(registry).digest(IMAGE) == "sha256:" + hashlib.sha256(MANIFEST).hexdigest()
+    ((path, headers),) = registry.asked
+    assert path == "/v2/team/my-app/manifests/1.4.0"
+    assert headers["authorization"] == "Basic QVdTOnRva2VuLWZvci0yMTA5ODc2NTQzMjE="
+    # Every manifest kind, indexes included: an index is named by its own digest.
+    assert "application/vnd.oci.image.index.v1+json" in headers["accept"]
+    assert "application/vnd.docker.distribution.manifest.v2+json" in headers["accept"]
+
+
+def test_a_reference_by_digest_keeps_its_colon(registry: Registry) -> None:
+    digest = "sha256:" + "a" * 64
+    reader(registry).digest(ImageRef(REGISTRY, "my-app", digest))
+    assert registry.asked[0][0] == f"/v2/my-app/manifests/{digest}"
+
+
+def test_no_such_image_is_none(registry: Registry) -> None:
+    registry.answer = Answer(404, b'{"errors": [{"code": "MANIFEST_UNKNOWN"}]}')
+    assert reader(registry).digest(IMAGE) is None
+
+
+def test_a_refusal_says_what_the_registry_said(registry: Registry) -> None:
+    registry.answer = Answer(401, b'{"errors": [{"code": "UNAUTHORIZED", "message": "expired"}]}')
+    with pytest.raises(CopyFailed, match=r"answered 401: .*UNAUTHORIZED.*expired"):
+        reader(registry).digest(IMAGE)
+
+
+def test_a_redirect_is_not_followed(registry: Registry) -> None:
+    registry.answer = Answer(307, b"", {"Location": "https://elsewhere.example/v2/x"})
+    with pytest.raises(CopyFailed, match="answered 307"):
+        reader(registry).digest(IMAGE)
+    assert len(registry.asked) == 1
+
+
+def test_a_manifest_over_the_limit_is_refused_by_its_length(registry: Registry) -> None:
+    registry.answer = Answer(body=b" " * (MAX_MANIFEST + 1))
+    with pytest.raises(CopyFailed, match=f"of {MAX_MANIFEST + 1} bytes, over {MAX_MANIFEST}"):
+        reader(registry).digest(IMAGE)
+
+
+def test_a_manifest_over_the_limit_is_refused_while_read(registry: Registry) -> None:
+    registry.answer = Answer(body=b" " * (MAX_MANIFEST + 1), chunked=True)
+    with pytest.raises(CopyFailed, match=f"over {MAX_MANIFEST} bytes"):
+        reader(registry).digest(IMAGE)
+
+
+def test_a_manifest_at_the_limit_is_read(registry: Registry) -> None:
+    registry.answer = Answer(body=b" " * MAX_MANIFEST, chunked=True)
+    assert reader(registry).digest(IMAGE) is not None
+
+
+def test_a_registry_the_trust_store_does_not_vouch_for_is_refused(registry: Registry) -> None:
+    with pytest.raises(CopyFailed, match="SSLError"):
+        reader(registry, ca_bundle=None).digest(IMAGE)
+    assert registry.asked == []
+
+
+def test_a_bundle_that_is_no_certificate_says_so(registry: Registry, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.pem"
+    broken.write_text("not a certificate")
+    with pytest.raises(CopyFailed, match="ECRBOT_REGISTRY_CA_BUNDLE"):
+        reader(registry, ca_bundle=str(broken)).digest(IMAGE)
+
+
+def test_connections_are_kept_between_reads(registry: Registry) -> None:
+    digests = reader(registry)
+    for _ in range(3):
+        digests.digest(IMAGE)
+    assert len(registry.asked) == 3
+    assert all(headers.get("connection") != "close" for _, headers in registry.asked)
