@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from bot.adapters.oci_media import MANIFEST_TYPES, MAX_MANIFEST
+from bot.adapters.oci_media import MANIFEST_TYPES, MAX_MANIFEST, TooBig, bounded
 from bot.domain.errors import StepError
 from bot.domain.models import Step
 from bot.domain.ports import RegistryCredentials, RepositoryInfo
@@ -115,16 +115,13 @@ class RegistryApi:
         ) as response:
             _raise_for(response, Step.PREFLIGHT)
             declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > limit:
-                raise _refused(f"{path.split('/')[0]} of {declared} bytes, over {limit}")
-            body = bytearray()
-            for chunk in response.iter_content(CHUNK):
-                body += chunk
-                if len(body) > limit:
-                    raise _refused(f"{path.split('/')[0]} over {limit} bytes")
+            try:
+                body = bounded(declared, response.iter_content(CHUNK), limit)
+            except TooBig as big:
+                raise _refused(f"{path.split('/')[0]} {big}") from None
             if answer_headers is not None:
                 answer_headers.update(response.headers)
-            return bytes(body)
+            return body
 
     @staticmethod
     def _url(repository: RepositoryInfo, path: str) -> str:

@@ -1,6 +1,7 @@
 """Image copies with skopeo (Debian's `skopeo`): digests kept, blobs the target has not resent,
 multi-arch indexes copied whole. A child process with an argument list, never a shell. Digests
-are read back through the registry's API in this process (`manifest_digests`)."""
+are read back, and a second tag put, through the registry's API in this process
+(`registry_manifests`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bot.adapters.manifest_digests import Login, ManifestDigests
+from bot.adapters.registry_manifests import Login, RegistryManifests
 from bot.domain.cancel import CancelToken
 from bot.domain.promotion import CopyFailed, ImageRef
 
@@ -25,7 +26,7 @@ __all__ = ["CopyFailed", "SkopeoCopier"]
 
 class SkopeoCopier:
     """`ImageCopier` over `skopeo copy --all --preserve-digests`, and the registry's API for
-    which manifest a tag names."""
+    which manifest a tag names and for more tags on a manifest already there."""
 
     def __init__(
         self,
@@ -33,7 +34,7 @@ class SkopeoCopier:
         skopeo: str = "skopeo",
         timeout_s: float = 900.0,
         ca_bundle: str | None = None,
-        manifests: ManifestDigests | None = None,
+        manifests: RegistryManifests | None = None,
     ) -> None:
         self._login = login
         self._skopeo = skopeo
@@ -41,10 +42,13 @@ class SkopeoCopier:
         # ECRBOT_REGISTRY_CA_BUNDLE: trusted for the registries too (a TLS-inspecting proxy, a
         # private edge), beside the system's CAs; skopeo takes it as a directory of *.crt.
         self._ca_bundle = ca_bundle
-        self._manifests = manifests or ManifestDigests(login, ca_bundle)
+        self._manifests = manifests or RegistryManifests(login, ca_bundle)
 
     def digest(self, image: ImageRef) -> str | None:
         return self._manifests.digest(image)
+
+    def tag(self, image: ImageRef, digest: str) -> None:
+        self._manifests.tag(image, digest)
 
     def copy(self, source: ImageRef, target: ImageRef, cancel: CancelToken | None = None) -> None:
         with self._authfile(source, target) as (authfile, certs):

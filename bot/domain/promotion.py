@@ -59,6 +59,11 @@ class ImageCopier(Protocol):
         (and stops, raising, once `cancel` is cancelled)."""
         ...
 
+    def tag(self, image: ImageRef, digest: str) -> None:
+        """Point `image`'s tag at the manifest `digest`, which `image`'s repository already
+        holds (no blob moves, the bytes and so the digest unchanged); raises on failure."""
+        ...
+
 
 class CopyFailed(Exception):
     """The copier (or a registry login) refused; the message is its own closing words, never

@@ -108,23 +108,31 @@ class PromotionService:
         read: Mapping[str, Found] | None = None,
     ) -> bool:
         """Copy the digest under each tag the target lacks (or holds another digest under);
-        a Cancel stops it before the next tag, and kills a copy going on. `read`: what the
-        target held under each tag a moment ago (`promote` has just read it), not read again."""
+        once the target holds the manifest (under another tag, or copied for the first), the
+        other tags are pointed at it without a copy. A Cancel stops it before the next tag, and
+        kills a copy going on. `read`: what the target held under each tag a moment ago
+        (`promote` has just read it), not read again."""
+        found = {
+            tag: read[tag]
+            if read is not None and tag in read
+            else self._found(planned.target_ref(tag))
+            for tag in planned.tags
+        }
+        held = planned.digest in found.values()
         copied = False
-        for tag in planned.tags:
-            target = planned.target_ref(tag)
-            found = read[tag] if read is not None and tag in read else self._found(target)
-            if isinstance(found, RepositoryMissing):
-                if cancel is not None:
-                    cancel.checkpoint()
-                self._copy_into_missing(planned.source, target, found, cancel)
-                copied = True
+        for tag, there in found.items():
+            if there == planned.digest:
                 continue
-            if found != planned.digest:
-                if cancel is not None:
-                    cancel.checkpoint()
+            if cancel is not None:
+                cancel.checkpoint()
+            target = planned.target_ref(tag)
+            if held:
+                self._copier.tag(target, planned.digest)
+            elif isinstance(there, RepositoryMissing):
+                self._copy_into_missing(planned.source, target, there, cancel)
+            else:
                 self._copier.copy(planned.source, target, cancel)
-                copied = True
+            held = copied = True
         return copied
 
     def _target_digest(self, target: ImageRef) -> str | None:

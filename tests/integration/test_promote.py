@@ -152,6 +152,12 @@ def test_promotion_copies_the_index_whole_and_keeps_the_digest(tmp_path: Path) -
     described = aws.describe_images(repositoryName=prod_repo, imageIds=[{"imageTag": "1.4.0"}])
     assert described["imageDetails"][0]["imageDigest"] == source_digest
 
+    # A second tag on the index the target now holds: its bytes put again, no blob moves.
+    copier.tag(ImageRef(prod.registry, prod_repo, "1a2b3c4"), source_digest)
+    assert copier.digest(ImageRef(prod.registry, prod_repo, "1a2b3c4")) == source_digest
+    tagged = aws.describe_images(repositoryName=prod_repo, imageIds=[{"imageTag": "1a2b3c4"}])
+    assert tagged["imageDetails"][0]["imageDigest"] == source_digest
+
     again = service.promote("my-app", "1.4.0", "prod", user=None)
     assert not again.copied and again.plan.digest == source_digest
     # ECR's API (BatchGetImage) names the index by the digest skopeo read from the registry.

@@ -52,6 +52,7 @@ class Copier:
     def __init__(self, reader: Reader, refuse: str | None = None) -> None:
         self.reader, self.refuse = reader, refuse
         self.copies: list[str] = []
+        self.tags: list[str] = []  # tags pointed at a manifest the target holds: no copy
         self.reads: list[str] = []
 
     def digest(self, image: ImageRef) -> str | None:
@@ -64,10 +65,19 @@ class Copier:
         self.copies.append(str(target))
         self.reader.images[str(target)] = source.reference
 
+    def tag(self, image: ImageRef, digest: str) -> None:
+        self.tags.append(str(image))
+        self.reader.images[str(image)] = digest
 
-def service(reader: Reader, copier: Copier) -> PromotionService:
+
+def service(reader: Reader, copier: Copier, pushed: tuple[str, ...] = ()) -> PromotionService:
     return PromotionService(
-        {"my-app": APP}.get, Access((), NoGroups()), copier, HOME_REGISTRY, reader=reader
+        {"my-app": APP}.get,
+        Access((), NoGroups()),
+        copier,
+        HOME_REGISTRY,
+        pushed=lambda app, digest: pushed,
+        reader=reader,
     )
 
 
@@ -94,6 +104,31 @@ def test_a_tag_holding_another_digest_is_copied_over() -> None:
     copier = Copier(reader)
     done = service(reader, copier).promote("my-app", "1.0.0", "prod", user=None)
     assert done.copied and copier.copies == [TARGET]
+    assert reader.images[TARGET] == DIGEST
+
+
+SHA_TAG = "1a2b3c4d5e6f"
+TARGET_SHA = f"{PROD.registry.host}/my-app:{SHA_TAG}"
+
+
+def test_of_two_tags_one_is_copied_and_the_other_pointed_at_it() -> None:
+    reader = Reader({SOURCE: DIGEST})
+    copier = Copier(reader)
+    done = service(reader, copier, pushed=("1.0.0", SHA_TAG)).promote(
+        "my-app", "1.0.0", "prod", user=None
+    )
+    assert done.copied and done.uris == (TARGET, TARGET_SHA)
+    assert copier.copies == [TARGET] and copier.tags == [TARGET_SHA]  # one skopeo, one PUT
+    assert copier.reads == [TARGET, TARGET_SHA]  # both read back
+
+
+def test_a_digest_the_target_holds_under_another_tag_is_tagged_not_copied() -> None:
+    reader = Reader({SOURCE: DIGEST, TARGET_SHA: DIGEST, TARGET: OTHER})
+    copier = Copier(reader)
+    done = service(reader, copier, pushed=("1.0.0", SHA_TAG)).promote(
+        "my-app", "1.0.0", "prod", user=None
+    )
+    assert done.copied and copier.copies == [] and copier.tags == [TARGET]
     assert reader.images[TARGET] == DIGEST
 
 

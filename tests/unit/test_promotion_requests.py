@@ -48,6 +48,7 @@ class Copier:
     def __init__(self, gate: threading.Event | None = None, fail: bool = False) -> None:
         self.images: dict[str, str] = {f"{HOME_REGISTRY.host}/my-app:1.0.0": DIGEST}
         self.gate, self.fail, self.copies = gate, fail, 0
+        self.tags: list[str] = []  # tags pointed at a manifest the target holds: no copy
         self.for_whom: set[OnBehalf | None] = set()  # who each AWS call would be made for
 
     def digest(self, image: ImageRef) -> str | None:
@@ -62,6 +63,11 @@ class Copier:
         self.copies += 1
         self.for_whom.add(current_on_behalf.get())
         self.images[str(target)] = source.reference
+
+    def tag(self, image: ImageRef, digest: str) -> None:
+        self.tags.append(str(image))
+        self.for_whom.add(current_on_behalf.get())
+        self.images[str(image)] = digest
 
 
 class Notices:

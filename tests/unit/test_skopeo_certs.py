@@ -1,7 +1,7 @@
 """ECRBOT_REGISTRY_CA_BUNDLE reaches skopeo: a directory holding the bundle as ca.crt, passed as
 --src-cert-dir/--dest-cert-dir to copy, removed afterwards. A stand-in `skopeo` (an executable
 script) records what it was given. (The read back after a copy is not skopeo's:
-test_manifest_digests.py.)"""
+test_registry_manifests.py.)"""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""A promotion's read back: which manifest a tag names, through the registry's API over TLS.
-A local HTTPS registry stand-in (certificates from trustme) answers as it is told, and records
-what it was asked; a real registry through the test edge is in test_promote.py."""
+"""A promotion's manifest work through the registry's API over TLS: which manifest a tag names,
+and a second tag put on a manifest the repository holds. A local HTTPS registry stand-in
+(certificates from trustme) answers as it is told and records what it was asked; a real
+registry through the test edge is in test_promote.py."""
 
 from __future__ import annotations
 
@@ -15,21 +16,23 @@ from pathlib import Path
 import pytest
 import trustme
 
-from bot.adapters.manifest_digests import ManifestDigests
 from bot.adapters.oci_media import MAX_MANIFEST
+from bot.adapters.registry_manifests import RegistryManifests
 from bot.domain.environments import NamedRegistry
 from bot.domain.promotion import CopyFailed, ImageRef
 
 REGISTRY = NamedRegistry("prod", "210987654321", "eu-west-2")
 IMAGE = ImageRef(REGISTRY, "team/my-app", "1.4.0")
+OCI = "application/vnd.oci.image.manifest.v1+json"
 MANIFEST = b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"}'
+DIGEST = "sha256:" + hashlib.sha256(MANIFEST).hexdigest()
 
 
 @dataclass
 class Answer:
     status: int = 200
     body: bytes = MANIFEST
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": OCI})
     chunked: bool = False  # no Content-Length: the body's size is known only by reading it
 
 
@@ -39,6 +42,8 @@ class Registry:
     ca_bundle: str
     answer: Answer
     asked: list[tuple[str, dict[str, str]]]
+    put: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
+    put_status: int = 201
 
 
 @pytest.fixture
@@ -69,6 +74,15 @@ def registry(tmp_path: Path) -> Iterator[Registry]:
             self.end_headers()
             self.wfile.write(answer.body)
 
+        def do_PUT(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            state.put.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            said = b"" if state.put_status == 201 else b'{"errors": [{"code": "TAG_INVALID"}]}'
+            self.send_response(state.put_status)
+            self.send_header("Content-Length", str(len(said)))
+            self.end_headers()
+            self.wfile.write(said)
+
         def log_message(self, *args: object) -> None:
             pass
 
@@ -88,9 +102,9 @@ def registry(tmp_path: Path) -> Iterator[Registry]:
     server.server_close()
 
 
-def reader(registry: Registry, ca_bundle: str | None = "") -> ManifestDigests:
+def reader(registry: Registry, ca_bundle: str | None = "") -> RegistryManifests:
     bundle = registry.ca_bundle if ca_bundle == "" else ca_bundle
-    return ManifestDigests(
+    return RegistryManifests(
         lambda image: ("AWS", f"token-for-{image.registry.account_id}"),
         bundle,
         timeout_s=5,
@@ -99,7 +113,7 @@ def reader(registry: Registry, ca_bundle: str | None = "") -> ManifestDigests:
 
 
 def test_the_digest_is_the_sha256_of_the_bytes_served(registry: Registry) -> None:
-    assert reader(registry).digest(IMAGE) == "sha256:" + hashlib.sha256(MANIFEST).hexdigest()
+    assert reader(registry).digest(IMAGE) == DIGEST
     ((path, headers),) = registry.asked
     assert path == "/v2/team/my-app/manifests/1.4.0"
     assert headers["authorization"] == "Basic QVdTOnRva2VuLWZvci0yMTA5ODc2NTQzMjE="
@@ -153,6 +167,42 @@ def test_a_registry_the_trust_store_does_not_vouch_for_is_refused(registry: Regi
     with pytest.raises(CopyFailed, match="SSLError"):
         reader(registry, ca_bundle=None).digest(IMAGE)
     assert registry.asked == []
+
+
+def test_a_manifest_of_a_type_not_asked_for_is_refused(registry: Registry) -> None:
+    registry.answer = Answer(headers={"Content-Type": "text/html"})
+    with pytest.raises(CopyFailed, match="of type 'text/html'"):
+        reader(registry).digest(IMAGE)
+
+
+def test_a_tag_is_put_with_the_bytes_read_by_digest(registry: Registry) -> None:
+    reader(registry).tag(IMAGE, DIGEST)
+    ((read, _),) = registry.asked
+    assert read == f"/v2/team/my-app/manifests/{DIGEST}"
+    ((path, headers, body),) = registry.put
+    assert path == "/v2/team/my-app/manifests/1.4.0"
+    assert body == MANIFEST and headers["content-type"] == OCI
+    assert headers["authorization"] == "Basic QVdTOnRva2VuLWZvci0yMTA5ODc2NTQzMjE="
+
+
+def test_a_tag_on_a_manifest_the_repository_lacks_is_refused(registry: Registry) -> None:
+    registry.answer = Answer(404, b'{"errors": [{"code": "MANIFEST_UNKNOWN"}]}')
+    with pytest.raises(CopyFailed, match=f"holds no {DIGEST}"):
+        reader(registry).tag(IMAGE, DIGEST)
+    assert registry.put == []
+
+
+def test_a_tag_is_refused_when_the_bytes_are_not_the_digest(registry: Registry) -> None:
+    registry.answer = Answer(body=MANIFEST + b" ")
+    with pytest.raises(CopyFailed, match="served another"):
+        reader(registry).tag(IMAGE, DIGEST)
+    assert registry.put == []
+
+
+def test_a_tag_the_registry_refuses_says_so(registry: Registry) -> None:
+    registry.put_status = 400
+    with pytest.raises(CopyFailed, match=r"tagging .*:1.4.0: the registry answered 400: .*TAG_INV"):
+        reader(registry).tag(IMAGE, DIGEST)
 
 
 def test_a_bundle_that_is_no_certificate_says_so(registry: Registry, tmp_path: Path) -> None:
