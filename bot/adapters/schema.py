@@ -47,6 +47,10 @@ jobs = sa.Table(
     sa.Column("worker", sa.String(200)),
     sa.Column("heartbeat_at", sa.DateTime(timezone=True)),
     sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The digest of the image the job built and pushed itself (0010; None for a reuse): the
+    # provenance a later push of the commit is checked against, read by one indexed query.
+    sa.Column("pushed_digest", sa.String(80)),
+    sa.Index("jobs_pushed_by_commit", "app", "full_sha", "pushed_digest"),
 )
 
 report_figures = sa.Table(

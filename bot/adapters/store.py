@@ -26,7 +26,6 @@ T = TypeVar("T")
 REMEMBERED_KEYS = 10_000  # request keys kept in memory to answer Slack's retries at once
 INTAKE_ATTEMPTS = 8  # an accepted job's insert, retried while the database is locked or full
 # Succeeded jobs looked at to find the newest image ecrbot pushed (reuses are skipped).
-PROVENANCE_SCAN = 200  # succeeded jobs read per page when looking for ecrbot's own push
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
@@ -248,27 +247,21 @@ class SqlJobStore:
 
     def _pushed(self, where: sa.ColumnElement[bool]) -> str | None:
         """The digest of the newest succeeded job matching `where` whose image ecrbot built and
-        pushed itself; a job that reused an image proves nothing new, so it is skipped. Read a
-        page at a time, newest first: a commit pushed once and reused a thousand times since
-        still has its push found (a single bounded read lost it past the bound, and the next
-        push of that commit was refused as "another image")."""
-        succeeded = sa.and_(
-            where, jobs.c.state == JobState.SUCCEEDED.value, jobs.c.result.is_not(None)
+        pushed itself: a job that reused an image proves nothing new, and has no
+        `pushed_digest`. One indexed read however many reuses came since (walking them lost the
+        push past a bound, or parsed every reuse's result on every push)."""
+        query = (
+            sa.select(jobs.c.pushed_digest)
+            .where(
+                where,
+                jobs.c.state == JobState.SUCCEEDED.value,
+                jobs.c.pushed_digest.is_not(None),
+            )
+            .order_by(jobs.c.id.desc())
+            .limit(1)
         )
-        before: int | None = None
         with self._engine.connect() as conn:
-            while True:
-                query = sa.select(jobs.c.id, jobs.c.result).where(succeeded)
-                if before is not None:
-                    query = query.where(jobs.c.id < before)
-                page = conn.execute(query.order_by(jobs.c.id.desc()).limit(PROVENANCE_SCAN)).all()
-                for _, text in page:
-                    result = parse_result(text)
-                    if result is not None and result.pushed and DIGEST.fullmatch(result.digest):
-                        return result.digest
-                if len(page) < PROVENANCE_SCAN:
-                    return None
-                before = page[-1][0]
+            return conn.execute(query).scalar_one_or_none()
 
     def transition(self, job_id: int, to: JobState, *, only_from: tuple[JobState, ...]) -> bool:
         values: dict[str, Any] = {"state": to.value}
@@ -310,6 +303,7 @@ class SqlJobStore:
             "state": state.value,
             "finished_at": finished_at or _now(),
             "result": json.dumps(asdict(result)) if result else None,
+            "pushed_digest": _pushed_digest(result) if state is JobState.SUCCEEDED else None,
             "failure": json.dumps(asdict(failure)) if failure else None,
         }
         if full_sha:
@@ -321,6 +315,13 @@ class SqlJobStore:
         if not self._write(lambda conn: conn.execute(query).rowcount == 1):
             return None
         return self.get(job_id)
+
+
+def _pushed_digest(result: PushResult | None) -> str | None:
+    """What provenance keeps of a result: the digest of an image ecrbot pushed itself."""
+    if result is not None and result.pushed and DIGEST.fullmatch(result.digest):
+        return result.digest
+    return None
 
 
 def _settled(job: Job) -> Future[Job]:

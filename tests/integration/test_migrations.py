@@ -3,6 +3,7 @@ any earlier schema (also from before migrations), refused at start when old or n
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -196,3 +197,49 @@ def test_0003_downgrades_cleanly(url: str) -> None:
     assert "audit_log" not in sa.inspect(engine).get_table_names()
     assert upgrade(engine) == ("0002", head())
     assert_append_only(engine)
+
+
+def test_0010_keeps_the_digest_each_finished_job_pushed(url: str) -> None:
+    """Provenance moves into `pushed_digest`: jobs finished before 0010 get theirs from their
+    results (a result from before `pushed` existed was a push; a reuse, a failure, a result
+    that is not a push's JSON get none)."""
+    upgrade_to(url, "0009")
+    engine = sa.create_engine(url)
+    pushed, reused = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+
+    def result(digest: str, pushed: bool | None) -> str:
+        return json.dumps({"digest": digest} | ({} if pushed is None else {"pushed": pushed}))
+
+    results = {
+        "pushed": ("succeeded", result(pushed, True)),
+        "before-pushed-existed": ("succeeded", result(pushed, None)),
+        "reused": ("succeeded", result(reused, False)),
+        "failed": ("failed", result(pushed, True)),
+        "not-a-digest": ("succeeded", result("latest", True)),
+        "not-json": ("succeeded", "{"),
+        "no-result": ("succeeded", None),
+    }
+    with engine.begin() as conn:
+        for key, (state, text) in results.items():
+            conn.execute(
+                sa.text(
+                    "INSERT INTO jobs (request_key, app, sha, requested_by, state, created_at, "
+                    "result, cancel_requested) VALUES (:key, 'my-app', 'abc1234', 'U1', :state, "
+                    ":at, :result, false)"
+                ),
+                {"key": key, "state": state, "at": datetime.now(UTC), "result": text},
+            )
+    assert upgrade(engine) == ("0009", head())
+    assert differences(engine) == []
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT request_key, pushed_digest FROM jobs")).all()
+    found: dict[str, str | None] = {key: digest for key, digest in rows}
+    assert found == {
+        "pushed": pushed,
+        "before-pushed-existed": pushed,
+        "reused": None,
+        "failed": None,
+        "not-a-digest": None,
+        "not-json": None,
+        "no-result": None,
+    }

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from bot.adapters.store import SqlJobStore
 from bot.domain.models import Failure, JobState, PushResult, Step
@@ -130,17 +131,24 @@ def test_what_is_stored_behind_an_ack_waits_for_the_acks_in_flight(tmp_path: Pat
         assert stored.done()
 
 
-def test_a_push_is_found_behind_more_reuses_than_one_page(store: SqlJobStore) -> None:
+def test_a_push_is_found_behind_many_reuses_by_one_read(store: SqlJobStore) -> None:
     """ecrbot's own push of a commit stays its provenance however often it is reused after:
-    past one page of reuses it used to be lost, and the next push was refused."""
-    from bot.adapters.store import PROVENANCE_SCAN
-
+    past one page of reuses it used to be lost (and the next push was refused), then found by
+    parsing every reuse's result on every push. Now it is one indexed read."""
     pushed = PushResult(("h/my-app:abc",), "sha256:" + "a" * 64, 10, 1.5, "abc", True)
     reused = PushResult(("h/my-app:abc",), "sha256:" + "a" * 64, 10, 0.1, "abc", False)
-    for index, result in enumerate([pushed] + [reused] * (PROVENANCE_SCAN + 5)):
+    failed_after = PushResult(("h/my-app:abc",), "sha256:" + "c" * 64, 10, 1.5, "abc", True)
+    for index, result in enumerate([pushed] + [reused] * 205):
         job, _ = store.create(f"k{index}", FIELDS)
         assert store.transition(job.id, JobState.RUNNING, only_from=(JobState.QUEUED,))
         store.finish(job.id, JobState.SUCCEEDED, result=result, full_sha="f" * 40)
+    # A job that failed after its push (say, verify) is not provenance.
+    job, _ = store.create("failed", FIELDS)
+    assert store.transition(job.id, JobState.RUNNING, only_from=(JobState.QUEUED,))
+    store.finish(job.id, JobState.FAILED, result=failed_after, full_sha="f" * 40)
+    statements: list[str] = []
+    sa.event.listen(store._engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     assert store.pushed_digest("my-app", "f" * 40) == pushed.digest
+    assert len(statements) == 1
     assert store.last_pushed_digest("my-app") == pushed.digest
     assert store.pushed_digest("my-app", "e" * 40) is None
