@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from bot.adapters import job_statements as statements
 from bot.adapters.schema import jobs, require_current
 from bot.adapters.sqlite_writer import SqliteWriter, in_transaction
 from bot.adapters.table_names import parse_result as parse_result  # re-exported
@@ -132,7 +133,7 @@ class SqlJobStore:
         self, job: Job, row: dict[str, object], stored: Future[Job], attempt: int
     ) -> None:
         assert self._writer is not None
-        written = self._writer.submit(lambda conn: conn.execute(jobs.insert().values(**row)))
+        written = self._writer.submit(lambda conn: conn.execute(statements.INSERT, row))
 
         def settled(written: Future[Any]) -> None:
             error = written.exception()
@@ -207,7 +208,7 @@ class SqlJobStore:
         with self._intake:
             pending = self._uncommitted.get(job_id)
         with self._engine.connect() as conn:
-            row = conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).mappings().first()
+            row = conn.execute(statements.BY_ID, {"job_id": job_id}).mappings().first()
         return job_from_row(row) if row is not None else pending
 
     def recent(self, limit: int = 10) -> list[Job]:
@@ -269,16 +270,12 @@ class SqlJobStore:
             values["started_at"] = _now()
         elif to.finished:
             values["finished_at"] = _now()
-        query = (
-            jobs.update()
-            .where(jobs.c.id == job_id, jobs.c.state.in_([s.value for s in only_from]))
-            .values(**values)
-        )
-        return self._write(lambda conn: conn.execute(query).rowcount == 1)
+        values.update(job_id=job_id, only_from=[s.value for s in only_from])
+        return self._write(lambda conn: conn.execute(statements.UPDATE_FROM, values).rowcount == 1)
 
     def save_thread(self, job_id: int, thread_ts: str) -> None:
-        query = jobs.update().where(jobs.c.id == job_id).values(thread_ts=thread_ts)
-        self._write(lambda conn: conn.execute(query))
+        values = {"job_id": job_id, "thread_ts": thread_ts}
+        self._write(lambda conn: conn.execute(statements.UPDATE_BY_ID, values))
 
     def finish(
         self,
@@ -308,11 +305,11 @@ class SqlJobStore:
         }
         if full_sha:
             values["full_sha"] = full_sha
-        mine = [jobs.c.id == job_id, jobs.c.state == JobState.RUNNING.value]
+        values.update(job_id=job_id, running=JobState.RUNNING.value)
+        query = statements.FINISH
         if owner is not None:
-            mine.append(jobs.c.worker == owner)
-        query = jobs.update().where(*mine).values(**values)
-        if not self._write(lambda conn: conn.execute(query).rowcount == 1):
+            query, values["owner"] = statements.FINISH_OWNED, owner
+        if not self._write(lambda conn: conn.execute(query, values).rowcount == 1):
             return None
         return self.get(job_id)
 
