@@ -185,3 +185,28 @@ def test_a_wsgi_request_is_in_flight_until_its_answer_is_sent() -> None:
     started = time.monotonic()
     acks.pause()
     assert time.monotonic() - started < 0.1
+
+
+def test_background_work_waits_for_a_quiet_moment_after_the_last_request() -> None:
+    """In a burst the request threads are all between two requests for a fraction of a
+    millisecond at times; background work waits for `quiet_s` without a request, not for one
+    instant of none, and is never held past `max_wait_s`."""
+    acks = AckFirst(max_wait_s=5.0, quiet_s=0.3)
+    started = time.monotonic()
+    acks.pause()  # nothing has been in flight: at once
+    assert time.monotonic() - started < 0.1
+    with acks.request():
+        pass
+    started = time.monotonic()
+    acks.pause()  # a request just ended: until it has been quiet for 0.3 s
+    assert 0.25 <= time.monotonic() - started < 1.0
+    started = time.monotonic()
+    acks.pause()  # quiet since: at once
+    assert time.monotonic() - started < 0.1
+
+    bounded = AckFirst(max_wait_s=0.1, quiet_s=5.0)
+    with bounded.request():
+        pass
+    started = time.monotonic()
+    bounded.pause()  # never past max_wait_s, however long the quiet moment
+    assert time.monotonic() - started < 1.0
