@@ -62,16 +62,20 @@ class SqlLockStore:
         return self._write(delete)
 
     def held(self, app: str | None = None) -> list[Lock]:
-        query = sa.select(locks).order_by(locks.c.locked_at, locks.c.app, locks.c.environment)
-        if app is not None:
-            query = query.where(locks.c.app == app)
+        query, values = (HELD, {}) if app is None else (HELD_BY_APP, {"app": app})
         with self._engine.connect() as conn:
-            return [_lock(row) for row in conn.execute(query).mappings()]
+            return [_lock(row) for row in conn.execute(query, values).mappings()]
 
     def _one(self, app: str, environment: str | None) -> Lock | None:
         with self._engine.connect() as conn:
             row = conn.execute(sa.select(locks).where(_key(app, environment))).mappings().first()
         return _lock(row) if row is not None else None
+
+
+# Built once: a statement built per call is walked and hashed for SQLAlchemy's compiled cache on
+# every execution, and `held` runs once a second under a burst of acknowledgements (the snapshot).
+HELD = sa.select(locks).order_by(locks.c.locked_at, locks.c.app, locks.c.environment)
+HELD_BY_APP = HELD.where(locks.c.app == sa.bindparam("app"))
 
 
 def _key(app: str, environment: str | None) -> Any:

@@ -129,6 +129,7 @@ class Services:
         if self.jobs.worker.runs_here:
             # Learnt before /readyz, not by the first job during the first burst of acks (#19).
             self.warmup.run("engine", self._warm_engine)
+        self.warmup.run("locks", self.locks.warm)  # the snapshot every push ack reads
         # Promotions left mid-copy by the process before: all of them where this process runs
         # alone (as its jobs); scaled out, the sweep ends those stale on every replica.
         self.promotions.recover(everything=self.jobs.worker.runs_here)

@@ -101,6 +101,11 @@ class LockService:
         if lock is not None:
             raise refusal(lock, what)
 
+    def warm(self) -> None:
+        """Read the locks once before traffic (a warm-up piece /readyz waits for): the first
+        acknowledgement then neither compiles the query nor reads the table."""
+        self._current()
+
     def _current(self) -> list[Lock]:
         now = self._monotonic()
         with self._snapshot_lock:

@@ -163,3 +163,15 @@ def test_the_acks_check_reads_the_locks_once_a_second_and_sees_its_own_changes_a
     finished = reporter.wait_finished(4)  # t-1, t-2, t-4, t-5: the lock now stops them all
     assert [job.failure.title if job.failure else None for job in finished] == ["Locked"] * 4
     jobs.stop()
+
+
+def test_warm_reads_the_snapshot_the_first_acknowledgement_uses(tmp_path: Path) -> None:
+    store, now = CountingLockStore(), [100.0]
+    lock_service = locks(store, monotonic=lambda: now[0])
+    lock_service.warm()  # before traffic: the warm-up piece /readyz waits for
+    assert store.reads == 1
+    jobs, _ = service(
+        tmp_path, directory=GROUPS, locked=lock_service.check, admit_locked=lock_service.admits
+    )
+    jobs.submit(request(), "t-1")
+    assert store.reads == 1  # the acknowledgement read nothing
