@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 REMEMBERED_KEYS = 10_000  # request keys kept in memory to answer Slack's retries at once
 INTAKE_ATTEMPTS = 8  # an accepted job's insert, retried while the database is locked or full
-# Succeeded jobs looked at to find the newest image ecrbot pushed (reuses are skipped).
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 

@@ -217,6 +217,7 @@ def test_0010_keeps_the_digest_each_finished_job_pushed(url: str) -> None:
         "failed": ("failed", result(pushed, True)),
         "not-a-digest": ("succeeded", result("latest", True)),
         "not-json": ("succeeded", "{"),
+        "json-not-an-object": ("succeeded", "[1, 2]"),
         "no-result": ("succeeded", None),
     }
     with engine.begin() as conn:
@@ -241,5 +242,6 @@ def test_0010_keeps_the_digest_each_finished_job_pushed(url: str) -> None:
         "failed": None,
         "not-a-digest": None,
         "not-json": None,
+        "json-not-an-object": None,
         "no-result": None,
     }

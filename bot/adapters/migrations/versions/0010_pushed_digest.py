@@ -55,7 +55,9 @@ def _pushed(text: str) -> str | None:
         data = json.loads(text)
     except ValueError:
         return None
-    digest = data.get("digest") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    digest = data.get("digest")
     if data.get("pushed", True) is True and isinstance(digest, str) and DIGEST.fullmatch(digest):
         return digest
     return None
