@@ -5,7 +5,14 @@ start, a TLS handshake and an auth file each (issue #16's copy time).
 
 A digest is the sha256 of the manifest's bytes exactly as the registry serves them: the
 definition, and right for indexes too. urllib3, not requests: botocore has loaded it already,
-so `ecrbot promote` imports nothing new for this."""
+so `ecrbot promote` imports nothing new for this.
+
+Checked against the vendors' current texts: ECR's registry takes the GetAuthorizationToken
+password with the user `AWS`, valid 12 hours
+(https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry_auth.html), which the
+distribution API accepts as HTTP Basic auth (as `RegistryApi` does); a manifest is put with
+`PUT /v2/<name>/manifests/<reference>` and its `Content-Type`, answered `201 Created`
+(https://github.com/opencontainers/distribution-spec/blob/main/spec.md, "Pushing Manifests")."""
 
 from __future__ import annotations
 
