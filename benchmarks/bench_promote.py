@@ -6,8 +6,12 @@ host, its own storage: none of the blobs are there). Each side gets its own imag
 repositories, and the engine holds none of them when a side starts (removed after the set-up
 push), so neither side finds anything cached.
 
-* **ecrbot**: `ecrbot promote --app A --ref 1.0.0 --to prod --format json`, the whole process
-  (interpreter, imports, ECR logins, skopeo copy by digest, the target read back).
+* **Slack**: `/ecr promote A 1.0.0 prod` sent to the running bot as Slack sends it (signed
+  HTTP), timed from the request to the thread's final "Promoted" message reaching the Slack
+  stand-in (benchmarks/promote_via_slack.py), as the issue's other promotion figures are.
+* **CLI**: `ecrbot promote --app A --ref 1.0.0 --to prod --format json`, the whole process
+  (interpreter, imports, ECR logins, skopeo copy by digest, the target read back): the Slack
+  side's work plus about 0.45 s of a new process's start.
 * **by hand**: what RB-0023's reader would do, with its login (step 2) for each registry:
   `aws ecr get-login-password --region R | docker login --username AWS --password-stdin SOURCE`,
   `docker pull`, `docker tag`, the same pipeline for TARGET, `docker push`. The `aws` CLI runs
@@ -20,14 +24,15 @@ push), so neither side finds anything cached.
 
 Then the same `ecrbot promote` again (`--again` times): "already there", nothing copied.
 Floors (issue #16):
-ecrbot ≤ 0.5 x the manual steps (median of the pairs' ratios), the target's digest equal to
-the source's on ecrbot's side (the manual side's is reported: docker may re-compress), and
-already there under 1 s. ecrbot's CPU seconds (its process and skopeo's) are printed beside the
-wall clock: on a shared machine the load stretches the wall clock far more than them.
+the promotion asked in Slack ≤ 0.5 x the manual steps (median of the pairs' ratios; the CLI's
+ratio is printed beside it), the target's digest equal to the source's on ecrbot's sides (the
+manual side's is reported: docker may re-compress), and already there (the CLI) under 1 s.
+The CLI's CPU seconds (its process and skopeo's) are printed beside the wall clock: on a shared
+machine the load stretches the wall clock far more than them.
 The Slack path of "already there" (from the signed request to the final message) is a round
 of bench_approvals. Run: `python -m benchmarks.bench_promote [--pairs 5] [--again 2]
-[--bot-dir DIR] [--link-mbit N] [--logins cli|boto3]` (DIR: a checkout whose `ecrbot` is
-measured, for a before/after).
+[--bot-dir DIR] [--link-mbit N] [--logins cli|boto3]` (DIR: a checkout whose `ecrbot` CLI is
+measured, for a before/after; the Slack side's bot runs from this checkout).
 
 `--link-mbit N` (root: it shapes `lo` with `tc`, see benchmarks/shaped_links.py): while the run
 lasts, each registry sits behind its own link of N Mbit/s (downloads from the source, uploads to
@@ -60,12 +65,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from benchmarks.promote_via_slack import SlackPromoter
 from benchmarks.shaped_links import Watch, shaped
 from tests.e2e.harness import ACCOUNT, REGION, account_session, service_env, write_catalog
+from tests.standins.slack_api import SlackStandIn
 
 SECOND = "210987654321"  # the test services' second registry (ECR_HOST_2)
 LAYER_MB = 50
 RATIO_FLOOR = 0.5
+SIDES = ("slack", "cli", "manual")  # each pair's sides, their order turned from pair to pair
 ALREADY_FLOOR_S = 1.0
 # A shaped run's check: a blob read through the edge takes this many times 8*size/N s at most
 # (and at least the lower bound: faster than the link means the shaping is not in effect).
@@ -73,9 +81,10 @@ LINK_CHECK = (0.8, 1.5)
 
 
 def verdict(figures: Mapping[str, float]) -> int:
-    """0 when ecrbot takes at most half the manual time, keeps the digest on every run and
-    answers "already there" in under a second, and a modelled link (`link_mbit` > 0; 0 is
-    loopback) was shown to be in effect; else 1."""
+    """0 when the promotion asked in Slack takes at most half the manual time, ecrbot keeps
+    the digest on every run (Slack's and the CLI's) and answers "already there" in under a
+    second, and a modelled link (`link_mbit` > 0; 0 is loopback) was shown to be in effect;
+    else 1."""
     shaped_ok = figures["link_mbit"] == 0 or LINK_CHECK[0] <= figures["link_check"] <= LINK_CHECK[1]
     ok = (
         figures["ratio"] <= RATIO_FLOOR
@@ -117,17 +126,22 @@ class Bench:
         self.docker = shutil.which("docker") or "docker"
         self.cpu: list[float] = []  # each `ecrbot promote`'s CPU seconds, skopeo's included
         self.manual_cpu: list[float] = []  # the manual side's clients' (aws, docker; not dockerd)
-        # One app per image: the catalog is written once, with every app the run will promote.
-        self.names = [f"bench-promote-{uuid.uuid4().hex[:8]}" for _ in range(2 * pairs)]
+        # One app per image and side: the catalogs are written once, with every app to promote.
+        self.names = [
+            {side: f"bench-promote-{uuid.uuid4().hex[:8]}" for side in SIDES} for _ in range(pairs)
+        ]
         prod_role = f"arn:aws:iam::{SECOND}:role/ecrbot-promote"
+        self.registries = {"prod": {"account_id": SECOND, "region": REGION, "role": prod_role}}
         self.catalog = write_catalog(
             tmp / "catalog.yml",
             {
-                name: {"source": str(tmp), "environments": [{"name": "prod", "registry": "prod"}]}
-                for name in self.names
+                names["cli"]: {
+                    "source": str(tmp), "environments": [{"name": "prod", "registry": "prod"}]
+                }
+                for names in self.names
             },
-            registries={"prod": {"account_id": SECOND, "region": REGION, "role": prod_role}},
-        )
+            registries=self.registries,
+        )  # fmt: skip
         self.env = {
             **os.environ,
             "AWS_ENDPOINT_URL": endpoint,
@@ -291,80 +305,97 @@ def main() -> int:
         "password fetched in this process with boto3 (the earlier form)",
     )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="ecrbot-bench-promote-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="ecrbot-bench-promote-") as tmp,
+        SlackStandIn() as slack,
+    ):
         bench = Bench(Path(tmp), args.pairs, args.bot_dir, args.logins)
-        if args.link_mbit:
-            with shaped(args.link_mbit):
-                return measure(bench, args)
-        return measure(bench, args)
+        (Path(tmp) / "slack").mkdir()
+        names = [names["slack"] for names in bench.names]
+        bot = SlackPromoter(Path(tmp) / "slack", slack, names, bench.registries)
+        try:
+            if args.link_mbit:
+                with shaped(args.link_mbit):
+                    return measure(bench, bot, args)
+            return measure(bench, bot, args)
+        finally:
+            bot.stop()
 
 
-def measure(bench: Bench, args: argparse.Namespace) -> int:
+def measure(bench: Bench, bot: SlackPromoter, args: argparse.Namespace) -> int:
     """The pairs, the figures and the verdict (inside the shaping, when there is one)."""
-    ours, theirs, ratios, already = [], [], [], []
+    took: dict[str, list[float]] = {side: [] for side in SIDES}
+    ratios: dict[str, list[float]] = {"slack": [], "cli": []}
+    already: list[float] = []
     copy_cpus: list[float] = []
     already_cpu: list[float] = []
     kept, manual_kept = 0, 0
     link_check = 1.0  # loopback: nothing to check
     where = f"links of {args.link_mbit} Mbit/s" if args.link_mbit else "loopback"
     where += f", manual logins: {args.logins}"
-    for pair in range(args.pairs):
-        mine, by_hand = bench.names[2 * pair], bench.names[2 * pair + 1]
-        digests = {name: bench.prepare(name) for name in (mine, by_hand)}
+    for pair, names in enumerate(bench.names):
+        digests = {side: bench.prepare(name) for side, name in names.items()}
         if args.link_mbit and pair == 0:
-            link_check = bench.link_check(mine, args.link_mbit)
+            link_check = bench.link_check(names["cli"], args.link_mbit)
         timings: dict[str, float] = {}
         links: dict[str, str] = {}
-        for side in ("ecrbot", "manual") if pair % 2 == 0 else ("manual", "ecrbot"):
+        turn = pair % len(SIDES)
+        for side in SIDES[turn:] + SIDES[:turn]:
             with Watch() as watch:
-                if side == "ecrbot":
-                    timings[side], answer = bench.ecrbot(mine)
+                if side == "slack":
+                    timings[side], said = bot.promote(names[side])
+                    assert "copied in" in said, said
+                elif side == "cli":
+                    timings[side], answer = bench.ecrbot(names[side])
                     assert answer["result"] == "copied", answer
                 else:
-                    timings[side] = bench.manual(by_hand)
+                    timings[side] = bench.manual(names[side])
             links[side] = watch.summary()
-        kept += bench.target_digest(mine) == digests[mine]
-        manual_kept += bench.target_digest(by_hand) == digests[by_hand]
+        for side in ("slack", "cli"):
+            kept += bench.target_digest(names[side]) == digests[side]
+        manual_kept += bench.target_digest(names["manual"]) == digests["manual"]
         copy_cpu = bench.cpu[-1]
         agains = []
         for _ in range(args.again):
-            again, answer = bench.ecrbot(mine)
+            again, answer = bench.ecrbot(names["cli"])
             assert answer["result"] == "already_there", answer
             agains.append(again)
             already_cpu.append(bench.cpu[-1])
-        ours.append(timings["ecrbot"])
+        for side in SIDES:
+            took[side].append(timings[side])
+        for side in ratios:
+            ratios[side].append(timings[side] / timings["manual"])
         copy_cpus.append(copy_cpu)
-        theirs.append(timings["manual"])
-        ratios.append(timings["ecrbot"] / timings["manual"])
         already += agains
         if args.link_mbit:
-            print(f"  links: ecrbot {links['ecrbot']}; by hand {links['manual']}", flush=True)
+            print("  links: " + "; ".join(f"{side} {links[side]}" for side in SIDES), flush=True)
         print(
-            f"pair {pair + 1}: ecrbot {timings['ecrbot']:.2f} s, by hand "
-            f"{timings['manual']:.2f} s ({ratios[-1]:.2f}); already there "
-            f"{', '.join(f'{a:.2f}' for a in agains)} s (load {os.getloadavg()[0]:.1f}); "
-            f"ecrbot's CPU: copy {copy_cpu:.2f} s, already there "
+            f"pair {pair + 1}: Slack {timings['slack']:.2f} s ({ratios['slack'][-1]:.2f}), CLI "
+            f"{timings['cli']:.2f} s ({ratios['cli'][-1]:.2f}), by hand {timings['manual']:.2f} "
+            f"s; already there {', '.join(f'{a:.2f}' for a in agains)} s (load "
+            f"{os.getloadavg()[0]:.1f}); the CLI's CPU: copy {copy_cpu:.2f} s, already there "
             f"{', '.join(f'{c:.2f}' for c in already_cpu[-args.again :])} s; the manual "
             f"clients' CPU (aws, docker; not dockerd) {bench.manual_cpu[-1]:.2f} s",
             flush=True,
         )
     figures = {
-        "ratio": statistics.median(ratios),
-        "digest_kept": kept / args.pairs,
+        "ratio": statistics.median(ratios["slack"]),
+        "digest_kept": kept / (2 * len(bench.names)),
         "already_s": max(already),
         "link_mbit": float(args.link_mbit),
         "link_check": link_check,
     }
+    medians = {side: statistics.median(values) for side, values in took.items()}
     print(
-        f"{where}: {LAYER_MB} MB layer, {args.pairs} pairs, load {os.getloadavg()[0]:.1f}: "
-        f"ecrbot median {statistics.median(ours):.2f} s, by hand "
-        f"{statistics.median(theirs):.2f} s, median ratio "
-        f"{figures['ratio']:.2f} (floor {RATIO_FLOOR}); digest kept by ecrbot "
-        f"{kept}/{args.pairs}, by hand {manual_kept}/{args.pairs}; already there: slowest "
-        f"{figures['already_s']:.2f} s, median {statistics.median(already):.2f} s (floor: under "
-        f"{ALREADY_FLOOR_S} s); ecrbot's CPU (medians): copy {statistics.median(copy_cpus):.2f} s,"
-        f" already there {statistics.median(already_cpu):.2f} s; the manual clients' CPU "
-        f"(median) {statistics.median(bench.manual_cpu):.2f} s"
+        f"{where}: {LAYER_MB} MB layer, {len(bench.names)} sets, load {os.getloadavg()[0]:.1f}: "
+        f"medians: Slack {medians['slack']:.2f} s, CLI {medians['cli']:.2f} s, by hand "
+        f"{medians['manual']:.2f} s; median ratio: Slack {figures['ratio']:.2f} (floor "
+        f"{RATIO_FLOOR}), CLI {statistics.median(ratios['cli']):.2f}; digest kept by ecrbot "
+        f"{kept}/{2 * len(bench.names)}, by hand {manual_kept}/{len(bench.names)}; already "
+        f"there: slowest {figures['already_s']:.2f} s, median {statistics.median(already):.2f} s "
+        f"(floor: under {ALREADY_FLOOR_S} s); the CLI's CPU (medians): copy "
+        f"{statistics.median(copy_cpus):.2f} s, already there {statistics.median(already_cpu):.2f}"
+        f" s; the manual clients' CPU (median) {statistics.median(bench.manual_cpu):.2f} s"
     )
     if args.link_mbit:
         print(f"link check: {link_check:.2f} x 8*size/N (accepted {LINK_CHECK[0]}-{LINK_CHECK[1]})")

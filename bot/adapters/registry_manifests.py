@@ -16,6 +16,7 @@ distribution API accepts as HTTP Basic auth (as `RegistryApi` does); a manifest 
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import hashlib
 import ssl
@@ -58,6 +59,23 @@ class RegistryManifests:
         self._timeout_s = timeout_s
         self._pool: urllib3.PoolManager | None = None
         self._lock = threading.Lock()
+
+    def prepare(self, image: ImageRef) -> None:
+        """Make on a thread, while something else runs (a copy), what a read of `image` will
+        need: the TLS context (the system's CAs load in about 0.04 s) and the registry's login
+        (in the caller's context: the person a role session is for). No connection is opened:
+        one left idle for the length of a copy may be closed by then."""
+        context = contextvars.copy_context()
+        threading.Thread(
+            target=context.run, args=(self._prepare, image), name="manifests-prepare", daemon=True
+        ).start()
+
+    def _prepare(self, image: ImageRef) -> None:
+        try:
+            self._http()
+            self._login(image)
+        except Exception:  # the read itself meets it again, in the caller, and reports it
+            return
 
     def digest(self, image: ImageRef) -> str | None:
         read = self._read(image)

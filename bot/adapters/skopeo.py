@@ -52,6 +52,9 @@ class SkopeoCopier:
 
     def copy(self, source: ImageRef, target: ImageRef, cancel: CancelToken | None = None) -> None:
         with self._authfile(source, target) as (authfile, certs):
+            # The read back after the copy (the promotion's check) finds its TLS context and
+            # login ready: made while skopeo runs, not after it (issue #16's copy time).
+            self._manifests.prepare(target)
             done = self._run(
                 [
                     "copy",

@@ -19,6 +19,7 @@ import trustme
 from bot.adapters.oci_media import MAX_MANIFEST
 from bot.adapters.registry_manifests import RegistryManifests
 from bot.domain.environments import NamedRegistry
+from bot.domain.on_behalf import OnBehalf, current_on_behalf, on_behalf_of
 from bot.domain.promotion import CopyFailed, ImageRef
 
 REGISTRY = NamedRegistry("prod", "210987654321", "eu-west-2")
@@ -218,3 +219,40 @@ def test_connections_are_kept_between_reads(registry: Registry) -> None:
         digests.digest(IMAGE)
     assert len(registry.asked) == 3
     assert all(headers.get("connection") != "close" for _, headers in registry.asked)
+
+
+def _join_prepare() -> None:
+    for thread in threading.enumerate():
+        if thread.name == "manifests-prepare":
+            thread.join(timeout=10)
+
+
+def test_prepare_logs_in_for_the_callers_person_and_asks_the_registry_nothing(
+    registry: Registry,
+) -> None:
+    who = OnBehalf("U0ALICE", "my-app", "promote-prod")
+    seen: list[OnBehalf | None] = []
+
+    def login(image: ImageRef) -> tuple[str, str]:
+        seen.append(current_on_behalf.get())
+        return "AWS", "token"
+
+    digests = RegistryManifests(login, registry.ca_bundle, 5, origin=lambda host: registry.origin)
+    with on_behalf_of(who):
+        digests.prepare(IMAGE)
+    _join_prepare()
+    assert seen == [who]  # the role session of the person the promotion is for
+    assert registry.asked == []  # no connection left idle while a copy runs
+    assert digests.digest(IMAGE) == DIGEST
+
+
+def test_a_login_that_fails_while_preparing_is_reported_by_the_read(registry: Registry) -> None:
+    def login(image: ImageRef) -> tuple[str, str]:
+        raise CopyFailed("no ECR login for the registry: ExpiredTokenException")
+
+    digests = RegistryManifests(login, registry.ca_bundle, 5, origin=lambda host: registry.origin)
+    digests.prepare(IMAGE)  # on a thread: nothing raised there, nothing printed
+    _join_prepare()
+    with pytest.raises(CopyFailed, match="ExpiredTokenException"):
+        digests.digest(IMAGE)
+    assert registry.asked == []
