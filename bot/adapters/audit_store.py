@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from bot.adapters import audit_integrity
 from bot.adapters.schema import audit_log
+from bot.adapters.sqlite_writer import defer_for_acks
 from bot.domain.audit import AuditEntry, AuditQuery
 from bot.domain.audit_chain import AuditIntegrity, chain
 
@@ -35,7 +36,6 @@ T = TypeVar("T")
 
 MAX_WAITING = 10_000  # entries kept in memory while the database is slow or down
 MAX_BATCH = 500  # rows per insert
-PAUSE_SLICES = 10  # of the wait for the acks in flight (AckFirst.pause)
 ATTEMPTS = 4  # per batch: the first try, then retries after 0.5, 1 and 2 s
 WARN_EVERY_S = 10.0  # a full queue is logged at most this often
 DETAIL_LIMIT = 1000
@@ -178,10 +178,8 @@ class SqlAuditLog:
                     self._work.wait()
                 if not self._waiting:
                     return
-            for _ in range(PAUSE_SLICES):  # a flush() or stop() waits one slice at most
-                if self._stopping.is_set() or self._flushing:
-                    break
-                self._pause(1 / PAUSE_SLICES)  # returns at once when no request is in flight
+            # As SQLite's writer waits (up to 0.5 s); a flush() or stop() waits one slice at most.
+            defer_for_acks(self._pause, lambda: self._stopping.is_set() or bool(self._flushing))
             with self._work:
                 batch = [self._waiting.popleft() for _ in range(min(MAX_BATCH, len(self._waiting)))]
                 self._busy = len(batch)
